@@ -1,0 +1,1 @@
+//! Configuration: `RawConfig` (serde, deny_unknown_fields) → `Config::validate()`. OWNER: Discord helper.

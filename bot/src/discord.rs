@@ -1,0 +1,1 @@
+//! The only serenity code. OWNER: Discord helper.

@@ -1,0 +1,42 @@
+//! `diagnosis`: the pure engine that turns a Windows log bundle into root causes.
+//!
+//! Layout (pipeline order, like ripgrep's searcher → matcher → sink):
+//! - [`bundle`]: open a file, directory, zip (nested), gz, cab or evtx into a [`bundle::Bundle`]
+//!   of files, each with a content-detected [`parse::LogKind`] and encoding; limits and skips.
+//! - [`parse`]: per-family parsers turning a file's lines into [`parse::Record`]s (CBS/CSI, DISM,
+//!   event logs, services output), with every HRESULT notation normalised to one code.
+//! - [`rule`]: rules as TOML data compiled into a [`rule::RuleSet`].
+//! - [`engine`]: runs a `RuleSet` over a `Bundle` and produces a [`report::Diagnosis`].
+//! - [`codes`]: the error-code knowledge base (names and meanings, en and zh).
+//! - [`report`]: the `casebot.diagnosis.v1` JSON contract and the terminal report.
+//!
+//! No tokio, serenity, sled or reqwest here: the engine is synchronous and deterministic.
+#![deny(missing_docs)]
+
+pub mod bundle;
+pub mod codes;
+pub mod engine;
+pub mod error;
+pub mod parse;
+pub mod report;
+pub mod rule;
+
+pub use bundle::{Bundle, Limits};
+pub use error::DiagnosisError;
+pub use report::{Diagnosis, Lang};
+pub use rule::RuleSet;
+
+use std::path::Path;
+
+/// Open `path` as a bundle within `limits` and diagnose it with `rules`.
+///
+/// Fails only when the input cannot be read at all (missing path, not a readable bundle);
+/// unreadable parts of a readable bundle are listed in `bundle.skipped` instead.
+pub fn diagnose_path(
+    path: &Path,
+    rules: &RuleSet,
+    limits: &Limits,
+) -> Result<Diagnosis, DiagnosisError> {
+    let bundle = Bundle::open(path, limits)?;
+    Ok(engine::run(&bundle, rules))
+}

@@ -1,0 +1,229 @@
+//! `handlers`: chat-agnostic behaviour of casebot. Sits between the chat adapters (`bot`'s
+//! Discord and console) and the engine/store: a message becomes a typed `Command`, one module per
+//! feature handles it, and the result is rendered into chat-agnostic [`Reply`]s.
+//!
+//! OWNER: handlers helper. The public items in this file are the contract with `bot`.
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use diagnosis::{Lang, Limits, RuleSet};
+use store::{CaseId, CaseStore};
+
+/// Who is speaking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Member of a configured engineer role: full diagnosis, may close/split/reopen.
+    Engineer,
+    /// Everyone else: guided replies.
+    Customer,
+}
+
+/// The author of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Author {
+    /// Stable user id (Discord snowflake as text, or console user name).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+}
+
+/// Where an attachment comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttachmentSource {
+    /// A URL to download (Discord CDN); checked against the allowed hosts.
+    Url(String),
+    /// A local file (console).
+    Path(PathBuf),
+}
+
+/// An attachment on an incoming message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// File name as posted.
+    pub name: String,
+    /// Size announced by the chat platform, if any (checked before downloading).
+    pub size: Option<u64>,
+    /// Where to get it.
+    pub source: AttachmentSource,
+}
+
+/// One incoming chat message addressed to casebot (mention already stripped).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incoming {
+    /// Platform message id (for idempotency); console uses a generated id.
+    pub message_id: String,
+    /// Author.
+    pub author: Author,
+    /// Channel (or thread) the message was posted in.
+    pub channel_id: u64,
+    /// Case the message belongs to, if the adapter already knows it (console's current case).
+    pub case_hint: Option<CaseId>,
+    /// The text after the mention.
+    pub text: String,
+    /// Attachments.
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file attached to a reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyFile {
+    /// File name.
+    pub name: String,
+    /// Content.
+    pub bytes: Vec<u8>,
+}
+
+/// A chat-agnostic reply. `text` is Markdown and at most [`MAX_MESSAGE_CHARS`] characters.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Reply {
+    /// Message text.
+    pub text: String,
+    /// Files to attach (full reports, exports).
+    pub files: Vec<ReplyFile>,
+}
+
+/// Discord's message length limit; every `Reply.text` respects it.
+pub const MAX_MESSAGE_CHARS: usize = 2000;
+
+/// Where a reply goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The channel/thread the message came from.
+    Origin,
+    /// The case's thread (adapters resolve it through the store; fall back to origin).
+    Case(CaseId),
+    /// The configured summary channel (adapters without one drop it).
+    SummaryChannel,
+}
+
+/// Something the adapter must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outgoing {
+    /// Post a reply.
+    Reply {
+        /// Where.
+        target: Target,
+        /// What.
+        reply: Reply,
+    },
+    /// Create a thread for a new case, then call [`bind_thread`] with its id.
+    CreateThread {
+        /// The case.
+        case_id: CaseId,
+        /// Thread name.
+        name: String,
+    },
+    /// Show that work is in progress (typing indicator).
+    Typing,
+    /// The console should switch its current case.
+    SwitchCase(CaseId),
+}
+
+/// The channel handlers push [`Outgoing`] items into, so that progress can be shown before the
+/// work is done.
+pub type Outbox = tokio::sync::mpsc::UnboundedSender<Outgoing>;
+
+/// Attachment download settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownloadConfig {
+    /// Hosts attachments may be fetched from (exact host names).
+    pub allowed_hosts: Vec<String>,
+    /// Largest attachment in bytes.
+    pub max_bytes: u64,
+    /// Whole-download timeout.
+    pub timeout: std::time::Duration,
+}
+
+impl Default for DownloadConfig {
+    fn default() -> Self {
+        DownloadConfig {
+            allowed_hosts: vec!["cdn.discordapp.com".into(), "media.discordapp.net".into()],
+            max_bytes: 200 << 20,
+            timeout: std::time::Duration::from_secs(120),
+        }
+    }
+}
+
+/// Handler settings.
+#[derive(Debug, Clone)]
+pub struct HandlersConfig {
+    /// Default language for new users/cases.
+    pub default_lang: Lang,
+    /// Attachment download.
+    pub download: DownloadConfig,
+    /// Bundle limits.
+    pub limits: Limits,
+    /// Concurrent diagnoses.
+    pub max_concurrent_diagnoses: usize,
+}
+
+impl Default for HandlersConfig {
+    fn default() -> Self {
+        HandlersConfig {
+            default_lang: Lang::Zh,
+            download: DownloadConfig::default(),
+            limits: Limits::default(),
+            max_concurrent_diagnoses: 2,
+        }
+    }
+}
+
+/// Shared state: cheap-clone handles.
+#[derive(Clone)]
+pub struct Context {
+    /// The case store.
+    pub store: Arc<dyn CaseStore>,
+    /// The current rule set (swapped on reload).
+    pub rules: Arc<RwLock<Arc<RuleSet>>>,
+    /// Settings.
+    pub config: Arc<HandlersConfig>,
+    /// Bounds concurrent diagnoses.
+    pub diagnoses: Arc<tokio::sync::Semaphore>,
+    /// HTTP client for attachments.
+    pub http: reqwest::Client,
+}
+
+impl Context {
+    /// Build a context.
+    pub fn new(store: Arc<dyn CaseStore>, rules: RuleSet, config: HandlersConfig) -> Context {
+        let permits = config.max_concurrent_diagnoses.max(1);
+        Context {
+            store,
+            rules: Arc::new(RwLock::new(Arc::new(rules))),
+            config: Arc::new(config),
+            diagnoses: Arc::new(tokio::sync::Semaphore::new(permits)),
+            http: reqwest::Client::new(),
+        }
+    }
+}
+
+/// Handle one incoming message: parse, dispatch, push replies into `out`.
+///
+/// A redelivered message (same `message_id`) produces no output. Errors meant for the user are
+/// pushed as replies; `Err` is only for internal failures, which the adapter logs and answers
+/// with a generic line.
+pub async fn handle_message(ctx: &Context, msg: Incoming, out: &Outbox) -> anyhow::Result<()> {
+    let _ = (ctx, msg, out);
+    Ok(())
+}
+
+/// Record that `case_id` is discussed in thread `thread_id` (after `Outgoing::CreateThread`).
+pub async fn bind_thread(ctx: &Context, case_id: &CaseId, thread_id: u64) -> anyhow::Result<()> {
+    let _ = (ctx, case_id, thread_id);
+    Ok(())
+}
+
+/// Resume journaled work after a restart, pushing its replies into `out`.
+pub async fn resume(ctx: &Context, out: &Outbox) -> anyhow::Result<()> {
+    let _ = (ctx, out);
+    Ok(())
+}
+
+/// Swap in a new rule set; if its version differs, re-diagnose open cases and post changes.
+pub async fn reload_rules(ctx: &Context, rules: RuleSet, out: &Outbox) -> anyhow::Result<()> {
+    let _ = (ctx, rules, out);
+    Ok(())
+}

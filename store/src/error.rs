@@ -1,0 +1,53 @@
+//! The one error type of the `store` crate.
+
+use std::path::PathBuf;
+
+/// Store failures. Startup failures name the path.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// Another process holds the store.
+    #[error("store {path} is in use by another casebot process")]
+    Locked {
+        /// Store directory.
+        path: PathBuf,
+    },
+    /// The store cannot be opened because its files are damaged.
+    #[error("store {path} is corrupt: {reason}")]
+    Corrupt {
+        /// Store directory.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The store directory cannot be written.
+    #[error("store {path} is not writable: {reason}")]
+    NotWritable {
+        /// Store directory.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No such case.
+    #[error("no case {0}")]
+    NotFound(String),
+    /// A record could not be decoded or migrated.
+    #[error("cannot decode {what}: {reason}")]
+    Codec {
+        /// Which record.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+    /// Import input is invalid.
+    #[error("import line {line}: {reason}")]
+    Import {
+        /// 1-based line.
+        line: u64,
+        /// Why.
+        reason: String,
+    },
+    /// Other I/O or database failure.
+    #[error("store I/O: {0}")]
+    Io(String),
+}

@@ -1,0 +1,103 @@
+//! `store`: durable case state. Sits below `handlers` and beside `diagnosis` in the pipeline:
+//! handlers decide, the store persists.
+//!
+//! OWNER: store helper. The public API in this file is the contract with `handlers` and `bot`.
+//! No `sled` type may appear in a public signature.
+#![deny(missing_docs)]
+
+mod case;
+mod error;
+
+pub use case::*;
+pub use error::StoreError;
+
+use std::io::{BufRead, Read, Write};
+use std::path::PathBuf;
+
+/// A bundle kept on disk beside the store, content-addressed by sha256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBundle {
+    /// Lowercase hex sha256 of the content.
+    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Where it lives on disk (readable by the diagnosis engine).
+    pub path: PathBuf,
+    /// True when the same content had already been stored.
+    pub duplicate: bool,
+}
+
+/// Result of an idempotent update.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Applied<T> {
+    /// The change was applied and committed (and the message id recorded with it).
+    Done(T),
+    /// The message id had already been processed: nothing changed.
+    Duplicate,
+}
+
+/// Work accepted but not finished (e.g. a diagnosis in flight), recorded before acknowledging.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct JournalEntry {
+    /// Unique id of the entry.
+    pub id: String,
+    /// Case the work belongs to.
+    pub case_id: CaseId,
+    /// Device name.
+    pub device: String,
+    /// sha256 of the stored bundle to diagnose.
+    pub bundle_sha256: String,
+    /// File name of the bundle as uploaded.
+    pub bundle_name: String,
+    /// Who asked (user name), for the timeline.
+    pub author: String,
+    /// Unix seconds when accepted.
+    pub accepted_at: u64,
+}
+
+/// The store seam. `SledStore` is the embedded default; `MemStore` serves tests.
+///
+/// Every method that changes state is durable when it returns `Ok` (see the flush policy in the
+/// crate docs): that return is what "acknowledged" means.
+pub trait CaseStore: Send + Sync {
+    /// Allocate a new case id, unique even across restarts.
+    fn new_case_id(&self) -> Result<CaseId, StoreError>;
+    /// Insert a new case. With `message_id`, the id is recorded in the same transaction and a
+    /// second call with the same id returns `Applied::Duplicate`.
+    fn create(&self, case: Case, message_id: Option<&str>) -> Result<Applied<Case>, StoreError>;
+    /// Load a case.
+    fn get(&self, id: &CaseId) -> Result<Option<Case>, StoreError>;
+    /// Read-modify-write inside one transaction: load, call `f`, save if it changed, and record
+    /// `message_id` (if any) in the same transaction. `f` may be called more than once (retries),
+    /// so it must be pure. Returns the updated case. `Err(StoreError::NotFound)` if absent.
+    fn update(
+        &self,
+        id: &CaseId,
+        message_id: Option<&str>,
+        f: &mut dyn FnMut(&mut Case),
+    ) -> Result<Applied<Case>, StoreError>;
+    /// Has this message id been processed?
+    fn is_processed(&self, message_id: &str) -> Result<bool, StoreError>;
+    /// Record a message id that changed no case (e.g. `help`). Returns false if already recorded.
+    fn mark_processed(&self, message_id: &str) -> Result<bool, StoreError>;
+    /// Every case, oldest first.
+    fn list(&self) -> Result<Vec<Case>, StoreError>;
+    /// The case bound to a chat thread/channel id.
+    fn case_by_thread(&self, thread_id: u64) -> Result<Option<CaseId>, StoreError>;
+    /// Store a bundle's bytes content-addressed (write to temp, fsync, rename).
+    fn put_bundle(&self, data: &mut dyn Read) -> Result<StoredBundle, StoreError>;
+    /// Path of a stored bundle, if present.
+    fn bundle_path(&self, sha256: &str) -> Result<Option<PathBuf>, StoreError>;
+    /// Record accepted-but-unfinished work.
+    fn journal_add(&self, entry: &JournalEntry) -> Result<(), StoreError>;
+    /// Remove finished work.
+    fn journal_remove(&self, id: &str) -> Result<(), StoreError>;
+    /// Unfinished work, oldest first (resumed after a restart).
+    fn journal_list(&self) -> Result<Vec<JournalEntry>, StoreError>;
+    /// Dump the whole store as JSON lines.
+    fn export(&self, out: &mut dyn Write) -> Result<u64, StoreError>;
+    /// Restore from JSON lines produced by `export`. Returns records imported.
+    fn import(&self, input: &mut dyn BufRead) -> Result<u64, StoreError>;
+    /// Flush everything to disk (called on shutdown).
+    fn flush(&self) -> Result<(), StoreError>;
+}
