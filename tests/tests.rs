@@ -1,7 +1,9 @@
 //! Integration tests: one binary, one module per area (ripgrep's layout).
 
+mod catalogue;
 mod console;
 mod diagnose;
 mod discord;
+mod fake_discord;
 mod store;
 mod util;
