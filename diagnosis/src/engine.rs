@@ -1,6 +1,4 @@
 //! The engine: one pass over every file of a bundle, all rules at once, producing a [`Diagnosis`].
-//!
-//! OWNER: rules helper.
 
 use crate::bundle::Bundle;
 use crate::report::{Device, Diagnosis, SCHEMA};
