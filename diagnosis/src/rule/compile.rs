@@ -331,7 +331,6 @@ fn compile_matcher(m: &MatchSpec, field: &str, errs: &mut Vec<String>) -> Option
         }
     }
     (errs.len() == before).then(|| Matcher {
-        name: m.name.clone(),
         kinds,
         pattern,
         codes,
@@ -492,6 +491,16 @@ fn check_templates(spec: &RuleSpec, signals: &[Signal], errs: &mut Vec<String>) 
         check(format!("step[{i}].text_zh"), &s.text_zh);
         if let Some(c) = &s.command {
             check(format!("step[{i}].command"), c);
+        }
+    }
+    for (i, m) in spec.missing.iter().enumerate() {
+        for (name, t) in [
+            ("why", &m.why),
+            ("how", &m.how),
+            ("why_zh", &m.why_zh),
+            ("how_zh", &m.how_zh),
+        ] {
+            check(format!("missing[{i}].{name}"), t);
         }
     }
 }
