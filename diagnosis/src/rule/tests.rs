@@ -177,3 +177,15 @@ fn root_cause_vocabulary_has_37_ids() {
     let unique: std::collections::BTreeSet<_> = ROOT_CAUSES.iter().collect();
     assert_eq!(unique.len(), 37);
 }
+
+#[test]
+#[ignore = "developer aid: CASEBOT_RULES_DIR=<dir> cargo test -p diagnosis -- --ignored compile_dir"]
+fn compile_dir() {
+    let dir = std::env::var("CASEBOT_RULES_DIR").unwrap();
+    let files = read_dir(std::path::Path::new(&dir)).unwrap();
+    let (_, problems) = compile::compile_files(&files);
+    for p in &problems {
+        println!("{}: {}", p.0, p.1);
+    }
+    assert!(problems.is_empty());
+}
