@@ -171,11 +171,18 @@ impl<'r> Scan<'r> {
     /// a finding, and not carrying only codes a confident finding already explains.
     fn unexplained(&self, built: &[(usize, Built)]) -> Vec<crate::report::Unexplained> {
         let fired: BTreeSet<usize> = built.iter().map(|(i, _)| *i).collect();
-        let explained_codes: BTreeSet<u32> = built
+        let confident: Vec<&Built> = built
             .iter()
-            .filter(|(_, b)| b.finding.confidence >= crate::report::CONFIDENT)
-            .flat_map(|(_, b)| b.codes.iter().copied())
+            .map(|(_, b)| b)
+            .filter(|b| b.finding.confidence >= crate::report::CONFIDENT)
             .collect();
+        let mut explained_codes: BTreeSet<u32> = confident
+            .iter()
+            .flat_map(|b| b.codes.iter().copied())
+            .collect();
+        if !confident.is_empty() {
+            explained_codes.extend(self.rules.noise.consequences.iter().copied());
+        }
         let mut out: Vec<(&unexplained::Entry, u64)> = self
             .failures
             .entries

@@ -139,11 +139,21 @@ fn compile_table(text: &str) -> Result<(Table, Noise), String> {
         patterns.push(re.as_str().to_string());
     }
     let patterns = RegexSet::new(&patterns).map_err(|e| format!("patterns: {e}"))?;
-    let mut codes = Vec::new();
-    for c in &spec.codes {
-        codes.push(parse_rule_code(c).ok_or_else(|| format!("codes: `{c}` is not a code"))?);
-    }
-    Ok((Table { map }, Noise { patterns, codes }))
+    let parse = |list: &[String], field: &str| -> Result<Vec<u32>, String> {
+        list.iter()
+            .map(|c| parse_rule_code(c).ok_or_else(|| format!("{field}: `{c}` is not a code")))
+            .collect()
+    };
+    let codes = parse(&spec.codes, "codes")?;
+    let consequences = parse(&spec.consequences, "consequences")?;
+    Ok((
+        Table { map },
+        Noise {
+            patterns,
+            codes,
+            consequences,
+        },
+    ))
 }
 
 /// First line of a (possibly multi-line) error message.

@@ -208,6 +208,7 @@ impl Table {
 pub(crate) struct Noise {
     pub patterns: RegexSet,
     pub codes: Vec<u32>,
+    pub consequences: Vec<u32>,
 }
 
 impl Default for Noise {
@@ -215,6 +216,7 @@ impl Default for Noise {
         Noise {
             patterns: RegexSet::empty(),
             codes: Vec::new(),
+            consequences: Vec::new(),
         }
     }
 }
