@@ -1,0 +1,206 @@
+//! Unpacking `.zip`, `.gz` and `.cab` archives by streaming each entry into the bundle's temp
+//! directory, within the limits. Entry names never become file-system paths (temp files are
+//! numbered), yet unsafe names are still refused so that reports never show them.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+
+use flate2::bufread::MultiGzDecoder;
+use zip::ZipArchive;
+
+use super::open::{Opener, join};
+
+/// Why an entry name is refused.
+const UNSAFE_PATH: &str = "unsafe path in archive (`..` or absolute), refused";
+
+/// A `/`-separated relative path from an archive entry name (which may use `\`), or `None`
+/// when the name is absolute, has a drive letter, climbs with `..`, or is empty.
+pub(super) fn safe_path(name: &str) -> Option<String> {
+    let bytes = name.as_bytes();
+    let drive = bytes.len() >= 2 && bytes[1] == b':' && bytes[0].is_ascii_alphabetic();
+    if name.starts_with(['/', '\\']) || drive {
+        return None;
+    }
+    let mut parts = Vec::new();
+    for part in name.split(['/', '\\']) {
+        match part {
+            "" | "." => {}
+            ".." => return None,
+            p => parts.push(p),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
+/// Entry name bytes as text: UTF-8 when valid, else GBK — zips made by Explorer on Chinese
+/// Windows store names in the OEM code page (936) without the UTF-8 flag.
+fn entry_name(raw: &[u8]) -> String {
+    match std::str::from_utf8(raw) {
+        Ok(s) => s.to_string(),
+        Err(_) => encoding_rs::GBK
+            .decode_without_bom_handling(raw)
+            .0
+            .into_owned(),
+    }
+}
+
+impl Opener<'_> {
+    /// Unpack the entries of the zip at `disk` (entries at `depth`).
+    pub(super) fn expand_zip(
+        &mut self,
+        prefix: &str,
+        disk: &Path,
+        depth: usize,
+    ) -> Result<(), String> {
+        let file = File::open(disk).map_err(|e| format!("cannot open zip archive: {e}"))?;
+        let mut zip = ZipArchive::new(BufReader::new(file))
+            .map_err(|e| format!("not a valid zip archive: {e}"))?;
+        let total = zip.len();
+        for i in 0..total {
+            if !self.zip_entry(&mut zip, i, prefix, depth) {
+                let reason = self.entries_reason(total - i);
+                self.skip(prefix, reason);
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Unpack entry `i`; false when `max_entries` stops the archive.
+    fn zip_entry(
+        &mut self,
+        zip: &mut ZipArchive<BufReader<File>>,
+        i: usize,
+        prefix: &str,
+        depth: usize,
+    ) -> bool {
+        let fallback = zip
+            .name_for_index(i)
+            .map_or_else(|| format!("entry #{i}"), str::to_string);
+        let entry = match zip.by_index(i) {
+            Ok(entry) => entry,
+            Err(e) => {
+                self.skip(
+                    &join(prefix, &fallback),
+                    format!("unreadable zip entry: {e}"),
+                );
+                return true;
+            }
+        };
+        if entry.is_dir() {
+            return true;
+        }
+        if !self.take_entry() {
+            return false;
+        }
+        let name = entry_name(entry.name_raw());
+        let Some(rel) = safe_path(&name).map(|p| join(prefix, &p)) else {
+            self.skip(&join(prefix, &name), UNSAFE_PATH);
+            return true;
+        };
+        let cap = self.cap_for(entry.compressed_size());
+        if entry.size() > cap.bytes {
+            self.skip(&rel, cap.reason);
+            return true;
+        }
+        // The declared size may lie: the cap is enforced again while unpacking.
+        self.extract(rel, entry, cap, depth);
+        true
+    }
+
+    /// Unpack a gzip file (all members, as one stream) named `name` (entry at `depth`).
+    pub(super) fn expand_gz(
+        &mut self,
+        prefix: &str,
+        name: &str,
+        disk: &Path,
+        depth: usize,
+        packed: u64,
+    ) -> Result<(), String> {
+        let file = File::open(disk).map_err(|e| format!("cannot open gzip file: {e}"))?;
+        let lower = name.to_ascii_lowercase();
+        let inner = if lower.ends_with(".gz") {
+            name[..name.len() - 3].to_string()
+        } else {
+            format!("{name}.unpacked")
+        };
+        let rel = join(prefix, &inner);
+        if !self.take_entry() {
+            let reason = self.entries_reason(1);
+            self.skip(&rel, reason);
+            return Ok(());
+        }
+        let cap = self.cap_for(packed);
+        self.extract(rel, MultiGzDecoder::new(BufReader::new(file)), cap, depth);
+        Ok(())
+    }
+
+    /// Unpack the files of a cabinet (CbsPersist_*.cab). Cab compresses folders, not files, so
+    /// the ratio limit applies to the cabinet's size.
+    pub(super) fn expand_cab(
+        &mut self,
+        prefix: &str,
+        disk: &Path,
+        depth: usize,
+        packed: u64,
+    ) -> Result<(), String> {
+        let file = File::open(disk).map_err(|e| format!("cannot open cab archive: {e}"))?;
+        let mut cab = cab::Cabinet::new(BufReader::new(file))
+            .map_err(|e| format!("not a valid cab archive: {e}"))?;
+        let names: Vec<(String, u64)> = cab
+            .folder_entries()
+            .flat_map(|folder| folder.file_entries())
+            .map(|f| (f.name().to_string(), u64::from(f.uncompressed_size())))
+            .collect();
+        let total = names.len();
+        for (i, (name, size)) in names.into_iter().enumerate() {
+            if !self.take_entry() {
+                let reason = self.entries_reason(total - i);
+                self.skip(prefix, reason);
+                break;
+            }
+            let Some(rel) = safe_path(&name).map(|p| join(prefix, &p)) else {
+                self.skip(&join(prefix, &name), UNSAFE_PATH);
+                continue;
+            };
+            let cap = self.cap_for(packed);
+            if size > cap.bytes {
+                self.skip(&rel, cap.reason);
+                continue;
+            }
+            match cab.read_file(&name) {
+                Ok(reader) => self.extract(rel, reader, cap, depth),
+                Err(e) => self.skip(&rel, format!("unreadable cab entry: {e}")),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_paths_are_normalised_and_unsafe_ones_refused() {
+        assert_eq!(
+            safe_path("Logs\\CBS\\CBS.log").as_deref(),
+            Some("Logs/CBS/CBS.log")
+        );
+        assert_eq!(safe_path("./a//b.txt").as_deref(), Some("a/b.txt"));
+        assert_eq!(safe_path("../evil.txt"), None);
+        assert_eq!(safe_path("a/../../evil.txt"), None);
+        assert_eq!(safe_path("/etc/passwd"), None);
+        assert_eq!(safe_path("\\Windows\\x"), None);
+        assert_eq!(safe_path("C:\\Windows\\x"), None);
+        assert_eq!(safe_path(""), None);
+    }
+
+    #[test]
+    fn entry_names_fall_back_to_gbk() {
+        let (gbk, _, _) = encoding_rs::GBK.encode("日志/系统.txt");
+        assert_eq!(entry_name(&gbk), "日志/系统.txt");
+        assert_eq!(entry_name("utf8/名.txt".as_bytes()), "utf8/名.txt");
+    }
+}
