@@ -60,7 +60,7 @@ impl Opener<'_> {
         for i in 0..total {
             if !self.zip_entry(&mut zip, i, prefix, depth) {
                 let reason = self.entries_reason(total - i);
-                self.skip(prefix, reason);
+                self.skip(&self.label(prefix), reason);
                 break;
             }
         }
@@ -75,30 +75,35 @@ impl Opener<'_> {
         prefix: &str,
         depth: usize,
     ) -> bool {
-        let fallback = zip
+        let listed = zip
             .name_for_index(i)
             .map_or_else(|| format!("entry #{i}"), str::to_string);
-        let entry = match zip.by_index(i) {
-            Ok(entry) => entry,
-            Err(e) => {
-                self.skip(
-                    &join(prefix, &fallback),
-                    format!("unreadable zip entry: {e}"),
-                );
-                return true;
-            }
-        };
-        if entry.is_dir() {
-            return true;
+        if listed.ends_with(['/', '\\']) {
+            return true; // a directory entry: nothing to read, not counted
         }
+        // Counted before reading, so that failing entries cannot flood the skip list.
         if !self.take_entry() {
             return false;
         }
+        let entry = match zip.by_index(i) {
+            Ok(entry) => entry,
+            Err(e) => {
+                self.skip(&join(prefix, &listed), format!("unreadable zip entry: {e}"));
+                return true;
+            }
+        };
         let name = entry_name(entry.name_raw());
         let Some(rel) = safe_path(&name).map(|p| join(prefix, &p)) else {
             self.skip(&join(prefix, &name), UNSAFE_PATH);
             return true;
         };
+        if entry.is_symlink() {
+            self.skip(&rel, "symbolic link in archive, not followed");
+            return true;
+        }
+        if entry.is_dir() {
+            return true;
+        }
         let cap = self.cap_for(entry.compressed_size());
         if entry.size() > cap.bytes {
             self.skip(&rel, cap.reason);
@@ -128,7 +133,7 @@ impl Opener<'_> {
         let rel = join(prefix, &inner);
         if !self.take_entry() {
             let reason = self.entries_reason(1);
-            self.skip(&rel, reason);
+            self.skip(&self.label(prefix), reason);
             return Ok(());
         }
         let cap = self.cap_for(packed);
@@ -157,7 +162,7 @@ impl Opener<'_> {
         for (i, (name, size)) in names.into_iter().enumerate() {
             if !self.take_entry() {
                 let reason = self.entries_reason(total - i);
-                self.skip(prefix, reason);
+                self.skip(&self.label(prefix), reason);
                 break;
             }
             let Some(rel) = safe_path(&name).map(|p| join(prefix, &p)) else {

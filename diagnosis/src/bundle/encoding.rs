@@ -49,6 +49,16 @@ pub(crate) fn detect_encoding(head: &[u8]) -> TextEncoding {
     }
 }
 
+/// Re-decide a file that looked like ASCII (so UTF-8) in its head, from the bytes starting at
+/// its first non-ASCII byte: GBK text often has a long ASCII preamble (CBS-style headers).
+pub(crate) fn refine_after_ascii(window: &[u8]) -> TextEncoding {
+    if is_utf8_prefix(window) || !is_gbk_prefix(window) {
+        TextEncoding::Utf8
+    } else {
+        TextEncoding::Gbk
+    }
+}
+
 /// UTF-16 without BOM: ASCII-heavy text has a NUL in every other byte. Little endian puts the
 /// NUL at odd offsets, big endian at even ones; the other parity is almost never NUL.
 fn sniff_utf16(head: &[u8]) -> Option<TextEncoding> {

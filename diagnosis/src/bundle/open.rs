@@ -71,6 +71,8 @@ pub(super) struct Opener<'a> {
     entries: usize,
     /// Bytes unpacked from archives so far, against `max_unpacked_bytes`.
     unpacked: u64,
+    /// Name of the input, used where a skip concerns the whole top-level archive.
+    top: String,
 }
 
 /// What an [`Opener`] produced.
@@ -90,6 +92,16 @@ impl<'a> Opener<'a> {
             skipped: Vec::new(),
             entries: 0,
             unpacked: 0,
+            top: String::new(),
+        }
+    }
+
+    /// The path to report for an archive whose entries are named `prefix/…`.
+    pub fn label(&self, prefix: &str) -> String {
+        if prefix.is_empty() {
+            self.top.clone()
+        } else {
+            prefix.to_string()
         }
     }
 
@@ -244,7 +256,10 @@ impl<'a> Opener<'a> {
     ) -> Result<(), String> {
         if depth + 1 > self.limits.max_depth {
             let max = self.limits.max_depth;
-            self.skip(prefix, format!("nested archive exceeds max_depth ({max})"));
+            self.skip(
+                &self.label(prefix),
+                format!("nested archive exceeds max_depth ({max})"),
+            );
             return Ok(());
         }
         match container {
@@ -270,6 +285,7 @@ impl<'a> Opener<'a> {
         let sha = hex::encode(hash.finalize());
         let bytes = scan.bytes;
         let name = super::display_name(path);
+        self.top.clone_from(&name);
         match container_of(&scan.head, &name, scan.encoding) {
             Some(container) => {
                 self.expand("", &name, path, container, 0, bytes)

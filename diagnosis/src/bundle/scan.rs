@@ -7,7 +7,10 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::TextEncoding;
-use super::encoding::{LineCounter, SNIFF_BYTES, detect_encoding};
+use super::encoding::{LineCounter, SNIFF_BYTES, detect_encoding, refine_after_ascii};
+
+/// Bytes looked at when the first non-ASCII byte appears after an all-ASCII head.
+const LATE_WINDOW: usize = 4096;
 
 /// What one pass learned about a file.
 #[derive(Debug)]
@@ -35,6 +38,8 @@ struct Scanner {
     head: Vec<u8>,
     counter: Option<LineCounter>,
     encoding: Option<TextEncoding>,
+    /// The head was all ASCII and no later non-ASCII byte has been seen yet.
+    ascii_so_far: bool,
     bytes: u64,
 }
 
@@ -43,6 +48,7 @@ impl Scanner {
         self.bytes += buf.len() as u64;
         if let Some(counter) = &mut self.counter {
             counter.feed(buf);
+            self.watch_ascii(buf);
             return;
         }
         let take = (SNIFF_BYTES - self.head.len()).min(buf.len());
@@ -52,6 +58,7 @@ impl Scanner {
             if let Some(counter) = &mut self.counter {
                 counter.feed(&buf[take..]);
             }
+            self.watch_ascii(&buf[take..]);
         }
     }
 
@@ -62,6 +69,20 @@ impl Scanner {
         counter.feed(&self.head);
         self.encoding = Some(encoding);
         self.counter = Some(counter);
+        self.ascii_so_far = encoding == TextEncoding::Utf8 && self.head.is_ascii();
+    }
+
+    /// After an all-ASCII head, decide UTF-8 versus GBK at the first non-ASCII byte. (UTF-8 and
+    /// GBK count lines the same way, so the counter is unaffected.)
+    fn watch_ascii(&mut self, buf: &[u8]) {
+        if !self.ascii_so_far {
+            return;
+        }
+        if let Some(i) = buf.iter().position(|b| !b.is_ascii()) {
+            let window = &buf[i..buf.len().min(i + LATE_WINDOW)];
+            self.encoding = Some(refine_after_ascii(window));
+            self.ascii_so_far = false;
+        }
     }
 
     fn finish(mut self) -> Scan {
@@ -117,34 +138,60 @@ pub(crate) fn pump(
     Ok(scanner.finish())
 }
 
-/// Event records in an `.evtx` file, from its chunk headers (first and last record number of
-/// each 64 KiB chunk after the 4 KiB file header). Cheap: one small read per chunk. Damaged
-/// chunks are not counted; the evtx parser reports what it can actually read.
+/// Event records in an `.evtx` file: each 64 KiB chunk after the 4 KiB file header is walked
+/// record by record (`**\0\0` magic and size) up to the chunk's free-space offset. The chunk
+/// header's own first/last record numbers are not trusted: damaged or truncated files claim
+/// records they no longer hold. Costs one sequential read of the file.
 pub(crate) fn evtx_records(path: &Path) -> u64 {
     const HEADER: u64 = 4096;
-    const CHUNK: u64 = 64 * 1024;
+    const CHUNK: usize = 64 * 1024;
     let Ok(mut file) = std::fs::File::open(path) else {
         return 0;
     };
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if file.seek(SeekFrom::Start(HEADER)).is_err() {
+        return 0;
+    }
+    let mut chunk = vec![0u8; CHUNK];
     let mut records = 0u64;
-    let mut offset = HEADER;
-    while offset + 24 <= size {
-        let mut head = [0u8; 24];
-        let read = file
-            .seek(SeekFrom::Start(offset))
-            .and_then(|_| file.read_exact(&mut head));
-        if read.is_err() {
-            break;
-        }
-        if head.starts_with(b"ElfChnk\0") {
-            let first = u64::from_le_bytes(head[8..16].try_into().unwrap_or_default());
-            let last = u64::from_le_bytes(head[16..24].try_into().unwrap_or_default());
-            if last >= first && last - first < CHUNK {
-                records += last - first + 1;
+    loop {
+        let mut filled = 0;
+        while filled < CHUNK {
+            match file.read(&mut chunk[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break,
             }
         }
-        offset += CHUNK;
+        records += chunk_records(&chunk[..filled]);
+        if filled < CHUNK {
+            return records;
+        }
+    }
+}
+
+/// Records in one evtx chunk (see [`evtx_records`]).
+fn chunk_records(chunk: &[u8]) -> u64 {
+    const FIRST_RECORD: usize = 512;
+    let u32_at = |at: usize| -> usize {
+        chunk
+            .get(at..at + 4)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, |b| u32::from_le_bytes(b) as usize)
+    };
+    if !chunk.starts_with(b"ElfChnk\0") {
+        return 0;
+    }
+    let end = u32_at(48).min(chunk.len());
+    let mut pos = FIRST_RECORD;
+    let mut records = 0;
+    while pos + 28 <= end && chunk[pos..].starts_with(b"**\0\0") {
+        let size = u32_at(pos + 4);
+        if size < 28 || pos + size > end {
+            break;
+        }
+        records += 1;
+        pos += size;
     }
     records
 }
@@ -185,5 +232,22 @@ mod tests {
         let scan = pump(data.as_bytes(), None, None, u64::MAX).expect("pump");
         assert_eq!(scan.lines, 100_000);
         assert_eq!(scan.head.len(), SNIFF_BYTES);
+    }
+
+    #[test]
+    fn gbk_after_a_long_ascii_head_is_still_gbk() {
+        let mut data = "2024-02-14 10:01:02, Info header line\r\n"
+            .repeat(3000)
+            .into_bytes();
+        assert!(data.len() > SNIFF_BYTES);
+        data.extend_from_slice(&encoding_rs::GBK.encode("  来源: 服务控制管理器\r\n").0);
+        let scan = pump(&data[..], None, None, u64::MAX).expect("pump");
+        assert_eq!(scan.encoding, TextEncoding::Gbk);
+        assert_eq!(scan.lines, 3001);
+
+        let mut utf8 = "ascii\n".repeat(20_000).into_bytes();
+        utf8.extend_from_slice("来源\n".as_bytes());
+        let scan = pump(&utf8[..], None, None, u64::MAX).expect("pump");
+        assert_eq!(scan.encoding, TextEncoding::Utf8);
     }
 }

@@ -215,6 +215,7 @@ fn entry_count_limit() {
     let bundle = Bundle::open(&path, &limits).expect("opens");
     assert_eq!(paths(&bundle), vec!["f0.log", "f1.log", "f2.log"]);
     assert_eq!(bundle.skipped.len(), 1);
+    assert_eq!(bundle.skipped[0].path, "b.zip");
     assert!(bundle.skipped[0].reason.contains("2 more file(s)"));
     assert!(bundle.skipped[0].reason.contains("exceeds max_entries (3)"));
 }
@@ -325,13 +326,20 @@ fn binary_junk_is_skipped_or_unreadable_alone() {
     assert_eq!(skip_reason(&bundle, "junk.bin"), "binary file, not a log");
 }
 
-/// A minimal evtx: file header magic, then one chunk header claiming records 1..=3.
+/// A minimal evtx: file header magic, then one chunk whose header claims records 1..=5 but
+/// which holds three 100-byte records before its free-space offset (like a truncated log).
 fn fake_evtx() -> Vec<u8> {
     let mut data = vec![0u8; 4096 + 65536];
     data[..8].copy_from_slice(b"ElfFile\0");
-    data[4096..4104].copy_from_slice(b"ElfChnk\0");
-    data[4104..4112].copy_from_slice(&1u64.to_le_bytes());
-    data[4112..4120].copy_from_slice(&3u64.to_le_bytes());
+    let chunk = &mut data[4096..];
+    chunk[..8].copy_from_slice(b"ElfChnk\0");
+    chunk[8..16].copy_from_slice(&1u64.to_le_bytes());
+    chunk[16..24].copy_from_slice(&5u64.to_le_bytes());
+    chunk[48..52].copy_from_slice(&812u32.to_le_bytes());
+    for at in [512, 612, 712] {
+        chunk[at..at + 4].copy_from_slice(b"**\0\0");
+        chunk[at + 4..at + 8].copy_from_slice(&100u32.to_le_bytes());
+    }
     data
 }
 
