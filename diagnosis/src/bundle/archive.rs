@@ -3,7 +3,7 @@
 //! numbered), yet unsafe names are still refused so that reports never show them.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use flate2::bufread::MultiGzDecoder;
@@ -123,7 +123,12 @@ impl Opener<'_> {
         depth: usize,
         packed: u64,
     ) -> Result<(), String> {
-        let file = File::open(disk).map_err(|e| format!("cannot open gzip file: {e}"))?;
+        let mut file = File::open(disk).map_err(|e| format!("cannot open gzip file: {e}"))?;
+        let mut magic = [0u8; 2];
+        let has_magic = file.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
+        if !has_magic || file.seek(SeekFrom::Start(0)).is_err() {
+            return Err("not a valid gzip file: no gzip header".to_string());
+        }
         let lower = name.to_ascii_lowercase();
         let inner = if lower.ends_with(".gz") {
             name[..name.len() - 3].to_string()

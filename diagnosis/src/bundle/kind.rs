@@ -173,7 +173,8 @@ fn score_services(line: &str) -> Option<(LogKind, u32)> {
     }
     let words: Vec<&str> = trimmed.split_whitespace().collect();
     let header = words.starts_with(&["Status", "Name", "DisplayName"])
-        || (words.contains(&"StartType") && words.contains(&"Name"));
+        || (words.contains(&"Name")
+            && (words.contains(&"StartType") || words.contains(&"StartMode")));
     if header {
         return Some((LogKind::Services, 3));
     }
@@ -272,6 +273,9 @@ mod tests {
         assert_eq!(kind("out.txt", qc), LogKind::Services);
         let table = "\nStatus   Name               DisplayName\n------   ----               -----------\nStopped  Winmgmt            Windows Management Instrumentation\n";
         assert_eq!(kind("svc.txt", table), LogKind::Services);
+        let cim =
+            "Name     StartMode State\n----     --------- -----\nWinmgmt  Disabled  Stopped\n";
+        assert_eq!(kind("svc.txt", cim), LogKind::Services);
         let list = "Name      : Winmgmt\nStartType : Disabled\n";
         assert_eq!(kind("svc.txt", list), LogKind::Services);
     }

@@ -192,7 +192,7 @@ impl Bundle {
         if opened.files.is_empty() {
             return Err(DiagnosisError::Unreadable {
                 path: path.to_path_buf(),
-                reason: nothing_readable(&opened.skipped),
+                reason: nothing_readable(&display_name(path), &opened.skipped),
             });
         }
         Ok(Bundle {
@@ -228,11 +228,11 @@ impl Bundle {
     }
 }
 
-/// The reason given when an input yields no readable file.
-fn nothing_readable(skipped: &[Skipped]) -> String {
+/// The reason given when an input named `name` yields no readable file.
+fn nothing_readable(name: &str, skipped: &[Skipped]) -> String {
     match skipped {
         [] => "holds no files".to_string(),
-        [only] if only.path.is_empty() => only.reason.clone(),
+        [only] if only.path.is_empty() || only.path == name => only.reason.clone(),
         [only] => format!("{}: {}", only.path, only.reason),
         [first, rest @ ..] => format!(
             "no readable file ({} skipped; first: {}: {})",
@@ -243,10 +243,14 @@ fn nothing_readable(skipped: &[Skipped]) -> String {
     }
 }
 
-/// Last component of `path` (the whole path when it has none, e.g. `.`).
+/// Last component of `path`; for `.` and the like, that of its canonical form.
 fn display_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
+        .or_else(|| {
+            let canonical = path.canonicalize().ok()?;
+            Some(canonical.file_name()?.to_string_lossy().into_owned())
+        })
         .unwrap_or_else(|| path.display().to_string())
 }
 

@@ -318,7 +318,18 @@ fn binary_junk_is_skipped_or_unreadable_alone() {
         .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
         .collect();
     let err = Bundle::open(&write(&dir, "junk.bin", &junk), &Limits::default()).expect_err("junk");
-    assert!(err.to_string().contains("binary file, not a log"), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("junk.bin: binary file, not a log"),
+        "{err}"
+    );
+    let msg = Bundle::open(&write(&dir, "x.log.gz", &junk), &Limits::default())
+        .expect_err("not gzip")
+        .to_string();
+    assert!(
+        msg.ends_with("x.log.gz: not a valid gzip file: no gzip header"),
+        "{msg}"
+    );
 
     let zip = zip_bytes(&[("junk.bin", &junk), ("ok.log", b"fine\n")]);
     let bundle = open(&write(&dir, "b.zip", &zip));
