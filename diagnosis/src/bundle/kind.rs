@@ -12,10 +12,11 @@ const KIND_SAMPLE_BYTES: usize = 16 * 1024;
 /// Lines of the head scored.
 const KIND_SAMPLE_LINES: usize = 200;
 
-/// Kinds in tie-break order when the name does not decide (most specific first).
+/// Kinds in tie-break order when the name does not decide (most specific first: a CBS.log
+/// never has `DISM` component lines, a DISM.log hosts CBS lines).
 const ORDER: [LogKind; 9] = [
-    LogKind::Cbs,
     LogKind::Dism,
+    LogKind::Cbs,
     LogKind::Windowsupdate,
     LogKind::Setupapi,
     LogKind::EventText,
@@ -66,7 +67,10 @@ fn index(kind: LogKind) -> usize {
 fn score_line(raw: &str) -> Option<(LogKind, u32)> {
     let line = raw.trim_start_matches('\u{feff}');
     if let Some(component) = timestamp_component(line) {
-        return Some((component_kind(component), 1));
+        let kind = component_kind(component);
+        // DISM.log also carries CBS/CSI lines of the sessions it hosts; its own lines decide.
+        let weight = if kind == LogKind::Dism { 3 } else { 1 };
+        return Some((kind, weight));
     }
     if line.starts_with("CSIPERF:") {
         return Some((LogKind::Cbs, 1));
@@ -98,7 +102,13 @@ fn timestamp_component(line: &str) -> Option<&str> {
     if !level.chars().all(|c| c.is_ascii_alphabetic()) {
         return None;
     }
-    words.next()
+    // Error lines may carry a tag between level and component: `Error      [0x01806a] CSI`.
+    let word = words.next()?;
+    if word.starts_with("[0x") && word.ends_with(']') {
+        words.next()
+    } else {
+        Some(word)
+    }
 }
 
 fn component_kind(component: &str) -> LogKind {
@@ -229,6 +239,23 @@ mod tests {
             "name breaks the all-zero tie"
         );
         assert_eq!(kind("notes.txt", ""), LogKind::Text);
+    }
+
+    #[test]
+    fn error_tags_and_collapsed_padding_still_read_as_cbs() {
+        // Line shapes from the domain reference §A.1 (published Microsoft samples).
+        let text = "2026-10-08 20:55:05, Error      [0x01806a] CSI    0000004b (F) Failed execution of queue item\n\
+2016-09-28 04:30:31, Info CBS Session: 30546173_4261722401 initialized by client WindowsUpdateAgent.\n";
+        assert_eq!(kind("x.txt", text), LogKind::Cbs);
+    }
+
+    #[test]
+    fn dism_log_with_hosted_cbs_lines_is_dism() {
+        let text = "2022-11-18 10:51:27, Info                  DISM   DISM.EXE: <----- Starting Dism.exe session ----->\n\
+2022-11-18 10:51:28, Info                  CBS    Session: 1_2 initialized by client DISM Package Manager Provider\n\
+2022-11-18 10:51:28, Info                  CBS    Loaded Servicing Stack\n\
+2022-11-18 10:51:28, Info                  CSI    00000001 WcpInitialize\n";
+        assert_eq!(kind("x.txt", text), LogKind::Dism);
     }
 
     #[test]
