@@ -8,6 +8,7 @@ use std::path::Path;
 
 use flate2::bufread::MultiGzDecoder;
 use zip::ZipArchive;
+use zip::read::ZipFile;
 
 use super::open::{Opener, join};
 
@@ -46,7 +47,8 @@ fn entry_name(raw: &[u8]) -> String {
 }
 
 impl Opener<'_> {
-    /// Unpack the entries of the zip at `disk` (entries at `depth`).
+    /// Unpack the entries of the zip at `disk` (entries at `depth`). When the central directory
+    /// cannot be read (a truncated upload), entries are recovered from their local headers.
     pub(super) fn expand_zip(
         &mut self,
         prefix: &str,
@@ -54,8 +56,10 @@ impl Opener<'_> {
         depth: usize,
     ) -> Result<(), String> {
         let file = File::open(disk).map_err(|e| format!("cannot open zip archive: {e}"))?;
-        let mut zip = ZipArchive::new(BufReader::new(file))
-            .map_err(|e| format!("not a valid zip archive: {e}"))?;
+        let mut zip = match ZipArchive::new(BufReader::new(file)) {
+            Ok(zip) => zip,
+            Err(e) => return self.salvage_zip(prefix, disk, depth, &e.to_string()),
+        };
         let total = zip.len();
         for i in 0..total {
             if !self.zip_entry(&mut zip, i, prefix, depth) {
@@ -67,7 +71,7 @@ impl Opener<'_> {
         Ok(())
     }
 
-    /// Unpack entry `i`; false when `max_entries` stops the archive.
+    /// Entry `i` of a readable zip; false when `max_entries` stops the archive.
     fn zip_entry(
         &mut self,
         zip: &mut ZipArchive<BufReader<File>>,
@@ -85,33 +89,75 @@ impl Opener<'_> {
         if !self.take_entry() {
             return false;
         }
-        let entry = match zip.by_index(i) {
-            Ok(entry) => entry,
+        match zip.by_index(i) {
+            Ok(entry) => self.unpack_zip_file(entry, prefix, depth),
             Err(e) => {
-                self.skip(&join(prefix, &listed), format!("unreadable zip entry: {e}"));
-                return true;
+                let reason = format!("unreadable zip entry: {e}");
+                self.skip(&join(prefix, &listed), reason);
             }
+        }
+        true
+    }
+
+    /// Read entries one by one from their local headers, up to the first damage.
+    fn salvage_zip(
+        &mut self,
+        prefix: &str,
+        disk: &Path,
+        depth: usize,
+        error: &str,
+    ) -> Result<(), String> {
+        let invalid = || format!("not a valid zip archive: {error}");
+        let file = File::open(disk).map_err(|_| invalid())?;
+        let mut reader = BufReader::new(file);
+        let mut recovered = 0usize;
+        let stop = loop {
+            let entry = match zip::read::read_zipfile_from_stream(&mut reader) {
+                Ok(Some(entry)) => entry,
+                Ok(None) => break None,
+                Err(e) => break Some(e.to_string()),
+            };
+            if entry.is_dir() {
+                continue;
+            }
+            if !self.take_entry() {
+                break Some(self.entries_reason(1));
+            }
+            recovered += 1;
+            self.unpack_zip_file(entry, prefix, depth);
         };
+        if recovered == 0 {
+            return Err(invalid());
+        }
+        let after = stop.map_or_else(String::new, |e| format!("; stopped at: {e}"));
+        let reason = format!(
+            "damaged zip archive ({error}): {recovered} entries found via local headers{after}"
+        );
+        self.skip(&self.label(prefix), reason);
+        Ok(())
+    }
+
+    /// Check one zip entry's name, kind and size, then unpack it.
+    fn unpack_zip_file<R: Read>(&mut self, entry: ZipFile<'_, R>, prefix: &str, depth: usize) {
         let name = entry_name(entry.name_raw());
         let Some(rel) = safe_path(&name).map(|p| join(prefix, &p)) else {
             self.skip(&join(prefix, &name), UNSAFE_PATH);
-            return true;
+            return;
         };
         if entry.is_symlink() {
             self.skip(&rel, "symbolic link in archive, not followed");
-            return true;
+            return;
         }
         if entry.is_dir() {
-            return true;
+            return;
         }
         let cap = self.cap_for(entry.compressed_size());
         if entry.size() > cap.bytes {
             self.skip(&rel, cap.reason);
-            return true;
+            return;
         }
         // The declared size may lie: the cap is enforced again while unpacking.
         self.extract(rel, entry, cap, depth);
-        true
     }
 
     /// Unpack a gzip file (all members, as one stream) named `name` (entry at `depth`).

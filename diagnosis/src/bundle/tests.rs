@@ -266,6 +266,27 @@ fn corrupt_zip_at_top_is_an_error_and_nested_is_a_skip() {
 }
 
 #[test]
+fn truncated_zip_yields_the_entries_before_the_cut() {
+    let big: Vec<u8> = (0..200_000u32)
+        .flat_map(|i| format!("line {i}\n").into_bytes())
+        .collect();
+    let zip = zip_bytes(&[("first.log", CBS_CRLF.as_bytes()), ("second.log", &big)]);
+    let dir = TempDir::new().expect("tmp");
+    // Cut inside the second entry's data: no central directory, first entry intact.
+    let path = write(&dir, "cut.zip", &zip[..zip.len() / 2]);
+    let bundle = open(&path);
+    assert_eq!(paths(&bundle), vec!["first.log"]);
+    assert_eq!(bundle.files[0].kind, LogKind::Cbs);
+    assert!(skip_reason(&bundle, "second.log").starts_with("corrupt or unreadable entry"));
+    let damage = skip_reason(&bundle, "cut.zip");
+    assert!(damage.starts_with("damaged zip archive ("), "{damage}");
+    assert!(
+        damage.contains("2 entries found via local headers"),
+        "{damage}"
+    );
+}
+
+#[test]
 fn empty_file_is_one_empty_text_file() {
     let dir = TempDir::new().expect("tmp");
     let bundle = open(&write(&dir, "empty.log", b""));
