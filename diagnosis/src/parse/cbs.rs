@@ -199,33 +199,36 @@ impl CbsParser {
             self.rollback_run = true;
         }
         if t.contains("Failed execution of queue item")
-            && let Some(f) = queue_failed(t) {
-                return Some(f);
-            }
+            && let Some(f) = queue_failed(t)
+        {
+            return Some(f);
+        }
         if t.contains("Binary Name:")
-            && let Some(c) = SUMMARY_FAILED.captures(t) {
-                let hresult = rec.codes.first().copied().unwrap_or(0);
-                return Some(Fact::InstallerFailed {
-                    installer: c["name"].trim().to_string(),
-                    guid: None,
-                    hresult,
-                    ignored: false,
-                });
-            }
+            && let Some(c) = SUMMARY_FAILED.captures(t)
+        {
+            let hresult = rec.codes.first().copied().unwrap_or(0);
+            return Some(Fact::InstallerFailed {
+                installer: c["name"].trim().to_string(),
+                guid: None,
+                hresult,
+                ignored: false,
+            });
+        }
         if let Some(f) = self.advanced_installer(t) {
             return Some(f);
         }
         if t.contains("failure source")
-            && let Some(c) = WER.captures(t) {
-                return Some(Fact::Wer {
-                    package: c["pkg"].to_string(),
-                    status: extract_codes(&format!("status: {}", &c["st"]))
-                        .first()
-                        .copied()
-                        .unwrap_or(0),
-                    source: c["src"].trim().to_string(),
-                });
-            }
+            && let Some(c) = WER.captures(t)
+        {
+            return Some(Fact::Wer {
+                package: c["pkg"].to_string(),
+                status: extract_codes(&format!("status: {}", &c["st"]))
+                    .first()
+                    .copied()
+                    .unwrap_or(0),
+                source: c["src"].trim().to_string(),
+            });
+        }
         package_fact(t)
     }
 
@@ -376,10 +379,11 @@ impl LineParser for PlainParser {
         let mut time = None;
         let mut component = None;
         if self.kind == LogKind::Windowsupdate
-            && let Some(c) = WU_LINE.captures(text) {
-                time = Some(c["t"].to_string());
-                component = Some(c["c"].to_string());
-            }
+            && let Some(c) = WU_LINE.captures(text)
+        {
+            time = Some(c["t"].to_string());
+            component = Some(c["c"].to_string());
+        }
         let mut rec = record(line.no, time, Level::Info, component, text.to_string());
         let trimmed = text.trim_start();
         rec.level = if self.kind == LogKind::Setupapi && trimmed.starts_with("!!!") {

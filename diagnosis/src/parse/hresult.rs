@@ -58,16 +58,20 @@ pub fn extract_codes(text: &str) -> Vec<u32> {
             break;
         };
         if let Some(code) = decode_captures(&caps)
-            && code != 0 && !out.contains(&code) {
-                out.push(code);
-            }
+            && code != 0
+            && !out.contains(&code)
+        {
+            out.push(code);
+        }
         // The patterns consume one trailing delimiter; start the next search on it so that
         // adjacent codes (`0x…,0x…`) are both found.
         let mut next = whole.end();
         if let Some(c) = whole.as_str().chars().next_back()
-            && !c.is_ascii_alphanumeric() && whole.len() > c.len_utf8() {
-                next -= c.len_utf8();
-            }
+            && !c.is_ascii_alphanumeric()
+            && whole.len() > c.len_utf8()
+        {
+            next -= c.len_utf8();
+        }
         if next <= pos {
             next = pos + 1;
             while next < text.len() && !text.is_char_boundary(next) {

@@ -7,7 +7,11 @@
 //! XML export.
 
 mod cbs;
+mod event_text;
+mod event_xml;
+mod evtx;
 mod hresult;
+mod services;
 
 use std::collections::BTreeMap;
 
@@ -17,6 +21,7 @@ use crate::bundle::Line;
 
 pub use cbs::{kb_numbers, os_build_from_package};
 pub use hresult::{extract_codes, hresult_from_win32};
+pub use services::start_type;
 
 /// Kind of a log file, detected from its content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -192,7 +197,7 @@ pub fn parse_file(
     sink: &mut dyn FnMut(Record),
 ) -> std::io::Result<u64> {
     if file.kind == LogKind::Evtx {
-        return Ok(0);
+        return evtx::parse_evtx_read(&mut file.open_raw()?, sink);
     }
     parse_line_results(file.kind, file.lines()?, sink)
 }
@@ -222,6 +227,9 @@ where
 {
     let mut parser: Box<dyn LineParser> = match kind {
         LogKind::Cbs | LogKind::Dism | LogKind::Panther => Box::new(cbs::CbsParser::new()),
+        LogKind::EventText => Box::new(event_text::EventTextParser::new()),
+        LogKind::EventXml => Box::new(event_xml::EventXmlParser::new()),
+        LogKind::Services => Box::new(services::ServicesParser::new()),
         _ => Box::new(cbs::PlainParser::new(kind)),
     };
     let mut n = 0;
