@@ -1,0 +1,1 @@
+//! Sled-only tests: persistence, migration, startup errors.
