@@ -32,12 +32,17 @@ use crate::{Applied, Case, CaseId, CaseStore, JournalEntry, StoreError, StoredBu
 /// Lock file inside the store directory.
 const LOCK_FILE: &str = "casebot.lock";
 
+/// Written beside the database once the database holds its format record. If the marker exists
+/// but the database has no format record, the database files were damaged or removed: sled
+/// recovers an unreadable log as an empty database, and that must not pass for a new store.
+const MARKER_FILE: &str = "casebot-store";
+
 /// The sled-backed `CaseStore`.
 #[derive(Debug)]
 pub struct SledStore {
     path: PathBuf,
-    db: sled::Db,
-    cases: Tree,
+    pub(crate) db: sled::Db,
+    pub(crate) cases: Tree,
     processed: Tree,
     threads: Tree,
     journal: Tree,
@@ -102,6 +107,15 @@ impl SledStore {
                 }
             }
             None => {
+                if self.path.join(MARKER_FILE).exists() {
+                    return Err(StoreError::Corrupt {
+                        path: self.path.join("db"),
+                        reason: "the database files are damaged or missing (the store was \
+                                 created here, but its records cannot be found); restore from \
+                                 an export with `casebot cases import`"
+                            .into(),
+                    });
+                }
                 if !self.cases.is_empty() {
                     return Err(corrupt("cases present but no format marker".into()));
                 }
@@ -115,6 +129,7 @@ impl SledStore {
                 self.durable()?;
             }
         }
+        write_marker(&self.path)?;
         // Walk every tree once so damage shows now, naming the path, not mid-conversation.
         for tree in [&self.cases, &self.processed, &self.threads, &self.journal] {
             for item in tree.iter() {
@@ -171,6 +186,20 @@ fn prepare_dir(path: &Path) -> Result<(), StoreError> {
         .and_then(|mut f| f.write_all(b"casebot"))
         .map_err(not_writable)?;
     fs::remove_file(&probe).map_err(not_writable)
+}
+
+/// Create the marker file (fsynced, with its directory entry) if it is not there yet.
+fn write_marker(path: &Path) -> Result<(), StoreError> {
+    let marker = path.join(MARKER_FILE);
+    if marker.exists() {
+        return Ok(());
+    }
+    let io = |e: std::io::Error| StoreError::Io(format!("{}: {e}", marker.display()));
+    let mut file = File::create(&marker).map_err(io)?;
+    file.write_all(format!("{FORMAT_NAME} v{CURRENT}\n").as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(io)?;
+    File::open(path).and_then(|d| d.sync_all()).map_err(io)
 }
 
 /// Take the advisory lock that marks the store as in use.
