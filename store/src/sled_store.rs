@@ -81,6 +81,12 @@ impl SledStore {
         Ok(store)
     }
 
+    /// Is there a store in `dir` (one that `open` would open rather than create)?
+    pub fn exists(dir: impl AsRef<Path>) -> bool {
+        let dir = dir.as_ref();
+        dir.join(MARKER_FILE).exists() || dir.join("db").exists()
+    }
+
     /// The store directory.
     pub fn path(&self) -> &Path {
         &self.path
