@@ -4,6 +4,12 @@
 //!
 //! OWNER: handlers helper. The public items in this file are the contract with `bot`.
 
+pub mod command;
+mod error;
+pub mod lifecycle;
+
+pub use error::{DownloadError, HandlerError, UserError};
+
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
