@@ -7,6 +7,8 @@
 pub mod command;
 mod error;
 pub mod lifecycle;
+pub mod redact;
+pub mod render;
 
 pub use error::{DownloadError, HandlerError, UserError};
 
