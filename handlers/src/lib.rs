@@ -9,6 +9,7 @@ mod error;
 pub mod lifecycle;
 pub mod redact;
 pub mod render;
+pub mod summary;
 
 pub use error::{DownloadError, HandlerError, UserError};
 
