@@ -39,6 +39,8 @@ pub enum UserError {
     NoBundles,
     /// The attachment could not be fetched.
     Download(DownloadError),
+    /// `explain` with a code the knowledge base does not know.
+    UnknownCode(String),
     /// The bundle could not be opened at all.
     Unreadable {
         /// File name.
@@ -186,6 +188,11 @@ impl UserError {
                 "本案例还没有日志包。请上传日志包（见 `collect`）。".into(),
             ),
             U::Download(d) => d.message(lang),
+            U::UnknownCode(c) => pick(
+                lang,
+                format!("I don't know the code `{c}`. Try the hex form, e.g. `0x800f0922`."),
+                format!("不认识代码 `{c}`。请尝试十六进制形式，例如 `0x800f0922`。"),
+            ),
             U::Unreadable { name, reason } => pick(
                 lang,
                 format!(
