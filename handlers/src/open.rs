@@ -33,8 +33,12 @@ static KB: LazyLock<Regex> =
 static CODE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\b0x[0-9a-f]{8}\b").expect("static regex"));
 static BUILD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(1[05]\d{3}|2[0-6]\d{3})(?:\.\d+)?\b|\b(2[0-5]H[12])\b")
-        .expect("static regex")
+    // Known Windows 10/11/Server builds only, so case ids and counts are not taken for builds.
+    Regex::new(concat!(
+        r"(?i)\b(?:10240|10586|14393|15063|16299|17134|17763|18362|18363|19041|19042|19043|",
+        r"19044|19045|20348|22000|22621|22631|26100)(?:\.\d+)?\b|\b2[0-5]H[12]\b"
+    ))
+    .expect("static regex")
 });
 static COUNT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(\d+)\s*(?:devices?|machines?|computers?|pcs?|hosts?|台|个设备)")
