@@ -126,7 +126,7 @@ fn canonical(word: &str) -> Option<&'static str> {
     let name = match w.as_str() {
         "open" | "开案" | "新建" | "立案" => "open",
         "status" | "状态" => "status",
-        "collect" | "收集" | "日志" => "collect",
+        "collect" | "收集" => "collect",
         "diagnose" | "诊断" => "diagnose",
         "device" | "设备" => "device",
         "note" | "备注" => "note",

@@ -62,8 +62,8 @@ pub async fn fetch(
         AttachmentSource::Path(p) => return store_path(store, p.clone(), cfg.max_bytes).await,
         AttachmentSource::Url(url) => {
             let url = check_url(url, cfg).map_err(dl)?;
-            let secs = cfg.timeout.as_secs();
-            tokio::time::timeout(cfg.timeout, download(http, url, cfg.max_bytes))
+            let secs = timeout_secs(cfg);
+            tokio::time::timeout(cfg.timeout, download(http, url, cfg))
                 .await
                 .map_err(|_| dl(DownloadError::Timeout { secs }))??
         }
@@ -76,6 +76,11 @@ pub async fn fetch(
     })
     .await
     .map_err(|e| HandlerError::Internal(format!("bundle store task: {e}")))?
+}
+
+/// The timeout in whole seconds for messages (at least 1).
+fn timeout_secs(cfg: &DownloadConfig) -> u64 {
+    cfg.timeout.as_millis().div_ceil(1000).max(1) as u64
 }
 
 fn dl(e: DownloadError) -> HandlerError {
@@ -92,9 +97,19 @@ fn too_large(cfg: &DownloadConfig) -> HandlerError {
 async fn download(
     http: &reqwest::Client,
     url: reqwest::Url,
-    max: u64,
+    cfg: &DownloadConfig,
 ) -> Result<tempfile::NamedTempFile, HandlerError> {
-    let net = |e: reqwest::Error| dl(DownloadError::Network(without_url(&e)));
+    let max = cfg.max_bytes;
+    // The client's own timeout may fire before the outer one; both mean the same to the user.
+    let net = |e: reqwest::Error| {
+        if e.is_timeout() {
+            dl(DownloadError::Timeout {
+                secs: timeout_secs(cfg),
+            })
+        } else {
+            dl(DownloadError::Network(without_url(&e)))
+        }
+    };
     let mut resp = http.get(url).send().await.map_err(net)?;
     let status = resp.status();
     if status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::GONE {

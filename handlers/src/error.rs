@@ -99,6 +99,15 @@ impl From<UserError> for HandlerError {
     }
 }
 
+/// A byte count for people: `200 MB`, `64 KB`, `512 bytes`.
+pub fn size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{} MB", b >> 20),
+        b if b >= 1 << 10 => format!("{} KB", b >> 10),
+        b => format!("{b} bytes"),
+    }
+}
+
 fn pick(lang: Lang, en: String, zh: String) -> String {
     match lang {
         Lang::En => en,
@@ -229,8 +238,8 @@ impl DownloadError {
             ),
             D::TooLarge { limit } => pick(
                 lang,
-                format!("The attachment is larger than the {} MB limit. Please upload only the collector's zip.", limit >> 20),
-                format!("附件超过 {} MB 的限制。请只上传收集工具生成的 zip 包。", limit >> 20),
+                format!("The attachment is larger than the {} limit. Please upload only the collector's zip.", size(*limit)),
+                format!("附件超过 {} 的限制。请只上传收集工具生成的 zip 包。", size(*limit)),
             ),
             D::Timeout { secs } => pick(
                 lang,

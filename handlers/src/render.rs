@@ -228,13 +228,17 @@ fn push_finding_detail(out: &mut String, f: &Finding, lang: Lang, max_evidence: 
         }
     );
     for c in &f.codes {
-        let _ = writeln!(
-            out,
-            "- `{}` {} — {}",
-            c.code,
-            c.name,
-            loc(lang, &c.meaning, &c.meaning_zh)
-        );
+        let mut line = format!("- `{}`", c.code);
+        if !c.name.is_empty() {
+            line.push(' ');
+            line.push_str(&c.name);
+        }
+        let meaning = loc(lang, &c.meaning, &c.meaning_zh);
+        if !meaning.is_empty() {
+            line.push_str(" — ");
+            line.push_str(meaning);
+        }
+        let _ = writeln!(out, "{line}");
     }
     if !f.evidence.is_empty() {
         let _ = writeln!(out, "{}:", t(lang, "Evidence", "证据"));
