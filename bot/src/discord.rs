@@ -554,8 +554,8 @@ async fn post(ctx: &Context, channel: ChannelId, reply: Reply) {
 /// Remove casebot's own mention (`<@id>` or `<@!id>`) and trim.
 fn strip_mention(content: &str, me: UserId) -> String {
     content
-        .replace(&format!("<@{me}>"), " ")
-        .replace(&format!("<@!{me}>"), " ")
+        .replace(&format!("<@{me}>"), "")
+        .replace(&format!("<@!{me}>"), "")
         .trim()
         .to_owned()
 }
