@@ -47,7 +47,7 @@ pub async fn run(
     ctx: handlers::Context,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let mut http = HttpBuilder::new(token.expose_secret());
+    let mut http = HttpBuilder::new(token.expose_secret()).client(rest_client(&cfg)?);
     if let Some(base) = &cfg.api_base_url {
         http = http.proxy(base.as_str()).ratelimiter_disabled(true);
     }
@@ -94,6 +94,24 @@ pub async fn run(
         tracing::warn!("in-flight work did not finish in time; journaled work resumes on restart");
     }
     Ok(())
+}
+
+/// The HTTP client serenity uses: every call times out, and a loopback base URL (a test's fake
+/// Discord) never goes through a proxy configured in the environment.
+fn rest_client(cfg: &DiscordConfig) -> anyhow::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .timeout(REST_TIMEOUT);
+    let loopback = cfg.api_base_url.as_deref().is_some_and(|u| {
+        let host = u.split("://").nth(1).unwrap_or("");
+        host.starts_with("127.0.0.1") || host.starts_with("localhost") || host.starts_with("[::1]")
+    });
+    if loopback {
+        builder = builder.no_proxy();
+    }
+    builder
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))
 }
 
 /// Shared state of the adapter.
@@ -215,9 +233,29 @@ impl Bot {
         self.recent.lock().map(|mut r| r.insert(id)).unwrap_or(true)
     }
 
+    /// casebot's own user id: from READY, or asked for when a message overtakes READY (events
+    /// are dispatched concurrently).
+    async fn me(&self, ctx: &Context) -> Option<UserId> {
+        if let Some(id) = self.me.lock().ok().and_then(|m| *m) {
+            return Some(id);
+        }
+        match timeout(ctx.http.get_current_user()).await {
+            Ok(user) => {
+                if let Ok(mut me) = self.me.lock() {
+                    *me = Some(user.id);
+                }
+                Some(user.id)
+            }
+            Err(e) => {
+                tracing::warn!("cannot learn casebot's own user id: {e:#}");
+                None
+            }
+        }
+    }
+
     /// The `Incoming` for a message casebot should answer, or `None` to ignore it.
     async fn incoming_from_message(&self, ctx: &Context, msg: &Message) -> Option<Incoming> {
-        let me = self.me.lock().ok().and_then(|m| *m)?;
+        let me = self.me(ctx).await?;
         if msg.author.bot || msg.author.id == me {
             return None;
         }
