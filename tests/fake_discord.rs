@@ -231,6 +231,14 @@ impl FakeDiscord {
         .await;
     }
 
+    /// Wait until casebot resumed its session after a [`FakeDiscord::disconnect`].
+    pub async fn wait_for_resume(&self) {
+        self.wait_for("a RESUME", |i| {
+            (i.resumes > 0 && i.conn.is_some()).then_some(())
+        })
+        .await;
+    }
+
     /// Post a message as `user` in `channel`; `text` gets casebot's mention in front when
     /// `mention` is true. Returns the message id.
     pub fn say(
