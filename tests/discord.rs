@@ -11,7 +11,7 @@ use secrecy::SecretString;
 use store::{Applied, Case, CaseId, CaseStore, JournalEntry, StoreError, StoredBundle};
 use tokio::sync::oneshot;
 
-use crate::fake_discord::{FakeDiscord, GUILD, SUMMARIES, SUPPORT};
+use crate::fake_discord::{FakeDiscord, FakeUser, GUILD, SUMMARIES, SUPPORT};
 
 /// Fails the test instead of hanging CI.
 async fn within<T>(fut: impl Future<Output = T>) -> T {
@@ -96,6 +96,120 @@ async fn connects_registers_commands_and_resumes_after_a_disconnect() {
         bot.stop().await;
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slash_command_is_acknowledged_and_answered_in_its_channel() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let bot = start(config(&fake, dir.path()));
+        fake.wait_ready().await;
+        fake.slash(SUPPORT, &FakeUser::customer(), "help", &[]);
+        let posts = fake.wait_posts(SUPPORT, 1).await;
+        assert!(posts[0].followup, "answered through the interaction");
+        // Deferred first (type 5), so Discord does not time the interaction out.
+        assert_eq!(fake.callbacks().len(), 1);
+        assert_eq!(fake.callbacks()[0].1, 5);
+        bot.stop().await;
+    })
+    .await;
+}
+
+/// Run the casebot binary in `dir` with `args`, without a token in the environment.
+fn casebot(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_casebot-cli"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DISCORD_TOKEN")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run casebot");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn serve_without_a_token_fails_fast_naming_both_ways_to_give_one() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("casebot.toml"),
+        "[discord]\nallowed_guilds = [1]\n",
+    )
+    .unwrap();
+    let (ok, err) = casebot(dir.path(), &["serve"]);
+    assert!(!ok);
+    assert!(
+        err.contains("DISCORD_TOKEN") && err.contains("token_file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn serve_with_a_bad_config_lists_every_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(
+        &cfg,
+        "lang = \"fr\"\ntoken = \"s3cret\"\n[download]\nmax_bytes = 0\n",
+    )
+    .unwrap();
+    let (ok, err) = casebot(dir.path(), &["--config", cfg.to_str().unwrap(), "serve"]);
+    assert!(!ok);
+    assert!(err.contains("3 problem(s)"), "{err}");
+    assert!(err.contains("lang") && err.contains("max_bytes"), "{err}");
+    assert!(
+        err.contains("must not be written in the config file"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cret"), "the token is echoed: {err}");
+}
+
+#[test]
+fn serve_with_an_unknown_key_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("casebot.toml"),
+        "[discord]\nallowed_guild = [1]\n",
+    )
+    .unwrap();
+    let (ok, err) = casebot(dir.path(), &["serve"]);
+    assert!(!ok);
+    assert!(err.contains("allowed_guild"), "{err}");
+}
+
+#[test]
+fn serve_with_a_token_but_no_guild_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), "abc\n").unwrap();
+    std::fs::write(dir.path().join("casebot.toml"), "token_file = \"token\"\n").unwrap();
+    let (ok, err) = casebot(dir.path(), &["serve"]);
+    assert!(!ok);
+    assert!(err.contains("allowed_guilds is empty"), "{err}");
+}
+
+#[test]
+fn serve_with_a_token_in_both_env_and_file_refuses_to_guess() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), "abc\n").unwrap();
+    let text = "token_file = \"token\"\n[discord]\nallowed_guilds = [1]\n";
+    std::fs::write(dir.path().join("casebot.toml"), text).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_casebot-cli"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env("DISCORD_TOKEN", "from-env")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run casebot");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("set twice"), "{err}");
+    assert!(
+        !err.contains("from-env") && !err.contains("abc"),
+        "a token is echoed: {err}"
+    );
 }
 
 /// Temporary: a store that stores nothing, so the adapter can run before the real store lands.
