@@ -37,7 +37,8 @@ struct Correlation {
 
 /// Evaluate one rule; `None` when it does not fire and gives no hint.
 pub(crate) fn evaluate(ctx: &Ctx<'_>, rule: &Rule, st: &RuleState) -> Option<Built> {
-    if rule.fallback || st.dropped {
+    let (dropped, cap) = st.exclusion(rule);
+    if rule.fallback || dropped {
         return None;
     }
     let mut groups: BTreeMap<&str, bool> = BTreeMap::new();
@@ -66,7 +67,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>, rule: &Rule, st: &RuleState) -> Option<Bui
         }
         (h.confidence, None, true)
     };
-    if let Some(cap) = st.cap {
+    if let Some(cap) = cap {
         confidence = confidence.min(cap);
     }
     confidence = round2(confidence.clamp(0.0, 0.99));

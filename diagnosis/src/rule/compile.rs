@@ -357,8 +357,8 @@ fn compile_signals(spec: &RuleSpec, errs: &mut Vec<String>) -> Vec<Signal> {
         if s.name.trim().is_empty() || !names.insert(s.name.clone()) {
             errs.push(format!("{field}: name must be non-empty and unique"));
         }
-        if s.cap.is_some() {
-            errs.push(format!("{field}.cap: only an exclude has a cap"));
+        if s.cap.is_some() || s.after {
+            errs.push(format!("{field}: cap and after belong to excludes"));
         }
         let weight = s.weight.unwrap_or(0.05);
         if !(0.0..1.0).contains(&weight) {
@@ -391,7 +391,11 @@ fn compile_excludes(spec: &RuleSpec, errs: &mut Vec<String>) -> Vec<Exclude> {
             errs.push(format!("{field}.cap: {cap} must be in 0..1"));
         }
         if let Some(m) = compile_matcher(e, &field, errs) {
-            out.push(Exclude { m, cap: e.cap });
+            out.push(Exclude {
+                m,
+                cap: e.cap,
+                after: e.after,
+            });
         }
     }
     out

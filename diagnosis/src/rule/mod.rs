@@ -125,6 +125,8 @@ pub(crate) struct Signal {
 pub(crate) struct Exclude {
     pub m: Matcher,
     pub cap: Option<f64>,
+    /// Counts only when it matched after the last record of a required signal.
+    pub after: bool,
 }
 
 /// A compiled `[hint]`.

@@ -72,6 +72,9 @@ pub struct MatchSpec {
     /// Excludes only.
     #[serde(default)]
     pub cap: Option<f64>,
+    /// Excludes only: counts only when matched after the last record of a required signal.
+    #[serde(default)]
+    pub after: bool,
 }
 
 /// `[hint]`.
