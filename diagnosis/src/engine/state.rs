@@ -148,6 +148,7 @@ pub(crate) fn apply(
     cands: &[MatchRef],
     file: usize,
     record: &Record,
+    event: bool,
 ) -> Vec<usize> {
     let rank = level_rank(record.level);
     let mut matched_rules = Vec::new();
@@ -163,7 +164,7 @@ pub(crate) fn apply(
                 states[ri].last[si] = Some((file, record.line));
                 let hits = &mut states[ri].signals[si];
                 if hits.len() < rule.max_evidence {
-                    hits.push(hit(&signal.m, file, record));
+                    hits.push(hit(&signal.m, file, record, event));
                 }
             }
             MatchRef::Exclude(ri, ei) => {
@@ -178,7 +179,7 @@ pub(crate) fn apply(
     matched_rules
 }
 
-fn hit(m: &Matcher, file: usize, record: &Record) -> Hit {
+fn hit(m: &Matcher, file: usize, record: &Record, event: bool) -> Hit {
     let mut captures = Vec::new();
     let mut match_start = 0;
     if let Some(re) = &m.pattern
@@ -197,7 +198,11 @@ fn hit(m: &Matcher, file: usize, record: &Record) -> Hit {
     Hit {
         file,
         line: record.line,
-        text: evidence_text(&record.text, match_start),
+        text: if event {
+            event_text(&record.text)
+        } else {
+            evidence_text(&record.text, match_start)
+        },
         codes: record.codes.clone(),
         captures,
     }
@@ -224,6 +229,17 @@ pub(crate) fn evidence_text(text: &str, match_start: usize) -> String {
         out.push_str(text[line_start..line_end].trim());
     }
     truncate(&out, MAX_TEXT)
+}
+
+/// An event on one line: `Provider Id: message | key: value | …` (XML exports often have no
+/// rendered message, so the data fields are the evidence).
+pub(crate) fn event_text(text: &str) -> String {
+    let joined: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    truncate(&joined.join(" | "), MAX_TEXT)
 }
 
 /// Truncate to `max` characters on a char boundary, marking the cut.
