@@ -177,6 +177,10 @@ pub(crate) struct LineReader<R> {
     max: usize,
     /// The decoder has been flushed (end of input or a read error).
     done: bool,
+    /// Text after which a line also ends (see [`LineReader::break_after`]).
+    token: Option<&'static str>,
+    /// Cached end of the next `token` in `text` at or after `pos` (`usize::MAX`: none).
+    token_end: Option<usize>,
 }
 
 impl<R: Read> LineReader<R> {
@@ -194,7 +198,42 @@ impl<R: Read> LineReader<R> {
             no: 0,
             max,
             done: false,
+            token: None,
+            token_end: None,
         })
+    }
+
+    /// Also end a line right after each `token` (and a line break directly following it).
+    /// Event XML exports put every event on one line; ending lines at `</Event>` keeps each
+    /// event whole instead of truncating the file at the line limit.
+    pub(crate) fn break_after(mut self, token: &'static str) -> Self {
+        self.token = Some(token);
+        self
+    }
+
+    /// Where the next line ends in `text`: (end of its text, where the next line starts).
+    fn next_break(&mut self) -> Option<(usize, usize)> {
+        let bytes = self.text.as_bytes();
+        let newline = bytes[self.pos..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|i| self.pos + i);
+        if let Some(token) = self.token {
+            // A cached end at or before `pos` belongs to a token already consumed.
+            if self.token_end.is_none_or(|t| t <= self.pos) {
+                let found = self.text[self.pos..].find(token);
+                self.token_end = Some(found.map_or(usize::MAX, |i| self.pos + i + token.len()));
+            }
+            let end = self.token_end.unwrap_or(usize::MAX);
+            if end <= newline.unwrap_or(usize::MAX) && end != usize::MAX {
+                let rest = &bytes[end..];
+                let eol = [&b"\r\n"[..], b"\n"]
+                    .into_iter()
+                    .find(|e| rest.starts_with(e));
+                return Some((end, end + eol.map_or(0, <[u8]>::len)));
+            }
+        }
+        newline.map(|n| (n, n + 1))
     }
 
     /// Append `text[pos..end]` to the line, keeping at most `max` bytes on a char boundary.
@@ -254,18 +293,15 @@ impl<R: Read> Iterator for LineReader<R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(i) = self.text.as_bytes()[self.pos..]
-                .iter()
-                .position(|&b| b == b'\n')
-            {
-                let end = self.pos + i;
+            if let Some((end, next)) = self.next_break() {
                 self.push_segment(end);
-                self.pos = end + 1;
+                self.pos = next;
                 return Some(Ok(self.take_line()));
             }
             self.push_segment(self.text.len());
             self.text.clear();
             self.pos = 0;
+            self.token_end = None;
             if self.done {
                 return self.pending.then(|| Ok(self.take_line()));
             }
@@ -447,6 +483,36 @@ mod tests {
     fn long_lines_are_truncated_on_a_char_boundary() {
         let text = format!("{}\nshort\n", "é".repeat(10));
         assert_eq!(lines(text.as_bytes(), 5), vec!["éé", "short"]);
+    }
+
+    #[test]
+    fn one_line_event_xml_breaks_after_each_event() {
+        let event = |i: usize| format!("<Event xmlns='x'><EventID>{i}</EventID></Event>");
+        let one_line: String = (0..5000).map(event).collect::<String>() + "\r\n";
+        let got: Vec<String> = LineReader::new(one_line.as_bytes(), TextEncoding::Utf8, 100)
+            .expect("text")
+            .break_after("</Event>")
+            .map(|l| l.expect("line").text)
+            .collect();
+        assert_eq!(got.len(), 5000, "no empty line after the last event");
+        assert_eq!(got[0], event(0));
+        assert_eq!(got[4999], event(4999));
+        let pretty = "<Events>\n<Event>\n<EventID>1</EventID>\n</Event>\n</Events>\n";
+        let got: Vec<String> = LineReader::new(pretty.as_bytes(), TextEncoding::Utf8, 100)
+            .expect("text")
+            .break_after("</Event>")
+            .map(|l| l.expect("line").text)
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "<Events>",
+                "<Event>",
+                "<EventID>1</EventID>",
+                "</Event>",
+                "</Events>"
+            ]
+        );
     }
 
     #[test]

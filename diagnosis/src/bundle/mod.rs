@@ -83,6 +83,9 @@ impl TextEncoding {
     }
 }
 
+/// Where a line also ends in event-xml files.
+const EVENT_END: &str = "</Event>";
+
 /// One decoded line of a text file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
@@ -119,11 +122,16 @@ impl BundleFile {
     /// Stream the decoded lines of a text file. Never holds the whole file in memory: lines
     /// longer than the limit given to [`Bundle::open`] are cut there (on a character boundary)
     /// and the rest of the line is read and dropped. Bad bytes become U+FFFD.
+    /// In event-xml files a line also ends after each `</Event>`: `wevtutil qe /f:xml` writes
+    /// all events on one line, and each event must survive the line limit.
     /// Fails with `InvalidInput` for binary files (evtx): use [`BundleFile::open_raw`].
     pub fn lines(&self) -> std::io::Result<Box<dyn Iterator<Item = std::io::Result<Line>> + '_>> {
         let Data::Disk(p) = &self.data;
         let file = std::io::BufReader::new(std::fs::File::open(p)?);
         match encoding::LineReader::new(file, self.encoding, self.max_line_bytes) {
+            Some(reader) if self.kind == LogKind::EventXml => {
+                Ok(Box::new(reader.break_after(EVENT_END)))
+            }
             Some(reader) => Ok(Box::new(reader)),
             None => Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 
+use super::encoding::LineReader;
 use super::kind::detect_kind;
 use super::scan::{PumpError, Scan, evtx_records, pump};
 use super::{BundleFile, Data, Limits, TextEncoding};
@@ -43,6 +44,14 @@ pub(super) fn container_of(head: &[u8], name: &str, encoding: TextEncoding) -> O
         _ if damaged && lower.ends_with(".cab") => Some(Container::Cab),
         _ => None,
     }
+}
+
+/// Lines of an event-xml file as [`BundleFile::lines`] yields them (a second, decoding pass;
+/// such exports are small next to CBS logs).
+fn count_lines(disk: &Path, encoding: TextEncoding, max: usize) -> Option<u64> {
+    let file = BufReader::new(File::open(disk).ok()?);
+    let reader = LineReader::new(file, encoding, max)?.break_after(super::EVENT_END);
+    Some(reader.count() as u64)
 }
 
 /// Why a non-archive file cannot be read as a log, if it cannot.
@@ -265,10 +274,13 @@ impl<'a> Opener<'a> {
             }
             return;
         }
-        let lines = if kind == LogKind::Evtx {
-            evtx_records(&disk)
-        } else {
-            scan.lines
+        let lines = match kind {
+            LogKind::Evtx => evtx_records(&disk),
+            // Lines also end at `</Event>` there, which the byte counter cannot see.
+            LogKind::EventXml => {
+                count_lines(&disk, scan.encoding, self.limits.max_line_bytes).unwrap_or(scan.lines)
+            }
+            _ => scan.lines,
         };
         self.files.push(BundleFile {
             path: rel,

@@ -164,6 +164,26 @@ fn gbk_event_text_in_a_directory_and_renamed_cbs() {
 }
 
 #[test]
+fn one_line_event_xml_export_keeps_every_event() {
+    let event = |i: u32| {
+        format!(
+            "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>\
+             <Provider Name='Service Control Manager'/><EventID>{i}</EventID></System></Event>"
+        )
+    };
+    let xml: String = (0..2000).map(event).collect();
+    assert!(xml.len() > Limits::default().max_line_bytes);
+    let dir = TempDir::new().expect("tmp");
+    let bundle = open(&write(&dir, "System.xml", xml.as_bytes()));
+    let f = &bundle.files[0];
+    assert_eq!(f.kind, LogKind::EventXml);
+    let lines = texts(f);
+    assert_eq!(lines.len(), 2000);
+    assert_eq!(lines[1999], event(1999));
+    assert_eq!(f.line_count(), 2000);
+}
+
+#[test]
 fn path_traversal_and_absolute_entries_are_refused() {
     let zip = zip_bytes(&[
         ("../evil.log", CBS_CRLF.as_bytes()),
