@@ -9,9 +9,15 @@
 //! - `kind`: kind detection from content.
 //!
 //! Archives are unpacked entry by entry into a private temp directory owned by the [`Bundle`],
-//! never into memory. Every file is read once while opening (to hash, detect and count lines)
-//! and again by whoever calls [`BundleFile::lines`]; line counts in [`Bundle::summary`] are
-//! therefore exact and free.
+//! never into memory, and deleted with it. Every file is read once while opening (to hash,
+//! detect and count lines) and again by whoever calls [`BundleFile::lines`]; line counts in
+//! [`Bundle::summary`] therefore cost no extra pass (except event-xml files, whose lines also
+//! end at `</Event>`, and evtx files, whose records are counted from their chunks).
+//!
+//! What is refused and listed in [`Bundle::skipped`]: entries with `..`, absolute or drive
+//! paths; symbolic links; binary files that are not evtx; archives nested deeper than the limit
+//! or in an unsupported format (7z, rar, tar); damaged archives and entries; anything beyond a
+//! limit. Kind and encoding rules are in the `kind` and `encoding` modules.
 
 mod archive;
 mod encoding;
@@ -25,18 +31,22 @@ use crate::error::DiagnosisError;
 use crate::parse::LogKind;
 use crate::report::{BundleSummary, FileSummary, Skipped};
 
-/// Safe defaults against zip bombs and runaway inputs; every limit is named in skip reasons.
+/// Safe defaults against zip bombs and runaway inputs; every limit is named in skip reasons
+/// (e.g. `exceeds max_unpacked_bytes (8589934592)`), and hitting one skips only what is beyond.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// Total bytes unpacked from archives.
+    /// Total bytes unpacked from archives (files of an input directory are not unpacked and do
+    /// not count). Enforced while streaming, whatever sizes the archive declares.
     pub max_unpacked_bytes: u64,
-    /// Total entries (files) across all archives.
+    /// Total entries (files) across all archives and input directories.
     pub max_entries: usize,
     /// Archive nesting depth (a zip in a zip is depth 2).
     pub max_depth: usize,
-    /// Maximum compression ratio of one entry (unpacked / packed).
+    /// Maximum compression ratio of one entry (unpacked / packed). For gzip and cab, which have
+    /// no per-file packed size, the packed size of the whole archive is used.
     pub max_ratio: u64,
-    /// Longest line kept; longer lines are truncated (and the file still read).
+    /// Longest line kept, in bytes of UTF-8 text; longer lines are truncated on a character
+    /// boundary (and the file still read).
     pub max_line_bytes: usize,
 }
 
