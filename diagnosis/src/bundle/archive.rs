@@ -7,8 +7,8 @@ use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use flate2::bufread::MultiGzDecoder;
-use zip::ZipArchive;
 use zip::read::ZipFile;
+use zip::{CompressionMethod, ZipArchive};
 
 use super::open::{Opener, join};
 
@@ -44,6 +44,29 @@ fn entry_name(raw: &[u8]) -> String {
             .0
             .into_owned(),
     }
+}
+
+/// Why entry `i` cannot be unpacked, when the cause is its encryption or compression method.
+fn zip_refusal(zip: &mut ZipArchive<BufReader<File>>, i: usize) -> Option<String> {
+    let raw = zip.by_index_raw(i).ok()?;
+    if raw.encrypted() {
+        return Some("encrypted zip entry (password protected), not read".to_string());
+    }
+    let CompressionMethod::Unsupported(code) = raw.compression() else {
+        return None;
+    };
+    let method = match code {
+        9 => "deflate64".to_string(),
+        12 => "bzip2".to_string(),
+        14 => "lzma".to_string(),
+        93 => "zstd".to_string(),
+        95 => "xz".to_string(),
+        99 => "aes".to_string(),
+        n => format!("method {n}"),
+    };
+    Some(format!(
+        "unsupported zip compression ({method}): repack the bundle as a standard (deflate) zip"
+    ))
 }
 
 impl Opener<'_> {
@@ -89,13 +112,16 @@ impl Opener<'_> {
         if !self.take_entry() {
             return false;
         }
-        match zip.by_index(i) {
-            Ok(entry) => self.unpack_zip_file(entry, prefix, depth),
-            Err(e) => {
-                let reason = format!("unreadable zip entry: {e}");
-                self.skip(&join(prefix, &listed), reason);
+        let error = match zip.by_index(i) {
+            Ok(entry) => {
+                self.unpack_zip_file(entry, prefix, depth);
+                return true;
             }
-        }
+            Err(e) => e.to_string(),
+        };
+        let reason =
+            zip_refusal(zip, i).unwrap_or_else(|| format!("unreadable zip entry: {error}"));
+        self.skip(&join(prefix, &listed), reason);
         true
     }
 

@@ -307,6 +307,32 @@ fn truncated_zip_yields_the_entries_before_the_cut() {
 }
 
 #[test]
+fn unsupported_zip_compression_is_named() {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let stored = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    w.start_file("big.log", stored).expect("start");
+    w.write_all(b"stored text\n").expect("write");
+    w.start_file("ok.log", stored).expect("start");
+    w.write_all(b"fine\n").expect("write");
+    let mut bytes = w.finish().expect("finish").into_inner();
+    // Mark the first entry as Deflate64 (method 9), as Explorer does for large files: the
+    // method field sits at offset 8 of the local header and 10 of the central header.
+    bytes[8] = 9;
+    let central = bytes
+        .windows(4)
+        .position(|w| w == b"PK\x01\x02")
+        .expect("central directory");
+    bytes[central + 10] = 9;
+    let dir = TempDir::new().expect("tmp");
+    let bundle = open(&write(&dir, "b.zip", &bytes));
+    assert_eq!(paths(&bundle), vec!["ok.log"]);
+    assert_eq!(
+        skip_reason(&bundle, "big.log"),
+        "unsupported zip compression (deflate64): repack the bundle as a standard (deflate) zip"
+    );
+}
+
+#[test]
 fn empty_file_is_one_empty_text_file() {
     let dir = TempDir::new().expect("tmp");
     let bundle = open(&write(&dir, "empty.log", b""));
