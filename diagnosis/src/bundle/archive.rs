@@ -52,18 +52,26 @@ fn zip_refusal(zip: &mut ZipArchive<BufReader<File>>, i: usize) -> Option<String
     if raw.encrypted() {
         return Some("encrypted zip entry (password protected), not read".to_string());
     }
-    let CompressionMethod::Unsupported(code) = raw.compression() else {
+    let method = raw.compression();
+    if matches!(
+        method,
+        CompressionMethod::Stored | CompressionMethod::Deflated
+    ) {
         return None;
-    };
-    let method = match code {
-        9 => "deflate64".to_string(),
-        12 => "bzip2".to_string(),
-        14 => "lzma".to_string(),
-        93 => "zstd".to_string(),
-        95 => "xz".to_string(),
-        99 => "aes".to_string(),
-        n => format!("method {n}"),
-    };
+    }
+    let known = [
+        (CompressionMethod::DEFLATE64, "deflate64"),
+        (CompressionMethod::BZIP2, "bzip2"),
+        (CompressionMethod::LZMA, "lzma"),
+        (CompressionMethod::ZSTD, "zstd"),
+        (CompressionMethod::XZ, "xz"),
+        (CompressionMethod::PPMD, "ppmd"),
+        (CompressionMethod::AES, "aes"),
+    ];
+    let method = known
+        .iter()
+        .find(|(m, _)| *m == method)
+        .map_or_else(|| method.to_string(), |(_, name)| (*name).to_string());
     Some(format!(
         "unsupported zip compression ({method}): repack the bundle as a standard (deflate) zip"
     ))
