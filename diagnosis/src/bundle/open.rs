@@ -353,6 +353,7 @@ impl<'a> Opener<'a> {
     /// The hash covers, for each regular file in byte order of its relative path: the path, a
     /// NUL byte, the length as 8 little-endian bytes, and the contents. Returns (sha256, bytes).
     pub fn open_dir(&mut self, root: &Path) -> Result<(String, u64), DiagnosisError> {
+        self.top = super::display_name(root);
         let found = self.list_dir(root)?;
         let mut hash = Sha256::new();
         let mut total = 0u64;
@@ -382,10 +383,20 @@ impl<'a> Opener<'a> {
     }
 
     /// Regular files under `root`, sorted by relative `/`-separated path.
+    /// The walk stops once more files than `max_entries` are listed (only that many can be
+    /// read): pointing casebot at a whole disk ends quickly with a skip naming the limit.
     fn list_dir(&mut self, root: &Path) -> Result<Vec<(String, PathBuf)>, DiagnosisError> {
         let mut found = Vec::new();
         let mut stack = vec![(root.to_path_buf(), String::new())];
         while let Some((dir, rel)) = stack.pop() {
+            if found.len() > self.limits.max_entries {
+                let reason = format!(
+                    "directory not fully listed: more than {} files, exceeds max_entries ({})",
+                    self.limits.max_entries, self.limits.max_entries
+                );
+                self.skip(&self.label(&rel), reason);
+                break;
+            }
             let entries = match std::fs::read_dir(&dir) {
                 Ok(entries) => entries,
                 Err(source) if rel.is_empty() => {

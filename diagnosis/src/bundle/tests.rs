@@ -241,6 +241,29 @@ fn entry_count_limit() {
 }
 
 #[test]
+fn entry_count_limit_in_a_directory() {
+    let dir = TempDir::new().expect("tmp");
+    for d in 0..4 {
+        for f in 0..3 {
+            write(&dir, &format!("d{d}/f{f}.log"), b"x\n");
+        }
+    }
+    let limits = Limits {
+        max_entries: 5,
+        ..Limits::default()
+    };
+    let bundle = Bundle::open(dir.path(), &limits).expect("opens");
+    assert_eq!(bundle.files.len(), 5);
+    let limit_skips: Vec<&Skipped> = bundle
+        .skipped
+        .iter()
+        .filter(|s| s.reason.contains("exceeds max_entries (5)"))
+        .collect();
+    assert!(!limit_skips.is_empty(), "{:?}", bundle.skipped);
+    assert_eq!(open(dir.path()).files.len(), 12);
+}
+
+#[test]
 fn nesting_depth_limit() {
     let level3 = zip_bytes(&[("deep.log", b"deep\n")]);
     let level2 = zip_bytes(&[("c.zip", &level3), ("mid.log", b"mid\n")]);
