@@ -144,7 +144,7 @@ impl Opener<'_> {
         let invalid = || format!("not a valid zip archive: {error}");
         let file = File::open(disk).map_err(|_| invalid())?;
         let mut reader = BufReader::new(file);
-        let mut recovered = 0usize;
+        let (skipped_before, unpacked_before) = (self.skipped_len(), self.unpacked_count());
         let stop = loop {
             let entry = match zip::read::read_zipfile_from_stream(&mut reader) {
                 Ok(Some(entry)) => entry,
@@ -157,15 +157,18 @@ impl Opener<'_> {
             if !self.take_entry() {
                 break Some(self.entries_reason(1));
             }
-            recovered += 1;
             self.unpack_zip_file(entry, prefix, depth);
         };
+        let recovered = self.unpacked_count() - unpacked_before;
         if recovered == 0 {
+            // Junk that merely starts like a zip: report the archive, not bogus entries.
+            self.truncate_skipped(skipped_before);
             return Err(invalid());
         }
         let after = stop.map_or_else(String::new, |e| format!("; stopped at: {e}"));
+        let noun = if recovered == 1 { "entry" } else { "entries" };
         let reason = format!(
-            "damaged zip archive ({error}): {recovered} entries found via local headers{after}"
+            "damaged zip archive ({error}): {recovered} {noun} recovered from local headers{after}"
         );
         self.skip(&self.label(prefix), reason);
         Ok(())

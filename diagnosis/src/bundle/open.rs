@@ -36,14 +36,18 @@ pub(super) fn container_of(head: &[u8], name: &str, encoding: TextEncoding) -> O
         return Some(Container::Cab);
     }
     // A damaged archive should be reported as one ("not a valid zip archive"), not as junk.
-    let lower = name.to_ascii_lowercase();
-    let damaged = encoding == TextEncoding::Binary || head.is_empty();
-    match () {
-        _ if damaged && lower.ends_with(".zip") => Some(Container::Zip),
-        _ if damaged && lower.ends_with(".gz") => Some(Container::Gzip),
-        _ if damaged && lower.ends_with(".cab") => Some(Container::Cab),
-        _ => None,
+    if encoding != TextEncoding::Binary && !head.is_empty() {
+        return None;
     }
+    let lower = name.to_ascii_lowercase();
+    [
+        (".zip", Container::Zip),
+        (".gz", Container::Gzip),
+        (".cab", Container::Cab),
+    ]
+    .into_iter()
+    .find(|(ext, _)| lower.ends_with(ext))
+    .map(|(_, container)| container)
 }
 
 /// Lines of an event-xml file as [`BundleFile::lines`] yields them (a second, decoding pass;
@@ -117,6 +121,8 @@ pub(super) struct Opener<'a> {
     unpacked: u64,
     /// Name of the input, used where a skip concerns the whole top-level archive.
     top: String,
+    /// Archive entries unpacked without error.
+    extracted: usize,
 }
 
 /// What an [`Opener`] produced.
@@ -137,7 +143,23 @@ impl<'a> Opener<'a> {
             entries: 0,
             unpacked: 0,
             top: String::new(),
+            extracted: 0,
         }
+    }
+
+    /// Archive entries unpacked without error so far.
+    pub fn unpacked_count(&self) -> usize {
+        self.extracted
+    }
+
+    pub fn skipped_len(&self) -> usize {
+        self.skipped.len()
+    }
+
+    /// Forget skips recorded after the first `len` (used when an archive is judged unreadable
+    /// as a whole).
+    pub fn truncate_skipped(&mut self, len: usize) {
+        self.skipped.truncate(len);
     }
 
     /// The path to report for an archive whose entries are named `prefix/…`.
@@ -239,6 +261,7 @@ impl<'a> Opener<'a> {
         match result {
             Ok(scan) => {
                 self.unpacked += scan.bytes;
+                self.extracted += 1;
                 self.add(rel, path, scan, depth, true);
             }
             Err(e) => {

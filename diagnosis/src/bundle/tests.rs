@@ -324,7 +324,7 @@ fn truncated_zip_yields_the_entries_before_the_cut() {
     let damage = skip_reason(&bundle, "cut.zip");
     assert!(damage.starts_with("damaged zip archive ("), "{damage}");
     assert!(
-        damage.contains("2 entries found via local headers"),
+        damage.contains("1 entry recovered from local headers"),
         "{damage}"
     );
 }
@@ -353,6 +353,34 @@ fn unsupported_zip_compression_is_named() {
         skip_reason(&bundle, "big.log"),
         "unsupported zip compression (deflate64): repack the bundle as a standard (deflate) zip"
     );
+}
+
+#[test]
+fn damaged_archives_never_panic() {
+    let dir = TempDir::new().expect("tmp");
+    let good = zip_bytes(&[("a.log", CBS_CRLF.as_bytes()), ("b.log", b"x\n")]);
+    let gz = gz_bytes(CBS_CRLF.as_bytes());
+    let mut seed = 0x2545_f491_u64;
+    for round in 0..60 {
+        // Flip a few bytes of a valid archive, or cut it short.
+        let source = if round % 2 == 0 { &good } else { &gz };
+        let mut bytes = source.clone();
+        for _ in 0..(round % 5 + 1) {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let at = (seed >> 33) as usize % bytes.len();
+            bytes[at] ^= (seed >> 24) as u8 | 1;
+        }
+        if round % 3 == 0 {
+            bytes.truncate(bytes.len() * 2 / 3);
+        }
+        let name = if round % 2 == 0 { "r.zip" } else { "r.log.gz" };
+        let path = write(&dir, name, &bytes);
+        match Bundle::open(&path, &Limits::default()) {
+            Ok(bundle) => assert!(!bundle.files.is_empty()),
+            Err(DiagnosisError::Unreadable { reason, .. }) => assert!(!reason.is_empty()),
+            Err(other) => panic!("unexpected error {other:?}"),
+        }
+    }
 }
 
 #[test]
