@@ -270,6 +270,7 @@ impl<'a> Opener<'a> {
                 let reason = match e {
                     PumpError::Cap => cap.reason,
                     PumpError::Io(e) => format!("corrupt or unreadable entry: {e}"),
+                    PumpError::Write(e) => format!("cannot write temp file: {e}"),
                 };
                 self.skip(&rel, reason);
             }
@@ -352,8 +353,7 @@ impl<'a> Opener<'a> {
         let mut hash = Sha256::new();
         let scan = match pump(BufReader::new(file), None, Some(&mut hash), u64::MAX) {
             Ok(scan) => scan,
-            Err(PumpError::Io(e)) => return Err(io_err(e)),
-            Err(PumpError::Cap) => return Err(io_err(io::Error::other("size overflow"))),
+            Err(e) => return Err(io_err(e.into_io())),
         };
         let sha = hex::encode(hash.finalize());
         let bytes = scan.bytes;
@@ -398,8 +398,7 @@ impl<'a> Opener<'a> {
                     total += scan.bytes;
                     self.add(rel.clone(), path.clone(), scan, 0, false);
                 }
-                Err(PumpError::Io(e)) => self.skip(rel, format!("cannot read: {e}")),
-                Err(PumpError::Cap) => self.skip(rel, "cannot read: size overflow"),
+                Err(e) => self.skip(rel, format!("cannot read: {}", e.into_io())),
             }
         }
         Ok((hex::encode(hash.finalize()), total))

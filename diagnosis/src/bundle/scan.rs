@@ -29,7 +29,20 @@ pub(crate) struct Scan {
 pub(crate) enum PumpError {
     /// More than `cap` bytes came out of the reader.
     Cap,
+    /// Reading (or decompressing) failed.
     Io(io::Error),
+    /// Writing the copy failed (e.g. the temp disk is full).
+    Write(io::Error),
+}
+
+impl PumpError {
+    /// As an I/O error, for passes without a cap or copy (where only `Io` can happen).
+    pub(crate) fn into_io(self) -> io::Error {
+        match self {
+            PumpError::Cap => io::Error::other("more bytes than the size limit"),
+            PumpError::Io(e) | PumpError::Write(e) => e,
+        }
+    }
 }
 
 /// Accumulates a [`Scan`] chunk by chunk.
@@ -125,7 +138,7 @@ pub(crate) fn pump(
         }
         let chunk = &buf[..n];
         if let Some(sink) = sink.as_deref_mut() {
-            sink.write_all(chunk).map_err(PumpError::Io)?;
+            sink.write_all(chunk).map_err(PumpError::Write)?;
         }
         if let Some(hash) = hash.as_deref_mut() {
             hash.update(chunk);
@@ -133,7 +146,7 @@ pub(crate) fn pump(
         scanner.feed(chunk);
     }
     if let Some(sink) = sink {
-        sink.flush().map_err(PumpError::Io)?;
+        sink.flush().map_err(PumpError::Write)?;
     }
     Ok(scanner.finish())
 }
