@@ -118,6 +118,7 @@ pub struct BundleFile {
     pub bytes: u64,
     /// Lines (records for evtx), counted while opening.
     lines: u64,
+    /// `Limits::max_line_bytes` of the open call.
     max_line_bytes: usize,
     // Where the bytes live: the original path on disk or a spilled temp file.
     data: Data,
@@ -150,15 +151,16 @@ impl BundleFile {
         }
     }
 
-    /// Number of lines [`BundleFile::lines`] yields (records for evtx, from chunk headers).
+    /// Number of lines [`BundleFile::lines`] yields, counted while opening (for evtx: event
+    /// records found by walking its chunks).
     pub fn line_count(&self) -> u64 {
         self.lines
     }
 
-    /// Open the raw (undecoded) bytes, e.g. for the evtx parser.
+    /// Open the raw (undecoded) bytes, buffered, e.g. for the evtx parser.
     pub fn open_raw(&self) -> std::io::Result<Box<dyn std::io::Read + '_>> {
         let Data::Disk(p) = &self.data;
-        Ok(Box::new(std::fs::File::open(p)?))
+        Ok(Box::new(std::io::BufReader::new(std::fs::File::open(p)?)))
     }
 }
 
