@@ -181,6 +181,8 @@ pub(crate) struct LineReader<R> {
     token: Option<&'static str>,
     /// Cached end of the next `token` in `text` at or after `pos` (`usize::MAX`: none).
     token_end: Option<usize>,
+    /// Lines truncated so far.
+    truncated_lines: u64,
 }
 
 impl<R: Read> LineReader<R> {
@@ -200,6 +202,7 @@ impl<R: Read> LineReader<R> {
             done: false,
             token: None,
             token_end: None,
+            truncated_lines: 0,
         })
     }
 
@@ -259,10 +262,16 @@ impl<R: Read> LineReader<R> {
         self.truncated = true;
     }
 
+    /// Lines cut at the limit so far.
+    pub(crate) fn truncated_lines(&self) -> u64 {
+        self.truncated_lines
+    }
+
     fn take_line(&mut self) -> Line {
         if self.line.ends_with('\r') {
             self.line.pop();
         }
+        self.truncated_lines += u64::from(self.truncated);
         self.no += 1;
         self.pending = false;
         self.truncated = false;
@@ -326,6 +335,12 @@ pub(crate) struct LineCounter {
     prev: u8,
     newlines: u64,
     last_is_newline: bool,
+    /// The line limit in raw units (bytes, or UTF-16 code units).
+    max: u64,
+    /// Units of the current line so far.
+    current: u64,
+    /// Lines longer than `max` units: [`LineReader`] truncates them.
+    long: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -337,7 +352,9 @@ enum Width {
 }
 
 impl LineCounter {
-    pub(crate) fn new(enc: TextEncoding, head: &[u8]) -> Self {
+    /// A counter for text in `enc` whose head is `head`, with the line limit `max` (bytes of
+    /// UTF-8; measured here in raw units, exact for UTF-8 and close for the others).
+    pub(crate) fn new(enc: TextEncoding, head: &[u8], max: usize) -> Self {
         let (width, bom): (Width, &[u8]) = match enc {
             TextEncoding::Utf16Le => (Width::Utf16Le, &[0xFF, 0xFE]),
             TextEncoding::Utf16Be => (Width::Utf16Be, &[0xFE, 0xFF]),
@@ -352,7 +369,17 @@ impl LineCounter {
             prev: 0,
             newlines: 0,
             last_is_newline: false,
+            max: max as u64,
+            current: 0,
+            long: 0,
         }
+    }
+
+    /// A line ended after `len` units.
+    fn end_line(&mut self, len: u64) {
+        self.newlines += 1;
+        self.long += u64::from(len > self.max);
+        self.current = 0;
     }
 
     pub(crate) fn feed(&mut self, mut buf: &[u8]) {
@@ -364,7 +391,12 @@ impl LineCounter {
         }
         match self.width {
             Width::Byte => {
-                self.newlines += buf.iter().filter(|&&b| b == b'\n').count() as u64;
+                let mut start = 0;
+                for (i, _) in buf.iter().enumerate().filter(|&(_, &b)| b == b'\n') {
+                    self.end_line(self.current + (i - start) as u64);
+                    start = i + 1;
+                }
+                self.current += (buf.len() - start) as u64;
                 self.last_is_newline = buf.last() == Some(&b'\n');
             }
             Width::Utf16Le | Width::Utf16Be => self.feed_utf16(buf),
@@ -381,7 +413,11 @@ impl LineCounter {
             }
             let unit = if le { [self.prev, b] } else { [b, self.prev] };
             let newline = unit == [b'\n', 0];
-            self.newlines += u64::from(newline);
+            if newline {
+                self.end_line(self.current);
+            } else {
+                self.current += 1;
+            }
             self.last_is_newline = newline;
         }
     }
@@ -392,6 +428,11 @@ impl LineCounter {
         let half_unit = self.width != Width::Byte && self.seen % 2 == 1;
         let tail = self.seen > 0 && (!self.last_is_newline || half_unit);
         self.newlines + u64::from(tail)
+    }
+
+    /// Number of lines longer than the limit (including a final line without LF).
+    pub(crate) fn long_lines(&self) -> u64 {
+        self.long + u64::from(self.current > self.max)
     }
 }
 
@@ -426,7 +467,7 @@ mod tests {
     /// The counter must agree with the reader on every input.
     fn count(bytes: &[u8]) -> u64 {
         let enc = detect_encoding(bytes);
-        let mut counter = LineCounter::new(enc, bytes);
+        let mut counter = LineCounter::new(enc, bytes, 100);
         // Feed in odd-sized pieces to cross UTF-16 unit and BOM boundaries.
         for piece in bytes.chunks(3) {
             counter.feed(piece);
@@ -530,6 +571,29 @@ mod tests {
         let mut padded = b"2024-02-14 10:01:02, Info   CBS    x\r\n".to_vec();
         padded.extend(std::iter::repeat_n(0u8, 64));
         assert_eq!(detect_encoding(&padded), TextEncoding::Utf8);
+    }
+
+    #[test]
+    fn counter_counts_long_lines_like_the_reader_truncates_them() {
+        let text = format!(
+            "{}\r\nshort\n{}\n{}",
+            "a".repeat(99),
+            "b".repeat(101),
+            "c".repeat(150)
+        );
+        let samples = [text.as_bytes().to_vec(), utf16le(&text, true)];
+        for bytes in samples {
+            let enc = detect_encoding(&bytes);
+            let mut counter = LineCounter::new(enc, &bytes, 100);
+            for piece in bytes.chunks(7) {
+                counter.feed(piece);
+            }
+            let mut reader = LineReader::new(&bytes[..], enc, 100).expect("text");
+            let lines: Vec<Line> = reader.by_ref().map(|l| l.expect("line")).collect();
+            assert_eq!(lines[0].text.len(), 99, "CR stripped after the limit check");
+            assert_eq!(counter.long_lines(), 2);
+            assert_eq!(reader.truncated_lines(), 2);
+        }
     }
 
     #[test]

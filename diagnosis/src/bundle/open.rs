@@ -50,12 +50,13 @@ pub(super) fn container_of(head: &[u8], name: &str, encoding: TextEncoding) -> O
     .map(|(_, container)| container)
 }
 
-/// Lines of an event-xml file as [`BundleFile::lines`] yields them (a second, decoding pass;
-/// such exports are small next to CBS logs).
-fn count_lines(disk: &Path, encoding: TextEncoding, max: usize) -> Option<u64> {
+/// Lines of an event-xml file as [`BundleFile::lines`] yields them, and how many of them are
+/// cut at the limit (a second, decoding pass; such exports are small next to CBS logs).
+fn count_lines(disk: &Path, encoding: TextEncoding, max: usize) -> Option<(u64, u64)> {
     let file = BufReader::new(File::open(disk).ok()?);
-    let reader = LineReader::new(file, encoding, max)?.break_after(super::EVENT_END);
-    Some(reader.count() as u64)
+    let mut reader = LineReader::new(file, encoding, max)?.break_after(super::EVENT_END);
+    let lines = reader.by_ref().count() as u64;
+    Some((lines, reader.truncated_lines()))
 }
 
 /// Why a non-archive file cannot be read as a log, if it cannot.
@@ -256,7 +257,13 @@ impl<'a> Opener<'a> {
             Err(e) => return self.skip(&rel, format!("cannot write temp file: {e}")),
         };
         let mut sink = io::BufWriter::new(file);
-        let result = pump(reader, Some(&mut sink), None, cap.bytes);
+        let result = pump(
+            reader,
+            Some(&mut sink),
+            None,
+            cap.bytes,
+            self.limits.max_line_bytes,
+        );
         drop(sink);
         match result {
             Ok(scan) => {
@@ -298,14 +305,21 @@ impl<'a> Opener<'a> {
             }
             return;
         }
-        let lines = match kind {
-            LogKind::Evtx => evtx_records(&disk),
+        let (lines, long) = match kind {
+            LogKind::Evtx => (evtx_records(&disk), 0),
             // Lines also end at `</Event>` there, which the byte counter cannot see.
-            LogKind::EventXml => {
-                count_lines(&disk, scan.encoding, self.limits.max_line_bytes).unwrap_or(scan.lines)
-            }
-            _ => scan.lines,
+            LogKind::EventXml => count_lines(&disk, scan.encoding, self.limits.max_line_bytes)
+                .unwrap_or((scan.lines, scan.long_lines)),
+            _ => (scan.lines, scan.long_lines),
         };
+        if long > 0 {
+            // The file is read; the limit hit is still reported where limits are reported.
+            let max = self.limits.max_line_bytes;
+            let reason = format!(
+                "{long} line(s) cut at max_line_bytes ({max}); the rest of the file was read"
+            );
+            self.skip(&rel, reason);
+        }
         self.files.push(BundleFile {
             path: rel,
             kind,
@@ -351,7 +365,14 @@ impl<'a> Opener<'a> {
         };
         let file = File::open(path).map_err(io_err)?;
         let mut hash = Sha256::new();
-        let scan = match pump(BufReader::new(file), None, Some(&mut hash), u64::MAX) {
+        let max_line = self.limits.max_line_bytes;
+        let scan = match pump(
+            BufReader::new(file),
+            None,
+            Some(&mut hash),
+            u64::MAX,
+            max_line,
+        ) {
             Ok(scan) => scan,
             Err(e) => return Err(io_err(e.into_io())),
         };
@@ -380,6 +401,7 @@ impl<'a> Opener<'a> {
         let found = self.list_dir(root)?;
         let mut hash = Sha256::new();
         let mut total = 0u64;
+        let max_line = self.limits.max_line_bytes;
         for (i, (rel, path)) in found.iter().enumerate() {
             if !self.take_entry() {
                 let reason = self.entries_reason(found.len() - i);
@@ -390,9 +412,15 @@ impl<'a> Opener<'a> {
             hash.update(rel.as_bytes());
             hash.update([0]);
             hash.update(len.to_le_bytes());
-            let scan = File::open(path)
-                .map_err(PumpError::Io)
-                .and_then(|file| pump(BufReader::new(file), None, Some(&mut hash), u64::MAX));
+            let scan = File::open(path).map_err(PumpError::Io).and_then(|file| {
+                pump(
+                    BufReader::new(file),
+                    None,
+                    Some(&mut hash),
+                    u64::MAX,
+                    max_line,
+                )
+            });
             match scan {
                 Ok(scan) => {
                     total += scan.bytes;

@@ -427,6 +427,10 @@ fn fifty_megabyte_line_without_newline_is_truncated() {
     let lines = texts(f);
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0].len(), limits.max_line_bytes);
+    assert_eq!(
+        skip_reason(&bundle, "huge.log"),
+        "1 line(s) cut at max_line_bytes (65536); the rest of the file was read"
+    );
 }
 
 #[test]
