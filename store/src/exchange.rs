@@ -308,7 +308,10 @@ fn new_journal<'d, T: MergeTarget>(
             None => new.push(entry),
             Some(existing) if existing == *entry => {}
             Some(_) => {
-                let reason = format!("journal entry {} differs from the one in the store", entry.id);
+                let reason = format!(
+                    "journal entry {} differs from the one in the store",
+                    entry.id
+                );
                 return Err(target.fail(conflict(*line, reason)));
             }
         }
