@@ -5,5 +5,7 @@ use std::path::PathBuf;
 /// Path of a fixture under `tests/fixtures/`.
 #[allow(dead_code)]
 pub fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
 }
