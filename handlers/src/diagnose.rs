@@ -467,45 +467,54 @@ pub async fn reload_rules(
         .into_iter()
         .filter(|c| c.status != CaseStatus::Closed)
     {
-        let target = Target::Case(case.id.clone());
-        for (device, name, path) in latest_bundles(ctx, &case, None)? {
-            let progress = Progress {
-                out,
-                target: target.clone(),
-                lang: case.lang,
-                name,
-            };
-            let Ok(d) = run_engine(ctx, &path, &progress).await else {
-                continue;
-            };
-            let old = case.devices.get(&device).and_then(|r| r.diagnosis.as_ref());
-            if !changed(old, &d) {
+        rediagnose_case(ctx, &case, out).await?;
+    }
+    Ok(())
+}
+
+/// Re-diagnose the devices of one open case that are not verified fixed (a verified fix stays
+/// verified whatever the new rules say) and post the conclusions that changed.
+async fn rediagnose_case(ctx: &Context, case: &Case, out: &Outbox) -> Result<(), HandlerError> {
+    let target = Target::Case(case.id.clone());
+    for (device, name, path) in latest_bundles(ctx, case, None)? {
+        let old = case.devices.get(&device);
+        if old.is_some_and(|r| r.status == store::DeviceStatus::Fixed) {
+            continue;
+        }
+        let old = old.and_then(|r| r.diagnosis.as_ref());
+        let progress = Progress {
+            out,
+            target: target.clone(),
+            lang: case.lang,
+            name,
+        };
+        let d = match run_engine(ctx, &path, &progress).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(case_id = %case.id, %device, "re-diagnosis failed: {e:#}");
                 continue;
             }
-            let before = conclusion(old, case.lang);
-            record(ctx, &case.id, &device, &d, "casebot")?;
-            let head = match case.lang {
-                Lang::En => format!(
-                    "The diagnosis rules were updated. New conclusion for `{device}`: {} (was: {before}).",
-                    conclusion(Some(&d), Lang::En)
-                ),
-                Lang::Zh => format!(
-                    "诊断规则已更新。`{device}` 的新结论：{}（之前：{before}）。",
-                    conclusion(Some(&d), Lang::Zh)
-                ),
-            };
-            post(out, &target, vec![render::reply(head)]);
-            let view = View {
-                lang: case.lang,
-                role: Role::Customer,
-            };
-            let others = recurrence_of(ctx, &case.id, &d)?;
-            post(
-                out,
-                &target,
-                render::diagnosis_replies(&case.id, &device, &d, view, &others),
-            );
+        };
+        if !changed(old, &d) {
+            continue;
         }
+        let before = conclusion(old, case.lang);
+        record(ctx, &case.id, &device, &d, "casebot")?;
+        let after = conclusion(Some(&d), case.lang);
+        let head = match case.lang {
+            Lang::En => format!(
+                "The diagnosis rules were updated. New conclusion for `{device}`: {after} (was: {before})."
+            ),
+            Lang::Zh => format!("诊断规则已更新。`{device}` 的新结论：{after}（之前：{before}）。"),
+        };
+        post(out, &target, vec![render::reply(head)]);
+        let view = View {
+            lang: case.lang,
+            role: Role::Customer,
+        };
+        let others = recurrence_of(ctx, &case.id, &d)?;
+        let replies = render::diagnosis_replies(&case.id, &device, &d, view, &others);
+        post(out, &target, replies);
     }
     Ok(())
 }

@@ -624,3 +624,60 @@ mod download {
         assert_eq!(std::fs::read_to_string(path).unwrap(), DEVICE1);
     }
 }
+
+/// Real engine and rules: a rule-set change re-diagnoses open cases and posts what changed.
+#[tokio::test]
+async fn rule_change_rediagnoses_open_cases_with_the_real_engine() {
+    let mut chat = FakeChat::new(Kind::Sled);
+    let empty = RuleSet::from_files(&[]).unwrap();
+    chat.ctx = Context::new(chat.ctx.store.clone(), empty, HandlersConfig::default());
+    chat.ctx.set_user_lang("eng", Lang::En);
+    let id = switched(&chat.send(Role::Engineer, None, "open TxF", vec![]).await);
+    let cbs = "2024-02-14 10:20:09, Error                 CBS    Exec: Failed to commit CBS transaction. [HRESULT = 0x80071ab1 - ERROR_LOG_GROWTH_FAILED]\n";
+    let t = text(
+        &chat
+            .send(
+                Role::Engineer,
+                Some(&id),
+                "device:pc2",
+                vec![chat.bundle("CBS.log", cbs)],
+            )
+            .await,
+    );
+    assert!(
+        !t.contains("txf-transaction-log-corrupt"),
+        "no rules, no finding: {t}"
+    );
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let builtin = RuleSet::builtin().unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        reload_rules(&chat.ctx, builtin, &tx),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let builtin = RuleSet::builtin().unwrap();
+    reload_rules(&chat.ctx, builtin, &tx).await.unwrap();
+    drop(tx);
+    let mut out = Vec::new();
+    while let Some(o) = rx.recv().await {
+        out.push(o);
+    }
+    let t = text(&out);
+    assert_eq!(
+        t.matches("The diagnosis rules were updated").count(),
+        1,
+        "posted once: {t}"
+    );
+    assert!(
+        t.contains("txf-transaction-log-corrupt") && t.contains("`pc2`"),
+        "{t}"
+    );
+    assert!(out.iter().all(
+        |o| !matches!(o, Outgoing::Reply { target, .. } if *target != Target::Case(id.clone()))
+    ));
+    let top = chat.case(&id).devices["pc2"].diagnosis.clone().unwrap();
+    assert_eq!(top.top().unwrap().root_cause, "txf-transaction-log-corrupt");
+}
