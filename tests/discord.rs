@@ -116,6 +116,25 @@ async fn a_slash_command_is_acknowledged_and_answered_in_its_channel() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_token_fails_fast_with_a_clear_message() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config(&fake, dir.path());
+        let store: std::sync::Arc<dyn CaseStore> = std::sync::Arc::new(NullStore);
+        let rules = diagnosis::RuleSet::builtin().expect("built-in rules");
+        let ctx = handlers::Context::new(store, rules, cfg.handlers.clone());
+        let token = SecretString::from(crate::fake_discord::REVOKED_TOKEN);
+        let err = casebot::discord::run(cfg.discord, token, ctx, std::future::pending())
+            .await
+            .expect_err("a revoked token must stop the bot");
+        assert!(err.to_string().contains("rejected the token"), "{err:#}");
+        assert_eq!(fake.sessions(), (0, 0), "no gateway session was attempted");
+    })
+    .await;
+}
+
 /// Run the casebot binary in `dir` with `args`, without a token in the environment.
 fn casebot(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_casebot-cli"))

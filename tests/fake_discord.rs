@@ -509,8 +509,16 @@ async fn get_gateway(State(s): St) -> axum::Json<Value> {
         {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}}))
 }
 
-async fn get_me() -> axum::Json<Value> {
-    axum::Json(user_json(BOT_USER, "casebot", true))
+/// The token the fake rejects with 401, as Discord does for a revoked token.
+pub const REVOKED_TOKEN: &str = "revoked-token";
+
+async fn get_me(headers: axum::http::HeaderMap) -> Response {
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
+    if auth == Some(&format!("Bot {REVOKED_TOKEN}")) {
+        let body = json!({"message": "401: Unauthorized", "code": 0});
+        return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+    }
+    axum::Json(user_json(BOT_USER, "casebot", true)).into_response()
 }
 
 async fn get_channel(State(s): St, Path(id): Path<u64>) -> Response {

@@ -68,7 +68,9 @@ pub async fn run(
         me: Mutex::new(None),
         done_tx: Mutex::new(Some(done_tx)),
     });
-    let mut client = ClientBuilder::new_with_http(http.build(), intents)
+    let http = http.build();
+    preflight(&http, cfg_base(&bot.cfg)).await?;
+    let mut client = ClientBuilder::new_with_http(http, intents)
         .event_handler_arc(Arc::clone(&bot))
         .await
         .map_err(|e| anyhow::anyhow!("cannot build the Discord client: {e}"))?;
@@ -93,6 +95,30 @@ pub async fn run(
     {
         tracing::warn!("in-flight work did not finish in time; journaled work resumes on restart");
     }
+    Ok(())
+}
+
+fn cfg_base(cfg: &DiscordConfig) -> &str {
+    cfg.api_base_url.as_deref().unwrap_or("https://discord.com")
+}
+
+/// Fail fast, before any gateway connection, when Discord cannot be reached or rejects the
+/// token; serenity itself would fall back to the public gateway URL and retry forever.
+async fn preflight(http: &serenity::http::Http, base: &str) -> anyhow::Result<()> {
+    match timeout(http.get_current_user()).await {
+        Ok(user) => {
+            tracing::info!(user = %user.name, "Discord token accepted");
+        }
+        Err(e) if e.to_string().contains("401") => {
+            anyhow::bail!(
+                "Discord rejected the token (401 Unauthorized): check DISCORD_TOKEN or token_file"
+            )
+        }
+        Err(e) => anyhow::bail!("cannot reach the Discord API at {base}: {e:#}"),
+    }
+    timeout(http.get_gateway())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot get the gateway URL from {base}: {e:#}"))?;
     Ok(())
 }
 
@@ -467,6 +493,7 @@ impl BotRef {
         mut rx: mpsc::UnboundedReceiver<Outgoing>,
     ) {
         let mut answered = false;
+        let mut typing: Option<tokio::task::JoinHandle<()>> = None;
         while let Some(item) = rx.recv().await {
             match item {
                 Outgoing::Reply { target, reply } => {
@@ -487,15 +514,15 @@ impl BotRef {
                         }
                     }
                 }
-                Outgoing::Typing => {
-                    if !origin.is_none()
-                        && let Err(e) = timeout(origin.channel.broadcast_typing(&ctx.http)).await
-                    {
-                        tracing::debug!("typing indicator failed: {e:#}");
-                    }
+                Outgoing::Typing if typing.is_none() && !origin.is_none() => {
+                    typing = Some(tokio::spawn(keep_typing(ctx.clone(), origin.channel)));
                 }
+                Outgoing::Typing => {}
                 Outgoing::SwitchCase(_) => {}
             }
+        }
+        if let Some(typing) = typing {
+            typing.abort();
         }
         if let Some(reply) = &origin.interaction
             && !answered
@@ -572,6 +599,17 @@ impl BotRef {
                 None
             }
         }
+    }
+}
+
+/// Discord shows "casebot is typing…" for about 10 seconds; renew it until the work is done
+/// (the task is aborted when the handler finishes).
+async fn keep_typing(ctx: Context, channel: ChannelId) {
+    loop {
+        if let Err(e) = timeout(channel.broadcast_typing(&ctx.http)).await {
+            tracing::debug!(%channel, "typing indicator failed: {e:#}");
+        }
+        tokio::time::sleep(Duration::from_secs(8)).await;
     }
 }
 
