@@ -1,0 +1,258 @@
+//! Bundles: open a file, directory, `.zip` (nested), `.gz`, `.cab` or `.evtx` into a list of
+//! files with a content-detected kind and encoding, within [`Limits`].
+//!
+//! The public API below is the contract with `parse` and `engine`. Layout:
+//! - `open`: walking a file or directory, budgets, temp dir, skip list;
+//! - `archive`: zip (nested), gzip and cab unpacking;
+//! - `scan`: the single streaming pass per file (copy, hash, head, line count);
+//! - `encoding`: encoding detection and the streaming line decoder;
+//! - `kind`: kind detection from content.
+//!
+//! Archives are unpacked entry by entry into a private temp directory owned by the [`Bundle`],
+//! never into memory. Every file is read once while opening (to hash, detect and count lines)
+//! and again by whoever calls [`BundleFile::lines`]; line counts in [`Bundle::summary`] are
+//! therefore exact and free.
+
+mod archive;
+mod encoding;
+mod kind;
+mod open;
+mod scan;
+
+use std::path::Path;
+
+use crate::error::DiagnosisError;
+use crate::parse::LogKind;
+use crate::report::{BundleSummary, FileSummary, Skipped};
+
+/// Safe defaults against zip bombs and runaway inputs; every limit is named in skip reasons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Total bytes unpacked from archives.
+    pub max_unpacked_bytes: u64,
+    /// Total entries (files) across all archives.
+    pub max_entries: usize,
+    /// Archive nesting depth (a zip in a zip is depth 2).
+    pub max_depth: usize,
+    /// Maximum compression ratio of one entry (unpacked / packed).
+    pub max_ratio: u64,
+    /// Longest line kept; longer lines are truncated (and the file still read).
+    pub max_line_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_unpacked_bytes: 8 << 30,
+            max_entries: 10_000,
+            max_depth: 4,
+            max_ratio: 1_000,
+            max_line_bytes: 64 << 10,
+        }
+    }
+}
+
+/// Text encoding detected for one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextEncoding {
+    /// UTF-8 without BOM (also plain ASCII).
+    Utf8,
+    /// UTF-8 with BOM.
+    Utf8Bom,
+    /// UTF-16 little endian with BOM.
+    Utf16Le,
+    /// UTF-16 big endian with BOM.
+    Utf16Be,
+    /// GBK / code page 936.
+    Gbk,
+    /// Not text (evtx and other binary files).
+    Binary,
+}
+
+impl TextEncoding {
+    /// Name used in the JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TextEncoding::Utf8 => "utf-8",
+            TextEncoding::Utf8Bom => "utf-8-bom",
+            TextEncoding::Utf16Le => "utf-16le",
+            TextEncoding::Utf16Be => "utf-16be",
+            TextEncoding::Gbk => "gbk",
+            TextEncoding::Binary => "binary",
+        }
+    }
+}
+
+/// One decoded line of a text file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// 1-based line number.
+    pub no: u64,
+    /// Decoded text without the line terminator (CR and LF stripped), truncated to the limit.
+    pub text: String,
+}
+
+/// One file of a bundle.
+#[derive(Debug)]
+pub struct BundleFile {
+    /// Path inside the bundle, `/`-separated.
+    pub path: String,
+    /// Kind detected from content (and name as a tie-breaker).
+    pub kind: LogKind,
+    /// Detected encoding.
+    pub encoding: TextEncoding,
+    /// Decompressed size in bytes.
+    pub bytes: u64,
+    /// Lines (records for evtx), counted while opening.
+    lines: u64,
+    max_line_bytes: usize,
+    // Where the bytes live: the original path on disk or a spilled temp file.
+    data: Data,
+}
+
+#[derive(Debug)]
+enum Data {
+    Disk(std::path::PathBuf),
+}
+
+impl BundleFile {
+    /// Stream the decoded lines of a text file. Never holds the whole file in memory: lines
+    /// longer than the limit given to [`Bundle::open`] are cut there (on a character boundary)
+    /// and the rest of the line is read and dropped. Bad bytes become U+FFFD.
+    /// Fails with `InvalidInput` for binary files (evtx): use [`BundleFile::open_raw`].
+    pub fn lines(&self) -> std::io::Result<Box<dyn Iterator<Item = std::io::Result<Line>> + '_>> {
+        let Data::Disk(p) = &self.data;
+        let file = std::io::BufReader::new(std::fs::File::open(p)?);
+        match encoding::LineReader::new(file, self.encoding, self.max_line_bytes) {
+            Some(reader) => Ok(Box::new(reader)),
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{} is a binary file; read it with open_raw", self.path),
+            )),
+        }
+    }
+
+    /// Number of lines [`BundleFile::lines`] yields (records for evtx, from chunk headers).
+    pub fn line_count(&self) -> u64 {
+        self.lines
+    }
+
+    /// Open the raw (undecoded) bytes, e.g. for the evtx parser.
+    pub fn open_raw(&self) -> std::io::Result<Box<dyn std::io::Read + '_>> {
+        let Data::Disk(p) = &self.data;
+        Ok(Box::new(std::fs::File::open(p)?))
+    }
+}
+
+/// An opened bundle: its files and what was skipped.
+#[derive(Debug)]
+pub struct Bundle {
+    /// Input file or directory name.
+    pub name: String,
+    /// sha256 of the input, lowercase hex.
+    pub sha256: String,
+    /// Input size in bytes.
+    pub bytes: u64,
+    /// Files that can be read, in a stable order (sorted by path).
+    pub files: Vec<BundleFile>,
+    /// Files that were not read, with reasons.
+    pub skipped: Vec<Skipped>,
+    // Unpacked archive entries live here until the bundle is dropped.
+    _temp: Option<tempfile::TempDir>,
+}
+
+impl Bundle {
+    /// Open `path` (file, directory or archive). Fails only if nothing can be read at all:
+    /// a missing path, an archive that cannot be opened, or an input whose every file was
+    /// skipped (the reason of the first skip is given). Unreadable parts of a readable bundle
+    /// are listed in [`Bundle::skipped`].
+    ///
+    /// `sha256`/`bytes` are those of the input file; for a directory, see `open::Opener::open_dir`
+    /// (hash over sorted relative paths, lengths and contents; bytes summed).
+    pub fn open(path: &Path, limits: &Limits) -> Result<Bundle, DiagnosisError> {
+        let meta = std::fs::metadata(path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                DiagnosisError::NotFound {
+                    path: path.to_path_buf(),
+                }
+            } else {
+                DiagnosisError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            }
+        })?;
+        let mut opener = open::Opener::new(limits);
+        let (sha256, bytes) = if meta.is_dir() {
+            opener.open_dir(path)?
+        } else {
+            opener.open_file(path)?
+        };
+        let opened = opener.finish();
+        if opened.files.is_empty() {
+            return Err(DiagnosisError::Unreadable {
+                path: path.to_path_buf(),
+                reason: nothing_readable(&display_name(path), &opened.skipped),
+            });
+        }
+        Ok(Bundle {
+            name: display_name(path),
+            sha256,
+            bytes,
+            files: opened.files,
+            skipped: opened.skipped,
+            _temp: opened.temp,
+        })
+    }
+
+    /// The `bundle` part of the JSON output (without `missing`, which the engine adds).
+    pub fn summary(&self) -> BundleSummary {
+        BundleSummary {
+            name: self.name.clone(),
+            sha256: self.sha256.clone(),
+            bytes: self.bytes,
+            files: self
+                .files
+                .iter()
+                .map(|f| FileSummary {
+                    path: f.path.clone(),
+                    kind: f.kind.as_str().to_string(),
+                    encoding: f.encoding.as_str().to_string(),
+                    bytes: f.bytes,
+                    lines: f.lines,
+                })
+                .collect(),
+            skipped: self.skipped.clone(),
+            missing: Vec::new(),
+        }
+    }
+}
+
+/// The reason given when an input named `name` yields no readable file.
+fn nothing_readable(name: &str, skipped: &[Skipped]) -> String {
+    match skipped {
+        [] => "holds no files".to_string(),
+        [only] if only.path.is_empty() || only.path == name => only.reason.clone(),
+        [only] => format!("{}: {}", only.path, only.reason),
+        [first, rest @ ..] => format!(
+            "no readable file ({} skipped; first: {}: {})",
+            rest.len() + 1,
+            first.path,
+            first.reason
+        ),
+    }
+}
+
+/// Last component of `path`; for `.` and the like, that of its canonical form.
+fn display_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .or_else(|| {
+            let canonical = path.canonicalize().ok()?;
+            Some(canonical.file_name()?.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,363 @@
+//! Walking an input (file or directory) into [`BundleFile`]s, with the bookkeeping every input
+//! shares: the entry and byte budgets, the private temp directory, and the skip list.
+
+use std::fs::File;
+use std::io::{self, BufReader};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use tempfile::TempDir;
+
+use super::kind::detect_kind;
+use super::scan::{PumpError, Scan, evtx_records, pump};
+use super::{BundleFile, Data, Limits, TextEncoding};
+use crate::error::DiagnosisError;
+use crate::parse::LogKind;
+use crate::report::Skipped;
+
+/// Archive formats, recognised by magic bytes (or by extension when the magic is damaged).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Container {
+    Zip,
+    Gzip,
+    Cab,
+}
+
+/// The archive format of a file from its head, or from its name when the head is not text.
+pub(super) fn container_of(head: &[u8], name: &str, encoding: TextEncoding) -> Option<Container> {
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        return Some(Container::Zip);
+    }
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return Some(Container::Gzip);
+    }
+    if head.starts_with(b"MSCF") {
+        return Some(Container::Cab);
+    }
+    // A damaged archive should be reported as one ("not a valid zip archive"), not as junk.
+    let lower = name.to_ascii_lowercase();
+    let damaged = encoding == TextEncoding::Binary || head.is_empty();
+    match () {
+        _ if damaged && lower.ends_with(".zip") => Some(Container::Zip),
+        _ if damaged && lower.ends_with(".gz") => Some(Container::Gzip),
+        _ if damaged && lower.ends_with(".cab") => Some(Container::Cab),
+        _ => None,
+    }
+}
+
+/// `prefix/name`, or `name` at the top.
+pub(super) fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}/{name}")
+    }
+}
+
+/// How many bytes one entry may unpack to, and the limit that sets it.
+pub(super) struct Cap {
+    pub bytes: u64,
+    pub reason: String,
+}
+
+/// State of one [`super::Bundle::open`] call.
+pub(super) struct Opener<'a> {
+    pub limits: &'a Limits,
+    temp: Option<TempDir>,
+    next_id: u64,
+    files: Vec<BundleFile>,
+    skipped: Vec<Skipped>,
+    /// Files seen so far (directory files and archive entries), against `max_entries`.
+    entries: usize,
+    /// Bytes unpacked from archives so far, against `max_unpacked_bytes`.
+    unpacked: u64,
+    /// Name of the input, used where a skip concerns the whole top-level archive.
+    top: String,
+}
+
+/// What an [`Opener`] produced.
+pub(super) struct Opened {
+    pub files: Vec<BundleFile>,
+    pub skipped: Vec<Skipped>,
+    pub temp: Option<TempDir>,
+}
+
+impl<'a> Opener<'a> {
+    pub fn new(limits: &'a Limits) -> Self {
+        Opener {
+            limits,
+            temp: None,
+            next_id: 0,
+            files: Vec::new(),
+            skipped: Vec::new(),
+            entries: 0,
+            unpacked: 0,
+            top: String::new(),
+        }
+    }
+
+    /// The path to report for an archive whose entries are named `prefix/…`.
+    pub fn label(&self, prefix: &str) -> String {
+        if prefix.is_empty() {
+            self.top.clone()
+        } else {
+            prefix.to_string()
+        }
+    }
+
+    pub fn finish(mut self) -> Opened {
+        self.files.sort_by(|a, b| a.path.cmp(&b.path));
+        self.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+        Opened {
+            files: self.files,
+            skipped: self.skipped,
+            temp: self.temp,
+        }
+    }
+
+    pub fn skip(&mut self, path: &str, reason: impl Into<String>) {
+        self.skipped.push(Skipped {
+            path: path.to_string(),
+            reason: reason.into(),
+        });
+    }
+
+    /// Count one more file against `max_entries`; false once the limit is reached.
+    pub fn take_entry(&mut self) -> bool {
+        if self.entries >= self.limits.max_entries {
+            return false;
+        }
+        self.entries += 1;
+        true
+    }
+
+    /// The skip reason for files beyond `max_entries`.
+    pub fn entries_reason(&self, left: usize) -> String {
+        format!(
+            "{left} more file(s) not read: exceeds max_entries ({})",
+            self.limits.max_entries
+        )
+    }
+
+    /// The unpack budget of one entry of `packed` bytes (the ratio applies to the container's
+    /// packed size when entries have none of their own, as in gzip and cab).
+    pub fn cap_for(&self, packed: u64) -> Cap {
+        let ratio_cap = packed.max(1).saturating_mul(self.limits.max_ratio);
+        let left = self.limits.max_unpacked_bytes.saturating_sub(self.unpacked);
+        if left < ratio_cap {
+            Cap {
+                bytes: left,
+                reason: format!(
+                    "exceeds max_unpacked_bytes ({})",
+                    self.limits.max_unpacked_bytes
+                ),
+            }
+        } else {
+            Cap {
+                bytes: ratio_cap,
+                reason: format!(
+                    "exceeds max_ratio ({}): unpacks to more than {}x its packed size of {packed} bytes",
+                    self.limits.max_ratio, self.limits.max_ratio
+                ),
+            }
+        }
+    }
+
+    /// A new empty file in the private temp directory (created on first use).
+    fn temp_file(&mut self) -> io::Result<(PathBuf, File)> {
+        if self.temp.is_none() {
+            self.temp = Some(
+                tempfile::Builder::new()
+                    .prefix("casebot-bundle-")
+                    .tempdir()?,
+            );
+        }
+        let dir = self
+            .temp
+            .as_ref()
+            .map(TempDir::path)
+            .unwrap_or(Path::new("."));
+        self.next_id += 1;
+        let path = dir.join(format!("{:06}", self.next_id));
+        let file = File::create(&path)?;
+        Ok((path, file))
+    }
+
+    /// Unpack one archive entry to a temp file within `cap`, then add it at `depth`.
+    pub fn extract(&mut self, rel: String, reader: impl io::Read, cap: Cap, depth: usize) {
+        let (path, file) = match self.temp_file() {
+            Ok(pair) => pair,
+            Err(e) => return self.skip(&rel, format!("cannot write temp file: {e}")),
+        };
+        let mut sink = io::BufWriter::new(file);
+        let result = pump(reader, Some(&mut sink), None, cap.bytes);
+        drop(sink);
+        match result {
+            Ok(scan) => {
+                self.unpacked += scan.bytes;
+                self.add(rel, path, scan, depth, true);
+            }
+            Err(e) => {
+                // Best effort: the temp dir is removed with the bundle anyway.
+                let _ = std::fs::remove_file(&path);
+                let reason = match e {
+                    PumpError::Cap => cap.reason,
+                    PumpError::Io(e) => format!("corrupt or unreadable entry: {e}"),
+                };
+                self.skip(&rel, reason);
+            }
+        }
+    }
+
+    /// Add a scanned file at `disk`: expand it if it is an archive, skip it if it is binary
+    /// junk, keep it otherwise. `owned` files live in the temp dir and may be deleted.
+    pub fn add(&mut self, rel: String, disk: PathBuf, scan: Scan, depth: usize, owned: bool) {
+        if let Some(container) = container_of(&scan.head, &rel, scan.encoding) {
+            let name = rel.rsplit('/').next().unwrap_or(&rel).to_string();
+            if let Err(reason) = self.expand(&rel, &name, &disk, container, depth, scan.bytes) {
+                self.skip(&rel, reason);
+            }
+            if owned {
+                let _ = std::fs::remove_file(&disk);
+            }
+            return;
+        }
+        let kind = detect_kind(&rel, &scan.head, scan.encoding);
+        if scan.encoding == TextEncoding::Binary && kind != LogKind::Evtx {
+            self.skip(&rel, "binary file, not a log");
+            return;
+        }
+        let lines = if kind == LogKind::Evtx {
+            evtx_records(&disk)
+        } else {
+            scan.lines
+        };
+        self.files.push(BundleFile {
+            path: rel,
+            kind,
+            encoding: scan.encoding,
+            bytes: scan.bytes,
+            lines,
+            max_line_bytes: self.limits.max_line_bytes,
+            data: Data::Disk(disk),
+        });
+    }
+
+    /// Unpack an archive found at `depth` (its entries are at `depth + 1`), naming its entries
+    /// `prefix/…`. Errors when the archive itself cannot be opened.
+    pub fn expand(
+        &mut self,
+        prefix: &str,
+        name: &str,
+        disk: &Path,
+        container: Container,
+        depth: usize,
+        packed: u64,
+    ) -> Result<(), String> {
+        if depth + 1 > self.limits.max_depth {
+            let max = self.limits.max_depth;
+            self.skip(
+                &self.label(prefix),
+                format!("nested archive exceeds max_depth ({max})"),
+            );
+            return Ok(());
+        }
+        match container {
+            Container::Zip => self.expand_zip(prefix, disk, depth + 1),
+            Container::Gzip => self.expand_gz(prefix, name, disk, depth + 1, packed),
+            Container::Cab => self.expand_cab(prefix, disk, depth + 1, packed),
+        }
+    }
+
+    /// Open a single input file: hash it, then expand or add it. Returns (sha256, bytes).
+    pub fn open_file(&mut self, path: &Path) -> Result<(String, u64), DiagnosisError> {
+        let io_err = |source| DiagnosisError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = File::open(path).map_err(io_err)?;
+        let mut hash = Sha256::new();
+        let scan = match pump(BufReader::new(file), None, Some(&mut hash), u64::MAX) {
+            Ok(scan) => scan,
+            Err(PumpError::Io(e)) => return Err(io_err(e)),
+            Err(PumpError::Cap) => return Err(io_err(io::Error::other("size overflow"))),
+        };
+        let sha = hex::encode(hash.finalize());
+        let bytes = scan.bytes;
+        let name = super::display_name(path);
+        self.top.clone_from(&name);
+        match container_of(&scan.head, &name, scan.encoding) {
+            Some(container) => {
+                self.expand("", &name, path, container, 0, bytes)
+                    .map_err(|reason| DiagnosisError::Unreadable {
+                        path: path.to_path_buf(),
+                        reason,
+                    })?
+            }
+            None => self.add(name, path.to_path_buf(), scan, 0, false),
+        }
+        Ok((sha, bytes))
+    }
+
+    /// Open a directory recursively. Symbolic links are not followed (no loops, no escapes).
+    /// The hash covers, for each regular file in byte order of its relative path: the path, a
+    /// NUL byte, the length as 8 little-endian bytes, and the contents. Returns (sha256, bytes).
+    pub fn open_dir(&mut self, root: &Path) -> Result<(String, u64), DiagnosisError> {
+        let found = self.list_dir(root)?;
+        let mut hash = Sha256::new();
+        let mut total = 0u64;
+        for (i, (rel, path)) in found.iter().enumerate() {
+            if !self.take_entry() {
+                let reason = self.entries_reason(found.len() - i);
+                self.skip(rel, reason);
+                break;
+            }
+            let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            hash.update(rel.as_bytes());
+            hash.update([0]);
+            hash.update(len.to_le_bytes());
+            let scan = File::open(path)
+                .map_err(PumpError::Io)
+                .and_then(|file| pump(BufReader::new(file), None, Some(&mut hash), u64::MAX));
+            match scan {
+                Ok(scan) => {
+                    total += scan.bytes;
+                    self.add(rel.clone(), path.clone(), scan, 0, false);
+                }
+                Err(PumpError::Io(e)) => self.skip(rel, format!("cannot read: {e}")),
+                Err(PumpError::Cap) => self.skip(rel, "cannot read: size overflow"),
+            }
+        }
+        Ok((hex::encode(hash.finalize()), total))
+    }
+
+    /// Regular files under `root`, sorted by relative `/`-separated path.
+    fn list_dir(&mut self, root: &Path) -> Result<Vec<(String, PathBuf)>, DiagnosisError> {
+        let mut found = Vec::new();
+        let mut stack = vec![(root.to_path_buf(), String::new())];
+        while let Some((dir, rel)) = stack.pop() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(source) if rel.is_empty() => {
+                    return Err(DiagnosisError::Io { path: dir, source });
+                }
+                Err(e) => {
+                    self.skip(&rel, format!("cannot read directory: {e}"));
+                    continue;
+                }
+            };
+            for entry in entries.flatten() {
+                let child = join(&rel, &entry.file_name().to_string_lossy());
+                match entry.file_type() {
+                    Ok(t) if t.is_symlink() => self.skip(&child, "symbolic link, not followed"),
+                    Ok(t) if t.is_dir() => stack.push((entry.path(), child)),
+                    Ok(t) if t.is_file() => found.push((child, entry.path())),
+                    Ok(_) => self.skip(&child, "not a regular file"),
+                    Err(e) => self.skip(&child, format!("cannot read: {e}")),
+                }
+            }
+        }
+        found.sort();
+        Ok(found)
+    }
+}

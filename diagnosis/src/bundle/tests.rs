@@ -1,0 +1,429 @@
+//! Bundle opening end to end: fixtures are built in temp dirs with the zip, flate2 and cab
+//! crates, so every archive shape under test is visible here.
+
+use std::io::{Cursor, Read, Write};
+
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+use tempfile::TempDir;
+use zip::write::SimpleFileOptions;
+
+use super::*;
+
+const CBS_CRLF: &str = "2024-02-14 10:01:02, Info                  CBS    Loaded Servicing Stack v10.0.19041.4163\r\n\
+2024-02-14 10:01:03, Error                 CBS    Failed to execute advanced installer. [HRESULT = 0x80070422]\r\n";
+
+const SC_QC: &str = "[SC] QueryServiceConfig SUCCESS\r\n\r\nSERVICE_NAME: winmgmt\r\n        TYPE               : 20  WIN32_SHARE_PROCESS\r\n        START_TYPE         : 4   DISABLED\r\n";
+
+fn utf16le_bom(s: &str) -> Vec<u8> {
+    let mut out = vec![0xFF, 0xFE];
+    for u in s.encode_utf16() {
+        out.extend_from_slice(&u.to_le_bytes());
+    }
+    out
+}
+
+/// A zip of `(name, bytes)` entries, deflated.
+fn zip_bytes(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in entries {
+        w.start_file(*name, opts).expect("start");
+        w.write_all(data).expect("write");
+    }
+    w.finish().expect("finish").into_inner()
+}
+
+fn gz_bytes(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).expect("gz");
+    e.finish().expect("gz finish")
+}
+
+fn write(dir: &TempDir, name: &str, data: &[u8]) -> PathBuf {
+    let path = dir.path().join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("mkdir");
+    }
+    std::fs::write(&path, data).expect("write fixture");
+    path
+}
+
+fn open(path: &Path) -> Bundle {
+    Bundle::open(path, &Limits::default()).expect("bundle opens")
+}
+
+fn texts(file: &BundleFile) -> Vec<String> {
+    file.lines()
+        .expect("text file")
+        .map(|l| l.expect("line").text)
+        .collect()
+}
+
+fn file<'b>(bundle: &'b Bundle, path: &str) -> &'b BundleFile {
+    bundle
+        .files
+        .iter()
+        .find(|f| f.path == path)
+        .unwrap_or_else(|| panic!("no {path} in {:?}", paths(bundle)))
+}
+
+fn paths(bundle: &Bundle) -> Vec<&str> {
+    bundle.files.iter().map(|f| f.path.as_str()).collect()
+}
+
+fn skip_reason<'b>(bundle: &'b Bundle, path: &str) -> &'b str {
+    bundle
+        .skipped
+        .iter()
+        .find(|s| s.path == path)
+        .map(|s| s.reason.as_str())
+        .unwrap_or_else(|| panic!("{path} not skipped: {:?}", bundle.skipped))
+}
+
+#[test]
+fn zip_in_zip_with_crlf_cbs_and_utf16_services() {
+    let inner = zip_bytes(&[("Logs\\CBS\\CBS.log", CBS_CRLF.as_bytes())]);
+    let sc = utf16le_bom(SC_QC);
+    let outer = zip_bytes(&[
+        ("device1/inner.zip", &inner),
+        ("device1/sc_winmgmt.txt", &sc),
+        ("device1/empty/", b""),
+    ]);
+    let dir = TempDir::new().expect("tmp");
+    let path = write(&dir, "bundle.zip", &outer);
+    let bundle = open(&path);
+    assert_eq!(
+        paths(&bundle),
+        vec![
+            "device1/inner.zip/Logs/CBS/CBS.log",
+            "device1/sc_winmgmt.txt"
+        ]
+    );
+    let cbs = file(&bundle, "device1/inner.zip/Logs/CBS/CBS.log");
+    assert_eq!((cbs.kind, cbs.encoding), (LogKind::Cbs, TextEncoding::Utf8));
+    let lines = texts(cbs);
+    assert_eq!(lines.len(), 2);
+    assert!(
+        lines[1].ends_with("[HRESULT = 0x80070422]"),
+        "CR stripped: {lines:?}"
+    );
+    let svc = file(&bundle, "device1/sc_winmgmt.txt");
+    assert_eq!(
+        (svc.kind, svc.encoding),
+        (LogKind::Services, TextEncoding::Utf16Le)
+    );
+    assert!(texts(svc).contains(&"SERVICE_NAME: winmgmt".to_string()));
+
+    let summary = bundle.summary();
+    assert_eq!(summary.name, "bundle.zip");
+    assert_eq!(summary.bytes, outer.len() as u64);
+    assert_eq!(summary.sha256, hex::encode(Sha256::digest(&outer)));
+    assert_eq!(summary.files[0].lines, 2);
+    assert_eq!(summary.files[1].lines, 5);
+    assert_eq!(summary.files[1].encoding, "utf-16le");
+    assert_eq!(summary.files[1].kind, "services");
+}
+
+#[test]
+fn gz_at_top_and_inside_a_zip() {
+    let dir = TempDir::new().expect("tmp");
+    let gz = gz_bytes(CBS_CRLF.as_bytes());
+    let bundle = open(&write(&dir, "CbsPersist_20240214.log.gz", &gz));
+    assert_eq!(paths(&bundle), vec!["CbsPersist_20240214.log"]);
+    assert_eq!(bundle.files[0].kind, LogKind::Cbs);
+    assert_eq!(texts(&bundle.files[0]).len(), 2);
+
+    let zip = zip_bytes(&[("logs/cbs.log.gz", &gz)]);
+    let bundle = open(&write(&dir, "b.zip", &zip));
+    assert_eq!(paths(&bundle), vec!["logs/cbs.log.gz/cbs.log"]);
+}
+
+#[test]
+fn gbk_event_text_in_a_directory_and_renamed_cbs() {
+    let dir = TempDir::new().expect("tmp");
+    let (gbk, _, _) = encoding_rs::GBK.encode(
+        "事件[0]:\r\n  日志名称: System\r\n  来源: Service Control Manager\r\n  事件 ID: 7022\r\n",
+    );
+    write(&dir, "dev/System.txt", &gbk);
+    write(&dir, "dev/log.txt", CBS_CRLF.as_bytes());
+    let bundle = open(dir.path());
+    assert_eq!(paths(&bundle), vec!["dev/System.txt", "dev/log.txt"]);
+    let events = file(&bundle, "dev/System.txt");
+    assert_eq!(
+        (events.kind, events.encoding),
+        (LogKind::EventText, TextEncoding::Gbk)
+    );
+    assert_eq!(texts(events)[1], "  日志名称: System");
+    assert_eq!(file(&bundle, "dev/log.txt").kind, LogKind::Cbs);
+    // The directory hash is stable and depends on names and contents.
+    assert_eq!(open(dir.path()).sha256, bundle.sha256);
+    write(&dir, "dev/log.txt", b"changed\n");
+    assert_ne!(open(dir.path()).sha256, bundle.sha256);
+}
+
+#[test]
+fn path_traversal_and_absolute_entries_are_refused() {
+    let zip = zip_bytes(&[
+        ("../evil.log", CBS_CRLF.as_bytes()),
+        ("/abs.log", b"x\n"),
+        ("ok.log", CBS_CRLF.as_bytes()),
+    ]);
+    let dir = TempDir::new().expect("tmp");
+    let bundle = open(&write(&dir, "b.zip", &zip));
+    assert_eq!(paths(&bundle), vec!["ok.log"]);
+    assert!(skip_reason(&bundle, "../evil.log").contains("unsafe path"));
+    assert!(skip_reason(&bundle, "/abs.log").contains("unsafe path"));
+}
+
+#[test]
+fn ratio_bomb_and_unpacked_budget_are_skipped_naming_the_limit() {
+    let zeros = vec![b'0'; 4 << 20];
+    let zip = zip_bytes(&[("bomb.log", &zeros), ("ok.log", CBS_CRLF.as_bytes())]);
+    let dir = TempDir::new().expect("tmp");
+    let path = write(&dir, "b.zip", &zip);
+    let limits = Limits {
+        max_ratio: 100,
+        ..Limits::default()
+    };
+    let bundle = Bundle::open(&path, &limits).expect("opens");
+    assert_eq!(paths(&bundle), vec!["ok.log"]);
+    assert!(skip_reason(&bundle, "bomb.log").contains("exceeds max_ratio (100)"));
+
+    let limits = Limits {
+        max_unpacked_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    let bundle = Bundle::open(&path, &limits).expect("opens");
+    assert_eq!(
+        skip_reason(&bundle, "bomb.log"),
+        "exceeds max_unpacked_bytes (1048576)"
+    );
+}
+
+#[test]
+fn entry_count_limit() {
+    let names: Vec<String> = (0..5).map(|i| format!("f{i}.log")).collect();
+    let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"x\n"[..])).collect();
+    let dir = TempDir::new().expect("tmp");
+    let path = write(&dir, "b.zip", &zip_bytes(&entries));
+    let limits = Limits {
+        max_entries: 3,
+        ..Limits::default()
+    };
+    let bundle = Bundle::open(&path, &limits).expect("opens");
+    assert_eq!(paths(&bundle), vec!["f0.log", "f1.log", "f2.log"]);
+    assert_eq!(bundle.skipped.len(), 1);
+    assert_eq!(bundle.skipped[0].path, "b.zip");
+    assert!(bundle.skipped[0].reason.contains("2 more file(s)"));
+    assert!(bundle.skipped[0].reason.contains("exceeds max_entries (3)"));
+}
+
+#[test]
+fn nesting_depth_limit() {
+    let level3 = zip_bytes(&[("deep.log", b"deep\n")]);
+    let level2 = zip_bytes(&[("c.zip", &level3), ("mid.log", b"mid\n")]);
+    let level1 = zip_bytes(&[("b.zip", &level2), ("top.log", b"top\n")]);
+    let dir = TempDir::new().expect("tmp");
+    let path = write(&dir, "a.zip", &level1);
+    let limits = Limits {
+        max_depth: 2,
+        ..Limits::default()
+    };
+    let bundle = Bundle::open(&path, &limits).expect("opens");
+    assert_eq!(paths(&bundle), vec!["b.zip/mid.log", "top.log"]);
+    assert_eq!(
+        skip_reason(&bundle, "b.zip/c.zip"),
+        "nested archive exceeds max_depth (2)"
+    );
+    assert_eq!(open(&path).files.len(), 3, "default depth reads all three");
+}
+
+#[test]
+fn corrupt_zip_at_top_is_an_error_and_nested_is_a_skip() {
+    let dir = TempDir::new().expect("tmp");
+    let mut bad = b"PK\x03\x04".to_vec();
+    bad.extend((0..300u32).map(|i| (i * 31 % 256) as u8));
+    let path = write(&dir, "bad.zip", &bad);
+    let err = Bundle::open(&path, &Limits::default()).expect_err("corrupt");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("bad.zip") && msg.contains("not a valid zip archive"),
+        "{msg}"
+    );
+
+    let junk: Vec<u8> = (0..300u32).map(|i| (i * 7 % 256) as u8).collect();
+    let msg = Bundle::open(&write(&dir, "junk.zip", &junk), &Limits::default())
+        .expect_err("junk")
+        .to_string();
+    assert!(msg.contains("not a valid zip archive"), "{msg}");
+
+    let outer = zip_bytes(&[("inner.zip", &bad), ("ok.log", b"fine\n")]);
+    let bundle = open(&write(&dir, "outer.zip", &outer));
+    assert_eq!(paths(&bundle), vec!["ok.log"]);
+    assert!(skip_reason(&bundle, "inner.zip").starts_with("not a valid zip archive"));
+}
+
+#[test]
+fn truncated_zip_yields_the_entries_before_the_cut() {
+    let big: Vec<u8> = (0..200_000u32)
+        .flat_map(|i| format!("line {i}\n").into_bytes())
+        .collect();
+    let zip = zip_bytes(&[("first.log", CBS_CRLF.as_bytes()), ("second.log", &big)]);
+    let dir = TempDir::new().expect("tmp");
+    // Cut inside the second entry's data: no central directory, first entry intact.
+    let path = write(&dir, "cut.zip", &zip[..zip.len() / 2]);
+    let bundle = open(&path);
+    assert_eq!(paths(&bundle), vec!["first.log"]);
+    assert_eq!(bundle.files[0].kind, LogKind::Cbs);
+    assert!(skip_reason(&bundle, "second.log").starts_with("corrupt or unreadable entry"));
+    let damage = skip_reason(&bundle, "cut.zip");
+    assert!(damage.starts_with("damaged zip archive ("), "{damage}");
+    assert!(
+        damage.contains("2 entries found via local headers"),
+        "{damage}"
+    );
+}
+
+#[test]
+fn empty_file_is_one_empty_text_file() {
+    let dir = TempDir::new().expect("tmp");
+    let bundle = open(&write(&dir, "empty.log", b""));
+    assert_eq!(paths(&bundle), vec!["empty.log"]);
+    let f = &bundle.files[0];
+    assert_eq!(
+        (f.kind, f.encoding, f.bytes),
+        (LogKind::Text, TextEncoding::Utf8, 0)
+    );
+    assert!(texts(f).is_empty());
+    assert_eq!(bundle.summary().files[0].lines, 0);
+}
+
+#[test]
+fn missing_path_and_empty_archives() {
+    let dir = TempDir::new().expect("tmp");
+    let err = Bundle::open(&dir.path().join("nope.zip"), &Limits::default()).expect_err("missing");
+    assert!(matches!(err, DiagnosisError::NotFound { .. }), "{err:?}");
+    let err = Bundle::open(dir.path(), &Limits::default()).expect_err("empty dir");
+    assert!(err.to_string().contains("holds no files"), "{err}");
+    let err = Bundle::open(&write(&dir, "e.zip", &zip_bytes(&[])), &Limits::default())
+        .expect_err("empty zip");
+    assert!(err.to_string().contains("holds no files"), "{err}");
+}
+
+#[test]
+fn fifty_megabyte_line_without_newline_is_truncated() {
+    let dir = TempDir::new().expect("tmp");
+    let path = dir.path().join("huge.log");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
+    let block = vec![b'a'; 1 << 20];
+    for _ in 0..50 {
+        out.write_all(&block).expect("write");
+    }
+    drop(out);
+    let limits = Limits::default();
+    let bundle = Bundle::open(&path, &limits).expect("opens");
+    let f = &bundle.files[0];
+    assert_eq!(f.bytes, 50 << 20);
+    assert_eq!(f.line_count(), 1);
+    let lines = texts(f);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0].len(), limits.max_line_bytes);
+}
+
+#[test]
+fn binary_junk_is_skipped_or_unreadable_alone() {
+    let dir = TempDir::new().expect("tmp");
+    let junk: Vec<u8> = (0..8192u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    let err = Bundle::open(&write(&dir, "junk.bin", &junk), &Limits::default()).expect_err("junk");
+    assert!(
+        err.to_string()
+            .ends_with("junk.bin: binary file, not a log"),
+        "{err}"
+    );
+    let msg = Bundle::open(&write(&dir, "x.log.gz", &junk), &Limits::default())
+        .expect_err("not gzip")
+        .to_string();
+    assert!(
+        msg.ends_with("x.log.gz: not a valid gzip file: no gzip header"),
+        "{msg}"
+    );
+
+    let zip = zip_bytes(&[("junk.bin", &junk), ("ok.log", b"fine\n")]);
+    let bundle = open(&write(&dir, "b.zip", &zip));
+    assert_eq!(paths(&bundle), vec!["ok.log"]);
+    assert_eq!(skip_reason(&bundle, "junk.bin"), "binary file, not a log");
+}
+
+/// A minimal evtx: file header magic, then one chunk whose header claims records 1..=5 but
+/// which holds three 100-byte records before its free-space offset (like a truncated log).
+fn fake_evtx() -> Vec<u8> {
+    let mut data = vec![0u8; 4096 + 65536];
+    data[..8].copy_from_slice(b"ElfFile\0");
+    let chunk = &mut data[4096..];
+    chunk[..8].copy_from_slice(b"ElfChnk\0");
+    chunk[8..16].copy_from_slice(&1u64.to_le_bytes());
+    chunk[16..24].copy_from_slice(&5u64.to_le_bytes());
+    chunk[48..52].copy_from_slice(&812u32.to_le_bytes());
+    for at in [512, 612, 712] {
+        chunk[at..at + 4].copy_from_slice(b"**\0\0");
+        chunk[at + 4..at + 8].copy_from_slice(&100u32.to_le_bytes());
+    }
+    data
+}
+
+#[test]
+fn evtx_is_binary_with_records_counted() {
+    let dir = TempDir::new().expect("tmp");
+    let bundle = open(&write(&dir, "renamed.dat", &fake_evtx()));
+    let f = &bundle.files[0];
+    assert_eq!((f.kind, f.encoding), (LogKind::Evtx, TextEncoding::Binary));
+    assert_eq!(f.line_count(), 3);
+    let err = f.lines().err().expect("binary has no lines");
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    let mut head = [0u8; 8];
+    f.open_raw()
+        .expect("raw")
+        .read_exact(&mut head)
+        .expect("read");
+    assert_eq!(&head, b"ElfFile\0");
+}
+
+#[test]
+fn cab_entries_are_unpacked() {
+    let mut builder = cab::CabinetBuilder::new();
+    let folder = builder.add_folder(cab::CompressionType::MsZip);
+    folder.add_file("CbsPersist_20240214100102.log");
+    folder.add_file("sub\\notes.txt");
+    let mut writer = builder.build(Cursor::new(Vec::new())).expect("cab");
+    let contents: [&[u8]; 2] = [CBS_CRLF.as_bytes(), b"hello\n"];
+    let mut i = 0;
+    while let Some(mut w) = writer.next_file().expect("next") {
+        w.write_all(contents[i]).expect("write");
+        i += 1;
+    }
+    let cab = writer.finish().expect("finish").into_inner();
+    let dir = TempDir::new().expect("tmp");
+    let bundle = open(&write(&dir, "CbsPersist_20240214100102.cab", &cab));
+    assert_eq!(
+        paths(&bundle),
+        vec!["CbsPersist_20240214100102.log", "sub/notes.txt"]
+    );
+    assert_eq!(bundle.files[0].kind, LogKind::Cbs);
+    assert_eq!(texts(&bundle.files[0]).len(), 2);
+}
+
+#[test]
+fn unpacked_files_live_as_long_as_the_bundle() {
+    let dir = TempDir::new().expect("tmp");
+    let path = write(&dir, "b.zip", &zip_bytes(&[("a.log", b"one\ntwo\n")]));
+    let bundle = open(&path);
+    let Data::Disk(unpacked) = &bundle.files[0].data;
+    let unpacked = unpacked.clone();
+    assert!(unpacked.exists());
+    drop(bundle);
+    assert!(!unpacked.exists(), "temp dir removed with the bundle");
+}
