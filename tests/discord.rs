@@ -2,13 +2,10 @@
 //! in `fake_discord.rs`, on 127.0.0.1 only. Every test runs under a timeout so a hang fails.
 
 use std::future::Future;
-use std::io::{BufRead, Read, Write};
-use std::path::PathBuf;
 use std::time::Duration;
 
 use casebot::config::Config;
 use secrecy::SecretString;
-use store::{Applied, Case, CaseId, CaseStore, JournalEntry, StoreError, StoredBundle};
 use tokio::sync::oneshot;
 
 use crate::fake_discord::{FakeDiscord, FakeUser, GUILD, SUMMARIES, SUPPORT};
@@ -61,14 +58,15 @@ impl RunningBot {
     }
 }
 
-/// Start the adapter on a context whose store accepts nothing (until the store lands).
+/// Start the whole bot (store, handlers, Discord) in-process, as `casebot serve` does.
 fn start(cfg: Config) -> RunningBot {
+    start_with_token(cfg, "fake-token")
+}
+
+fn start_with_token(cfg: Config, token: &str) -> RunningBot {
     let (stop, stopped) = oneshot::channel::<()>();
-    let store: std::sync::Arc<dyn CaseStore> = std::sync::Arc::new(NullStore);
-    let rules = diagnosis::RuleSet::builtin().expect("built-in rules");
-    let ctx = handlers::Context::new(store, rules, cfg.handlers.clone());
-    let token = SecretString::from("fake-token");
-    let task = tokio::spawn(casebot::discord::run(cfg.discord, token, ctx, async {
+    let token = SecretString::from(token.to_owned());
+    let task = tokio::spawn(casebot::serve::serve(cfg, token, async {
         let _ = stopped.await;
     }));
     RunningBot { stop, task }
@@ -121,13 +119,14 @@ async fn a_rejected_token_fails_fast_with_a_clear_message() {
     within(async {
         let fake = FakeDiscord::start().await;
         let dir = tempfile::tempdir().unwrap();
-        let cfg = config(&fake, dir.path());
-        let store: std::sync::Arc<dyn CaseStore> = std::sync::Arc::new(NullStore);
-        let rules = diagnosis::RuleSet::builtin().expect("built-in rules");
-        let ctx = handlers::Context::new(store, rules, cfg.handlers.clone());
-        let token = SecretString::from(crate::fake_discord::REVOKED_TOKEN);
-        let err = casebot::discord::run(cfg.discord, token, ctx, std::future::pending())
+        let bot = start_with_token(
+            config(&fake, dir.path()),
+            crate::fake_discord::REVOKED_TOKEN,
+        );
+        let err = bot
+            .task
             .await
+            .expect("bot task panicked")
             .expect_err("a revoked token must stop the bot");
         assert!(err.to_string().contains("rejected the token"), "{err:#}");
         assert_eq!(fake.sessions(), (0, 0), "no gateway session was attempted");
@@ -229,63 +228,4 @@ fn serve_with_a_token_in_both_env_and_file_refuses_to_guess() {
         !err.contains("from-env") && !err.contains("abc"),
         "a token is echoed: {err}"
     );
-}
-
-/// Temporary: a store that stores nothing, so the adapter can run before the real store lands.
-struct NullStore;
-
-impl CaseStore for NullStore {
-    fn new_case_id(&self) -> Result<CaseId, StoreError> {
-        Err(StoreError::Io("null store".into()))
-    }
-    fn create(&self, _: Case, _: Option<&str>) -> Result<Applied<Case>, StoreError> {
-        Err(StoreError::Io("null store".into()))
-    }
-    fn get(&self, _: &CaseId) -> Result<Option<Case>, StoreError> {
-        Ok(None)
-    }
-    fn update(
-        &self,
-        id: &CaseId,
-        _: Option<&str>,
-        _: &mut dyn FnMut(&mut Case),
-    ) -> Result<Applied<Case>, StoreError> {
-        Err(StoreError::NotFound(id.as_str().to_owned()))
-    }
-    fn is_processed(&self, _: &str) -> Result<bool, StoreError> {
-        Ok(false)
-    }
-    fn mark_processed(&self, _: &str) -> Result<bool, StoreError> {
-        Ok(true)
-    }
-    fn list(&self) -> Result<Vec<Case>, StoreError> {
-        Ok(vec![])
-    }
-    fn case_by_thread(&self, _: u64) -> Result<Option<CaseId>, StoreError> {
-        Ok(None)
-    }
-    fn put_bundle(&self, _: &mut dyn Read) -> Result<StoredBundle, StoreError> {
-        Err(StoreError::Io("null store".into()))
-    }
-    fn bundle_path(&self, _: &str) -> Result<Option<PathBuf>, StoreError> {
-        Ok(None)
-    }
-    fn journal_add(&self, _: &JournalEntry) -> Result<(), StoreError> {
-        Ok(())
-    }
-    fn journal_remove(&self, _: &str) -> Result<(), StoreError> {
-        Ok(())
-    }
-    fn journal_list(&self) -> Result<Vec<JournalEntry>, StoreError> {
-        Ok(vec![])
-    }
-    fn export(&self, _: &mut dyn Write) -> Result<u64, StoreError> {
-        Ok(0)
-    }
-    fn import(&self, _: &mut dyn BufRead) -> Result<u64, StoreError> {
-        Ok(0)
-    }
-    fn flush(&self) -> Result<(), StoreError> {
-        Ok(())
-    }
 }
