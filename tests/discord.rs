@@ -8,7 +8,7 @@ use casebot::config::Config;
 use secrecy::SecretString;
 use tokio::sync::oneshot;
 
-use crate::fake_discord::{FakeDiscord, FakeUser, GUILD, SUMMARIES, SUPPORT};
+use crate::fake_discord::{FakeDiscord, FakeUser, GUILD, Posted, SUMMARIES, SUPPORT, Thread};
 
 /// Fails the test instead of hanging CI.
 async fn within<T>(fut: impl Future<Output = T>) -> T {
@@ -228,4 +228,153 @@ fn serve_with_a_token_in_both_env_and_file_refuses_to_guess() {
         !err.contains("from-env") && !err.contains("abc"),
         "a token is echoed: {err}"
     );
+}
+
+/// A collector-style zip: the files of a rule fixture directory under `<device>/Logs/`.
+fn bundle(device: &str, fixture: &str) -> Vec<u8> {
+    use std::io::Write as _;
+    let dir = crate::util::fixture(&format!("rules/{fixture}"));
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("fixture {}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        zip.start_file(format!("{device}/Logs/{name}"), options)
+            .unwrap();
+        zip.write_all(&std::fs::read(&path).unwrap()).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+const DEVICE1: &str = "wcc0021z675842";
+const DEVICE2: &str = "WCC0021Z673965";
+
+fn device1_zip() -> Vec<u8> {
+    bundle(
+        DEVICE1,
+        "service-disabled-advanced-installer/hit/wmi-winmgmt-disabled",
+    )
+}
+
+fn device2_zip() -> Vec<u8> {
+    bundle(DEVICE2, "txf-transaction-log-corrupt/hit/log-growth-failed")
+}
+
+/// Open a case in the support channel as `user`; the case thread and its id.
+async fn open_case(fake: &FakeDiscord, user: &FakeUser, title: &str) -> (Thread, String) {
+    let before = fake.threads().len();
+    fake.command(SUPPORT, user, &format!("open {title}"));
+    let thread = fake.wait_thread(before + 1).await;
+    let opened = fake.wait_post_containing(thread.id, "Opened case").await;
+    let id = opened
+        .content
+        .split("**")
+        .nth(1)
+        .expect("case id in bold")
+        .to_owned();
+    assert!(id.starts_with("CAS-"), "{id}");
+    (thread, id)
+}
+
+/// The posts in `channel` whose text contains `needle`.
+fn posts_with(fake: &FakeDiscord, channel: u64, needle: &str) -> Vec<Posted> {
+    fake.posts_in(channel)
+        .into_iter()
+        .filter(|p| p.content.contains(needle))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn founding_case_end_to_end() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let bot = start(config(&fake, dir.path()));
+        fake.wait_ready().await;
+        let (eng, cust) = (FakeUser::engineer(), FakeUser::customer());
+        let title = "KB5034763 rolls back with 0x800f0922 on 2 devices (21H2, 19044)";
+        let (thread, id) = open_case(&fake, &eng, title).await;
+        assert_eq!(thread.parent, SUPPORT);
+        assert!(
+            thread.message.is_some(),
+            "the thread hangs on the open message"
+        );
+        assert!(thread.name.starts_with(&id), "{}", thread.name);
+        assert!(
+            fake.posts_in(SUPPORT).is_empty(),
+            "the case is discussed in its thread"
+        );
+
+        // Two bundles, uploaded in the thread without a command.
+        let a1 = fake.attachment(&format!("{DEVICE1}.zip"), device1_zip());
+        let a2 = fake.attachment(&format!("{DEVICE2}.zip"), device2_zip());
+        fake.say(thread.id, &eng, "", false, &[a1]);
+        fake.say(thread.id, &eng, "", false, &[a2]);
+        let d1 = fake
+            .wait_post_containing(thread.id, "`service-disabled-advanced-installer`")
+            .await;
+        let d2 = fake
+            .wait_post_containing(thread.id, "`txf-transaction-log-corrupt`")
+            .await;
+        assert!(d1.content.contains(DEVICE1), "{}", d1.content);
+        assert!(
+            d2.content.contains(DEVICE2) && d2.content.contains("fsutil resource setautoreset")
+        );
+        let reports: Vec<String> = fake
+            .posts_in(thread.id)
+            .into_iter()
+            .flat_map(|p| p.files.into_iter().map(|f| f.0))
+            .collect();
+        assert!(
+            reports
+                .iter()
+                .any(|f| f.contains(DEVICE1) && f.ends_with(".md")),
+            "{reports:?}"
+        );
+        assert!(
+            reports
+                .iter()
+                .any(|f| f.contains(DEVICE2) && f.ends_with(".md")),
+            "{reports:?}"
+        );
+
+        // The customer verifies both devices; the engineer closes.
+        fake.command(thread.id, &cust, &format!("device {DEVICE1} fixed"));
+        fake.wait_post_containing(thread.id, &format!("`{DEVICE1}` is marked fixed"))
+            .await;
+        fake.command(thread.id, &cust, &format!("device {DEVICE2} fixed"));
+        fake.wait_post_containing(thread.id, &format!("`{DEVICE2}` is marked fixed"))
+            .await;
+        fake.command(thread.id, &eng, "close");
+        fake.wait_post_containing(thread.id, &format!("Case {id} is closed"))
+            .await;
+        let summary = fake.wait_posts(SUMMARIES, 1).await;
+        let text: String = summary.iter().map(|p| p.content.as_str()).collect();
+        assert!(text.contains(&format!("{id} case summary")), "{text}");
+        assert!(
+            text.contains("service-disabled-advanced-installer"),
+            "{text}"
+        );
+        assert!(text.contains("txf-transaction-log-corrupt"), "{text}");
+        let files: Vec<_> = summary.iter().flat_map(|p| p.files.clone()).collect();
+        assert!(
+            files.iter().any(|f| f.0.ends_with("summary.md")),
+            "summary file attached"
+        );
+        assert!(
+            !posts_with(&fake, thread.id, "case summary").is_empty(),
+            "summary in the thread too"
+        );
+        assert!(
+            fake.unknown_requests().is_empty(),
+            "{:?}",
+            fake.unknown_requests()
+        );
+        bot.stop().await;
+    })
+    .await;
 }

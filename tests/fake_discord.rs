@@ -350,7 +350,10 @@ impl FakeDiscord {
                 return v;
             }
             if tokio::time::Instant::now() > deadline {
-                panic!("timed out waiting for {what}; posted: {:#?}", self.posted());
+                panic!(
+                    "timed out waiting for {what}; posted:\n{}",
+                    self.transcript()
+                );
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -388,6 +391,16 @@ impl FakeDiscord {
             (i.threads.len() >= count).then(|| i.threads[count - 1].clone())
         })
         .await
+    }
+
+    /// Everything posted so far, readable: channel, text and attached file names.
+    pub fn transcript(&self) -> String {
+        let mut out = String::new();
+        for p in self.posted() {
+            let files: Vec<&str> = p.files.iter().map(|f| f.0.as_str()).collect();
+            out += &format!("--- #{} files {files:?}\n{}\n", p.channel, p.content);
+        }
+        out
     }
 
     /// Everything posted so far.
