@@ -2,6 +2,7 @@
 //! in `fake_discord.rs`, on 127.0.0.1 only. Every test runs under a timeout so a hang fails.
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use casebot::config::Config;
@@ -374,6 +375,275 @@ async fn founding_case_end_to_end() {
             "{:?}",
             fake.unknown_requests()
         );
+        bot.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivered_message_is_answered_once() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let bot = start(config(&fake, dir.path()));
+        fake.wait_ready().await;
+        let eng = FakeUser::engineer();
+        let open = fake.message_event(
+            SUPPORT,
+            &eng,
+            "open printer spooler update fails",
+            true,
+            &[],
+        );
+        fake.dispatch("MESSAGE_CREATE", open.clone());
+        fake.dispatch("MESSAGE_CREATE", open);
+        let thread = fake.wait_thread(1).await;
+        // A later message is answered, so the duplicate had every chance to be answered too.
+        fake.command(thread.id, &eng, "status");
+        fake.wait_posts(thread.id, 2).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(fake.threads().len(), 1, "one thread for one message");
+        assert_eq!(
+            posts_with(&fake, thread.id, "Opened case").len(),
+            1,
+            "{}",
+            fake.transcript()
+        );
+        bot.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keeps_answering_after_a_gateway_disconnect() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let bot = start(config(&fake, dir.path()));
+        fake.wait_ready().await;
+        let eng = FakeUser::engineer();
+        fake.command(SUPPORT, &eng, "help");
+        fake.wait_posts(SUPPORT, 1).await;
+        fake.disconnect();
+        // Sent while casebot is away: Discord replays it on RESUME.
+        fake.command(SUPPORT, &eng, "explain 0x800f0922");
+        fake.wait_for_resume().await;
+        let reply = fake
+            .wait_post_containing(SUPPORT, "CBS_E_INSTALLERS_FAILED")
+            .await;
+        assert!(!reply.followup);
+        fake.command(SUPPORT, &eng, "explain 0x80071ab1");
+        fake.wait_post_containing(SUPPORT, "ERROR_LOG_GROWTH_FAILED")
+            .await;
+        assert_eq!(fake.sessions(), (1, 1), "resumed, not re-identified");
+        bot.stop().await;
+    })
+    .await;
+}
+
+/// Every regular file under `dir`.
+fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_attachments_get_a_clear_reply_and_nothing_is_stored() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let bot = start(config(&fake, dir.path()));
+        fake.wait_ready().await;
+        let eng = FakeUser::engineer();
+        let (thread, id) = open_case(&fake, &eng, "KB5034763 fails").await;
+
+        let gone = fake.missing_attachment("gone.zip", 2048);
+        fake.say(thread.id, &eng, "", false, &[gone]);
+        fake.wait_post_containing(thread.id, "(404)").await;
+
+        let huge = fake.attachment("huge.zip", vec![b'x'; 3 << 20]);
+        fake.say(thread.id, &eng, "", false, &[huge.clone()]);
+        fake.wait_post_containing(thread.id, "larger than the 1 MB limit")
+            .await;
+
+        // Announced small, but the download itself grows past the cap.
+        let mut liar = huge.clone();
+        liar.size = 1000;
+        fake.say(thread.id, &eng, "", false, &[liar]);
+        let n = posts_with(&fake, thread.id, "larger than the 1 MB limit").len();
+        fake.wait_for_posts_with(thread.id, "larger than the 1 MB limit", n + 1)
+            .await;
+
+        let mut elsewhere = fake.attachment(&format!("{DEVICE1}.zip"), device1_zip());
+        elsewhere.url = elsewhere.url.replace("127.0.0.1", "localhost");
+        fake.say(thread.id, &eng, "", false, &[elsewhere]);
+        fake.wait_post_containing(thread.id, "from `localhost` are not accepted")
+            .await;
+        bot.stop().await;
+
+        let store = store::SledStore::open(dir.path()).expect("store reopens after stop");
+        let case = store::CaseStore::get(&store, &store::CaseId::parse(&id).unwrap())
+            .unwrap()
+            .expect("case kept");
+        assert!(
+            case.devices.is_empty(),
+            "no device recorded: {:?}",
+            case.devices
+        );
+        let kept = files_under(&dir.path().join("bundles"));
+        assert!(kept.is_empty(), "no bundle stored: {kept:?}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customers_and_engineers_get_different_replies() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        // Engineers by role name here: exercises the guild role lookup.
+        let mut cfg = config(&fake, dir.path());
+        cfg.discord.engineer_roles = vec![casebot::config::RoleRef::Name(
+            crate::fake_discord::ENGINEER_ROLE_NAME.to_lowercase(),
+        )];
+        let bot = start(cfg);
+        fake.wait_ready().await;
+        let (eng, cust) = (FakeUser::engineer(), FakeUser::customer());
+        let (t1, _) = open_case(&fake, &eng, "KB5034763 rolls back").await;
+        let (t2, _) = open_case(&fake, &cust, "KB5034763 rolls back").await;
+        for (thread, user) in [(t1.id, &eng), (t2.id, &cust)] {
+            let a = fake.attachment(&format!("{DEVICE1}.zip"), device1_zip());
+            fake.say(thread, user, "", false, &[a]);
+        }
+        let engineer = fake
+            .wait_post_containing(t1.id, "sc config winmgmt start= auto")
+            .await;
+        let customer = fake
+            .wait_post_containing(t2.id, "sc config winmgmt start= auto")
+            .await;
+        println!("{}", fake.transcript());
+        assert!(
+            engineer.content.contains("confidence"),
+            "{}",
+            engineer.content
+        );
+        assert!(
+            engineer.content.contains("CBS.log:15"),
+            "evidence for engineers"
+        );
+        assert!(
+            !customer.content.contains("CBS.log:15"),
+            "no raw logs for customers"
+        );
+        assert_ne!(engineer.content, customer.content);
+        bot.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_close_is_refused_politely() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let bot = start(config(&fake, dir.path()));
+        fake.wait_ready().await;
+        let (eng, cust) = (FakeUser::engineer(), FakeUser::customer());
+        let (thread, id) = open_case(&fake, &eng, "KB5034763 fails").await;
+        fake.command(thread.id, &cust, "close");
+        let refused = fake
+            .wait_post_containing(thread.id, "only support engineers")
+            .await;
+        assert!(refused.content.starts_with("Sorry"), "{}", refused.content);
+        fake.command(thread.id, &eng, "status");
+        fake.wait_posts(thread.id, 3).await;
+        assert!(posts_with(&fake, thread.id, &format!("Case {id} is closed")).is_empty());
+        assert!(
+            fake.posts_in(SUMMARIES).is_empty(),
+            "no summary for a refused close"
+        );
+        bot.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_bot_keeps_the_case_and_its_thread() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let eng = FakeUser::engineer();
+        let bot = start(config(&fake, dir.path()));
+        fake.wait_ready().await;
+        let open = fake.message_event(SUPPORT, &eng, "open KB5034763 rolls back", true, &[]);
+        fake.dispatch("MESSAGE_CREATE", open.clone());
+        let thread = fake.wait_thread(1).await;
+        fake.wait_post_containing(thread.id, "Opened case").await;
+        bot.stop().await;
+
+        let bot = start(config(&fake, dir.path()));
+        fake.wait_identified(2).await;
+        // Discord redelivers the open message: no second case.
+        fake.dispatch("MESSAGE_CREATE", open);
+        // An upload in the thread needs no mention: casebot still knows the thread's case.
+        let a = fake.attachment(&format!("{DEVICE1}.zip"), device1_zip());
+        fake.say(thread.id, &eng, "", false, &[a]);
+        fake.wait_post_containing(thread.id, "`service-disabled-advanced-installer`")
+            .await;
+        assert_eq!(fake.threads().len(), 1, "{}", fake.transcript());
+        assert_eq!(posts_with(&fake, thread.id, "Opened case").len(), 1);
+        bot.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_channels_and_guilds_are_ignored() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let bot = start(config(&fake, dir.path()));
+        fake.wait_ready().await;
+        let eng = FakeUser::engineer();
+        fake.command(crate::fake_discord::OFF_TOPIC, &eng, "help");
+        let mut foreign = fake.message_event(SUPPORT, &eng, "help", true, &[]);
+        foreign["guild_id"] = serde_json::json!("999");
+        fake.dispatch("MESSAGE_CREATE", foreign);
+        fake.say(SUPPORT, &eng, "help without a mention", false, &[]);
+        fake.command(SUPPORT, &eng, "help");
+        fake.wait_posts(SUPPORT, 1).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(fake.posted().len(), 1, "{}", fake.transcript());
+        bot.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slash_open_creates_the_case_thread() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let bot = start(config(&fake, dir.path()));
+        fake.wait_ready().await;
+        let eng = FakeUser::engineer();
+        fake.slash(SUPPORT, &eng, "open", &[("title", "KB5034763 rolls back")]);
+        let thread = fake.wait_thread(1).await;
+        assert_eq!((thread.parent, thread.message), (SUPPORT, None));
+        fake.wait_post_containing(thread.id, "Opened case").await;
+        // The interaction itself is closed with an answer, not left "thinking".
+        fake.wait_for_followup(SUPPORT).await;
         bot.stop().await;
     })
     .await;

@@ -231,6 +231,14 @@ impl FakeDiscord {
         .await;
     }
 
+    /// Wait until casebot has identified `n` times in all (a restarted bot identifies anew).
+    pub async fn wait_identified(&self, n: usize) {
+        self.wait_for(&format!("IDENTIFY number {n}"), |i| {
+            (i.identifies >= n && i.conn.is_some()).then_some(())
+        })
+        .await;
+    }
+
     /// Wait until casebot resumed its session after a [`FakeDiscord::disconnect`].
     pub async fn wait_for_resume(&self) {
         self.wait_for("a RESUME", |i| {
@@ -380,6 +388,30 @@ impl FakeDiscord {
             i.posted
                 .iter()
                 .find(|p| p.channel == channel && p.content.to_lowercase().contains(&needle))
+                .cloned()
+        })
+        .await
+    }
+
+    /// Wait until `n` posts in `channel` contain `needle`.
+    pub async fn wait_for_posts_with(&self, channel: u64, needle: &str, n: usize) {
+        self.wait_for(&format!("{n} post(s) with {needle:?} in {channel}"), |i| {
+            let found = i
+                .posted
+                .iter()
+                .filter(|p| p.channel == channel && p.content.contains(needle))
+                .count();
+            (found >= n).then_some(())
+        })
+        .await;
+    }
+
+    /// Wait for a slash-command follow-up in `channel`.
+    pub async fn wait_for_followup(&self, channel: u64) -> Posted {
+        self.wait_for(&format!("a follow-up in {channel}"), |i| {
+            i.posted
+                .iter()
+                .find(|p| p.channel == channel && p.followup)
                 .cloned()
         })
         .await

@@ -59,14 +59,13 @@ pub async fn run(
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
     let bot = Arc::new(Bot {
         cfg,
-        ctx,
+        live: Mutex::new(Some(Live { ctx, done: done_tx })),
         accepting: AtomicBool::new(true),
         resumed: AtomicBool::new(false),
         recent: Mutex::new(RecentIds::default()),
         roles: tokio::sync::Mutex::new(HashMap::new()),
         parents: Mutex::new(HashMap::new()),
         me: Mutex::new(None),
-        done_tx: Mutex::new(Some(done_tx)),
     });
     let http = http.build();
     preflight(&http, cfg_base(&bot.cfg)).await?;
@@ -88,7 +87,9 @@ pub async fn run(
         }
     }
     bot.accepting.store(false, Ordering::SeqCst);
-    drop(bot.done_tx.lock().map(|mut g| g.take()));
+    // Serenity's shard tasks may outlive this function and they hold `bot`: release the store
+    // handle here so the caller's flush and close are the last word on it.
+    drop(bot.live.lock().map(|mut g| g.take()));
     if tokio::time::timeout(DRAIN_TIMEOUT, done_rx.recv())
         .await
         .is_err()
@@ -143,7 +144,8 @@ fn rest_client(cfg: &DiscordConfig) -> anyhow::Result<reqwest::Client> {
 /// Shared state of the adapter.
 struct Bot {
     cfg: DiscordConfig,
-    ctx: handlers::Context,
+    /// The handlers' context and the in-flight token, until shutdown takes them.
+    live: Mutex<Option<Live>>,
     /// False once shutdown started: new events are ignored.
     accepting: AtomicBool,
     /// `handlers::resume` runs once per process, not on every re-identify.
@@ -154,8 +156,14 @@ struct Bot {
     /// Thread → parent channel, to serve threads under allowed channels.
     parents: Mutex<HashMap<ChannelId, Option<ChannelId>>>,
     me: Mutex<Option<UserId>>,
+}
+
+/// What in-flight work needs while the bot is running.
+#[derive(Clone)]
+struct Live {
+    ctx: handlers::Context,
     /// Each in-flight task holds a clone; shutdown waits until all are dropped.
-    done_tx: Mutex<Option<mpsc::Sender<()>>>,
+    done: mpsc::Sender<()>,
 }
 
 /// A bounded set of recently seen message ids.
@@ -254,6 +262,11 @@ impl EventHandler for Bot {
 }
 
 impl Bot {
+    /// The live context, or `None` once shutdown began.
+    fn live(&self) -> Option<Live> {
+        self.live.lock().ok().and_then(|g| g.clone())
+    }
+
     /// Remember a message id; false if it was already seen (a redelivered event).
     fn remember(&self, id: u64) -> bool {
         self.recent.lock().map(|mut r| r.insert(id)).unwrap_or(true)
@@ -335,7 +348,8 @@ impl Bot {
     }
 
     fn case_of_thread(&self, channel: ChannelId) -> bool {
-        matches!(self.ctx.store.case_by_thread(channel.get()), Ok(Some(_)))
+        self.live()
+            .is_some_and(|l| matches!(l.ctx.store.case_by_thread(channel.get()), Ok(Some(_))))
     }
 
     /// Allowed channels, threads under them, and casebot's own case threads.
@@ -412,12 +426,12 @@ impl Bot {
 
     /// Handle one message in its own task, draining its outbox as replies are produced.
     fn spawn_handle(&self, ctx: Context, incoming: Incoming, origin: Origin) {
-        let Some(done) = self.done_tx.lock().ok().and_then(|g| g.clone()) else {
+        let Some(Live { ctx: hctx, done }) = self.live() else {
             return;
         };
         let bot = BotRef {
             cfg: self.cfg.clone(),
-            ctx: self.ctx.clone(),
+            ctx: hctx,
         };
         tokio::spawn(async move {
             let (tx, rx) = mpsc::unbounded_channel();
@@ -442,12 +456,12 @@ impl Bot {
 
     /// After a restart: resume journaled diagnoses; their replies go to the case threads.
     async fn resume_journal(&self, ctx: Context) {
+        let Some(Live { ctx: hctx, done }) = self.live() else {
+            return;
+        };
         let bot = BotRef {
             cfg: self.cfg.clone(),
-            ctx: self.ctx.clone(),
-        };
-        let Some(done) = self.done_tx.lock().ok().and_then(|g| g.clone()) else {
-            return;
+            ctx: hctx,
         };
         tokio::spawn(async move {
             let (tx, rx) = mpsc::unbounded_channel();
