@@ -273,16 +273,21 @@ fn bundle(device: &str, fixture: &str) -> Vec<u8> {
     let options = zip::write::SimpleFileOptions::default();
     let mut entries: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("fixture {}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
+        .map(|e| e.expect("fixture entry").path())
         .collect();
     entries.sort();
     for path in entries {
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let name = path
+            .file_name()
+            .expect("file name")
+            .to_string_lossy()
+            .into_owned();
         zip.start_file(format!("{device}/Logs/{name}"), options)
-            .unwrap();
-        zip.write_all(&std::fs::read(&path).unwrap()).unwrap();
+            .expect("zip entry");
+        zip.write_all(&std::fs::read(&path).expect("read fixture"))
+            .expect("write zip");
     }
-    zip.finish().unwrap().into_inner()
+    zip.finish().expect("finish zip").into_inner()
 }
 
 const DEVICE1: &str = "wcc0021z675842";
@@ -507,7 +512,7 @@ async fn bad_attachments_get_a_clear_reply_and_nothing_is_stored() {
         fake.wait_post_containing(thread.id, "(404)").await;
 
         let huge = fake.attachment("huge.zip", vec![b'x'; 3 << 20]);
-        fake.say(thread.id, &eng, "", false, &[huge.clone()]);
+        fake.say(thread.id, &eng, "", false, std::slice::from_ref(&huge));
         fake.wait_post_containing(thread.id, "larger than the 1 MB limit")
             .await;
 
