@@ -688,3 +688,85 @@ async fn a_slash_open_creates_the_case_thread() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_bundle_does_not_hold_up_other_cases() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let bot = start(config(&fake, dir.path()));
+        fake.wait_ready().await;
+        let eng = FakeUser::engineer();
+        let (slow_case, _) = open_case(&fake, &eng, "KB5034763 fails on a slow link").await;
+        let (other_case, _) = open_case(&fake, &eng, "KB5034763 fails elsewhere").await;
+        let slow = fake.slow_attachment(
+            &format!("{DEVICE1}.zip"),
+            device1_zip(),
+            Duration::from_secs(8),
+        );
+        fake.say(slow_case.id, &eng, "", false, &[slow]);
+        // casebot shows it is working as soon as it starts the download.
+        fake.wait_typing(slow_case.id).await;
+        // While the slow download runs, another case is served at once.
+        let started = tokio::time::Instant::now();
+        let fast = fake.attachment(&format!("{DEVICE2}.zip"), device2_zip());
+        fake.say(other_case.id, &eng, "", false, &[fast]);
+        fake.wait_post_containing(other_case.id, "`txf-transaction-log-corrupt`")
+            .await;
+        assert!(
+            started.elapsed() < Duration::from_secs(6),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(
+            posts_with(&fake, slow_case.id, "`service-disabled-advanced-installer`").is_empty(),
+            "the slow bundle was still downloading"
+        );
+        assert!(
+            fake.typing().contains(&slow_case.id),
+            "progress shown while it works"
+        );
+        fake.wait_post_containing(slow_case.id, "`service-disabled-advanced-installer`")
+            .await;
+        bot.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_in_flight_work_before_closing_the_store() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let bot = start(config(&fake, dir.path()));
+        fake.wait_ready().await;
+        let eng = FakeUser::engineer();
+        let (thread, id) = open_case(&fake, &eng, "KB5034763 fails").await;
+        let slow = fake.slow_attachment(
+            &format!("{DEVICE1}.zip"),
+            device1_zip(),
+            Duration::from_secs(2),
+        );
+        fake.say(thread.id, &eng, "", false, &[slow]);
+        fake.wait_typing(thread.id).await;
+        // SIGTERM arrives mid-download: the reply still goes out before the bot exits.
+        bot.stop().await;
+        assert!(
+            !posts_with(&fake, thread.id, "`service-disabled-advanced-installer`").is_empty(),
+            "{}",
+            fake.transcript()
+        );
+        let store = store::SledStore::open(dir.path()).expect("store closed on shutdown");
+        let case = store::CaseStore::get(&store, &store::CaseId::parse(&id).unwrap())
+            .unwrap()
+            .expect("case kept");
+        assert!(
+            case.devices.contains_key(DEVICE1),
+            "{:?}",
+            case.devices.keys()
+        );
+        let journal = store::CaseStore::journal_list(&store).unwrap();
+        assert!(journal.is_empty(), "finished work leaves no journal entry");
+    })
+    .await;
+}

@@ -137,6 +137,7 @@ struct Inner {
     /// Interaction token → channel, for follow-ups.
     tokens: HashMap<String, u64>,
     files: HashMap<String, Vec<u8>>,
+    slow: HashMap<String, (Vec<u8>, Duration)>,
     /// Channel id → (name, parent).
     channels: HashMap<u64, (String, Option<u64>)>,
     /// Requests the fake did not understand (a test fails on them).
@@ -211,6 +212,20 @@ impl FakeDiscord {
             name: name.to_owned(),
             size,
             url: format!("{}/attachments/{name}", self.shared.base),
+        }
+    }
+
+    /// Serve `bytes` at `/slow/<name>` only after `delay`: a bundle on a slow link.
+    pub fn slow_attachment(&self, name: &str, bytes: Vec<u8>, delay: Duration) -> FakeAttachment {
+        let size = bytes.len() as u64;
+        self.shared
+            .lock()
+            .slow
+            .insert(name.to_owned(), (bytes, delay));
+        FakeAttachment {
+            name: name.to_owned(),
+            size,
+            url: format!("{}/slow/{name}", self.shared.base),
         }
     }
 
@@ -406,6 +421,14 @@ impl FakeDiscord {
         .await;
     }
 
+    /// Wait for a typing indicator in `channel`.
+    pub async fn wait_typing(&self, channel: u64) {
+        self.wait_for(&format!("typing in {channel}"), |i| {
+            i.typing.contains(&channel).then_some(())
+        })
+        .await;
+    }
+
     /// Wait for a slash-command follow-up in `channel`.
     pub async fn wait_for_followup(&self, channel: u64) -> Posted {
         self.wait_for(&format!("a follow-up in {channel}"), |i| {
@@ -537,6 +560,7 @@ fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/api/v10/webhooks/:app/:token", post(post_followup))
         .route("/attachments/:name", get(get_attachment))
+        .route("/slow/:name", get(get_slow_attachment))
         .fallback(unknown)
         .with_state(shared)
 }
@@ -592,6 +616,17 @@ async fn get_roles() -> axum::Json<Value> {
 async fn get_attachment(State(s): St, Path(name): Path<String>) -> Response {
     match s.lock().files.get(&name) {
         Some(bytes) => bytes.clone().into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn get_slow_attachment(State(s): St, Path(name): Path<String>) -> Response {
+    let found = s.lock().slow.get(&name).cloned();
+    match found {
+        Some((bytes, delay)) => {
+            tokio::time::sleep(delay).await;
+            bytes.into_response()
+        }
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
