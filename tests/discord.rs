@@ -770,3 +770,27 @@ async fn shutdown_finishes_in_flight_work_before_closing_the_store() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slash_diagnose_takes_the_bundle_as_an_attachment_option() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let bot = start(config(&fake, dir.path()));
+        fake.wait_ready().await;
+        let eng = FakeUser::engineer();
+        let (thread, _) = open_case(&fake, &eng, "KB5034763 fails").await;
+        let a = fake.attachment(&format!("{DEVICE2}.zip"), device2_zip());
+        fake.slash_with_file(thread.id, &eng, "diagnose", &[], Some(&a));
+        let diagnosis = fake
+            .wait_post_containing(thread.id, "`txf-transaction-log-corrupt`")
+            .await;
+        assert!(diagnosis.content.contains(DEVICE2), "{}", diagnosis.content);
+        assert!(
+            fake.posts_in(thread.id).iter().any(|p| p.followup),
+            "the command itself is answered through the interaction"
+        );
+        bot.stop().await;
+    })
+    .await;
+}

@@ -321,16 +321,35 @@ impl FakeDiscord {
 
     /// Invoke slash command `name` with string options (name, value) as `user`.
     pub fn slash(&self, channel: u64, user: &FakeUser, name: &str, options: &[(&str, &str)]) {
+        self.slash_with_file(channel, user, name, options, None);
+    }
+
+    /// Invoke slash command `name`, with a file in its `bundle` attachment option if given.
+    pub fn slash_with_file(
+        &self,
+        channel: u64,
+        user: &FakeUser,
+        name: &str,
+        options: &[(&str, &str)],
+        file: Option<&FakeAttachment>,
+    ) {
         let id = self.new_id();
         let token = format!("token-{id}");
         self.shared.lock().tokens.insert(token.clone(), channel);
-        let options: Vec<Value> = options
+        let mut options: Vec<Value> = options
             .iter()
             .map(|(n, v)| json!({"name": n, "type": 3, "value": v}))
             .collect();
+        let mut resolved = json!({});
+        if let Some(a) = file {
+            let att = (id + 1).to_string();
+            options.push(json!({"name": "bundle", "type": 11, "value": att}));
+            resolved = json!({"attachments": {att.clone(): {"id": att, "filename": a.name,
+                "size": a.size, "url": a.url, "proxy_url": a.url}}});
+        }
         let event = json!({
             "id": id.to_string(), "application_id": APPLICATION.to_string(), "type": 2,
-            "data": {"id": "1", "name": name, "type": 1, "options": options},
+            "data": {"id": "1", "name": name, "type": 1, "options": options, "resolved": resolved},
             "guild_id": GUILD.to_string(), "channel_id": channel.to_string(),
             "member": {"user": user_json(user.id, user.name, false),
                        "roles": user.roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
