@@ -435,6 +435,19 @@ impl FakeDiscord {
         .await;
     }
 
+    /// Wait for a file attached in `channel` whose name contains `part` and ends with `suffix`.
+    pub async fn wait_file(&self, channel: u64, part: &str, suffix: &str) -> (String, Vec<u8>) {
+        self.wait_for(&format!("a file *{part}*{suffix} in {channel}"), |i| {
+            i.posted
+                .iter()
+                .filter(|p| p.channel == channel)
+                .flat_map(|p| p.files.iter())
+                .find(|f| f.0.contains(part) && f.0.ends_with(suffix))
+                .cloned()
+        })
+        .await
+    }
+
     /// Wait for a typing indicator in `channel`.
     pub async fn wait_typing(&self, channel: u64) {
         self.wait_for(&format!("typing in {channel}"), |i| {
