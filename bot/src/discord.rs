@@ -1,1 +1,686 @@
-//! The only serenity code. OWNER: Discord helper.
+//! The Discord adapter, and the only serenity code in casebot.
+//!
+//! Layout: [`run`] builds the serenity client (pointed at `api_base_url` when configured, so
+//! tests can use a fake Discord on loopback) and drives it until `shutdown` resolves. Gateway
+//! events arrive in [`Bot`]'s `EventHandler`; messages and slash commands both become one
+//! `handlers::Incoming` and are handled in a spawned task, so a slow diagnosis never holds up the
+//! next event. Each task owns an outbox; [`Bot::drain`] turns the handlers' `Outgoing` items into
+//! REST calls (messages, threads, typing).
+
+mod slash;
+
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use handlers::{Attachment, AttachmentSource, Author, Incoming, Outgoing, Reply, Role, Target};
+use secrecy::{ExposeSecret, SecretString};
+use serenity::all::{
+    ApplicationId, AutoArchiveDuration, Channel, ChannelId, ChannelType, ClientBuilder, Context,
+    CreateAttachment, CreateMessage, CreateThread, EventHandler, GatewayIntents, GuildId,
+    HttpBuilder, Interaction, Message, MessageId, Ready, RoleId, UserId,
+};
+use serenity::async_trait;
+use tokio::sync::mpsc;
+
+use crate::config::{DiscordConfig, RoleRef};
+
+/// Every REST call gets this long before it is abandoned (and logged).
+const REST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long shutdown waits for in-flight messages before leaving them to the journal.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Message ids remembered in memory to drop a redelivered event that races its first copy
+/// (the store catches redeliveries across restarts).
+const RECENT_IDS: usize = 4096;
+/// The generic line a user sees when casebot itself fails.
+const INTERNAL_ERROR: &str = "Sorry, something went wrong on casebot's side while handling this \
+     message. It has been logged; please try again or ask an engineer.";
+
+/// Connect to Discord and serve until `shutdown` resolves; then stop accepting events, let
+/// in-flight work finish (or leave it journaled), and return. The caller flushes the store.
+pub async fn run(
+    cfg: DiscordConfig,
+    token: SecretString,
+    ctx: handlers::Context,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let mut http = HttpBuilder::new(token.expose_secret()).client(rest_client(&cfg)?);
+    if let Some(base) = &cfg.api_base_url {
+        http = http.proxy(base.as_str()).ratelimiter_disabled(true);
+    }
+    if let Some(id) = cfg.application_id {
+        http = http.application_id(ApplicationId::new(id));
+    }
+    let intents =
+        GatewayIntents::GUILDS | GatewayIntents::GUILD_MESSAGES | GatewayIntents::MESSAGE_CONTENT;
+    let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+    let bot = Arc::new(Bot {
+        cfg,
+        live: Mutex::new(Some(Live { ctx, done: done_tx })),
+        accepting: AtomicBool::new(true),
+        resumed: AtomicBool::new(false),
+        recent: Mutex::new(RecentIds::default()),
+        roles: tokio::sync::Mutex::new(HashMap::new()),
+        parents: Mutex::new(HashMap::new()),
+        me: Mutex::new(None),
+    });
+    let http = http.build();
+    preflight(&http, cfg_base(&bot.cfg)).await?;
+    let mut client = ClientBuilder::new_with_http(http, intents)
+        .event_handler_arc(Arc::clone(&bot))
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot build the Discord client: {e}"))?;
+    let shards = Arc::clone(&client.shard_manager);
+    tokio::select! {
+        res = client.start() => {
+            if let Err(e) = res {
+                anyhow::bail!("Discord connection ended: {e}");
+            }
+        }
+        () = shutdown => {
+            tracing::info!("shutdown requested: closing the gateway");
+            bot.accepting.store(false, Ordering::SeqCst);
+            shards.shutdown_all().await;
+        }
+    }
+    bot.accepting.store(false, Ordering::SeqCst);
+    // Serenity's shard tasks may outlive this function and they hold `bot`: release the store
+    // handle here so the caller's flush and close are the last word on it.
+    drop(bot.live.lock().map(|mut g| g.take()));
+    if tokio::time::timeout(DRAIN_TIMEOUT, done_rx.recv())
+        .await
+        .is_err()
+    {
+        tracing::warn!("in-flight work did not finish in time; journaled work resumes on restart");
+    }
+    Ok(())
+}
+
+fn cfg_base(cfg: &DiscordConfig) -> &str {
+    cfg.api_base_url.as_deref().unwrap_or("https://discord.com")
+}
+
+/// Fail fast, before any gateway connection, when Discord cannot be reached or rejects the
+/// token; serenity itself would fall back to the public gateway URL and retry forever.
+async fn preflight(http: &serenity::http::Http, base: &str) -> anyhow::Result<()> {
+    match timeout(http.get_current_user()).await {
+        Ok(user) => {
+            tracing::info!(user = %user.name, "Discord token accepted");
+        }
+        Err(e) if e.to_string().contains("401") => {
+            anyhow::bail!(
+                "Discord rejected the token (401 Unauthorized): check DISCORD_TOKEN or token_file"
+            )
+        }
+        Err(e) => anyhow::bail!("cannot reach the Discord API at {base}: {e:#}"),
+    }
+    timeout(http.get_gateway())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot get the gateway URL from {base}: {e:#}"))?;
+    Ok(())
+}
+
+/// The HTTP client serenity uses: every call times out, and a loopback base URL (a test's fake
+/// Discord) never goes through a proxy configured in the environment.
+fn rest_client(cfg: &DiscordConfig) -> anyhow::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .timeout(REST_TIMEOUT);
+    let loopback = cfg.api_base_url.as_deref().is_some_and(|u| {
+        let host = u.split("://").nth(1).unwrap_or("");
+        host.starts_with("127.0.0.1") || host.starts_with("localhost") || host.starts_with("[::1]")
+    });
+    if loopback {
+        builder = builder.no_proxy();
+    }
+    builder
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))
+}
+
+/// Shared state of the adapter.
+struct Bot {
+    cfg: DiscordConfig,
+    /// The handlers' context and the in-flight token, until shutdown takes them.
+    live: Mutex<Option<Live>>,
+    /// False once shutdown started: new events are ignored.
+    accepting: AtomicBool,
+    /// `handlers::resume` runs once per process, not on every re-identify.
+    resumed: AtomicBool,
+    recent: Mutex<RecentIds>,
+    /// Role name (lowercase) → id per guild, fetched once when engineer roles are given by name.
+    roles: tokio::sync::Mutex<HashMap<GuildId, HashMap<String, RoleId>>>,
+    /// Thread → parent channel, to serve threads under allowed channels.
+    parents: Mutex<HashMap<ChannelId, Option<ChannelId>>>,
+    me: Mutex<Option<UserId>>,
+}
+
+/// What in-flight work needs while the bot is running.
+#[derive(Clone)]
+struct Live {
+    ctx: handlers::Context,
+    /// Each in-flight task holds a clone; shutdown waits until all are dropped.
+    done: mpsc::Sender<()>,
+}
+
+/// A bounded set of recently seen message ids.
+#[derive(Default)]
+struct RecentIds {
+    set: HashSet<u64>,
+    order: VecDeque<u64>,
+}
+
+impl RecentIds {
+    /// True if `id` is new (and remembers it).
+    fn insert(&mut self, id: u64) -> bool {
+        if !self.set.insert(id) {
+            return false;
+        }
+        self.order.push_back(id);
+        if self.order.len() > RECENT_IDS
+            && let Some(old) = self.order.pop_front()
+        {
+            self.set.remove(&old);
+        }
+        true
+    }
+}
+
+/// Where the replies of one incoming message go.
+#[derive(Debug, Clone)]
+struct Origin {
+    channel: ChannelId,
+    /// The message to hang a new case thread on (none for slash commands).
+    message: Option<MessageId>,
+    /// A slash command answers through its interaction.
+    interaction: Option<slash::InteractionReply>,
+}
+
+#[async_trait]
+impl EventHandler for Bot {
+    async fn ready(&self, ctx: Context, ready: Ready) {
+        tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
+        if let Ok(mut me) = self.me.lock() {
+            *me = Some(ready.user.id);
+        }
+        if self.cfg.slash_commands {
+            slash::register(&ctx, &self.cfg.allowed_guilds).await;
+        }
+        if !self.resumed.swap(true, Ordering::SeqCst) {
+            self.resume_journal(ctx).await;
+        }
+    }
+
+    async fn message(&self, ctx: Context, msg: Message) {
+        if !self.accepting.load(Ordering::SeqCst) {
+            return;
+        }
+        let Some(incoming) = self.incoming_from_message(&ctx, &msg).await else {
+            return;
+        };
+        let origin = Origin {
+            channel: msg.channel_id,
+            message: Some(msg.id),
+            interaction: None,
+        };
+        self.spawn_handle(ctx, incoming, origin);
+    }
+
+    async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        if !self.accepting.load(Ordering::SeqCst) {
+            return;
+        }
+        if let Interaction::Command(cmd) = interaction {
+            let Some(guild) = cmd.guild_id else { return };
+            if !self.cfg.allowed_guilds.contains(&guild.get())
+                || !self.channel_allowed(&ctx, cmd.channel_id).await
+                || !self.remember(cmd.id.get())
+            {
+                return;
+            }
+            let roles = cmd
+                .member
+                .as_ref()
+                .map(|m| m.roles.clone())
+                .unwrap_or_default();
+            let role = self.role_of(&ctx, guild, &roles).await;
+            let (incoming, reply) = slash::incoming(&cmd, role);
+            if let Err(e) = reply.defer(&ctx).await {
+                tracing::warn!("cannot acknowledge slash command {}: {e:#}", cmd.data.name);
+            }
+            let origin = Origin {
+                channel: cmd.channel_id,
+                message: None,
+                interaction: Some(reply),
+            };
+            self.spawn_handle(ctx, incoming, origin);
+        }
+    }
+}
+
+impl Bot {
+    /// The live context, or `None` once shutdown began.
+    fn live(&self) -> Option<Live> {
+        self.live.lock().ok().and_then(|g| g.clone())
+    }
+
+    /// Remember a message id; false if it was already seen (a redelivered event).
+    fn remember(&self, id: u64) -> bool {
+        self.recent.lock().map(|mut r| r.insert(id)).unwrap_or(true)
+    }
+
+    /// casebot's own user id: from READY, or asked for when a message overtakes READY (events
+    /// are dispatched concurrently).
+    async fn me(&self, ctx: &Context) -> Option<UserId> {
+        if let Some(id) = self.me.lock().ok().and_then(|m| *m) {
+            return Some(id);
+        }
+        match timeout(ctx.http.get_current_user()).await {
+            Ok(user) => {
+                if let Ok(mut me) = self.me.lock() {
+                    *me = Some(user.id);
+                }
+                Some(user.id)
+            }
+            Err(e) => {
+                tracing::warn!("cannot learn casebot's own user id: {e:#}");
+                None
+            }
+        }
+    }
+
+    /// The `Incoming` for a message casebot should answer, or `None` to ignore it.
+    async fn incoming_from_message(&self, ctx: &Context, msg: &Message) -> Option<Incoming> {
+        let me = self.me(ctx).await?;
+        if msg.author.bot || msg.author.id == me {
+            return None;
+        }
+        let guild = msg.guild_id?;
+        if !self.cfg.allowed_guilds.contains(&guild.get()) {
+            return None;
+        }
+        let mentioned = msg.mentions.iter().any(|u| u.id == me);
+        // In a case thread an upload needs no mention; everywhere else casebot speaks only when
+        // spoken to, so ordinary chatter never gets a usage reply.
+        let in_case_thread = !msg.attachments.is_empty() && self.case_of_thread(msg.channel_id);
+        if !(mentioned || in_case_thread) || !self.channel_allowed(ctx, msg.channel_id).await {
+            return None;
+        }
+        if !self.remember(msg.id.get()) {
+            tracing::debug!(message_id = %msg.id, "redelivered message ignored");
+            return None;
+        }
+        let roles = msg
+            .member
+            .as_ref()
+            .map(|m| m.roles.clone())
+            .unwrap_or_default();
+        let role = self.role_of(ctx, guild, &roles).await;
+        let name = msg
+            .member
+            .as_ref()
+            .and_then(|m| m.nick.clone())
+            .or_else(|| msg.author.global_name.clone())
+            .unwrap_or_else(|| msg.author.name.clone());
+        Some(Incoming {
+            message_id: msg.id.to_string(),
+            author: Author {
+                id: msg.author.id.to_string(),
+                name,
+                role,
+            },
+            channel_id: msg.channel_id.get(),
+            case_hint: None,
+            text: strip_mention(&msg.content, me),
+            attachments: msg
+                .attachments
+                .iter()
+                .map(|a| Attachment {
+                    name: a.filename.clone(),
+                    size: Some(u64::from(a.size)),
+                    source: AttachmentSource::Url(a.url.clone()),
+                })
+                .collect(),
+        })
+    }
+
+    fn case_of_thread(&self, channel: ChannelId) -> bool {
+        self.live()
+            .is_some_and(|l| matches!(l.ctx.store.case_by_thread(channel.get()), Ok(Some(_))))
+    }
+
+    /// Allowed channels, threads under them, and casebot's own case threads.
+    async fn channel_allowed(&self, ctx: &Context, channel: ChannelId) -> bool {
+        let allowed = &self.cfg.allowed_channels;
+        if allowed.is_empty() || allowed.contains(&channel.get()) || self.case_of_thread(channel) {
+            return true;
+        }
+        let cached = self
+            .parents
+            .lock()
+            .ok()
+            .and_then(|p| p.get(&channel).copied());
+        let parent = match cached {
+            Some(parent) => parent,
+            None => {
+                let parent = match timeout(channel.to_channel(&ctx.http)).await {
+                    Ok(Channel::Guild(c)) => c.parent_id,
+                    Ok(_) => None,
+                    Err(e) => {
+                        tracing::warn!(%channel, "cannot look up channel: {e:#}");
+                        return false;
+                    }
+                };
+                if let Ok(mut p) = self.parents.lock() {
+                    p.insert(channel, parent);
+                }
+                parent
+            }
+        };
+        parent.is_some_and(|p| allowed.contains(&p.get()))
+    }
+
+    /// Engineer if any of the member's roles is a configured engineer role (by id or by name).
+    async fn role_of(&self, ctx: &Context, guild: GuildId, roles: &[RoleId]) -> Role {
+        let wanted = &self.cfg.engineer_roles;
+        if wanted
+            .iter()
+            .any(|r| matches!(r, RoleRef::Id(id) if roles.iter().any(|x| x.get() == *id)))
+        {
+            return Role::Engineer;
+        }
+        if !wanted.iter().any(|r| matches!(r, RoleRef::Name(_))) {
+            return Role::Customer;
+        }
+        let mut cache = self.roles.lock().await;
+        let names = match cache.entry(guild) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(slot) => match timeout(guild.roles(&ctx.http)).await {
+                Ok(map) => slot.insert(
+                    map.into_values()
+                        .map(|r| (r.name.to_lowercase(), r.id))
+                        .collect(),
+                ),
+                Err(e) => {
+                    // Not cached, so the next message tries again.
+                    tracing::warn!(%guild, "cannot fetch guild roles: {e:#}");
+                    return Role::Customer;
+                }
+            },
+        };
+        let engineer = wanted.iter().any(|r| match r {
+            RoleRef::Name(n) => names
+                .get(&n.to_lowercase())
+                .is_some_and(|id| roles.contains(id)),
+            RoleRef::Id(_) => false,
+        });
+        if engineer {
+            Role::Engineer
+        } else {
+            Role::Customer
+        }
+    }
+
+    /// Handle one message in its own task, draining its outbox as replies are produced.
+    fn spawn_handle(&self, ctx: Context, incoming: Incoming, origin: Origin) {
+        let Some(Live { ctx: hctx, done }) = self.live() else {
+            return;
+        };
+        let bot = BotRef {
+            cfg: self.cfg.clone(),
+            ctx: hctx,
+        };
+        tokio::spawn(async move {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let drain = tokio::spawn(bot.clone().drain(ctx, origin.clone(), rx));
+            let message_id = incoming.message_id.clone();
+            if let Err(e) = handlers::handle_message(&bot.ctx, incoming, &tx).await {
+                tracing::error!(%message_id, "handling failed: {e:#}");
+                let reply = Reply {
+                    text: format!("{INTERNAL_ERROR} (ref {message_id})"),
+                    files: Vec::new(),
+                };
+                let _ = tx.send(Outgoing::Reply {
+                    target: Target::Origin,
+                    reply,
+                });
+            }
+            drop(tx);
+            let _ = drain.await;
+            drop(done);
+        });
+    }
+
+    /// After a restart: resume journaled diagnoses; their replies go to the case threads.
+    async fn resume_journal(&self, ctx: Context) {
+        let Some(Live { ctx: hctx, done }) = self.live() else {
+            return;
+        };
+        let bot = BotRef {
+            cfg: self.cfg.clone(),
+            ctx: hctx,
+        };
+        tokio::spawn(async move {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let drain = tokio::spawn(bot.clone().drain(ctx, Origin::none(), rx));
+            if let Err(e) = handlers::resume(&bot.ctx, &tx).await {
+                tracing::error!("resuming journaled work failed: {e:#}");
+            }
+            drop(tx);
+            let _ = drain.await;
+            drop(done);
+        });
+    }
+}
+
+impl Origin {
+    /// For work with no originating message (resumed after a restart).
+    fn none() -> Origin {
+        Origin {
+            channel: ChannelId::new(1),
+            message: None,
+            interaction: None,
+        }
+    }
+
+    fn is_none(&self) -> bool {
+        self.channel.get() == 1 && self.message.is_none()
+    }
+}
+
+/// What a spawned task needs: cheap clones, no serenity state.
+#[derive(Clone)]
+struct BotRef {
+    cfg: DiscordConfig,
+    ctx: handlers::Context,
+}
+
+impl BotRef {
+    /// Perform the handlers' `Outgoing` items in order, until the handler drops its sender.
+    async fn drain(
+        self,
+        ctx: Context,
+        mut origin: Origin,
+        mut rx: mpsc::UnboundedReceiver<Outgoing>,
+    ) {
+        let mut answered = false;
+        let mut typing: Option<tokio::task::JoinHandle<()>> = None;
+        while let Some(item) = rx.recv().await {
+            match item {
+                Outgoing::Reply { target, reply } => {
+                    let sent_to_origin = self.reply(&ctx, &origin, target, reply).await;
+                    answered |= sent_to_origin;
+                }
+                Outgoing::CreateThread { case_id, name } => {
+                    if let Some(thread) = self.create_thread(&ctx, &origin, &name).await {
+                        if let Err(e) =
+                            handlers::bind_thread(&self.ctx, &case_id, thread.get()).await
+                        {
+                            tracing::error!(case_id = %case_id.as_str(), "cannot bind thread: {e:#}");
+                        }
+                        // A slash command's own answer stays in the interaction.
+                        if origin.interaction.is_none() {
+                            origin.channel = thread;
+                            origin.message = None;
+                        }
+                    }
+                }
+                Outgoing::Typing if typing.is_none() && !origin.is_none() => {
+                    typing = Some(tokio::spawn(keep_typing(ctx.clone(), origin.channel)));
+                }
+                Outgoing::Typing => {}
+                Outgoing::SwitchCase(_) => {}
+            }
+        }
+        if let Some(typing) = typing {
+            typing.abort();
+        }
+        if let Some(reply) = &origin.interaction
+            && !answered
+        {
+            reply.finish(&ctx).await;
+        }
+    }
+
+    /// Post one reply; true if it went to the origin.
+    async fn reply(&self, ctx: &Context, origin: &Origin, target: Target, reply: Reply) -> bool {
+        let channel = match &target {
+            Target::Origin => None,
+            Target::Case(case_id) => match self.ctx.store.get(case_id) {
+                Ok(Some(case)) => case.thread_id.map(ChannelId::new),
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::warn!(case_id = %case_id.as_str(), "cannot load case: {e:#}");
+                    None
+                }
+            },
+            Target::SummaryChannel => match self.cfg.summary_channel {
+                Some(id) => Some(ChannelId::new(id)),
+                None => return false,
+            },
+        };
+        match channel {
+            Some(channel) => {
+                post(ctx, channel, reply).await;
+                false
+            }
+            None if origin.is_none() => {
+                tracing::warn!(?target, "reply with nowhere to go dropped");
+                false
+            }
+            None => match &origin.interaction {
+                Some(interaction) => {
+                    interaction.followup(ctx, reply).await;
+                    true
+                }
+                None => {
+                    post(ctx, origin.channel, reply).await;
+                    true
+                }
+            },
+        }
+    }
+
+    /// Create the thread of a new case: on the message when there is one, else in the channel.
+    async fn create_thread(&self, ctx: &Context, origin: &Origin, name: &str) -> Option<ChannelId> {
+        if origin.is_none() {
+            return None;
+        }
+        let name: String = name.chars().take(100).collect();
+        let builder =
+            CreateThread::new(name.clone()).auto_archive_duration(AutoArchiveDuration::OneWeek);
+        let result = match origin.message {
+            Some(message) => {
+                timeout(
+                    origin
+                        .channel
+                        .create_thread_from_message(&ctx.http, message, builder),
+                )
+                .await
+            }
+            None => {
+                let builder = builder.kind(ChannelType::PublicThread);
+                timeout(origin.channel.create_thread(&ctx.http, builder)).await
+            }
+        };
+        match result {
+            Ok(thread) => Some(thread.id),
+            Err(e) => {
+                tracing::error!(channel = %origin.channel, "cannot create thread {name:?}: {e:#}");
+                None
+            }
+        }
+    }
+}
+
+/// Discord shows "casebot is typing…" for about 10 seconds; renew it until the work is done
+/// (the task is aborted when the handler finishes).
+async fn keep_typing(ctx: Context, channel: ChannelId) {
+    loop {
+        if let Err(e) = timeout(channel.broadcast_typing(&ctx.http)).await {
+            tracing::debug!(%channel, "typing indicator failed: {e:#}");
+        }
+        tokio::time::sleep(Duration::from_secs(8)).await;
+    }
+}
+
+/// Send a message with its files; failures are logged (the user cannot be told either).
+async fn post(ctx: &Context, channel: ChannelId, reply: Reply) {
+    let mut message = CreateMessage::new();
+    if !reply.text.is_empty() {
+        message = message.content(reply.text);
+    }
+    for file in reply.files {
+        message = message.add_file(CreateAttachment::bytes(file.bytes, file.name));
+    }
+    if let Err(e) = timeout(channel.send_message(&ctx.http, message)).await {
+        tracing::error!(%channel, "cannot post reply: {e:#}");
+    }
+}
+
+/// Remove casebot's own mention (`<@id>` or `<@!id>`) and trim.
+fn strip_mention(content: &str, me: UserId) -> String {
+    content
+        .replace(&format!("<@{me}>"), "")
+        .replace(&format!("<@!{me}>"), "")
+        .trim()
+        .to_owned()
+}
+
+/// Run a REST call with [`REST_TIMEOUT`].
+async fn timeout<T>(fut: impl Future<Output = serenity::Result<T>>) -> Result<T, anyhow::Error> {
+    match tokio::time::timeout(REST_TIMEOUT, fut).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(e.into()),
+        Err(_) => Err(anyhow::anyhow!(
+            "Discord did not answer within {REST_TIMEOUT:?}"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mention_is_stripped_in_both_forms() {
+        let me = UserId::new(42);
+        assert_eq!(strip_mention("<@42> open printer", me), "open printer");
+        assert_eq!(strip_mention("hey <@!42>  help ", me), "hey   help");
+        assert_eq!(strip_mention("<@43> help", me), "<@43> help");
+    }
+
+    #[test]
+    fn recent_ids_forget_the_oldest() {
+        let mut recent = RecentIds::default();
+        assert!(recent.insert(1));
+        assert!(!recent.insert(1));
+        for id in 2..=(RECENT_IDS as u64 + 1) {
+            assert!(recent.insert(id));
+        }
+        assert!(recent.insert(1), "id 1 should have been forgotten");
+    }
+}

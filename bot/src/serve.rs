@@ -1,13 +1,106 @@
-//! `casebot serve` and the default command. OWNER: Discord helper.
+//! `casebot serve` and the default command: load the config, find the token, open the store,
+//! build the handlers' `Context`, and run the Discord adapter until SIGTERM or Ctrl-C.
+//!
+//! [`serve`] takes its shutdown signal as a future (the mini-redis shape) so that tests start
+//! and stop the whole bot in-process.
 
+use std::future::Future;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use secrecy::SecretString;
+use store::CaseStore;
+
+use crate::config::{Config, TOKEN_ENV};
 
 /// Serve Discord; with `explicit == false` and no token, fall back to the console with a hint.
 pub fn run(config: Option<&Path>, explicit: bool) -> anyhow::Result<ExitCode> {
-    if !explicit {
-        eprintln!("casebot: no Discord token configured (set DISCORD_TOKEN); starting the console");
+    let env_token = std::env::var(TOKEN_ENV)
+        .ok()
+        .filter(|t| !t.trim().is_empty());
+    let cfg = Config::load(config)?;
+    if !explicit && env_token.is_none() && cfg.token_file.is_none() {
+        eprintln!(
+            "casebot: no Discord token configured (set {TOKEN_ENV} or token_file, then run \
+             `casebot serve`); starting the console"
+        );
         return crate::console::run(config, crate::cli::ConsoleArgs::default());
     }
-    anyhow::bail!("not implemented yet")
+    let mut problems = Vec::new();
+    let token = cfg.token(env_token).map_err(|p| problems.push(p)).ok();
+    problems.extend(cfg.serve_problems());
+    let Some(token) = token.filter(|_| problems.is_empty()) else {
+        anyhow::bail!("cannot serve Discord:\n  - {}", problems.join("\n  - "));
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(cfg, token, shutdown_signal()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Open the store, run the Discord adapter until `shutdown` resolves, then flush and close the
+/// store. Fails fast (before connecting) when the store cannot be opened.
+pub async fn serve(
+    cfg: Config,
+    token: SecretString,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let dir = cfg.data_dir.clone();
+    let store = tokio::task::spawn_blocking(move || open_store(&dir))
+        .await
+        .context("store open task failed")??;
+    let rules = diagnosis::RuleSet::builtin().context("cannot load the built-in rules")?;
+    let ctx = handlers::Context::new(Arc::clone(&store), rules, cfg.handlers.clone());
+    let result = crate::discord::run(cfg.discord, token, ctx, shutdown).await;
+    // Flush even when the connection failed: acknowledged work must reach the disk.
+    let flushed = tokio::task::spawn_blocking(move || store.flush())
+        .await
+        .context("store flush task failed")?;
+    flushed.context("cannot flush the store on shutdown")?;
+    result
+}
+
+/// Open the embedded store; "in use by another casebot process" is reported as such.
+pub fn open_store(dir: &Path) -> anyhow::Result<Arc<dyn CaseStore>> {
+    match store::SledStore::open(dir) {
+        Ok(store) => Ok(Arc::new(store)),
+        // The error already names the directory and the other process.
+        Err(e @ store::StoreError::Locked { .. }) => Err(anyhow::anyhow!(
+            "{e}; stop it first or use another store.data_dir"
+        )),
+        Err(e) => Err(anyhow::anyhow!("cannot open the store: {e}")),
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!("cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C received"),
+        () = term => tracing::info!("SIGTERM received"),
+    }
 }

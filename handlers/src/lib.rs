@@ -4,10 +4,27 @@
 //!
 //! OWNER: handlers helper. The public items in this file are the contract with `bot`.
 
-use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+mod case;
+mod close;
+pub mod command;
+mod diagnose;
+mod dispatch;
+pub mod download;
+mod error;
+pub mod lifecycle;
+mod open;
+pub mod redact;
+pub mod render;
+pub mod summary;
+mod verify;
 
-use diagnosis::{Lang, Limits, RuleSet};
+pub use error::{DownloadError, HandlerError, UserError};
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+
+use diagnosis::{Diagnosis, Lang, Limits, RuleSet};
 use store::{CaseId, CaseStore};
 
 /// Who is speaking.
@@ -171,6 +188,13 @@ impl Default for HandlersConfig {
     }
 }
 
+/// The diagnosis function: `diagnosis::diagnose_path` in production; tests may substitute one.
+pub type Engine = Arc<
+    dyn Fn(&std::path::Path, &RuleSet, &Limits) -> Result<Diagnosis, diagnosis::DiagnosisError>
+        + Send
+        + Sync,
+>;
+
 /// Shared state: cheap-clone handles.
 #[derive(Clone)]
 pub struct Context {
@@ -184,6 +208,10 @@ pub struct Context {
     pub diagnoses: Arc<tokio::sync::Semaphore>,
     /// HTTP client for attachments.
     pub http: reqwest::Client,
+    /// Runs a diagnosis (blocking; called inside `spawn_blocking`).
+    pub engine: Engine,
+    /// Language chosen per user with `lang` (user id → language); not persisted.
+    pub user_langs: Arc<Mutex<HashMap<String, Lang>>>,
 }
 
 impl Context {
@@ -193,9 +221,38 @@ impl Context {
         Context {
             store,
             rules: Arc::new(RwLock::new(Arc::new(rules))),
+            http: download::client(&config.download),
             config: Arc::new(config),
             diagnoses: Arc::new(tokio::sync::Semaphore::new(permits)),
-            http: reqwest::Client::new(),
+            engine: Arc::new(diagnosis::diagnose_path),
+            user_langs: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// Replace the diagnosis function (tests use a fake engine; production keeps the default).
+    pub fn with_engine(mut self, engine: Engine) -> Context {
+        self.engine = engine;
+        self
+    }
+
+    /// Set a user's reply language (the console's `--lang`, or the `lang` command).
+    pub fn set_user_lang(&self, user_id: &str, lang: Lang) {
+        if let Ok(mut m) = self.user_langs.lock() {
+            m.insert(user_id.to_string(), lang);
+        }
+    }
+
+    /// A user's chosen language, if any.
+    pub fn user_lang(&self, user_id: &str) -> Option<Lang> {
+        self.user_langs.lock().ok()?.get(user_id).copied()
+    }
+
+    /// The current rule set.
+    pub fn rule_set(&self) -> Arc<RuleSet> {
+        match self.rules.read() {
+            Ok(r) => Arc::clone(&r),
+            // A writer panicked mid-swap; the Arc inside is still a whole rule set.
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
     }
 }
@@ -206,24 +263,27 @@ impl Context {
 /// pushed as replies; `Err` is only for internal failures, which the adapter logs and answers
 /// with a generic line.
 pub async fn handle_message(ctx: &Context, msg: Incoming, out: &Outbox) -> anyhow::Result<()> {
-    let _ = (ctx, msg, out);
-    Ok(())
+    dispatch::handle(ctx, msg, out).await
 }
 
 /// Record that `case_id` is discussed in thread `thread_id` (after `Outgoing::CreateThread`).
 pub async fn bind_thread(ctx: &Context, case_id: &CaseId, thread_id: u64) -> anyhow::Result<()> {
-    let _ = (ctx, case_id, thread_id);
+    dispatch::update(ctx, case_id, |c| {
+        c.thread_id = Some(thread_id);
+        Ok(())
+    })?;
     Ok(())
 }
 
 /// Resume journaled work after a restart, pushing its replies into `out`.
 pub async fn resume(ctx: &Context, out: &Outbox) -> anyhow::Result<()> {
-    let _ = (ctx, out);
-    Ok(())
+    Ok(diagnose::resume(ctx, out).await?)
 }
 
 /// Swap in a new rule set; if its version differs, re-diagnose open cases and post changes.
 pub async fn reload_rules(ctx: &Context, rules: RuleSet, out: &Outbox) -> anyhow::Result<()> {
-    let _ = (ctx, rules, out);
-    Ok(())
+    Ok(diagnose::reload_rules(ctx, rules, out).await?)
 }
+
+#[cfg(test)]
+mod tests;

@@ -31,6 +31,12 @@ pub enum StoreError {
     /// No such case.
     #[error("no case {0}")]
     NotFound(String),
+    /// `create` with an id that is already stored.
+    #[error("case {0} already exists")]
+    Exists(String),
+    /// An update tried to change the case id (a case keeps its id for life).
+    #[error("an update may not change the id of case {0}")]
+    IdChanged(String),
     /// A record could not be decoded or migrated.
     #[error("cannot decode {what}: {reason}")]
     Codec {

@@ -1,10 +1,27 @@
 //! Log parsers: bytes → [`Record`]s, one module per log family.
 //!
 //! OWNER: parse helper. The public API below is the contract with `bundle` and `engine`.
+//!
+//! Every parser is line-driven ([`parse_lines`]) so a multi-GB log is streamed; binary `.evtx`
+//! files are read through the `evtx` crate and rendered to the same event records as the
+//! XML export.
+
+mod cbs;
+mod event_text;
+mod event_xml;
+mod evtx;
+mod hresult;
+mod services;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+use crate::bundle::Line;
+
+pub use cbs::{kb_numbers, os_build_from_package};
+pub use hresult::{extract_codes, hresult_from_win32};
+pub use services::start_type;
 
 /// Kind of a log file, detected from its content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -122,6 +139,38 @@ pub enum Fact {
         /// `Failure will be ignored` was stated.
         ignored: bool,
     },
+    /// An advanced installer run completed with `Completion status: S_OK`.
+    /// `uninstall` marks the rollback run (`Install mode: uninstall` / `operation flags
+    /// Uninstall`), whose S_OK is not a successful installation.
+    InstallerDone {
+        /// Installer name.
+        installer: String,
+        /// Installer GUID, if present.
+        guid: Option<String>,
+        /// The run uninstalled (rollback).
+        uninstall: bool,
+    },
+    /// `WER: Generating failure report for package: <pkg>, status: 0x…, failure source: …`.
+    Wer {
+        /// Package identity as written.
+        package: String,
+        /// Normalised status.
+        status: u32,
+        /// Failure source (`Execute`, `Resolve`, `DOQ`, `CSI Other`).
+        source: String,
+    },
+    /// OS build and UBR from an LCU package name (`…~~19041.4046.1.14` → `19041.4046`).
+    OsBuild {
+        /// `<build>.<ubr>`.
+        build: String,
+    },
+    /// An update's KB number (package name, event title, Servicing event).
+    Update {
+        /// `KB5034763`.
+        kb: String,
+        /// Installed (`Some(true)`), failed (`Some(false)`) or unknown.
+        ok: Option<bool>,
+    },
 }
 
 /// Service start type.
@@ -147,12 +196,85 @@ pub fn parse_file(
     file: &crate::bundle::BundleFile,
     sink: &mut dyn FnMut(Record),
 ) -> std::io::Result<u64> {
-    let _ = (file, sink);
-    Ok(0)
+    if file.kind == LogKind::Evtx {
+        return evtx::parse_evtx_read(&mut file.open_raw()?, sink);
+    }
+    parse_line_results(file.kind, file.lines()?, sink)
 }
 
-/// Every HRESULT notation of domain doc §A.1 found in `text`, normalised, in order, deduplicated.
-pub fn extract_codes(text: &str) -> Vec<u32> {
-    let _ = text;
-    Vec::new()
+/// Parse already-decoded lines of a file of `kind` (the core of [`parse_file`]).
+pub fn parse_lines<I>(kind: LogKind, lines: I, sink: &mut dyn FnMut(Record)) -> u64
+where
+    I: IntoIterator<Item = Line>,
+{
+    // Infallible input: the only error source is the iterator, which has none here.
+    parse_line_results(kind, lines.into_iter().map(Ok), sink).unwrap_or(0)
+}
+
+/// Line sink shared by the text parsers: one call per line, then `finish`.
+trait LineParser {
+    fn line(&mut self, line: Line, sink: &mut dyn FnMut(Record));
+    fn finish(&mut self, sink: &mut dyn FnMut(Record));
+}
+
+fn parse_line_results<I>(
+    kind: LogKind,
+    lines: I,
+    sink: &mut dyn FnMut(Record),
+) -> std::io::Result<u64>
+where
+    I: IntoIterator<Item = std::io::Result<Line>>,
+{
+    let mut parser: Box<dyn LineParser> = match kind {
+        LogKind::Cbs | LogKind::Dism | LogKind::Panther => Box::new(cbs::CbsParser::new()),
+        LogKind::EventText => Box::new(event_text::EventTextParser::new()),
+        LogKind::EventXml => Box::new(event_xml::EventXmlParser::new()),
+        LogKind::Services => Box::new(services::ServicesParser::new()),
+        _ => Box::new(cbs::PlainParser::new(kind)),
+    };
+    let mut n = 0;
+    for line in lines {
+        let line = line?;
+        n = n.max(line.no);
+        parser.line(line, sink);
+    }
+    parser.finish(sink);
+    Ok(n)
+}
+
+/// A record with codes extracted from its text.
+fn record(
+    line: u64,
+    time: Option<String>,
+    level: Level,
+    component: Option<String>,
+    text: String,
+) -> Record {
+    Record {
+        line,
+        time,
+        level,
+        component,
+        codes: extract_codes(&text),
+        text,
+        fact: None,
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn lines_of(text: &str) -> Vec<Line> {
+    text.lines()
+        .enumerate()
+        .map(|(i, t)| Line {
+            no: i as u64 + 1,
+            text: t.to_string(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+pub(crate) fn parse_str(kind: LogKind, text: &str) -> Vec<Record> {
+    let mut out = Vec::new();
+    parse_lines(kind, lines_of(text), &mut |r| out.push(r));
+    out
 }

@@ -1,0 +1,295 @@
+//! The engine: one pass over every file of a bundle, all rules at once, producing a [`Diagnosis`].
+//!
+//! Shaped like ripgrep's searcher → matcher → sink: [`run`] streams each file through
+//! `parse::parse_file` into a [`Scan`] (the sink), which asks the compiled [`RuleSet`] which
+//! matchers a record may satisfy (one `RegexSet` per file kind plus a code index), records hits,
+//! device facts and failure records, and [`Scan::finish`] turns them into findings.
+
+mod facts;
+mod findings;
+mod missing;
+pub(crate) mod state;
+mod unexplained;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::bundle::Bundle;
+use crate::parse::{LogKind, Record};
+use crate::report::{BundleSummary, Diagnosis, Evidence, Finding, Missing, SCHEMA, Skipped, Step};
+use crate::rule::{Rule, RuleSet, render_template};
+use facts::Facts;
+use findings::{Built, Ctx};
+use state::RuleState;
+use unexplained::Failures;
+
+/// Diagnose `bundle` with `rules`. Deterministic; never fails (unreadable files become skips).
+pub fn run(bundle: &Bundle, rules: &RuleSet) -> Diagnosis {
+    let mut scan = Scan::new(rules);
+    let mut skipped = Vec::new();
+    let mut lines = BTreeMap::new();
+    for file in &bundle.files {
+        scan.begin_file(&file.path, file.kind);
+        let result = crate::parse::parse_file(file, &mut |r: Record| scan.record(&r));
+        match result {
+            Ok(n) => {
+                lines.insert(file.path.clone(), n);
+            }
+            Err(e) => skipped.push(Skipped {
+                path: file.path.clone(),
+                reason: format!("read error: {e}"),
+            }),
+        }
+    }
+    let mut summary = bundle.summary();
+    for f in &mut summary.files {
+        if let Some(n) = lines.get(&f.path)
+            && f.lines == 0
+        {
+            f.lines = *n;
+        }
+    }
+    summary.skipped.extend(skipped);
+    scan.finish(summary)
+}
+
+/// One bundle's scan: feed it records file by file, then [`Scan::finish`].
+///
+/// Public so that tests (and callers with their own parsers) can drive the engine with
+/// hand-built [`Record`]s.
+pub struct Scan<'r> {
+    rules: &'r RuleSet,
+    paths: Vec<String>,
+    kind: LogKind,
+    states: Vec<RuleState>,
+    facts: Facts,
+    failures: Failures,
+}
+
+impl<'r> Scan<'r> {
+    /// A scan with nothing read yet.
+    pub fn new(rules: &'r RuleSet) -> Scan<'r> {
+        Scan {
+            rules,
+            paths: Vec::new(),
+            kind: LogKind::Text,
+            states: rules.rules.iter().map(RuleState::new).collect(),
+            facts: Facts::default(),
+            failures: Failures::default(),
+        }
+    }
+
+    /// Start the next file of the bundle (`path` inside the bundle, its detected kind).
+    pub fn begin_file(&mut self, path: &str, kind: LogKind) {
+        self.paths.push(path.to_string());
+        self.kind = kind;
+        self.facts.kinds.insert(kind.as_str());
+    }
+
+    /// Feed one record of the current file.
+    pub fn record(&mut self, record: &Record) {
+        let file = self.paths.len().saturating_sub(1);
+        let cands = state::candidates(self.rules, self.kind, record);
+        let failing = unexplained::failing_codes(record, &self.rules.noise.codes);
+        let failure = unexplained::is_failure(self.kind, record, &failing);
+        if (!cands.is_empty() || failure) && self.rules.noise.patterns.is_match(&record.text) {
+            // Noise never becomes a finding nor an unexplained failure.
+            return;
+        }
+        self.facts.observe(self.kind, file, record);
+        let event = self.kind.is_event();
+        let matched = state::apply(self.rules, &mut self.states, &cands, file, record, event);
+        if failure {
+            if matches!(self.kind, LogKind::Cbs | LogKind::Dism) {
+                self.facts.servicing_failure = true;
+            }
+            let path = self.paths.get(file).map_or("", String::as_str);
+            self.failures
+                .add(file, path, record, failing, &matched, event);
+        }
+    }
+
+    /// Turn what was seen into the diagnosis.
+    pub fn finish(self, mut summary: BundleSummary) -> Diagnosis {
+        let device = self.facts.device(&self.paths);
+        let mut vars = BTreeMap::new();
+        if let Some(kb) = device.updates.first() {
+            vars.insert("kb".to_string(), kb.clone());
+        }
+        if let Some(name) = &device.name {
+            vars.insert("computer".to_string(), name.clone());
+        }
+        let ctx = Ctx {
+            rules: self.rules,
+            facts: &self.facts,
+            paths: &self.paths,
+            vars,
+        };
+        let mut built: Vec<(usize, Built)> = self
+            .rules
+            .rules
+            .iter()
+            .zip(&self.states)
+            .enumerate()
+            .filter_map(|(i, (rule, st))| findings::evaluate(&ctx, rule, st).map(|b| (i, b)))
+            .collect();
+        let unexplained = self.unexplained(&built);
+        let top = built
+            .iter()
+            .map(|(_, b)| b.finding.confidence)
+            .fold(0.0, f64::max);
+        if top < crate::report::CONFIDENT
+            && !unexplained.is_empty()
+            && let Some((i, rule)) = self
+                .rules
+                .rules
+                .iter()
+                .enumerate()
+                .find(|(_, r)| r.fallback)
+        {
+            built.push((i, fallback(rule, &unexplained, &ctx.vars)));
+        }
+        drop_redundant_hints(&mut built, &self.rules.noise.consequences);
+        // Rules' own missing entries: from the confident findings, or from the hints if none is.
+        let confident = top >= crate::report::CONFIDENT;
+        let mut missing: Vec<Missing> = built
+            .iter()
+            .filter(|(_, b)| !confident || b.finding.confidence >= crate::report::CONFIDENT)
+            .flat_map(|(_, b)| b.missing.clone())
+            .collect();
+        missing.extend(missing::bundle_missing(&self.facts, top));
+        let mut kinds = BTreeSet::new();
+        missing.retain(|m| kinds.insert(m.kind.clone()));
+        summary.missing = missing;
+        let mut findings: Vec<Finding> = built.into_iter().map(|(_, b)| b.finding).collect();
+        findings.sort_by(|a, b| {
+            b.confidence
+                .total_cmp(&a.confidence)
+                .then_with(|| a.rule.cmp(&b.rule))
+        });
+        Diagnosis {
+            schema: SCHEMA.to_string(),
+            bundle: summary,
+            device,
+            findings,
+            unexplained,
+            rules_version: self.rules.version().to_string(),
+        }
+    }
+
+    /// Failure templates no finding explains: not matched by a signal of a rule that produced
+    /// a finding, and not carrying only codes a confident finding already explains.
+    fn unexplained(&self, built: &[(usize, Built)]) -> Vec<crate::report::Unexplained> {
+        let fired: BTreeSet<usize> = built.iter().map(|(i, _)| *i).collect();
+        let confident: Vec<&Built> = built
+            .iter()
+            .map(|(_, b)| b)
+            .filter(|b| b.finding.confidence >= crate::report::CONFIDENT)
+            .collect();
+        let mut explained_codes: BTreeSet<u32> = confident
+            .iter()
+            .flat_map(|b| b.codes.iter().copied())
+            .collect();
+        if !confident.is_empty() {
+            explained_codes.extend(self.rules.noise.consequences.iter().copied());
+        }
+        let mut out: Vec<(&unexplained::Entry, u64)> = self
+            .failures
+            .entries
+            .iter()
+            .filter(|e| e.rules.is_disjoint(&fired))
+            .filter(|e| e.codes.is_empty() || !e.codes.is_subset(&explained_codes))
+            .map(|e| (e, e.first.line))
+            .collect();
+        out.sort_by_key(|(e, line)| (e.file, *line));
+        out.into_iter()
+            .take(unexplained::MAX_REPORTED)
+            .map(|(e, _)| e.first.clone())
+            .collect()
+    }
+}
+
+/// A hint adds nothing next to a confident finding when its evidence lines are that finding's,
+/// or when every failing code it saw is one the confident findings explain (the generic
+/// 0x800f0922 of an advanced-installer rollback): leave it out.
+fn drop_redundant_hints(built: &mut Vec<(usize, Built)>, consequences: &[u32]) {
+    let confident: Vec<&Built> = built
+        .iter()
+        .map(|(_, b)| b)
+        .filter(|b| b.finding.confidence >= crate::report::CONFIDENT)
+        .collect();
+    if confident.is_empty() {
+        return;
+    }
+    let lines: BTreeSet<(String, u64)> = confident
+        .iter()
+        .flat_map(|b| b.finding.evidence.iter().map(|e| (e.file.clone(), e.line)))
+        .collect();
+    let mut codes: BTreeSet<u32> = confident
+        .iter()
+        .flat_map(|b| b.codes.iter().copied())
+        .collect();
+    codes.extend(consequences.iter().copied());
+    built.retain(|(_, b)| {
+        let covered = b
+            .finding
+            .evidence
+            .iter()
+            .all(|e| lines.contains(&(e.file.clone(), e.line)));
+        let explained = !b.codes.is_empty() && b.codes.is_subset(&codes);
+        b.finding.confidence >= crate::report::CONFIDENT || !(covered || explained)
+    });
+}
+
+/// The fallback finding: the unexplained failures are its evidence.
+fn fallback(
+    rule: &Rule,
+    unexplained: &[crate::report::Unexplained],
+    vars: &BTreeMap<String, String>,
+) -> Built {
+    let mut codes = BTreeSet::new();
+    let mut decoded = Vec::new();
+    for u in unexplained {
+        if let Some(c) = u.code.as_deref().and_then(crate::rule::parse_rule_code)
+            && codes.insert(c)
+            && decoded.len() < 8
+        {
+            decoded.push(crate::codes::lookup(c));
+        }
+    }
+    Built {
+        finding: Finding {
+            root_cause: rule.root_cause.clone(),
+            rule: rule.id.clone(),
+            title: rule.title.clone(),
+            title_zh: rule.title_zh.clone(),
+            confidence: findings::round2(rule.confidence),
+            subject: BTreeMap::new(),
+            codes: decoded,
+            evidence: unexplained
+                .iter()
+                .take(rule.max_evidence)
+                .map(|u| Evidence {
+                    file: u.file.clone(),
+                    line: u.line,
+                    text: u.text.clone(),
+                })
+                .collect(),
+            steps: rule
+                .steps
+                .iter()
+                .map(|s| Step {
+                    text: render_template(&s.text, vars),
+                    text_zh: render_template(&s.text_zh, vars),
+                    command: s.command.as_deref().map(|c| render_template(c, vars)),
+                })
+                .collect(),
+            confirm: Vec::new(),
+            confirm_zh: Vec::new(),
+        },
+        missing: Vec::new(),
+        codes,
+    }
+}
+
+#[cfg(test)]
+mod tests;

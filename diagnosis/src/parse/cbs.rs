@@ -1,0 +1,416 @@
+//! CBS/CSI, DISM and Panther logs (`YYYY-MM-DD HH:MM:SS, Level [0x…tag] Component message`),
+//! plus the simple one-line-per-record families (WindowsUpdate.log, setupapi, plain text).
+//!
+//! The prefix is split on whitespace, not fixed columns: published samples collapse the padding.
+//! Any line without a timestamp prefix continues the record above it (indented `Installer name:`
+//! lines, `CSIPERF:` lines at column 0, wrapped messages), joined with `\n`.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::{Fact, Level, LineParser, LogKind, Record, extract_codes, record};
+use crate::bundle::Line;
+
+/// Longest record text kept; further continuation lines are counted but not stored, so a log
+/// with millions of unprefixed lines cannot grow one record without bound.
+const MAX_RECORD_TEXT: usize = 64 << 10;
+
+fn re(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("built-in regex is valid")
+}
+
+static QUEUE_FAILED: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"Failed execution of queue item Installer:\s*(?P<name>.*?)\s*\((?P<guid>\{[^}]*\})\)\s*with HRESULT\s+(?P<hr>\S+)",
+    )
+});
+static SUMMARY_FAILED: LazyLock<Regex> =
+    LazyLock::new(|| re(r"\(F\)\s*Installer:\s*(?P<name>.+?)\s+Binary Name:"));
+static AI_NAME: LazyLock<Regex> =
+    LazyLock::new(|| re(r#"Installer name:\s*(?:\[\d+\])?\s*['"](?P<name>[^'"]+)['"]"#));
+static AI_ID: LazyLock<Regex> = LazyLock::new(|| re(r"Installer ID:\s*\{(?P<id>[^}]*)\}"));
+static AI_SEQ: LazyLock<Regex> = LazyLock::new(|| re(r"\(sequence (?P<seq>\d+)\)"));
+static UNINSTALL: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)install mode:\s*uninstall|operation flags\s+uninstall"));
+static WER: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?:WER: Generating failure report|Reporting package change completion) for package:\s*(?P<pkg>[^,\s]+),\s*status:\s*(?P<st>0x[0-9a-fA-F]+),\s*failure source:\s*(?P<src>[^,]+)",
+    )
+});
+static ROLLUP: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?i)Package_for_RollupFix~[0-9a-f]*~[a-z0-9]*~[^~]*~(?P<b>\d{4,5})\.(?P<u>\d+)\.")
+});
+static KB: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)(?:^|[^A-Za-z0-9])KB(?P<n>\d{6,8})(?:$|[^0-9])"));
+
+/// OS build and UBR from an LCU package name (`Package_for_RollupFix~…~~19041.4046.1.14` →
+/// `19041.4046`).
+pub fn os_build_from_package(text: &str) -> Option<String> {
+    if !text.contains("RollupFix") && !text.contains("rollupfix") {
+        return None;
+    }
+    ROLLUP
+        .captures(text)
+        .map(|c| format!("{}.{}", &c["b"], &c["u"]))
+}
+
+/// Every `KB1234567` number in `text` (upper-case, deduplicated, in order).
+pub fn kb_numbers(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    if !text.contains("KB") && !text.contains("kb") && !text.contains("Kb") {
+        return out;
+    }
+    for c in KB.captures_iter(text) {
+        let kb = format!("KB{}", &c["n"]);
+        if !out.contains(&kb) {
+            out.push(kb);
+        }
+    }
+    out
+}
+
+/// Timestamp, level, component and the byte offset of the message, for a prefixed line.
+struct Prefix {
+    time: Option<String>,
+    level: Level,
+    component: Option<String>,
+}
+
+fn level_word(w: &str) -> Option<Level> {
+    match w.trim_end_matches(',') {
+        "Info" | "Perf" | "Verbose" => Some(Level::Info),
+        "Warning" => Some(Level::Warning),
+        "Error" | "Critical" | "Fatal" => Some(Level::Error),
+        _ => None,
+    }
+}
+
+fn is_timestamp(s: &[u8]) -> bool {
+    s.len() >= 19
+        && s[..19].iter().enumerate().all(|(i, b)| match i {
+            4 | 7 => *b == b'-',
+            10 => *b == b' ',
+            13 | 16 => *b == b':',
+            _ => b.is_ascii_digit(),
+        })
+}
+
+/// Parse `YYYY-MM-DD HH:MM:SS, Level [tag] Component message`. Lines whose timestamp was
+/// stripped (`Info CSI 00000029 …`, as in several published excerpts) are accepted when a level
+/// word is followed by an upper-case component.
+fn parse_prefix(text: &str) -> Option<Prefix> {
+    let b = text.as_bytes();
+    let (time, rest) = if is_timestamp(b) && b.get(19) == Some(&b',') {
+        (Some(text[..19].to_string()), &text[20..])
+    } else if !text.starts_with(char::is_whitespace) {
+        (None, text)
+    } else {
+        return None;
+    };
+    let mut words = rest.split_whitespace();
+    let level = words.next().and_then(level_word);
+    let Some(level) = level else {
+        return time.map(|t| Prefix {
+            time: Some(t),
+            level: Level::Info,
+            component: None,
+        });
+    };
+    let mut comp = words.next();
+    if comp.is_some_and(|w| w.starts_with("[0x") || w.starts_with("[HRESULT")) {
+        comp = words.next();
+    }
+    let comp = comp.filter(|w| {
+        w.len() <= 16
+            && w.bytes()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
+            && w.bytes().any(|c| c.is_ascii_uppercase())
+    });
+    if time.is_none() && comp.is_none() {
+        return None;
+    }
+    Some(Prefix {
+        time,
+        level,
+        component: comp.map(str::to_string),
+    })
+}
+
+/// An advanced installer seen in a `Begin executing advanced installer` block.
+#[derive(Debug, Clone, Default)]
+struct AiInfo {
+    name: String,
+    guid: Option<String>,
+    uninstall: bool,
+}
+
+struct Pending {
+    line: u64,
+    prefix: Prefix,
+    text: String,
+}
+
+/// CBS.log / CbsPersist / DISM.log / Panther parser.
+pub(super) struct CbsParser {
+    cur: Option<Pending>,
+    /// Installers by sequence number, from `Begin executing advanced installer` blocks.
+    ai: HashMap<u64, AiInfo>,
+    last_ai: Option<AiInfo>,
+    /// An `End executing` record without its `Completion status:` yet.
+    awaiting_status: Option<AiInfo>,
+    /// `operation flags Uninstall` was logged since the queue started: this is a rollback run.
+    rollback_run: bool,
+}
+
+impl CbsParser {
+    pub(super) fn new() -> Self {
+        CbsParser {
+            cur: None,
+            ai: HashMap::new(),
+            last_ai: None,
+            awaiting_status: None,
+            rollback_run: false,
+        }
+    }
+
+    fn flush(&mut self, sink: &mut dyn FnMut(Record)) {
+        let Some(p) = self.cur.take() else {
+            return;
+        };
+        let mut rec = record(
+            p.line,
+            p.prefix.time,
+            p.prefix.level,
+            p.prefix.component,
+            p.text,
+        );
+        rec.fact = self.fact(&rec);
+        sink(rec);
+    }
+
+    fn fact(&mut self, rec: &Record) -> Option<Fact> {
+        let t = rec.text.as_str();
+        if t.contains("Processing advanced operation queue") {
+            self.rollback_run = false;
+        }
+        if t.contains("ninstall")
+            && UNINSTALL.is_match(t)
+            && !t.contains("Begin executing advanced installer")
+        {
+            self.rollback_run = true;
+        }
+        if t.contains("Failed execution of queue item")
+            && let Some(f) = queue_failed(t)
+        {
+            return Some(f);
+        }
+        if t.contains("Binary Name:")
+            && let Some(c) = SUMMARY_FAILED.captures(t)
+        {
+            let hresult = rec.codes.first().copied().unwrap_or(0);
+            return Some(Fact::InstallerFailed {
+                installer: c["name"].trim().to_string(),
+                guid: None,
+                hresult,
+                ignored: false,
+            });
+        }
+        if let Some(f) = self.advanced_installer(t) {
+            return Some(f);
+        }
+        if t.contains("failure source")
+            && let Some(c) = WER.captures(t)
+        {
+            return Some(Fact::Wer {
+                package: c["pkg"].to_string(),
+                status: extract_codes(&format!("status: {}", &c["st"]))
+                    .first()
+                    .copied()
+                    .unwrap_or(0),
+                source: c["src"].trim().to_string(),
+            });
+        }
+        package_fact(t)
+    }
+
+    /// Begin/End blocks of advanced installers; the End block's `Completion status` decides.
+    fn advanced_installer(&mut self, t: &str) -> Option<Fact> {
+        if t.contains("Begin executing advanced installer") {
+            let info = AiInfo {
+                name: AI_NAME
+                    .captures(t)
+                    .map(|c| c["name"].trim().to_string())
+                    .unwrap_or_default(),
+                guid: AI_ID.captures(t).map(|c| c["id"].to_string()),
+                uninstall: self.rollback_run || UNINSTALL.is_match(t),
+            };
+            if let Some(seq) = sequence(t) {
+                self.ai.insert(seq, info.clone());
+            }
+            self.last_ai = Some(info);
+            return None;
+        }
+        if t.contains("End executing advanced installer") {
+            let info = sequence(t)
+                .and_then(|s| self.ai.remove(&s))
+                .or_else(|| self.last_ai.clone())?;
+            self.awaiting_status = Some(info);
+        }
+        let pos = t.find("Completion status:")?;
+        let info = self.awaiting_status.take()?;
+        if info.name.is_empty() {
+            return None;
+        }
+        let status = extract_codes(&t[pos..]).first().copied().unwrap_or(0);
+        Some(if status == 0 {
+            Fact::InstallerDone {
+                installer: info.name,
+                guid: info.guid,
+                uninstall: info.uninstall,
+            }
+        } else {
+            Fact::InstallerFailed {
+                installer: info.name,
+                guid: info.guid,
+                hresult: status,
+                ignored: false,
+            }
+        })
+    }
+}
+
+fn sequence(t: &str) -> Option<u64> {
+    AI_SEQ.captures(t).and_then(|c| c["seq"].parse().ok())
+}
+
+fn queue_failed(t: &str) -> Option<Fact> {
+    let c = QUEUE_FAILED.captures(t)?;
+    let guid = c["guid"]
+        .trim_matches(|ch| ch == '{' || ch == '}')
+        .to_string();
+    let guid = guid
+        .bytes()
+        .all(|b| b.is_ascii_hexdigit() || b == b'-')
+        .then_some(guid)
+        .filter(|g| !g.is_empty());
+    // The HRESULT notation may contain spaces (`HRESULT_FROM_WIN32( 1058 )`): decode from the
+    // `with HRESULT` keyword to the end of the sentence.
+    let from = c.name("hr").map_or(0, |m| m.start());
+    let tail = &t[from..];
+    let end = tail.find("Failure will").unwrap_or(tail.len());
+    let hresult = extract_codes(&tail[..end]).first().copied().unwrap_or(0);
+    Some(Fact::InstallerFailed {
+        installer: c["name"].trim().to_string(),
+        guid,
+        hresult,
+        ignored: t.contains("Failure will be ignored"),
+    })
+}
+
+/// OS build from an LCU package name, else the first KB number of a package name.
+fn package_fact(t: &str) -> Option<Fact> {
+    if !t.contains("Package_") {
+        return None;
+    }
+    if let Some(build) = os_build_from_package(t) {
+        return Some(Fact::OsBuild { build });
+    }
+    let kb = kb_numbers(t).into_iter().next()?;
+    Some(Fact::Update { kb, ok: None })
+}
+
+impl LineParser for CbsParser {
+    fn line(&mut self, line: Line, sink: &mut dyn FnMut(Record)) {
+        if let Some(prefix) = parse_prefix(&line.text) {
+            self.flush(sink);
+            self.cur = Some(Pending {
+                line: line.no,
+                prefix,
+                text: line.text.trim_end().to_string(),
+            });
+            return;
+        }
+        let cont = line.text.trim_end();
+        if cont.trim().is_empty() {
+            return;
+        }
+        match &mut self.cur {
+            Some(p) => {
+                if p.text.len() + cont.len() < MAX_RECORD_TEXT {
+                    p.text.push('\n');
+                    p.text.push_str(cont);
+                }
+            }
+            // Text before the first prefixed line stands alone.
+            None => sink(record(line.no, None, Level::Info, None, cont.to_string())),
+        }
+    }
+
+    fn finish(&mut self, sink: &mut dyn FnMut(Record)) {
+        self.flush(sink);
+    }
+}
+
+/// One record per non-empty line: WindowsUpdate.log, setupapi logs, plain text.
+pub(super) struct PlainParser {
+    kind: LogKind,
+}
+
+impl PlainParser {
+    pub(super) fn new(kind: LogKind) -> Self {
+        PlainParser { kind }
+    }
+}
+
+static WU_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"^(?P<t>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2})(?:\.\d+)?\s+\d+\s+\d+\s+(?P<c>\S+)\s+")
+});
+
+fn failure_words(t: &str) -> bool {
+    let l = t.to_ascii_lowercase();
+    l.contains("fail") || l.contains("error") || l.contains("fatal")
+}
+
+impl LineParser for PlainParser {
+    fn line(&mut self, line: Line, sink: &mut dyn FnMut(Record)) {
+        let text = line.text.trim_end();
+        if text.trim().is_empty() {
+            return;
+        }
+        let mut time = None;
+        let mut component = None;
+        if self.kind == LogKind::Windowsupdate
+            && let Some(c) = WU_LINE.captures(text)
+        {
+            time = Some(c["t"].to_string());
+            component = Some(c["c"].to_string());
+        }
+        let mut rec = record(line.no, time, Level::Info, component, text.to_string());
+        let trimmed = text.trim_start();
+        rec.level = if self.kind == LogKind::Setupapi && trimmed.starts_with("!!!") {
+            Level::Error
+        } else if self.kind == LogKind::Setupapi && trimmed.starts_with('!') {
+            Level::Warning
+        } else if text.contains("FATAL") || (!rec.codes.is_empty() && failure_words(text)) {
+            Level::Error
+        } else if text.contains("WARNING") {
+            Level::Warning
+        } else {
+            Level::Info
+        };
+        rec.fact = package_fact(text).or_else(|| {
+            kb_numbers(text)
+                .into_iter()
+                .next()
+                .map(|kb| Fact::Update { kb, ok: None })
+        });
+        sink(rec);
+    }
+
+    fn finish(&mut self, _sink: &mut dyn FnMut(Record)) {}
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,181 @@
+//! Binary `.evtx` logs through the `evtx` crate: each record is rendered to XML and read by the
+//! same code as `wevtutil /f:xml` exports, so both give identical [`Record`]s.
+//!
+//! A truncated or damaged file yields the records before (and after) the damage; only a file
+//! with no readable record at all is an error. The crate needs `Read + Seek`, and a bundle file
+//! is only guaranteed to be `Read`, so the bytes are spooled to an anonymous temp file first.
+
+use std::io::{self, Read, Seek};
+
+use evtx::{EvtxParser, ParserSettings};
+
+use super::Record;
+use super::event_xml::{event_record, parse_event_xml};
+
+/// Damaged records tolerated before giving up on a file (each is skipped).
+const MAX_ERRORS: usize = 10_000;
+
+/// Parse an `.evtx` stream; returns the number of events read.
+pub(super) fn parse_evtx_read(raw: &mut dyn Read, sink: &mut dyn FnMut(Record)) -> io::Result<u64> {
+    let mut spool = tempfile::tempfile()?;
+    io::copy(raw, &mut spool)?;
+    spool.rewind()?;
+    parse_evtx(spool, sink)
+}
+
+/// Parse a seekable `.evtx` stream.
+pub(super) fn parse_evtx<R: Read + Seek>(data: R, sink: &mut dyn FnMut(Record)) -> io::Result<u64> {
+    // The crate is defensive, but a parser bug on hostile input must not take the process down:
+    // turn a panic into an error for this one file.
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse_inner(data, sink)));
+    match out {
+        Ok(r) => r,
+        Err(_) => Err(invalid(
+            "evtx: the event log is corrupt (parser aborted)".into(),
+        )),
+    }
+}
+
+fn invalid(msg: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, msg)
+}
+
+fn parse_inner<R: Read + Seek>(data: R, sink: &mut dyn FnMut(Record)) -> io::Result<u64> {
+    let parser = EvtxParser::from_read_seek(data)
+        .map_err(|e| invalid(format!("evtx: not a readable event log: {e}")))?;
+    let mut parser = parser.with_configuration(ParserSettings::default().num_threads(1));
+    let mut n = 0_u64;
+    let mut errors = 0_usize;
+    let mut first_error = None;
+    for rec in parser.records() {
+        match rec {
+            Ok(r) => {
+                n += 1;
+                if let Some(ev) = parse_event_xml(&r.data) {
+                    sink(event_record(n, ev));
+                }
+            }
+            Err(e) => {
+                errors += 1;
+                first_error.get_or_insert_with(|| e.to_string());
+                if errors >= MAX_ERRORS {
+                    break;
+                }
+            }
+        }
+    }
+    if n == 0
+        && let Some(e) = first_error
+    {
+        return Err(invalid(format!(
+            "evtx: no readable event ({errors} damaged records; first: {e})"
+        )));
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::Fact;
+    use std::path::PathBuf;
+
+    fn sample() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/evtx/language-pack-setup-operational.evtx")
+    }
+
+    fn read_all(bytes: Vec<u8>) -> (io::Result<u64>, Vec<Record>) {
+        let mut out = Vec::new();
+        let r = parse_evtx_read(&mut bytes.as_slice(), &mut |rec| out.push(rec));
+        (r, out)
+    }
+
+    #[test]
+    fn sample_gives_events() {
+        let bytes = std::fs::read(sample()).expect("sample present");
+        let (r, recs) = read_all(bytes);
+        let n = r.expect("sample parses");
+        assert!(n > 0);
+        assert_eq!(recs.len() as u64, n);
+        let named = recs
+            .iter()
+            .filter(|r| {
+                matches!(
+                    &r.fact,
+                    Some(Fact::Event {
+                        channel: Some(_),
+                        ..
+                    })
+                )
+            })
+            .count();
+        assert!(named * 10 >= recs.len() * 9, "{named} of {}", recs.len());
+        for (i, rec) in recs.iter().enumerate() {
+            assert_eq!(rec.line, i as u64 + 1);
+            let Some(Fact::Event {
+                provider,
+                id,
+                channel,
+                ..
+            }) = &rec.fact
+            else {
+                panic!("not an event: {rec:?}");
+            };
+            assert!(
+                provider.contains("LanguagePackSetup"),
+                "{provider} {}",
+                rec.text
+            );
+            assert!(*id > 0);
+            // One record of this sample has an empty channel; all others name it.
+            assert!(
+                channel.is_none()
+                    || channel.as_deref()
+                        == Some("Microsoft-Windows-LanguagePackSetup/Operational")
+            );
+            assert!(rec.time.is_some());
+        }
+    }
+
+    #[test]
+    fn truncated_file_keeps_earlier_records_or_fails_cleanly() {
+        let bytes = std::fs::read(sample()).expect("sample present");
+        let dir = tempfile::tempdir().expect("tempdir");
+        for cut in [bytes.len() - 1000, 4096 + 65536 / 2, 4096 + 100, 100, 0] {
+            let path = dir.path().join(format!("cut-{cut}.evtx"));
+            std::fs::write(&path, &bytes[..cut]).expect("write");
+            let mut f = std::fs::File::open(&path).expect("open");
+            let mut out = Vec::new();
+            match parse_evtx_read(&mut f, &mut |rec| out.push(rec)) {
+                Ok(n) => assert_eq!(out.len() as u64, n, "cut {cut}"),
+                Err(e) => {
+                    assert_eq!(e.kind(), io::ErrorKind::InvalidData, "cut {cut}");
+                    assert!(e.to_string().starts_with("evtx: "), "{e}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn junk_is_an_error() {
+        let (r, recs) = read_all(b"this is not an event log at all".repeat(100));
+        assert!(recs.is_empty());
+        let e = r.expect_err("junk must not parse");
+        assert!(e.to_string().contains("not a readable event log"), "{e}");
+    }
+
+    #[test]
+    fn damaged_chunk_is_skipped() {
+        let mut bytes = std::fs::read(sample()).expect("sample present");
+        // Overwrite the middle of the first chunk's records with junk.
+        for b in bytes.iter_mut().skip(4096 + 1024).take(4096) {
+            *b = 0xAB;
+        }
+        let (r, recs) = read_all(bytes);
+        match r {
+            Ok(n) => assert_eq!(recs.len() as u64, n),
+            Err(e) => assert!(e.to_string().starts_with("evtx: "), "{e}"),
+        }
+    }
+}

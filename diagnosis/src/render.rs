@@ -1,0 +1,239 @@
+//! The terminal report of a [`Diagnosis`] (`casebot diagnose` without `--json`), in zh or en:
+//! root cause, confidence, decoded codes, evidence `file:line`, numbered steps with commands,
+//! then alternatives, what is missing, and unexplained failures.
+
+use std::fmt::Write as _;
+
+use crate::report::{CONFIDENT, Diagnosis, Finding, Lang};
+
+/// Labels in one language.
+struct Labels {
+    device: &'static str,
+    os_build: &'static str,
+    updates: &'static str,
+    unknown: &'static str,
+    no_problem: &'static str,
+    root_cause: &'static str,
+    confidence: &'static str,
+    subject: &'static str,
+    codes: &'static str,
+    evidence: &'static str,
+    steps: &'static str,
+    alternatives: &'static str,
+    confirm: &'static str,
+    missing: &'static str,
+    how: &'static str,
+    unexplained: &'static str,
+    files: &'static str,
+    skipped: &'static str,
+    rules: &'static str,
+}
+
+const EN: Labels = Labels {
+    device: "Device",
+    os_build: "OS build",
+    updates: "updates",
+    unknown: "unknown",
+    no_problem: "No problem found at confidence 0.5 or above.",
+    root_cause: "Root cause",
+    confidence: "confidence",
+    subject: "Subject",
+    codes: "Error codes",
+    evidence: "Evidence",
+    steps: "Steps",
+    alternatives: "Other possible causes (hints below 0.5)",
+    confirm: "to confirm",
+    missing: "Missing from this bundle",
+    how: "how",
+    unexplained: "Failures no rule explains",
+    files: "Files read",
+    skipped: "Skipped",
+    rules: "Rule set",
+};
+
+const ZH: Labels = Labels {
+    device: "设备",
+    os_build: "系统版本",
+    updates: "更新",
+    unknown: "未知",
+    no_problem: "未发现置信度 0.5 及以上的问题。",
+    root_cause: "根本原因",
+    confidence: "置信度",
+    subject: "对象",
+    codes: "错误代码",
+    evidence: "证据",
+    steps: "解决步骤",
+    alternatives: "其他可能原因（置信度低于 0.5 的提示）",
+    confirm: "确认方法",
+    missing: "日志包中缺少",
+    how: "收集方法",
+    unexplained: "未被规则解释的失败",
+    files: "已读取文件",
+    skipped: "已跳过",
+    rules: "规则集",
+};
+
+/// Render the terminal report in `lang`.
+pub fn render_text(d: &Diagnosis, lang: Lang) -> String {
+    let l = match lang {
+        Lang::En => &EN,
+        Lang::Zh => &ZH,
+    };
+    let mut out = String::new();
+    header(&mut out, d, l);
+    let confident: Vec<&Finding> = d
+        .findings
+        .iter()
+        .filter(|f| f.confidence >= CONFIDENT)
+        .collect();
+    if confident.is_empty() {
+        let _ = writeln!(out, "\n{}", l.no_problem);
+    }
+    for (i, f) in confident.iter().enumerate() {
+        finding(&mut out, i + 1, f, l, lang);
+    }
+    alternatives(&mut out, d, l, lang);
+    missing(&mut out, d, l, lang);
+    unexplained(&mut out, d, l);
+    footer(&mut out, d, l);
+    out
+}
+
+fn pick<'a>(lang: Lang, en: &'a str, zh: &'a str) -> &'a str {
+    match lang {
+        Lang::Zh if !zh.is_empty() => zh,
+        _ => en,
+    }
+}
+
+fn header(out: &mut String, d: &Diagnosis, l: &Labels) {
+    let short = d.bundle.sha256.get(..12).unwrap_or(&d.bundle.sha256);
+    let _ = writeln!(
+        out,
+        "casebot diagnose: {} ({} bytes, sha256 {short}…)",
+        d.bundle.name, d.bundle.bytes
+    );
+    let name = d.device.name.as_deref().unwrap_or(l.unknown);
+    let build = d.device.os_build.as_deref().unwrap_or(l.unknown);
+    let updates = if d.device.updates.is_empty() {
+        l.unknown.to_string()
+    } else {
+        d.device.updates.join(", ")
+    };
+    let _ = writeln!(
+        out,
+        "{}: {name} · {}: {build} · {}: {updates}",
+        l.device, l.os_build, l.updates
+    );
+}
+
+fn finding(out: &mut String, n: usize, f: &Finding, l: &Labels, lang: Lang) {
+    let _ = writeln!(
+        out,
+        "\n{} {n}: {}\n  {} · {} {:.2} · rule {}",
+        l.root_cause,
+        pick(lang, &f.title, &f.title_zh),
+        f.root_cause,
+        l.confidence,
+        f.confidence,
+        f.rule
+    );
+    if !f.subject.is_empty() {
+        let s: Vec<String> = f.subject.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let _ = writeln!(out, "  {}: {}", l.subject, s.join(", "));
+    }
+    if !f.codes.is_empty() {
+        let _ = writeln!(out, "  {}:", l.codes);
+        for c in &f.codes {
+            let meaning = pick(lang, &c.meaning, &c.meaning_zh);
+            let name = if c.name.is_empty() { "?" } else { &c.name };
+            let _ = writeln!(out, "    {} {name} — {meaning}", c.code);
+        }
+    }
+    if !f.evidence.is_empty() {
+        let _ = writeln!(out, "  {}:", l.evidence);
+        for e in &f.evidence {
+            let _ = writeln!(out, "    {}:{}  {}", e.file, e.line, e.text);
+        }
+    }
+    if !f.steps.is_empty() {
+        let _ = writeln!(out, "  {}:", l.steps);
+        for (i, s) in f.steps.iter().enumerate() {
+            let _ = writeln!(out, "    {}. {}", i + 1, pick(lang, &s.text, &s.text_zh));
+            if let Some(c) = &s.command {
+                let _ = writeln!(out, "       > {c}");
+            }
+        }
+    }
+}
+
+fn alternatives(out: &mut String, d: &Diagnosis, l: &Labels, lang: Lang) {
+    let hints: Vec<&Finding> = d
+        .findings
+        .iter()
+        .filter(|f| f.confidence < CONFIDENT)
+        .collect();
+    if hints.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{}:", l.alternatives);
+    for f in hints {
+        let _ = writeln!(
+            out,
+            "  - {} ({}, {:.2})",
+            pick(lang, &f.title, &f.title_zh),
+            f.root_cause,
+            f.confidence
+        );
+        let confirm = match lang {
+            Lang::Zh if !f.confirm_zh.is_empty() => &f.confirm_zh,
+            _ => &f.confirm,
+        };
+        for c in confirm {
+            let _ = writeln!(out, "    {}: {c}", l.confirm);
+        }
+        for e in f.evidence.iter().take(3) {
+            let _ = writeln!(out, "    {}:{}  {}", e.file, e.line, e.text);
+        }
+    }
+}
+
+fn missing(out: &mut String, d: &Diagnosis, l: &Labels, lang: Lang) {
+    if d.bundle.missing.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{}:", l.missing);
+    for m in &d.bundle.missing {
+        let _ = writeln!(out, "  - {}: {}", m.kind, pick(lang, &m.why, &m.why_zh));
+        let _ = writeln!(out, "    {}: {}", l.how, pick(lang, &m.how, &m.how_zh));
+    }
+}
+
+fn unexplained(out: &mut String, d: &Diagnosis, l: &Labels) {
+    if d.unexplained.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{} ({}):", l.unexplained, d.unexplained.len());
+    for u in &d.unexplained {
+        let _ = writeln!(out, "  {}:{} ×{}  {}", u.file, u.line, u.count, u.text);
+    }
+}
+
+fn footer(out: &mut String, d: &Diagnosis, l: &Labels) {
+    let _ = writeln!(out, "\n{}: {}", l.files, d.bundle.files.len());
+    for f in &d.bundle.files {
+        let _ = writeln!(
+            out,
+            "  {} [{}, {}, {} lines]",
+            f.path, f.kind, f.encoding, f.lines
+        );
+    }
+    if !d.bundle.skipped.is_empty() {
+        let _ = writeln!(out, "{}: {}", l.skipped, d.bundle.skipped.len());
+        for s in &d.bundle.skipped {
+            let _ = writeln!(out, "  {} — {}", s.path, s.reason);
+        }
+    }
+    let short = d.rules_version.get(..12).unwrap_or(&d.rules_version);
+    let _ = writeln!(out, "{}: {short}", l.rules);
+}

@@ -1,0 +1,259 @@
+//! Purpose: the read-mostly case commands — `status`, `cases`, `case <id>`, `note`, `lang`,
+//! `export`, `help` and `explain`.
+
+use std::fmt::Write as _;
+
+use diagnosis::Lang;
+use store::{Case, CaseId, CaseStatus};
+
+use crate::command::USAGE;
+use crate::dispatch::{self, Req};
+use crate::error::{HandlerError, UserError};
+use crate::lifecycle;
+use crate::render::{self, finding_title, t};
+use crate::summary;
+use crate::{Outgoing, Reply, Role, Target};
+
+/// Status word in `lang`.
+pub fn status_word(s: CaseStatus, lang: Lang) -> &'static str {
+    match s {
+        CaseStatus::Open => t(lang, "open", "已创建"),
+        CaseStatus::AwaitingLogs => t(lang, "awaiting logs", "等待日志"),
+        CaseStatus::Diagnosed => t(lang, "diagnosed", "已诊断"),
+        CaseStatus::AwaitingVerification => t(lang, "awaiting verification", "等待验证"),
+        CaseStatus::Resolved => t(lang, "resolved", "已解决"),
+        CaseStatus::Closed => t(lang, "closed", "已关闭"),
+    }
+}
+
+fn device_word(s: store::DeviceStatus, lang: Lang) -> &'static str {
+    use store::DeviceStatus as D;
+    match s {
+        D::AwaitingLogs => t(lang, "awaiting logs", "等待日志"),
+        D::Diagnosed => t(lang, "diagnosed", "已诊断"),
+        D::Fixed => t(lang, "fixed", "已修复"),
+        D::StillFailing => t(lang, "still failing", "仍然失败"),
+    }
+}
+
+/// The status text of a case for `role`.
+pub fn status_text(case: &Case, lang: Lang, role: Role) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "**{}** · {} · {}",
+        case.id,
+        status_word(case.status, lang),
+        case.title
+    );
+    for d in case.devices.values() {
+        let finding = d.diagnosis.as_ref().and_then(|x| x.top());
+        let cause = match (finding, role) {
+            (Some(f), Role::Engineer) => format!(
+                "{} (`{}`, {:.0}%)",
+                finding_title(f, lang),
+                f.root_cause,
+                f.confidence * 100.0
+            ),
+            (Some(f), Role::Customer) => finding_title(f, lang).to_string(),
+            (None, _) => "—".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "- `{}`: {} · {cause}",
+            d.name,
+            device_word(d.status, lang)
+        );
+    }
+    if case.devices.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            t(
+                lang,
+                "No device bundle yet (see `collect`).",
+                "还没有设备日志（见 `collect`）。"
+            )
+        );
+    }
+    if let Some(s) = &case.summary {
+        let shown = match role {
+            Role::Engineer => s.as_str(),
+            Role::Customer => summary::summary_head(s),
+        };
+        let _ = writeln!(out, "\n{shown}");
+    }
+    out
+}
+
+/// `status`.
+pub fn status(req: &Req<'_>) -> Result<(), HandlerError> {
+    let case = req.case()?;
+    req.say(&status_text(&case, req.lang(), req.view.role));
+    Ok(())
+}
+
+/// `cases`: newest first; customers see only the cases they opened.
+pub fn cases(req: &Req<'_>) -> Result<(), HandlerError> {
+    let lang = req.lang();
+    let all = req.ctx.store.list()?;
+    let mine: Vec<&Case> = all
+        .iter()
+        .rev()
+        .filter(|c| req.engineer() || c.opener == req.msg.author.name)
+        .take(20)
+        .collect();
+    if mine.is_empty() {
+        req.say(t(
+            lang,
+            "No cases yet. Start one with `open <title>`.",
+            "还没有案例。用 `open <标题>` 新建。",
+        ));
+        return Ok(());
+    }
+    let mut out = String::new();
+    for c in mine {
+        let _ = writeln!(
+            out,
+            "- **{}** · {} · {}",
+            c.id,
+            status_word(c.status, lang),
+            c.title
+        );
+        if let Some(s) = &c.summary {
+            for line in summary::summary_head(s)
+                .lines()
+                .skip(1)
+                .filter(|l| !l.trim().is_empty())
+            {
+                let _ = writeln!(out, "  > {line}");
+            }
+        }
+    }
+    req.say(&out);
+    Ok(())
+}
+
+/// `case <id>`: switch the console to another case.
+pub fn switch(req: &Req<'_>, id: &CaseId) -> Result<(), HandlerError> {
+    let case = dispatch::load(req.ctx, id)?;
+    req.send(Outgoing::SwitchCase(case.id.clone()));
+    req.say(&status_text(&case, req.lang(), req.view.role));
+    Ok(())
+}
+
+/// `note <text>` (allowed on closed cases too: notes explain after the fact).
+pub fn note(req: &Req<'_>, text: &str) -> Result<(), HandlerError> {
+    let id = req.case_id()?;
+    let stamp = req.stamp();
+    dispatch::update(req.ctx, &id, |c| {
+        lifecycle::log(c, stamp, "note", text);
+        Ok(())
+    })?;
+    req.say(t(req.lang(), "Noted.", "已记录。"));
+    Ok(())
+}
+
+/// `lang zh|en`: the user's language, and the case's when in an open case.
+pub fn lang(req: &Req<'_>, lang: Lang) -> Result<(), HandlerError> {
+    req.ctx.set_user_lang(&req.msg.author.id, lang);
+    if let Some(id) = &req.case_id {
+        let open = dispatch::load(req.ctx, id)?.status != CaseStatus::Closed;
+        if open {
+            dispatch::update(req.ctx, id, |c| {
+                c.lang = lang;
+                Ok(())
+            })?;
+        }
+    }
+    req.say(t(lang, "I will reply in English.", "之后我会用中文回复。"));
+    Ok(())
+}
+
+/// `export`: summary as Markdown and the case as JSON.
+pub fn export(req: &Req<'_>) -> Result<(), HandlerError> {
+    let case = req.case()?;
+    let files = summary::export_files(&case, req.lang())
+        .map_err(|e| HandlerError::Internal(format!("export: {e}")))?;
+    let text = match req.lang() {
+        Lang::En => format!(
+            "Export of {}: summary (Markdown) and case record (JSON).",
+            case.id
+        ),
+        Lang::Zh => format!("{} 的导出：总结（Markdown）和案例记录（JSON）。", case.id),
+    };
+    req.post(Target::Origin, vec![Reply { text, files }]);
+    Ok(())
+}
+
+fn describe(cmd: &str, lang: Lang) -> &'static str {
+    match cmd {
+        "open" => t(lang, "open a case", "新建案例"),
+        "status" => t(lang, "show the case status", "查看案例状态"),
+        "collect" => t(lang, "how to collect logs", "如何收集日志"),
+        "diagnose" => t(
+            lang,
+            "diagnose again from stored logs",
+            "用已保存的日志重新诊断",
+        ),
+        "device" => t(lang, "report whether the fix worked", "反馈修复结果"),
+        "note" => t(lang, "add a note", "添加备注"),
+        "split" => t(
+            lang,
+            "move devices to a new case (engineers)",
+            "把设备拆分到新案例（工程师）",
+        ),
+        "close" => t(
+            lang,
+            "close with a summary (engineers)",
+            "关闭并生成总结（工程师）",
+        ),
+        "reopen" => t(lang, "reopen (engineers)", "重新打开（工程师）"),
+        "lang" => t(lang, "reply language", "回复语言"),
+        "explain" => t(lang, "decode an error code", "解释错误代码"),
+        "cases" => t(lang, "list cases", "列出案例"),
+        "case" => t(lang, "switch to a case", "切换案例"),
+        "export" => t(
+            lang,
+            "summary as Markdown and JSON",
+            "导出 Markdown 和 JSON",
+        ),
+        _ => t(lang, "this help", "显示帮助"),
+    }
+}
+
+/// `help`.
+pub fn help(req: &Req<'_>) -> Result<(), HandlerError> {
+    let lang = req.lang();
+    let mut out = String::from(t(lang, "**casebot commands**\n", "**casebot 命令**\n"));
+    for (name, usage) in USAGE {
+        let _ = writeln!(out, "- `{usage}` — {}", describe(name, lang));
+    }
+    out.push_str(t(
+        lang,
+        "Attach a log bundle (zip) in a case to diagnose it; add `device:<name>` if the zip is not named after the device.",
+        "在案例中上传日志包（zip）即可诊断；如果 zip 不是以设备名命名，请加上 `device:<设备名>`。",
+    ));
+    req.say(&out);
+    Ok(())
+}
+
+/// `explain <code>`.
+pub fn explain(req: &Req<'_>, code: &str) -> Result<(), HandlerError> {
+    let lang = req.lang();
+    let infos: Vec<_> = diagnosis::codes::parse_query(code)
+        .into_iter()
+        .map(diagnosis::codes::lookup)
+        .filter(|i| !i.name.is_empty() || !i.meaning.is_empty())
+        .collect();
+    if infos.is_empty() {
+        return Err(UserError::UnknownCode(code.to_string()).into());
+    }
+    let mut out = String::new();
+    for i in infos {
+        let meaning = render::loc(lang, &i.meaning, &i.meaning_zh);
+        let _ = writeln!(out, "`{}` **{}** — {meaning}", i.code, i.name);
+    }
+    req.say(&out);
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! Purpose: the engineer-only lifecycle commands — `close [force] [reason]` (with the summary
+//! posted to the case and the summary channel), `reopen`, and `split <device…> [-- title]`.
+
+use diagnosis::Lang;
+use store::{Applied, Case};
+
+use crate::dispatch::{self, Req};
+use crate::error::HandlerError;
+use crate::lifecycle;
+use crate::render;
+use crate::summary;
+use crate::{ReplyFile, Target};
+
+/// `close`.
+pub fn close(req: &Req<'_>, force: bool, reason: Option<&str>) -> Result<(), HandlerError> {
+    let id = req.case_id()?;
+    let stamp = req.stamp();
+    let (case, ()) = dispatch::update(req.ctx, &id, |c| {
+        lifecycle::check_close(c, force, reason)?;
+        // The summary shows the close reason, so build it from the case as it will be stored.
+        let mut preview = c.clone();
+        preview.close_reason = reason.map(str::to_string);
+        let text = summary::summary_markdown(&preview, c.lang);
+        lifecycle::close(c, force, reason, text, stamp)
+    })?;
+    let text = case.summary.clone().unwrap_or_default();
+    let file = ReplyFile {
+        name: format!("{}-summary.md", case.id),
+        bytes: text.clone().into_bytes(),
+    };
+    let head = match case.lang {
+        Lang::En => format!("Case {} is closed.\n\n", case.id),
+        Lang::Zh => format!("案例 {} 已关闭。\n\n", case.id),
+    };
+    let full = format!("{head}{text}");
+    req.post(
+        Target::Case(case.id.clone()),
+        render::replies(&full, Some(file.clone())),
+    );
+    req.post(Target::SummaryChannel, render::replies(&text, Some(file)));
+    Ok(())
+}
+
+/// `reopen`.
+pub fn reopen(req: &Req<'_>) -> Result<(), HandlerError> {
+    let id = req.case_id()?;
+    let stamp = req.stamp();
+    let (case, ()) = dispatch::update(req.ctx, &id, |c| lifecycle::reopen(c, stamp))?;
+    let text = match req.lang() {
+        Lang::En => format!(
+            "Case {} is reopened ({}).",
+            case.id,
+            crate::case::status_word(case.status, Lang::En)
+        ),
+        Lang::Zh => format!(
+            "案例 {} 已重新打开（{}）。",
+            case.id,
+            crate::case::status_word(case.status, Lang::Zh)
+        ),
+    };
+    req.say(&text);
+    Ok(())
+}
+
+/// Leading words that are devices of the case are devices; the rest (if no `--` title) is the title.
+fn resolve_split(case: &Case, words: Vec<String>, title: Option<String>) -> (Vec<String>, String) {
+    if let Some(title) = title {
+        return (words, title);
+    }
+    let n = words
+        .iter()
+        .take_while(|w| lifecycle::find_device(case, w).is_some())
+        .count()
+        .max(1);
+    let (devs, rest) = words.split_at(n.min(words.len()));
+    let title = if rest.is_empty() {
+        format!("{} ({})", case.title, devs.join(", "))
+    } else {
+        rest.join(" ")
+    };
+    (devs.to_vec(), title)
+}
+
+/// `split`.
+pub fn split(req: &Req<'_>, words: Vec<String>, title: Option<String>) -> Result<(), HandlerError> {
+    let id = req.case_id()?;
+    let current = req.case()?;
+    let (devices, title) = resolve_split(&current, words, title);
+    let stamp = req.stamp();
+    let new_id = req.ctx.store.new_case_id()?;
+    // Validate on a copy first, so a refused split creates nothing.
+    let new_case = lifecycle::split(
+        &mut current.clone(),
+        &devices,
+        new_id.clone(),
+        &title,
+        stamp,
+    )?;
+    if let Applied::Duplicate = req.ctx.store.create(new_case, None)? {
+        return Err(HandlerError::Internal("new case id already used".into()));
+    }
+    dispatch::update(req.ctx, &id, |c| {
+        lifecycle::split(c, &devices, new_id.clone(), &title, stamp).map(|_| ())
+    })?;
+    req.send(crate::Outgoing::CreateThread {
+        case_id: new_id.clone(),
+        name: format!("{new_id} {title}").chars().take(100).collect(),
+    });
+    let text = match req.lang() {
+        Lang::En => format!(
+            "Moved {} from {id} to the new case **{new_id}**: {title}",
+            devices.join(", ")
+        ),
+        Lang::Zh => format!(
+            "已把 {} 从 {id} 移到新案例 **{new_id}**：{title}",
+            devices.join(", ")
+        ),
+    };
+    req.say(&text);
+    req.post(
+        Target::Case(new_id.clone()),
+        vec![render::reply(match req.lang() {
+            Lang::En => format!("Split from {id}. Devices: {}.", devices.join(", ")),
+            Lang::Zh => format!("从 {id} 拆分而来。设备：{}。", devices.join(", ")),
+        })],
+    );
+    Ok(())
+}

@@ -1,0 +1,520 @@
+//! Purpose: diagnose bundles in a case. An attachment is stored (content-addressed) and
+//! journaled before it is acknowledged; the engine runs in `spawn_blocking` under the
+//! `ctx.diagnoses` semaphore with typing/progress updates; the result is recorded on the device
+//! and rendered for the reader, noting other cases with the same root cause ("recurrence").
+//! Journaled work is resumed after a restart, and open cases are re-diagnosed from their stored
+//! bundles when the rule-set version changes.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use diagnosis::report::Finding;
+use diagnosis::{Diagnosis, DiagnosisError, Lang};
+use store::{BundleRef, Case, CaseId, CaseStatus, JournalEntry};
+
+use crate::dispatch::{self, Req, now};
+use crate::error::{HandlerError, UserError};
+use crate::lifecycle::{self, Stamp};
+use crate::render::{self, View, t};
+use crate::{Attachment, Context, Outbox, Outgoing, Reply, Role, Target};
+
+/// After this long a running diagnosis posts a "still working" line.
+const PROGRESS_AFTER: Duration = Duration::from_secs(20);
+/// Typing indicators are refreshed this often while a diagnosis runs.
+const TYPING_EVERY: Duration = Duration::from_secs(8);
+
+/// Where progress of a running diagnosis is shown.
+struct Progress<'a> {
+    out: &'a Outbox,
+    target: Target,
+    lang: Lang,
+    name: String,
+}
+
+fn unreadable(name: &str, e: &DiagnosisError) -> UserError {
+    // The engine's messages name the stored path (a hash); users know the file by its name.
+    let reason = match e {
+        DiagnosisError::Unreadable { reason, .. } => reason.clone(),
+        DiagnosisError::Io { source, .. } => source.to_string(),
+        DiagnosisError::NotFound { .. } => "the stored file is missing".into(),
+        other => other.to_string(),
+    };
+    UserError::Unreadable {
+        name: name.to_string(),
+        reason,
+    }
+}
+
+/// Run the engine on `path` off the async threads, bounded by the semaphore.
+async fn run_engine(
+    ctx: &Context,
+    path: &Path,
+    progress: &Progress<'_>,
+) -> Result<Diagnosis, HandlerError> {
+    let permit = ctx
+        .diagnoses
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| HandlerError::Internal(format!("diagnosis pool closed: {e}")))?;
+    let (engine, rules, limits) = (
+        ctx.engine.clone(),
+        ctx.rule_set(),
+        ctx.config.limits.clone(),
+    );
+    let (stage_dir, staged) = stage(path, &progress.name)
+        .map_err(|e| HandlerError::Internal(format!("staging {}: {e}", path.display())))?;
+    let mut task = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        // The staging directory lives until the engine is done with it.
+        let _stage_dir = stage_dir;
+        engine(&staged, &rules, &limits)
+    });
+    let started = Instant::now();
+    let mut announced = false;
+    let mut tick = tokio::time::interval(TYPING_EVERY);
+    let joined = loop {
+        tokio::select! {
+            r = &mut task => break r,
+            _ = tick.tick() => {
+                let _ = progress.out.send(Outgoing::Typing);
+                if !announced && started.elapsed() >= PROGRESS_AFTER {
+                    announced = true;
+                    let text = match progress.lang {
+                        Lang::En => format!("Still diagnosing `{}` — large bundles take a while …", progress.name),
+                        Lang::Zh => format!("仍在诊断 `{}` —— 日志包较大，需要一些时间……", progress.name),
+                    };
+                    let _ = progress.out.send(Outgoing::Reply { target: progress.target.clone(), reply: render::reply(text) });
+                }
+            }
+        }
+    };
+    let result =
+        joined.map_err(|e| HandlerError::Internal(format!("diagnosis task failed: {e}")))?;
+    result.map_err(|e| unreadable(&progress.name, &e).into())
+}
+
+/// Present a stored bundle (named by its hash) under its uploaded file name, so the engine's
+/// kind detection and the evidence paths (`CBS.log:14`) use the name people know.
+fn stage(stored: &Path, name: &str) -> std::io::Result<(tempfile::TempDir, PathBuf)> {
+    let file = Path::new(name)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| !n.trim().is_empty() && *n != "." && *n != "..")
+        .unwrap_or("bundle");
+    let dir = tempfile::Builder::new().prefix("casebot-stage").tempdir()?;
+    let staged = dir.path().join(file);
+    if std::fs::hard_link(stored, &staged).is_err() {
+        link_or_copy(stored, &staged)?;
+    }
+    Ok((dir, staged))
+}
+
+#[cfg(unix)]
+fn link_or_copy(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(from, to).or_else(|_| std::fs::copy(from, to).map(|_| ()))
+}
+
+#[cfg(not(unix))]
+fn link_or_copy(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::copy(from, to).map(|_| ())
+}
+
+/// The device a bundle belongs to: named in the message, else found by the engine (computer
+/// name or top folder), else the file name without extension.
+fn device_name(named: &str, d: &Diagnosis, file: &str, sha: &str) -> String {
+    if !named.trim().is_empty() {
+        return named.trim().to_string();
+    }
+    if let Some(n) = d.device.name.as_deref().filter(|n| !n.trim().is_empty()) {
+        return n.trim().to_string();
+    }
+    let stem = Path::new(file)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("");
+    // A log's own name says nothing about the device: fall back to a name unique per bundle.
+    const GENERIC: &[&str] = &[
+        "",
+        "cbs",
+        "dism",
+        "setupapi",
+        "windowsupdate",
+        "system",
+        "setup",
+        "application",
+        "log",
+        "logs",
+        "bundle",
+        "collect",
+        "casebot-logs",
+        "services",
+    ];
+    if GENERIC.contains(&stem.to_ascii_lowercase().as_str()) {
+        format!("device-{}", sha.get(..6).unwrap_or(sha))
+    } else {
+        stem.to_string()
+    }
+}
+
+fn same_conclusion(a: &Finding, b: &Finding) -> bool {
+    a.root_cause == b.root_cause && a.subject == b.subject
+}
+
+/// Other cases whose devices ended with the same root cause and subject.
+pub fn recurrence(cases: &[Case], this: &CaseId, finding: &Finding) -> Vec<CaseId> {
+    cases
+        .iter()
+        .filter(|c| &c.id != this)
+        .filter(|c| {
+            c.devices.values().any(|d| {
+                d.diagnosis
+                    .as_ref()
+                    .and_then(Diagnosis::top)
+                    .is_some_and(|f| same_conclusion(f, finding))
+            })
+        })
+        .map(|c| c.id.clone())
+        .collect()
+}
+
+fn recurrence_of(ctx: &Context, id: &CaseId, d: &Diagnosis) -> Result<Vec<CaseId>, HandlerError> {
+    match d.top() {
+        Some(f) => Ok(recurrence(&ctx.store.list()?, id, f)),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Record a finished diagnosis on its device and drop the journal entry. Returns the device.
+fn finish(ctx: &Context, entry: &JournalEntry, d: Diagnosis) -> Result<String, HandlerError> {
+    let device = device_name(&entry.device, &d, &entry.bundle_name, &entry.bundle_sha256);
+    let bundle = BundleRef {
+        sha256: entry.bundle_sha256.clone(),
+        name: entry.bundle_name.clone(),
+        bytes: d.bundle.bytes,
+        added_at: now(),
+    };
+    let stamp = Stamp {
+        author: &entry.author,
+        now: now(),
+    };
+    let result = dispatch::update(ctx, &entry.case_id, |c| {
+        let key = lifecycle::add_bundle(c, &device, bundle.clone(), stamp)?;
+        lifecycle::record_diagnosis(c, &key, d.clone(), stamp)?;
+        Ok(key)
+    });
+    // Whatever happened, the work is no longer in flight.
+    ctx.store.journal_remove(&entry.id)?;
+    Ok(result?.1)
+}
+
+fn acknowledge(req: &Req<'_>, att: &Attachment, bytes: u64, duplicate: bool) {
+    let kb = bytes.div_ceil(1024);
+    let text = match (req.lang(), duplicate) {
+        (Lang::En, false) => format!("Received `{}` ({kb} KB). Diagnosing …", att.name),
+        (Lang::En, true) => format!(
+            "Received `{}` ({kb} KB) — the same bundle was uploaded before. Diagnosing again …",
+            att.name
+        ),
+        (Lang::Zh, false) => format!("已收到 `{}`（{kb} KB），正在诊断……", att.name),
+        (Lang::Zh, true) => format!(
+            "已收到 `{}`（{kb} KB）——之前上传过相同的日志包，重新诊断……",
+            att.name
+        ),
+    };
+    req.say(&text);
+}
+
+async fn attachment(
+    req: &Req<'_>,
+    id: &CaseId,
+    att: &Attachment,
+    device: Option<&str>,
+) -> Result<(), HandlerError> {
+    let ctx = req.ctx;
+    req.send(Outgoing::Typing);
+    let stored =
+        crate::download::fetch(&ctx.http, &ctx.config.download, ctx.store.clone(), att).await?;
+    let entry = JournalEntry {
+        id: format!(
+            "{}-{}",
+            req.msg.message_id,
+            stored.sha256.get(..16).unwrap_or(&stored.sha256)
+        ),
+        case_id: id.clone(),
+        device: device.unwrap_or_default().to_string(),
+        bundle_sha256: stored.sha256.clone(),
+        bundle_name: att.name.clone(),
+        author: req.msg.author.name.clone(),
+        accepted_at: now(),
+    };
+    ctx.store.journal_add(&entry)?;
+    acknowledge(req, att, stored.bytes, stored.duplicate);
+    let progress = Progress {
+        out: req.out,
+        target: Target::Origin,
+        lang: req.lang(),
+        name: att.name.clone(),
+    };
+    let d = match run_engine(ctx, &stored.path, &progress).await {
+        Ok(d) => d,
+        Err(e) => {
+            ctx.store.journal_remove(&entry.id)?;
+            return Err(e);
+        }
+    };
+    let others = recurrence_of(ctx, id, &d)?;
+    let device = finish(ctx, &entry, d.clone())?;
+    req.post(
+        Target::Origin,
+        render::diagnosis_replies(id, &device, &d, req.view, &others),
+    );
+    Ok(())
+}
+
+/// Diagnose every attachment of the message in the current case. A failing attachment gets
+/// its own reply and does not stop the others.
+pub async fn attachments(req: &Req<'_>, device: Option<String>) -> Result<(), HandlerError> {
+    let id = req.case_id()?;
+    if dispatch::load(req.ctx, &id)?.status == CaseStatus::Closed {
+        return Err(UserError::CaseClosed(id).into());
+    }
+    for att in &req.msg.attachments {
+        match attachment(req, &id, att, device.as_deref()).await {
+            Ok(()) => {}
+            Err(HandlerError::User(e)) => req.say(&e.message(req.lang())),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// The latest stored bundle of each device (or of `only`).
+fn latest_bundles(
+    ctx: &Context,
+    case: &Case,
+    only: Option<&str>,
+) -> Result<Vec<(String, String, PathBuf)>, HandlerError> {
+    let mut out = Vec::new();
+    for d in case.devices.values() {
+        if only.is_some_and(|o| !o.eq_ignore_ascii_case(&d.name)) {
+            continue;
+        }
+        let Some(b) = d.bundles.last() else { continue };
+        if let Some(path) = ctx.store.bundle_path(&b.sha256)? {
+            out.push((d.name.clone(), b.name.clone(), path));
+        }
+    }
+    Ok(out)
+}
+
+fn record(
+    ctx: &Context,
+    id: &CaseId,
+    device: &str,
+    d: &Diagnosis,
+    author: &str,
+) -> Result<(), HandlerError> {
+    let stamp = Stamp { author, now: now() };
+    dispatch::update(ctx, id, |c| {
+        lifecycle::record_diagnosis(c, device, d.clone(), stamp)
+    })?;
+    Ok(())
+}
+
+/// `diagnose [device]`: run again from the stored bundles (e.g. after the rules changed).
+pub async fn rerun(req: &Req<'_>, only: Option<&str>) -> Result<(), HandlerError> {
+    let case = req.case()?;
+    if case.status == CaseStatus::Closed {
+        return Err(UserError::CaseClosed(case.id).into());
+    }
+    if let Some(name) = only {
+        lifecycle::find_device(&case, name).ok_or_else(|| UserError::UnknownDevice {
+            name: name.to_string(),
+            known: case.devices.keys().cloned().collect(),
+        })?;
+    }
+    let bundles = latest_bundles(req.ctx, &case, only)?;
+    if bundles.is_empty() {
+        return Err(UserError::NoBundles.into());
+    }
+    for (device, name, path) in bundles {
+        req.send(Outgoing::Typing);
+        req.say(&match req.lang() {
+            Lang::En => format!("Diagnosing `{device}` again from `{name}` …"),
+            Lang::Zh => format!("正在用 `{name}` 重新诊断 `{device}`……"),
+        });
+        let progress = Progress {
+            out: req.out,
+            target: Target::Origin,
+            lang: req.lang(),
+            name,
+        };
+        let d = match run_engine(req.ctx, &path, &progress).await {
+            Ok(d) => d,
+            Err(HandlerError::User(e)) => {
+                req.say(&e.message(req.lang()));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let others = recurrence_of(req.ctx, &case.id, &d)?;
+        record(req.ctx, &case.id, &device, &d, &req.msg.author.name)?;
+        req.post(
+            Target::Origin,
+            render::diagnosis_replies(&case.id, &device, &d, req.view, &others),
+        );
+    }
+    Ok(())
+}
+
+fn post(out: &Outbox, target: &Target, replies: Vec<Reply>) {
+    for reply in replies {
+        let _ = out.send(Outgoing::Reply {
+            target: target.clone(),
+            reply,
+        });
+    }
+}
+
+/// Finish journaled diagnoses after a restart; replies go to the case (customer view, since the
+/// reader is not known any more).
+pub async fn resume(ctx: &Context, out: &Outbox) -> Result<(), HandlerError> {
+    for entry in ctx.store.journal_list()? {
+        let case = ctx.store.get(&entry.case_id)?;
+        let (Some(case), Some(path)) = (case, ctx.store.bundle_path(&entry.bundle_sha256)?) else {
+            ctx.store.journal_remove(&entry.id)?;
+            continue;
+        };
+        let target = Target::Case(case.id.clone());
+        let progress = Progress {
+            out,
+            target: target.clone(),
+            lang: case.lang,
+            name: entry.bundle_name.clone(),
+        };
+        let d = match run_engine(ctx, &path, &progress).await {
+            Ok(d) => d,
+            Err(HandlerError::User(e)) => {
+                ctx.store.journal_remove(&entry.id)?;
+                post(out, &target, vec![render::reply(e.message(case.lang))]);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let others = recurrence_of(ctx, &case.id, &d)?;
+        let device = match finish(ctx, &entry, d.clone()) {
+            Err(HandlerError::User(e)) => {
+                post(out, &target, vec![render::reply(e.message(case.lang))]);
+                continue;
+            }
+            other => other?,
+        };
+        let note = match case.lang {
+            Lang::En => format!(
+                "Resumed the diagnosis of `{}` after a restart.",
+                entry.bundle_name
+            ),
+            Lang::Zh => format!("重启后继续完成了 `{}` 的诊断。", entry.bundle_name),
+        };
+        post(out, &target, vec![render::reply(note)]);
+        let view = View {
+            lang: case.lang,
+            role: Role::Customer,
+        };
+        post(
+            out,
+            &target,
+            render::diagnosis_replies(&case.id, &device, &d, view, &others),
+        );
+    }
+    Ok(())
+}
+
+fn conclusion(d: Option<&Diagnosis>, lang: Lang) -> String {
+    match d.and_then(Diagnosis::top) {
+        Some(f) => format!("{} (`{}`)", render::finding_title(f, lang), f.root_cause),
+        None => t(lang, "no confident finding", "没有明确结论").to_string(),
+    }
+}
+
+fn changed(old: Option<&Diagnosis>, new: &Diagnosis) -> bool {
+    match (old.and_then(Diagnosis::top), new.top()) {
+        (Some(a), Some(b)) => !same_conclusion(a, b),
+        (None, None) => false,
+        _ => true,
+    }
+}
+
+/// Swap in `rules`; if the version changed, re-diagnose open cases and post changed conclusions.
+pub async fn reload_rules(
+    ctx: &Context,
+    rules: diagnosis::RuleSet,
+    out: &Outbox,
+) -> Result<(), HandlerError> {
+    let old_version = ctx.rule_set().version().to_string();
+    let new_version = rules.version().to_string();
+    match ctx.rules.write() {
+        Ok(mut r) => *r = std::sync::Arc::new(rules),
+        Err(poisoned) => *poisoned.into_inner() = std::sync::Arc::new(rules),
+    }
+    if old_version == new_version {
+        return Ok(());
+    }
+    for case in ctx
+        .store
+        .list()?
+        .into_iter()
+        .filter(|c| c.status != CaseStatus::Closed)
+    {
+        rediagnose_case(ctx, &case, out).await?;
+    }
+    Ok(())
+}
+
+/// Re-diagnose the devices of one open case that are not verified fixed (a verified fix stays
+/// verified whatever the new rules say) and post the conclusions that changed.
+async fn rediagnose_case(ctx: &Context, case: &Case, out: &Outbox) -> Result<(), HandlerError> {
+    let target = Target::Case(case.id.clone());
+    for (device, name, path) in latest_bundles(ctx, case, None)? {
+        let old = case.devices.get(&device);
+        if old.is_some_and(|r| r.status == store::DeviceStatus::Fixed) {
+            continue;
+        }
+        let old = old.and_then(|r| r.diagnosis.as_ref());
+        let progress = Progress {
+            out,
+            target: target.clone(),
+            lang: case.lang,
+            name,
+        };
+        let d = match run_engine(ctx, &path, &progress).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(case_id = %case.id, %device, "re-diagnosis failed: {e:#}");
+                continue;
+            }
+        };
+        if !changed(old, &d) {
+            continue;
+        }
+        let before = conclusion(old, case.lang);
+        record(ctx, &case.id, &device, &d, "casebot")?;
+        let after = conclusion(Some(&d), case.lang);
+        let head = match case.lang {
+            Lang::En => format!(
+                "The diagnosis rules were updated. New conclusion for `{device}`: {after} (was: {before})."
+            ),
+            Lang::Zh => format!("诊断规则已更新。`{device}` 的新结论：{after}（之前：{before}）。"),
+        };
+        post(out, &target, vec![render::reply(head)]);
+        let view = View {
+            lang: case.lang,
+            role: Role::Customer,
+        };
+        let others = recurrence_of(ctx, &case.id, &d)?;
+        let replies = render::diagnosis_replies(&case.id, &device, &d, view, &others);
+        post(out, &target, replies);
+    }
+    Ok(())
+}

@@ -1,0 +1,258 @@
+//! Purpose: the one place commands are dispatched and errors are handled (STYLE 4 and 7):
+//! redact, parse, resolve the case and the reader's language, call the feature module, and turn
+//! user errors into replies.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use diagnosis::Lang;
+use store::{Applied, Case, CaseId, StoreError};
+
+use crate::command::{self, Command};
+use crate::error::{HandlerError, UserError};
+use crate::lifecycle::Stamp;
+use crate::render::{self, View, t};
+use crate::{Context, Incoming, Outbox, Outgoing, Reply, Role, Target};
+
+/// One message being handled: everything a feature module needs.
+pub(crate) struct Req<'a> {
+    pub ctx: &'a Context,
+    pub msg: &'a Incoming,
+    /// The case this message belongs to, if any.
+    pub case_id: Option<CaseId>,
+    /// Language and audience of the replies.
+    pub view: View,
+    pub out: &'a Outbox,
+}
+
+/// Unix seconds now.
+pub(crate) fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl Req<'_> {
+    /// Push an outgoing item; a closed outbox means the adapter is gone, which is not an error here.
+    pub fn send(&self, o: Outgoing) {
+        let _ = self.out.send(o);
+    }
+
+    /// Post replies to `target`.
+    pub fn post(&self, target: Target, replies: Vec<Reply>) {
+        for reply in replies {
+            self.send(Outgoing::Reply {
+                target: target.clone(),
+                reply,
+            });
+        }
+    }
+
+    /// Post `text` (split if long) to where the message came from.
+    pub fn say(&self, text: &str) {
+        self.post(Target::Origin, render::replies(text, None));
+    }
+
+    /// Timeline stamp for this message's author.
+    pub fn stamp(&self) -> Stamp<'_> {
+        Stamp {
+            author: &self.msg.author.name,
+            now: now(),
+        }
+    }
+
+    /// The case, or the "no case here" error.
+    pub fn case_id(&self) -> Result<CaseId, UserError> {
+        self.case_id.clone().ok_or(UserError::NoCase)
+    }
+
+    /// Load the current case.
+    pub fn case(&self) -> Result<Case, HandlerError> {
+        let id = self.case_id()?;
+        load(self.ctx, &id)
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.view.lang
+    }
+
+    pub fn engineer(&self) -> bool {
+        self.view.role == Role::Engineer
+    }
+}
+
+/// Load a case or fail with a user error naming the id.
+pub(crate) fn load(ctx: &Context, id: &CaseId) -> Result<Case, HandlerError> {
+    ctx.store
+        .get(id)?
+        .ok_or_else(|| UserError::NoSuchCase(id.to_string()).into())
+}
+
+/// Read-modify-write one case with a transition that either succeeds or leaves it untouched.
+pub(crate) fn update<T>(
+    ctx: &Context,
+    id: &CaseId,
+    mut f: impl FnMut(&mut Case) -> Result<T, UserError>,
+) -> Result<(Case, T), HandlerError> {
+    let mut result = None;
+    let applied = ctx.store.update(id, None, &mut |c| result = Some(f(c)));
+    let case = match applied {
+        Ok(Applied::Done(case)) => case,
+        Ok(Applied::Duplicate) => {
+            return Err(HandlerError::Internal("unexpected duplicate".into()));
+        }
+        Err(StoreError::NotFound(_)) => return Err(UserError::NoSuchCase(id.to_string()).into()),
+        Err(e) => return Err(e.into()),
+    };
+    match result {
+        Some(Ok(v)) => Ok((case, v)),
+        Some(Err(e)) => Err(e.into()),
+        None => Err(HandlerError::Internal("case update did not run".into())),
+    }
+}
+
+fn resolve_case(ctx: &Context, msg: &Incoming) -> Result<Option<CaseId>, HandlerError> {
+    if let Some(id) = &msg.case_hint {
+        return Ok(Some(id.clone()));
+    }
+    Ok(ctx.store.case_by_thread(msg.channel_id)?)
+}
+
+fn warn_secret(req: &Req<'_>) {
+    req.say(t(
+        req.lang(),
+        "⚠️ Your message contained a password, token or key. I removed it and did not store it. Please change that secret: it was posted in chat.",
+        "⚠️ 您的消息中包含密码、令牌或密钥。我已将其删除，不会保存或复述。该信息已在聊天中公开，请尽快更改。",
+    ));
+}
+
+/// Handle one message (see [`crate::handle_message`]).
+pub(crate) async fn handle(ctx: &Context, mut msg: Incoming, out: &Outbox) -> anyhow::Result<()> {
+    if ctx.store.is_processed(&msg.message_id)? {
+        return Ok(());
+    }
+    let redacted = crate::redact::redact(&msg.text);
+    msg.text = redacted.text;
+    let case_id = resolve_case(ctx, &msg)?;
+    let case_lang = match &case_id {
+        Some(id) => ctx.store.get(id)?.map(|c| c.lang),
+        None => None,
+    };
+    let lang = ctx
+        .user_lang(&msg.author.id)
+        .or(case_lang)
+        .unwrap_or(ctx.config.default_lang);
+    let req = Req {
+        ctx,
+        view: View {
+            lang,
+            role: msg.author.role,
+        },
+        case_id,
+        msg: &msg,
+        out,
+    };
+    if redacted.found > 0 {
+        warn_secret(&req);
+    }
+    let cmd = command::parse(&msg.text);
+    tracing::debug!(?cmd, message_id = %msg.message_id, "command");
+    match run(&req, cmd).await {
+        Ok(()) => {}
+        Err(HandlerError::User(e)) => req.say(&e.message(req.view.lang)),
+        Err(e) => {
+            let case = req
+                .case_id
+                .as_ref()
+                .map(CaseId::to_string)
+                .unwrap_or_default();
+            tracing::error!(case_id = %case, "handler failed: {e:#}");
+            let line = match lang {
+                Lang::En => format!(
+                    "Something went wrong on my side{}. It has been logged.",
+                    for_case(&case)
+                ),
+                Lang::Zh => format!("处理时出现内部错误{}，已记录日志。", for_case(&case)),
+            };
+            req.say(&line);
+        }
+    }
+    ctx.store.mark_processed(&msg.message_id)?;
+    Ok(())
+}
+
+fn for_case(case: &str) -> String {
+    if case.is_empty() {
+        String::new()
+    } else {
+        format!(" ({case})")
+    }
+}
+
+/// Commands only engineers may run.
+fn engineer_only(cmd: &Command) -> Option<&'static str> {
+    match cmd {
+        Command::Split { .. } => Some("split"),
+        Command::Close { .. } => Some("close"),
+        Command::Reopen => Some("reopen"),
+        _ => None,
+    }
+}
+
+async fn run(req: &Req<'_>, cmd: Command) -> Result<(), HandlerError> {
+    if let Some(name) = engineer_only(&cmd).filter(|_| !req.engineer()) {
+        return Err(UserError::EngineersOnly(name).into());
+    }
+    let has_files = !req.msg.attachments.is_empty();
+    match cmd {
+        Command::Open { title } => crate::open::handle(req, &title).await,
+        Command::Collect => crate::open::collect(req),
+        Command::Status => crate::case::status(req),
+        Command::Cases => crate::case::cases(req),
+        Command::Switch(id) => crate::case::switch(req, &id),
+        Command::Note { text } => crate::case::note(req, &text),
+        Command::Lang(lang) => crate::case::lang(req, lang),
+        Command::Export => crate::case::export(req),
+        Command::Help => crate::case::help(req),
+        Command::Explain { code } => crate::case::explain(req, &code),
+        Command::Device {
+            name,
+            verdict,
+            note,
+        } => crate::verify::handle(req, Some(&name), verdict, note.as_deref()),
+        Command::Verify { verdict, note } => {
+            crate::verify::handle(req, None, verdict, note.as_deref())
+        }
+        Command::Split { devices, title } => crate::close::split(req, devices, title),
+        Command::Close { force, reason } => crate::close::close(req, force, reason.as_deref()),
+        Command::Reopen => crate::close::reopen(req),
+        Command::Diagnose { device } if has_files => {
+            crate::diagnose::attachments(req, device).await
+        }
+        Command::Diagnose { device } => crate::diagnose::rerun(req, device.as_deref()).await,
+        Command::Text { device } if has_files => crate::diagnose::attachments(req, device).await,
+        Command::Text { .. } | Command::Unknown { .. } if has_files => {
+            crate::diagnose::attachments(req, command::device_token(&req.msg.text)).await
+        }
+        Command::Text { .. } => unknown(req, None, None),
+        Command::Unknown { word, usage } => unknown(req, Some(&word), usage),
+    }
+}
+
+fn unknown(req: &Req<'_>, word: Option<&str>, usage: Option<&str>) -> Result<(), HandlerError> {
+    let text = match (usage, word, req.lang()) {
+        (Some(u), _, Lang::En) => format!("Usage: `{u}`"),
+        (Some(u), _, Lang::Zh) => format!("用法：`{u}`"),
+        (None, Some(w), Lang::En) => {
+            format!("I don't know the command `{w}`. Send `help` for the list of commands.")
+        }
+        (None, Some(w), Lang::Zh) => format!("无法识别命令 `{w}`。发送 `help` 查看命令列表。"),
+        (None, None, Lang::En) => {
+            "I didn't find a command or an attachment in that. Send `help` for the list of commands."
+                .to_string()
+        }
+        (None, None, Lang::Zh) => "没有识别到命令或附件。发送 `help` 查看命令列表。".to_string(),
+    };
+    req.say(&text);
+    Ok(())
+}

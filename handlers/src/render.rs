@@ -1,0 +1,622 @@
+//! Purpose: render diagnoses into chat-agnostic [`Reply`]s in zh-CN or en, for customers (plain
+//! words, numbered steps, what to reply next, missing logs) or engineers (also confidence,
+//! alternatives, decoded codes, evidence `file:line`). Every reply respects
+//! [`MAX_MESSAGE_CHARS`]: long text is split on line boundaries (code fences are closed and
+//! reopened across the cut) and the full report is attached as a file.
+
+use std::fmt::Write as _;
+
+use diagnosis::report::{CONFIDENT, Finding, Missing, Step};
+use diagnosis::{Diagnosis, Lang};
+use store::CaseId;
+
+use crate::redact::redact;
+use crate::{MAX_MESSAGE_CHARS, Reply, ReplyFile, Role};
+
+/// Who a text is rendered for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct View {
+    /// Language.
+    pub lang: Lang,
+    /// Audience.
+    pub role: Role,
+}
+
+/// Pick the text for `lang`.
+pub fn t(lang: Lang, en: &'static str, zh: &'static str) -> &'static str {
+    match lang {
+        Lang::En => en,
+        Lang::Zh => zh,
+    }
+}
+
+/// Pick a localized field, falling back to English when the Chinese twin is empty.
+pub fn loc<'a>(lang: Lang, en: &'a str, zh: &'a str) -> &'a str {
+    if lang == Lang::Zh && !zh.trim().is_empty() {
+        zh
+    } else {
+        en
+    }
+}
+
+/// Title of a finding in `lang`.
+pub fn finding_title(f: &Finding, lang: Lang) -> &str {
+    loc(lang, &f.title, &f.title_zh)
+}
+
+/// Split `text` into chunks of at most [`MAX_MESSAGE_CHARS`] characters at line boundaries.
+/// A chunk cut inside a code fence closes it and the next chunk reopens it.
+pub fn chunk(text: &str) -> Vec<String> {
+    // Room for a closing fence plus newline on a cut inside a code block.
+    const FENCE: usize = 4;
+    let limit = MAX_MESSAGE_CHARS - FENCE;
+    let mut chunks = Vec::new();
+    let mut cur = String::new();
+    let mut cur_len = 0;
+    let mut in_fence = false;
+    for raw in text.lines() {
+        // A single line longer than the limit is cut into pieces itself.
+        let pieces = split_long(raw, limit - FENCE);
+        for line in pieces {
+            let len = line.chars().count() + 1;
+            if cur_len + len > limit && !cur.is_empty() {
+                if in_fence {
+                    cur.push_str("```\n");
+                }
+                chunks.push(std::mem::take(&mut cur).trim_end().to_string());
+                cur_len = 0;
+                if in_fence {
+                    cur.push_str("```\n");
+                    cur_len = 4;
+                }
+            }
+            cur.push_str(&line);
+            cur.push('\n');
+            cur_len += len;
+            if line.trim_start().starts_with("```") {
+                in_fence = !in_fence;
+            }
+        }
+    }
+    if !cur.trim().is_empty() {
+        chunks.push(cur.trim_end().to_string());
+    }
+    chunks
+}
+
+fn split_long(line: &str, limit: usize) -> Vec<String> {
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= limit {
+        return vec![line.to_string()];
+    }
+    chars.chunks(limit).map(|c| c.iter().collect()).collect()
+}
+
+/// Replies for `text`, with `file` attached to the last one.
+pub fn replies(text: &str, file: Option<ReplyFile>) -> Vec<Reply> {
+    let mut out: Vec<Reply> = chunk(text)
+        .into_iter()
+        .map(|text| Reply {
+            text,
+            files: Vec::new(),
+        })
+        .collect();
+    if let Some(f) = file {
+        match out.last_mut() {
+            Some(last) => last.files.push(f),
+            None => out.push(Reply {
+                text: String::new(),
+                files: vec![f],
+            }),
+        }
+    }
+    out
+}
+
+/// A one-chunk reply (the text is short by construction).
+pub fn reply(text: impl Into<String>) -> Reply {
+    Reply {
+        text: text.into(),
+        files: Vec::new(),
+    }
+}
+
+/// Evidence text, with secrets masked and backticks neutralised so it stays one code span.
+fn evidence_line(text: &str) -> String {
+    let clean = redact(text).text.replace('`', "'");
+    let mut s: String = clean.chars().take(300).collect();
+    if clean.chars().count() > 300 {
+        s.push('…');
+    }
+    s
+}
+
+fn push_steps(out: &mut String, steps: &[Step], lang: Lang) {
+    for (i, step) in steps.iter().enumerate() {
+        let _ = writeln!(out, "{}. {}", i + 1, loc(lang, &step.text, &step.text_zh));
+        if let Some(cmd) = &step.command {
+            let _ = writeln!(out, "```\n{cmd}\n```");
+        }
+    }
+}
+
+fn push_missing(out: &mut String, missing: &[Missing], lang: Lang) {
+    if missing.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n{}",
+        t(
+            lang,
+            "**Logs still missing** (please collect and attach them):",
+            "**还缺少以下日志**（请收集后上传）："
+        )
+    );
+    for m in missing {
+        let why = loc(lang, &m.why, &m.why_zh);
+        let how = loc(lang, &m.how, &m.how_zh);
+        let _ = writeln!(out, "- `{}`: {why}\n  {how}", m.kind);
+    }
+}
+
+fn next_reply_hint(out: &mut String, device: &str, lang: Lang) {
+    let _ = match lang {
+        Lang::En => writeln!(
+            out,
+            "\nWhen done, reply `@casebot device {device} fixed`, or `@casebot device {device} failing` if the update still fails."
+        ),
+        Lang::Zh => writeln!(
+            out,
+            "\n完成后请回复 `@casebot device {device} fixed`；如果更新仍然失败，请回复 `@casebot device {device} failing`。"
+        ),
+    };
+}
+
+/// The customer's view: plain words, numbered steps, what to reply next, missing logs.
+pub fn customer_text(device: &str, d: &Diagnosis, lang: Lang) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "**{} `{device}`**", t(lang, "Device", "设备"));
+    match d.top() {
+        Some(f) => {
+            let _ = writeln!(
+                out,
+                "{}{}",
+                t(lang, "What is wrong: ", "问题原因："),
+                finding_title(f, lang)
+            );
+            if !f.steps.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "\n{}",
+                    t(lang, "Please do the following:", "请按以下步骤操作：")
+                );
+                push_steps(&mut out, &f.steps, lang);
+            }
+            next_reply_hint(&mut out, device, lang);
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "{}",
+                t(
+                    lang,
+                    "No clear cause was found in these logs yet. A support engineer will look at them.",
+                    "暂未在这些日志中找到明确原因，支持工程师会进一步分析。"
+                )
+            );
+        }
+    }
+    push_missing(&mut out, &d.bundle.missing, lang);
+    out
+}
+
+fn push_finding_detail(out: &mut String, f: &Finding, lang: Lang, max_evidence: usize) {
+    let subject: Vec<String> = f.subject.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let _ = writeln!(
+        out,
+        "{}: `{}` · rule `{}` · {} {:.0}%{}",
+        t(lang, "Root cause", "根因"),
+        f.root_cause,
+        f.rule,
+        t(lang, "confidence", "置信度"),
+        f.confidence * 100.0,
+        if subject.is_empty() {
+            String::new()
+        } else {
+            format!(" · {}", subject.join(", "))
+        }
+    );
+    for c in &f.codes {
+        let mut line = format!("- `{}`", c.code);
+        if !c.name.is_empty() {
+            line.push(' ');
+            line.push_str(&c.name);
+        }
+        let meaning = loc(lang, &c.meaning, &c.meaning_zh);
+        if !meaning.is_empty() {
+            line.push_str(" — ");
+            line.push_str(meaning);
+        }
+        let _ = writeln!(out, "{line}");
+    }
+    if !f.evidence.is_empty() {
+        let _ = writeln!(out, "{}:", t(lang, "Evidence", "证据"));
+    }
+    for e in f.evidence.iter().take(max_evidence) {
+        let _ = writeln!(
+            out,
+            "- `{}:{}` `{}`",
+            e.file,
+            e.line,
+            evidence_line(&e.text)
+        );
+    }
+    if f.evidence.len() > max_evidence {
+        let more = f.evidence.len() - max_evidence;
+        let _ = writeln!(
+            out,
+            "- … +{more} ({})",
+            t(lang, "see the attached report", "见附件报告")
+        );
+    }
+}
+
+fn push_alternatives(out: &mut String, d: &Diagnosis, lang: Lang) {
+    let alts: Vec<&Finding> = match d.top() {
+        Some(_) => d.findings.iter().skip(1).collect(),
+        None => d.findings.iter().collect(),
+    };
+    if alts.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{}:", t(lang, "Alternatives", "其他可能"));
+    for f in alts.iter().take(5) {
+        let hint = if f.confidence < CONFIDENT {
+            t(lang, " (hint)", "（提示）")
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "- {} `{}` {:.0}%{hint}",
+            finding_title(f, lang),
+            f.root_cause,
+            f.confidence * 100.0
+        );
+        for c in loc_list(lang, &f.confirm, &f.confirm_zh) {
+            let _ = writeln!(out, "  - {}: {c}", t(lang, "to confirm", "确认方法"));
+        }
+    }
+}
+
+fn loc_list<'a>(lang: Lang, en: &'a [String], zh: &'a [String]) -> &'a [String] {
+    if lang == Lang::Zh && !zh.is_empty() {
+        zh
+    } else {
+        en
+    }
+}
+
+fn push_bundle_facts(out: &mut String, d: &Diagnosis, lang: Lang, max: usize) {
+    let dev = &d.device;
+    let _ = writeln!(
+        out,
+        "\n{}: `{}` · {} {} · build {} · {}",
+        t(lang, "Bundle", "日志包"),
+        d.bundle.name,
+        d.bundle.files.len(),
+        t(lang, "files", "个文件"),
+        dev.os_build.as_deref().unwrap_or("?"),
+        if dev.updates.is_empty() {
+            "-".to_string()
+        } else {
+            dev.updates.join(", ")
+        }
+    );
+    for s in d.bundle.skipped.iter().take(max) {
+        let _ = writeln!(
+            out,
+            "- {}: `{}` — {}",
+            t(lang, "skipped", "已跳过"),
+            s.path,
+            s.reason
+        );
+    }
+    if !d.unexplained.is_empty() {
+        let _ = writeln!(out, "{}:", t(lang, "Unexplained failures", "未解释的失败"));
+    }
+    for u in d.unexplained.iter().take(max) {
+        let _ = writeln!(
+            out,
+            "- `{}:{}` ×{} `{}`",
+            u.file,
+            u.line,
+            u.count,
+            evidence_line(&u.text)
+        );
+    }
+}
+
+/// The engineer's view; `max` bounds evidence and list lengths (the file report is unbounded).
+pub fn engineer_text(
+    case_id: &CaseId,
+    device: &str,
+    d: &Diagnosis,
+    lang: Lang,
+    recurrence: &[CaseId],
+    max: usize,
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "**{case_id} · `{device}`**");
+    match d.top() {
+        Some(f) => {
+            let _ = writeln!(out, "**{}**", finding_title(f, lang));
+            push_finding_detail(&mut out, f, lang, max);
+            if !f.steps.is_empty() {
+                let _ = writeln!(out, "{}:", t(lang, "Fix", "修复步骤"));
+                push_steps(&mut out, &f.steps, lang);
+            }
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "{}",
+                t(
+                    lang,
+                    "No finding at or above 50% confidence.",
+                    "没有置信度 ≥ 50% 的结论。"
+                )
+            );
+        }
+    }
+    push_recurrence(&mut out, recurrence, lang);
+    push_alternatives(&mut out, d, lang);
+    push_bundle_facts(&mut out, d, lang, max);
+    push_missing(&mut out, &d.bundle.missing, lang);
+    out
+}
+
+fn push_recurrence(out: &mut String, others: &[CaseId], lang: Lang) {
+    if others.is_empty() {
+        return;
+    }
+    let list: Vec<&str> = others.iter().map(CaseId::as_str).collect();
+    let _ = match lang {
+        Lang::En => writeln!(
+            out,
+            "Seen in {} other case(s): {}",
+            others.len(),
+            list.join(", ")
+        ),
+        Lang::Zh => writeln!(
+            out,
+            "在其他 {} 个案例中出现过：{}",
+            others.len(),
+            list.join(", ")
+        ),
+    };
+}
+
+/// File name of a device report: `CAS-…-device.md`.
+pub fn report_file_name(case_id: &CaseId, device: &str) -> String {
+    let safe: String = device
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{case_id}-{safe}.md")
+}
+
+/// The replies for one device's diagnosis. Engineers always get the full report as a file;
+/// customers get one only when the message had to be split.
+pub fn diagnosis_replies(
+    case_id: &CaseId,
+    device: &str,
+    d: &Diagnosis,
+    view: View,
+    recurrence: &[CaseId],
+) -> Vec<Reply> {
+    let name = report_file_name(case_id, device);
+    match view.role {
+        Role::Engineer => {
+            let full = engineer_text(case_id, device, d, view.lang, recurrence, usize::MAX);
+            let text = engineer_text(case_id, device, d, view.lang, recurrence, 5);
+            let file = ReplyFile {
+                name,
+                bytes: full.into_bytes(),
+            };
+            replies(&text, Some(file))
+        }
+        Role::Customer => {
+            let text = customer_text(device, d, view.lang);
+            let file = (text.chars().count() > MAX_MESSAGE_CHARS).then(|| ReplyFile {
+                name,
+                bytes: text.clone().into_bytes(),
+            });
+            replies(&text, file)
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use diagnosis::report::{BundleSummary, CodeInfo, Device, Evidence};
+
+    /// A Winmgmt-disabled diagnosis like the founding case's first device.
+    pub(crate) fn winmgmt() -> Diagnosis {
+        let finding = Finding {
+            root_cause: "service-disabled-advanced-installer".into(),
+            rule: "ai-service-disabled".into(),
+            title: "The WMI service (Winmgmt) is disabled".into(),
+            title_zh: "WMI 服务（Winmgmt）被禁用".into(),
+            confidence: 0.95,
+            subject: [("service".to_string(), "Winmgmt".to_string())].into(),
+            codes: vec![CodeInfo {
+                code: "0x80070422".into(),
+                name: "ERROR_SERVICE_DISABLED".into(),
+                meaning: "The service is disabled".into(),
+                meaning_zh: "服务已被禁用".into(),
+            }],
+            evidence: vec![Evidence {
+                file: "wcc0021z675842/CBS.log".into(),
+                line: 14,
+                text: "Failed execution of queue item Installer: WMI ({guid}) with HRESULT_FROM_WIN32(1058)".into(),
+            }],
+            steps: vec![Step {
+                text: "Set Winmgmt to Automatic".into(),
+                text_zh: "将 Winmgmt 设为自动".into(),
+                command: Some("sc config winmgmt start= auto".into()),
+            }],
+            confirm: vec![],
+            confirm_zh: vec![],
+        };
+        Diagnosis {
+            schema: diagnosis::report::SCHEMA.into(),
+            bundle: BundleSummary {
+                name: "device1.zip".into(),
+                missing: vec![Missing {
+                    kind: "services".into(),
+                    why: "service start types".into(),
+                    how: "sc query".into(),
+                    why_zh: "服务启动类型".into(),
+                    how_zh: "运行 sc query".into(),
+                }],
+                ..Default::default()
+            },
+            device: Device {
+                name: Some("wcc0021z675842".into()),
+                os_build: Some("19041.4046".into()),
+                updates: vec!["KB5034763".into()],
+            },
+            findings: vec![finding],
+            unexplained: vec![],
+            rules_version: "v1".into(),
+        }
+    }
+
+    fn id() -> CaseId {
+        CaseId::parse("CAS-11694-G2W9Y6").unwrap()
+    }
+
+    #[test]
+    fn customer_sees_steps_and_next_reply_but_no_evidence() {
+        let r = diagnosis_replies(
+            &id(),
+            "wcc0021z675842",
+            &winmgmt(),
+            View {
+                lang: Lang::Zh,
+                role: Role::Customer,
+            },
+            &[],
+        );
+        let text: String = r.iter().map(|r| r.text.as_str()).collect();
+        assert!(text.contains("WMI 服务（Winmgmt）被禁用"), "{text}");
+        assert!(
+            text.contains("1. 将 Winmgmt 设为自动\n```\nsc config winmgmt start= auto\n```"),
+            "{text}"
+        );
+        assert!(
+            text.contains("`@casebot device wcc0021z675842 fixed`"),
+            "{text}"
+        );
+        assert!(text.contains("运行 sc query"), "{text}");
+        assert!(!text.contains("CBS.log"), "{text}");
+        assert!(!text.contains("95%"), "{text}");
+        assert!(r.iter().all(|r| r.files.is_empty()));
+    }
+
+    #[test]
+    fn engineer_sees_evidence_confidence_codes_and_a_report_file() {
+        let other = CaseId::parse("CAS-00001-AAAAAA").unwrap();
+        let r = diagnosis_replies(
+            &id(),
+            "wcc0021z675842",
+            &winmgmt(),
+            View {
+                lang: Lang::En,
+                role: Role::Engineer,
+            },
+            &[other],
+        );
+        let text: String = r.iter().map(|r| r.text.as_str()).collect();
+        assert!(text.contains("`wcc0021z675842/CBS.log:14`"), "{text}");
+        assert!(text.contains("95%"), "{text}");
+        assert!(
+            text.contains("`0x80070422` ERROR_SERVICE_DISABLED"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Seen in 1 other case(s): CAS-00001-AAAAAA"),
+            "{text}"
+        );
+        let files: Vec<&ReplyFile> = r.iter().flat_map(|r| &r.files).collect();
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].name, "CAS-11694-G2W9Y6-wcc0021z675842.md");
+    }
+
+    #[test]
+    fn long_reports_are_split_under_the_limit_with_fences_balanced() {
+        let mut d = winmgmt();
+        let ev = d.findings[0].evidence[0].clone();
+        d.findings[0].evidence = vec![ev; 400];
+        d.findings[0].steps[0].command = Some("x\n".repeat(3000));
+        let r = diagnosis_replies(
+            &id(),
+            "pc",
+            &d,
+            View {
+                lang: Lang::En,
+                role: Role::Engineer,
+            },
+            &[],
+        );
+        assert!(r.len() > 1);
+        for reply in &r {
+            assert!(reply.text.chars().count() <= MAX_MESSAGE_CHARS);
+            assert_eq!(reply.text.matches("```").count() % 2, 0, "{}", reply.text);
+        }
+        let full = String::from_utf8(r.last().unwrap().files[0].bytes.clone()).unwrap();
+        assert_eq!(full.matches("CBS.log:14").count(), 400);
+    }
+
+    #[test]
+    fn a_single_huge_line_is_cut() {
+        let text = "é".repeat(5000);
+        let chunks = chunk(&text);
+        assert_eq!(chunks.len(), 3);
+        assert!(
+            chunks
+                .iter()
+                .all(|c| c.chars().count() <= MAX_MESSAGE_CHARS)
+        );
+        assert_eq!(chunks.concat(), text);
+    }
+
+    #[test]
+    fn secrets_in_evidence_lines_are_masked() {
+        let mut d = winmgmt();
+        d.findings[0].evidence[0].text = "net use \\\\srv password=Upl0ad! failed".into();
+        let r = diagnosis_replies(
+            &id(),
+            "pc",
+            &d,
+            View {
+                lang: Lang::En,
+                role: Role::Engineer,
+            },
+            &[],
+        );
+        for reply in &r {
+            assert!(!reply.text.contains("Upl0ad!"));
+            assert!(!String::from_utf8_lossy(&reply.files[0].bytes).contains("Upl0ad!"));
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! Purpose: the close summary (问题定义 / 问题总结 / 排查详情, or Problem definition / Summary /
+//! Details in English) and `export` (the summary as Markdown plus the case as JSON). The summary
+//! is built from stored, already redacted case data; log lines are masked again on the way out.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use diagnosis::Lang;
+use store::{Case, DeviceRecord, DeviceStatus};
+
+use crate::ReplyFile;
+use crate::redact::redact;
+use crate::render::{finding_title, loc, t};
+
+/// Schema id of the JSON export.
+pub const EXPORT_SCHEMA: &str = "casebot.case-export.v1";
+
+fn status_word(s: DeviceStatus, lang: Lang) -> &'static str {
+    match s {
+        DeviceStatus::AwaitingLogs => t(lang, "awaiting logs", "等待日志"),
+        DeviceStatus::Diagnosed => t(lang, "diagnosed, not verified", "已诊断，未验证"),
+        DeviceStatus::Fixed => t(lang, "fixed (verified)", "已修复（已验证）"),
+        DeviceStatus::StillFailing => t(lang, "still failing", "仍然失败"),
+    }
+}
+
+fn root_cause_line(d: &DeviceRecord, lang: Lang) -> String {
+    match d.diagnosis.as_ref().and_then(|x| x.top()) {
+        Some(f) => format!("{} (`{}`)", finding_title(f, lang), f.root_cause),
+        None => t(lang, "not determined", "未确定").to_string(),
+    }
+}
+
+fn push_definition(out: &mut String, case: &Case, lang: Lang) {
+    let _ = writeln!(out, "## {}\n", t(lang, "Problem definition", "问题定义"));
+    let _ = writeln!(out, "{}\n", case.problem);
+    let mut builds = BTreeSet::new();
+    let mut updates = BTreeSet::new();
+    for d in case.devices.values().filter_map(|d| d.diagnosis.as_ref()) {
+        builds.extend(d.device.os_build.clone());
+        updates.extend(d.device.updates.iter().cloned());
+    }
+    let names: Vec<&str> = case.devices.keys().map(String::as_str).collect();
+    let _ = writeln!(
+        out,
+        "- {}: {} ({})",
+        t(lang, "Devices", "设备数量"),
+        names.len(),
+        names.join(", ")
+    );
+    if !updates.is_empty() {
+        let list: Vec<String> = updates.into_iter().collect();
+        let _ = writeln!(
+            out,
+            "- {}: {}",
+            t(lang, "Updates", "涉及更新"),
+            list.join(", ")
+        );
+    }
+    if !builds.is_empty() {
+        let list: Vec<String> = builds.into_iter().collect();
+        let _ = writeln!(
+            out,
+            "- {}: {}",
+            t(lang, "OS build", "系统版本"),
+            list.join(", ")
+        );
+    }
+}
+
+fn push_overview(out: &mut String, case: &Case, lang: Lang) {
+    let _ = writeln!(out, "\n## {}\n", t(lang, "Summary", "问题总结"));
+    for d in case.devices.values() {
+        let _ = writeln!(
+            out,
+            "- `{}`: {} — {}",
+            d.name,
+            root_cause_line(d, lang),
+            status_word(d.status, lang)
+        );
+    }
+    if case.devices.is_empty() {
+        let _ = writeln!(
+            out,
+            "- {}",
+            t(lang, "No device was diagnosed.", "没有设备被诊断。")
+        );
+    }
+    if let Some(r) = &case.close_reason {
+        let _ = writeln!(out, "\n{}: {r}", t(lang, "Close reason", "关闭原因"));
+    }
+}
+
+fn push_device(out: &mut String, d: &DeviceRecord, lang: Lang) {
+    let _ = writeln!(out, "\n### {} `{}`\n", t(lang, "Device", "设备"), d.name);
+    let top = d.diagnosis.as_ref().and_then(|x| x.top());
+    let symptom = match top {
+        Some(f) if !f.codes.is_empty() => f
+            .codes
+            .iter()
+            .map(|c| format!("`{}` {}", c.code, c.name).trim().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => t(lang, "update failed and rolled back", "更新安装失败并回滚").to_string(),
+    };
+    let _ = writeln!(out, "- {}: {symptom}", t(lang, "Symptom", "现象"));
+    let _ = writeln!(
+        out,
+        "- {}: {}",
+        t(lang, "Root cause", "根因"),
+        root_cause_line(d, lang)
+    );
+    if let Some(f) = top {
+        let _ = writeln!(out, "- {}:", t(lang, "Evidence", "证据"));
+        for e in f.evidence.iter().take(3) {
+            let line: String = redact(&e.text)
+                .text
+                .replace('`', "'")
+                .chars()
+                .take(200)
+                .collect();
+            let _ = writeln!(out, "  - `{}:{}` `{line}`", e.file, e.line);
+        }
+        let _ = writeln!(out, "- {}:", t(lang, "Action", "处理"));
+        for (i, s) in f.steps.iter().enumerate() {
+            let cmd = s
+                .command
+                .as_deref()
+                .map(|c| format!(" `{c}`"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "  {}. {}{cmd}", i + 1, loc(lang, &s.text, &s.text_zh));
+        }
+    }
+    let note = d
+        .verification
+        .as_deref()
+        .map(|n| format!(" — {n}"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "- {}: {}{note}",
+        t(lang, "Result", "结果"),
+        status_word(d.status, lang)
+    );
+}
+
+/// The close summary in Markdown.
+pub fn summary_markdown(case: &Case, lang: Lang) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# {} {} — {}\n",
+        case.id,
+        t(lang, "case summary", "案例总结"),
+        case.title
+    );
+    push_definition(&mut out, case, lang);
+    push_overview(&mut out, case, lang);
+    let _ = writeln!(out, "\n## {}", t(lang, "Details", "排查详情"));
+    for d in case.devices.values() {
+        push_device(&mut out, d, lang);
+    }
+    out
+}
+
+/// The short part of a summary (up to the details), for listings.
+pub fn summary_head(summary: &str) -> &str {
+    let cut = ["\n## 排查详情", "\n## Details"]
+        .iter()
+        .filter_map(|h| summary.find(h))
+        .min()
+        .unwrap_or(summary.len());
+    summary[..cut].trim_end()
+}
+
+/// `export`: the summary (stored one if closed) plus timeline as Markdown, and the case as JSON.
+pub fn export_files(case: &Case, lang: Lang) -> Result<Vec<ReplyFile>, serde_json::Error> {
+    let mut md = case
+        .summary
+        .clone()
+        .unwrap_or_else(|| summary_markdown(case, lang));
+    let _ = writeln!(md, "\n## {}\n", t(lang, "Timeline", "时间线"));
+    for e in &case.timeline {
+        let _ = writeln!(md, "- {} {} `{}` {}", e.at, e.author, e.kind, e.text);
+    }
+    let json = serde_json::to_string_pretty(&serde_json::json!({
+        "schema": EXPORT_SCHEMA,
+        "case": case,
+        "summary_markdown": md,
+    }))?;
+    // Stored text is redacted on the way in; log lines inside diagnoses are masked here.
+    Ok(vec![
+        ReplyFile {
+            name: format!("{}-summary.md", case.id),
+            bytes: redact(&md).text.into_bytes(),
+        },
+        ReplyFile {
+            name: format!("{}.json", case.id),
+            bytes: redact(&json).text.into_bytes(),
+        },
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::Verdict;
+    use crate::lifecycle::{self, Stamp};
+    use store::{BundleRef, CaseId};
+
+    const AT: Stamp<'static> = Stamp {
+        author: "eng",
+        now: 1,
+    };
+
+    fn closed_case() -> Case {
+        let id = CaseId::parse("CAS-11694-G2W9Y6").unwrap();
+        let mut c = lifecycle::new_case(id, "KB5034763 回滚", Lang::Zh, 1, AT);
+        let b = BundleRef {
+            sha256: "a".into(),
+            name: "device1.zip".into(),
+            bytes: 1,
+            added_at: 1,
+        };
+        lifecycle::add_bundle(&mut c, "wcc0021z675842", b.clone(), AT).unwrap();
+        lifecycle::add_bundle(
+            &mut c,
+            "pc2",
+            BundleRef {
+                sha256: "b".into(),
+                ..b
+            },
+            AT,
+        )
+        .unwrap();
+        let d = crate::render::tests::winmgmt();
+        lifecycle::record_diagnosis(&mut c, "wcc0021z675842", d, AT).unwrap();
+        lifecycle::verify(&mut c, "wcc0021z675842", Verdict::Fixed, None, AT).unwrap();
+        c
+    }
+
+    #[test]
+    fn zh_summary_has_the_three_headings_and_per_device_details() {
+        let c = closed_case();
+        let s = summary_markdown(&c, Lang::Zh);
+        for h in [
+            "## 问题定义",
+            "## 问题总结",
+            "## 排查详情",
+            "### 设备 `wcc0021z675842`",
+            "### 设备 `pc2`",
+        ] {
+            assert!(s.contains(h), "{h} missing in\n{s}");
+        }
+        assert!(s.contains("WMI 服务（Winmgmt）被禁用"), "{s}");
+        assert!(s.contains("`wcc0021z675842/CBS.log:14`"), "{s}");
+        assert!(s.contains("`sc config winmgmt start= auto`"), "{s}");
+        assert!(s.contains("结果: 已修复（已验证）"), "{s}");
+        assert!(s.contains("结果: 等待日志"), "{s}");
+        assert!(s.contains("KB5034763") && s.contains("19041.4046"), "{s}");
+        assert!(!summary_head(&s).contains("排查详情"));
+    }
+
+    #[test]
+    fn en_summary_headings() {
+        let s = summary_markdown(&closed_case(), Lang::En);
+        for h in ["## Problem definition", "## Summary", "## Details"] {
+            assert!(s.contains(h), "{h} missing in\n{s}");
+        }
+    }
+
+    #[test]
+    fn export_gives_markdown_and_valid_json_without_secrets() {
+        let mut c = closed_case();
+        let d = c.devices.get_mut("wcc0021z675842").unwrap();
+        d.diagnosis.as_mut().unwrap().findings[0].evidence[0].text =
+            "mapped with password=Upl0ad!".into();
+        let files = export_files(&c, Lang::En).unwrap();
+        assert_eq!(files[0].name, "CAS-11694-G2W9Y6-summary.md");
+        assert_eq!(files[1].name, "CAS-11694-G2W9Y6.json");
+        let json: serde_json::Value = serde_json::from_slice(&files[1].bytes).unwrap();
+        assert_eq!(json["schema"], EXPORT_SCHEMA);
+        assert_eq!(json["case"]["id"], "CAS-11694-G2W9Y6");
+        for f in &files {
+            assert!(!String::from_utf8_lossy(&f.bytes).contains("Upl0ad!"));
+        }
+    }
+}

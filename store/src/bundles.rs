@@ -1,0 +1,120 @@
+//! Content-addressed bundle files beside the store: `<dir>/<sha256>`.
+//!
+//! A bundle is streamed to a temporary file in the same directory while it is hashed, fsynced,
+//! then renamed to its hash; the directory is fsynced so the rename survives a crash. Same-directory
+//! rename is atomic, so a reader never sees a half-written bundle under its final name.
+
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::{StoreError, StoredBundle};
+
+/// Prefix of in-progress files; left-overs from a crash are removed on open.
+const TEMP_PREFIX: &str = ".incoming-";
+
+/// The bundle directory.
+#[derive(Debug, Clone)]
+pub(crate) struct BundleDir {
+    dir: PathBuf,
+}
+
+impl BundleDir {
+    /// Create (if needed) and open the directory, removing temp files left by a crash.
+    pub fn open(dir: PathBuf) -> Result<BundleDir, StoreError> {
+        fs::create_dir_all(&dir).map_err(|e| StoreError::NotWritable {
+            path: dir.clone(),
+            reason: e.to_string(),
+        })?;
+        if let Ok(entries) = fs::read_dir(&dir) {
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
+        Ok(BundleDir { dir })
+    }
+
+    /// A directory created on the first `put`.
+    pub fn lazy(dir: PathBuf) -> BundleDir {
+        BundleDir { dir }
+    }
+
+    /// Store `data`; recognise content already stored.
+    pub fn put(&self, data: &mut dyn Read) -> Result<StoredBundle, StoreError> {
+        fs::create_dir_all(&self.dir).map_err(|e| io(&self.dir, e))?;
+        let temp = self.dir.join(format!(
+            "{TEMP_PREFIX}{}-{}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        let result = self.write_temp(&temp, data).and_then(|(sha256, bytes)| {
+            let path = self.dir.join(&sha256);
+            if path.is_file() {
+                let _ = fs::remove_file(&temp);
+                return Ok(StoredBundle {
+                    sha256,
+                    bytes,
+                    path,
+                    duplicate: true,
+                });
+            }
+            fs::rename(&temp, &path).map_err(|e| io(&path, e))?;
+            sync_dir(&self.dir)?;
+            Ok(StoredBundle {
+                sha256,
+                bytes,
+                path,
+                duplicate: false,
+            })
+        });
+        if result.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        result
+    }
+
+    fn write_temp(&self, temp: &Path, data: &mut dyn Read) -> Result<(String, u64), StoreError> {
+        let mut file = File::create(temp).map_err(|e| io(temp, e))?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut bytes = 0u64;
+        loop {
+            let n = match data.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(StoreError::Io(format!("reading bundle: {e}"))),
+            };
+            hasher.update(&buf[..n]);
+            file.write_all(&buf[..n]).map_err(|e| io(temp, e))?;
+            bytes += n as u64;
+        }
+        file.sync_all().map_err(|e| io(temp, e))?;
+        Ok((hex::encode(hasher.finalize()), bytes))
+    }
+
+    /// Path of a stored bundle.
+    pub fn path(&self, sha256: &str) -> Result<Option<PathBuf>, StoreError> {
+        let valid = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
+        if !valid {
+            return Ok(None);
+        }
+        let path = self.dir.join(sha256.to_ascii_lowercase());
+        Ok(path.is_file().then_some(path))
+    }
+}
+
+/// fsync a directory so a rename inside it is durable.
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io(dir, e))
+}
+
+fn io(path: &Path, e: std::io::Error) -> StoreError {
+    StoreError::Io(format!("{}: {e}", path.display()))
+}

@@ -1,0 +1,320 @@
+//! Export/import as JSON lines, shared by every `CaseStore`.
+//!
+//! The dump starts with a header line, then one line per record:
+//!
+//! ```text
+//! {"kind":"header","format":"casebot-store","v":1}
+//! {"kind":"counter","v":1,"n":42}
+//! {"kind":"case","v":1,"case":{…}}
+//! {"kind":"thread","v":1,"thread":123,"case":"CAS-00042-AB12CD"}
+//! {"kind":"processed","v":1,"id":"1234","at":1700000000}
+//! {"kind":"journal","v":1,"entry":{…}}
+//! ```
+//!
+//! Import validates the whole input before writing anything, then merges: records missing from the
+//! store are added, identical ones are skipped, and a record that would replace different content
+//! (a case, thread binding or journal entry with the same key) refuses the import naming the line.
+//! Nothing already stored is lost or changed, apart from the counter rising to the dump's value.
+
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::record::{CURRENT, FORMAT_NAME, migrate_case};
+use crate::{Case, CaseId, JournalEntry, StoreError};
+
+/// One line of a dump.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+enum Line {
+    Header { format: String, v: u32 },
+    Counter { v: u32, n: u64 },
+    Case { v: u32, case: Value },
+    Thread { v: u32, thread: u64, case: CaseId },
+    Processed { v: u32, id: String, at: u64 },
+    Journal { v: u32, entry: JournalEntry },
+}
+
+/// The whole store, in memory. `lines` of imported records give error positions.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct Dump {
+    pub counter: u64,
+    pub cases: Vec<(u64, Case)>,
+    pub threads: Vec<(u64, u64, CaseId)>,
+    pub processed: Vec<(u64, String, u64)>,
+    pub journal: Vec<(u64, JournalEntry)>,
+}
+
+impl Dump {
+    /// Number of records (every line but the header).
+    pub fn records(&self) -> u64 {
+        (1 + self.cases.len() + self.threads.len() + self.processed.len() + self.journal.len())
+            as u64
+    }
+
+    /// Write as JSON lines; returns records written.
+    pub fn write(&self, out: &mut dyn Write) -> Result<u64, StoreError> {
+        let mut put = |line: &Line| -> Result<(), StoreError> {
+            serde_json::to_writer(&mut *out, line)
+                .map_err(|e| StoreError::Io(format!("writing export: {e}")))?;
+            out.write_all(b"\n")
+                .map_err(|e| StoreError::Io(format!("writing export: {e}")))
+        };
+        put(&Line::Header {
+            format: FORMAT_NAME.into(),
+            v: CURRENT,
+        })?;
+        put(&Line::Counter {
+            v: CURRENT,
+            n: self.counter,
+        })?;
+        for (_, case) in &self.cases {
+            let case = serde_json::to_value(case)
+                .map_err(|e| StoreError::Io(format!("encoding case {}: {e}", case.id)))?;
+            put(&Line::Case { v: CURRENT, case })?;
+        }
+        for (_, thread, case) in &self.threads {
+            put(&Line::Thread {
+                v: CURRENT,
+                thread: *thread,
+                case: case.clone(),
+            })?;
+        }
+        for (_, id, at) in &self.processed {
+            put(&Line::Processed {
+                v: CURRENT,
+                id: id.clone(),
+                at: *at,
+            })?;
+        }
+        for (_, entry) in &self.journal {
+            put(&Line::Journal {
+                v: CURRENT,
+                entry: entry.clone(),
+            })?;
+        }
+        out.flush()
+            .map_err(|e| StoreError::Io(format!("writing export: {e}")))?;
+        Ok(self.records())
+    }
+
+    /// Parse and validate a dump. Any problem → `StoreError::Import` with its 1-based line.
+    pub fn read(input: &mut dyn BufRead) -> Result<Dump, StoreError> {
+        let mut dump = Dump::default();
+        let mut seen_header = false;
+        let mut case_lines: HashMap<CaseId, u64> = HashMap::new();
+        let mut buf = String::new();
+        let mut line_no = 0u64;
+        loop {
+            buf.clear();
+            line_no += 1;
+            let n = input.read_line(&mut buf).map_err(|e| StoreError::Import {
+                line: line_no,
+                reason: format!("cannot read: {e}"),
+            })?;
+            if n == 0 {
+                break;
+            }
+            if buf.trim().is_empty() {
+                continue;
+            }
+            let err = |reason: String| StoreError::Import {
+                line: line_no,
+                reason,
+            };
+            let line: Line = serde_json::from_str(buf.trim()).map_err(|e| err(e.to_string()))?;
+            if !seen_header {
+                match line {
+                    Line::Header { ref format, v } if format == FORMAT_NAME && v <= CURRENT => {
+                        seen_header = true;
+                        continue;
+                    }
+                    _ => {
+                        return Err(err(format!(
+                            "not a casebot store export (expected a `{FORMAT_NAME}` header line)"
+                        )));
+                    }
+                }
+            }
+            dump.add(line, line_no, &mut case_lines).map_err(err)?;
+        }
+        if !seen_header {
+            return Err(StoreError::Import {
+                line: 1,
+                reason: "empty input: not a casebot store export".into(),
+            });
+        }
+        Ok(dump)
+    }
+
+    fn add(
+        &mut self,
+        line: Line,
+        no: u64,
+        case_lines: &mut HashMap<CaseId, u64>,
+    ) -> Result<(), String> {
+        let check = |v: u32| {
+            if v > CURRENT {
+                Err(format!(
+                    "record version {v} is newer than this casebot ({CURRENT})"
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        match line {
+            Line::Header { .. } => return Err("a second header line".into()),
+            Line::Counter { v, n } => {
+                check(v)?;
+                self.counter = self.counter.max(n);
+            }
+            Line::Case { v, case } => {
+                check(v)?;
+                let envelope = serde_json::json!({ "v": v, "case": case });
+                let case = migrate_case(envelope).map_err(|e| e.to_string())?;
+                if let Some(first) = case_lines.insert(case.id.clone(), no) {
+                    return Err(format!("case {} already appeared on line {first}", case.id));
+                }
+                self.cases.push((no, case));
+            }
+            Line::Thread { v, thread, case } => {
+                check(v)?;
+                self.threads.push((no, thread, case));
+            }
+            Line::Processed { v, id, at } => {
+                check(v)?;
+                self.processed.push((no, id, at));
+            }
+            Line::Journal { v, entry } => {
+                check(v)?;
+                self.journal.push((no, entry));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a store offers the import merge. `E` is the store's error inside its transaction.
+pub(crate) trait MergeTarget {
+    type Err;
+    fn fail(&self, e: StoreError) -> Self::Err;
+    fn get_case(&mut self, id: &CaseId) -> Result<Option<Case>, Self::Err>;
+    fn put_case(&mut self, case: &Case) -> Result<(), Self::Err>;
+    fn get_thread(&mut self, thread: u64) -> Result<Option<CaseId>, Self::Err>;
+    fn put_thread(&mut self, thread: u64, case: &CaseId) -> Result<(), Self::Err>;
+    fn has_processed(&mut self, id: &str) -> Result<bool, Self::Err>;
+    fn put_processed(&mut self, id: &str, at: u64) -> Result<(), Self::Err>;
+    fn get_journal(&mut self, id: &str) -> Result<Option<JournalEntry>, Self::Err>;
+    fn put_journal(&mut self, entry: &JournalEntry) -> Result<(), Self::Err>;
+    fn counter(&mut self) -> Result<u64, Self::Err>;
+    fn set_counter(&mut self, n: u64) -> Result<(), Self::Err>;
+}
+
+/// Merge `dump` into `target`: check everything first, then write only what is new.
+/// Returns the number of records written.
+pub(crate) fn merge<T: MergeTarget>(dump: &Dump, target: &mut T) -> Result<u64, T::Err> {
+    let cases = new_cases(dump, target)?;
+    let threads = new_threads(dump, target)?;
+    let journal = new_journal(dump, target)?;
+    let mut written = 0u64;
+    for case in cases {
+        target.put_case(case)?;
+        written += 1;
+    }
+    for (thread, case) in threads {
+        target.put_thread(thread, case)?;
+        written += 1;
+    }
+    for (_, id, at) in &dump.processed {
+        if !target.has_processed(id)? {
+            target.put_processed(id, *at)?;
+            written += 1;
+        }
+    }
+    for entry in journal {
+        target.put_journal(entry)?;
+        written += 1;
+    }
+    if dump.counter > target.counter()? {
+        target.set_counter(dump.counter)?;
+        written += 1;
+    }
+    Ok(written)
+}
+
+fn conflict(line: u64, reason: String) -> StoreError {
+    StoreError::Import {
+        line,
+        reason: format!("{reason}; nothing was imported"),
+    }
+}
+
+/// Cases of the dump missing from the store; a different case under the same id is a conflict.
+fn new_cases<'d, T: MergeTarget>(dump: &'d Dump, target: &mut T) -> Result<Vec<&'d Case>, T::Err> {
+    let mut new = Vec::new();
+    for (line, case) in &dump.cases {
+        match target.get_case(&case.id)? {
+            None => new.push(case),
+            Some(existing) if existing == *case => {}
+            Some(_) => {
+                let reason = format!(
+                    "case {} already exists in the store with different content",
+                    case.id
+                );
+                return Err(target.fail(conflict(*line, reason)));
+            }
+        }
+    }
+    Ok(new)
+}
+
+/// Thread bindings missing from the store; each must name a case of the dump or the store.
+fn new_threads<'d, T: MergeTarget>(
+    dump: &'d Dump,
+    target: &mut T,
+) -> Result<Vec<(u64, &'d CaseId)>, T::Err> {
+    let in_dump: HashMap<&CaseId, ()> = dump.cases.iter().map(|(_, c)| (&c.id, ())).collect();
+    let mut new = Vec::new();
+    for (line, thread, case) in &dump.threads {
+        let known = in_dump.contains_key(case) || target.get_case(case)?.is_some();
+        if !known {
+            let reason = format!("thread {thread} is bound to {case}, which is not in the dump");
+            return Err(target.fail(conflict(*line, reason)));
+        }
+        match target.get_thread(*thread)? {
+            None => new.push((*thread, case)),
+            Some(existing) if existing == *case => {}
+            Some(existing) => {
+                let reason = format!(
+                    "thread {thread} is bound to {existing} in the store but to {case} in the dump"
+                );
+                return Err(target.fail(conflict(*line, reason)));
+            }
+        }
+    }
+    Ok(new)
+}
+
+/// Journal entries missing from the store; a different entry under the same id is a conflict.
+fn new_journal<'d, T: MergeTarget>(
+    dump: &'d Dump,
+    target: &mut T,
+) -> Result<Vec<&'d JournalEntry>, T::Err> {
+    let mut new = Vec::new();
+    for (line, entry) in &dump.journal {
+        match target.get_journal(&entry.id)? {
+            None => new.push(entry),
+            Some(existing) if existing == *entry => {}
+            Some(_) => {
+                let reason = format!(
+                    "journal entry {} differs from the one in the store",
+                    entry.id
+                );
+                return Err(target.fail(conflict(*line, reason)));
+            }
+        }
+    }
+    Ok(new)
+}

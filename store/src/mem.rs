@@ -1,0 +1,307 @@
+//! `MemStore`: everything in memory behind one `Mutex`, for tests and the console's throwaway mode.
+//! Bundles still go to a directory (the engine reads them from disk): a private temporary
+//! directory removed on drop, or one the caller names.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Read, Write};
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
+
+use crate::bundles::BundleDir;
+use crate::exchange::{Dump, MergeTarget, merge};
+use crate::record::{case_id_from_counter, now_secs};
+use crate::{Applied, Case, CaseId, CaseStore, JournalEntry, StoreError, StoredBundle};
+
+#[derive(Debug, Default)]
+struct Inner {
+    counter: u64,
+    cases: BTreeMap<CaseId, Case>,
+    processed: BTreeMap<String, u64>,
+    threads: BTreeMap<u64, CaseId>,
+    /// id → (insertion sequence, entry).
+    journal: BTreeMap<String, (u64, JournalEntry)>,
+    journal_seq: u64,
+}
+
+/// In-memory `CaseStore`. Nothing survives the process.
+#[derive(Debug)]
+pub struct MemStore {
+    inner: Mutex<Inner>,
+    bundles: BundleDir,
+    /// Set when the bundle directory is ours to delete.
+    owned_dir: Option<PathBuf>,
+}
+
+impl MemStore {
+    /// A store whose bundles go to a fresh temporary directory, removed when the store drops.
+    /// The directory is created on the first bundle.
+    pub fn new() -> MemStore {
+        let dir = std::env::temp_dir().join(format!(
+            "casebot-memstore-{}-{:016x}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        let mut store = MemStore::with_bundle_dir(dir.clone());
+        store.owned_dir = Some(dir);
+        store
+    }
+
+    /// A store whose bundles go to `dir` (created on the first bundle, kept after drop).
+    pub fn with_bundle_dir(dir: impl Into<PathBuf>) -> MemStore {
+        MemStore {
+            inner: Mutex::new(Inner::default()),
+            bundles: BundleDir::lazy(dir.into()),
+            owned_dir: None,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic in another caller cannot leave `Inner` half-updated: every method builds the
+        // new value before it assigns, so a poisoned lock is still consistent.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Default for MemStore {
+    fn default() -> MemStore {
+        MemStore::new()
+    }
+}
+
+impl Drop for MemStore {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.owned_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+impl Inner {
+    fn bind_threads(&mut self, before: Option<&Case>, after: &Case) {
+        let old = before.and_then(|c| c.thread_id);
+        if old == after.thread_id {
+            return;
+        }
+        if let Some(old) = old
+            && self.threads.get(&old) == Some(&after.id)
+        {
+            self.threads.remove(&old);
+        }
+        if let Some(new) = after.thread_id {
+            self.threads.insert(new, after.id.clone());
+        }
+    }
+
+    fn snapshot(&self) -> Dump {
+        let mut cases: Vec<Case> = self.cases.values().cloned().collect();
+        cases.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        let mut journal: Vec<&(u64, JournalEntry)> = self.journal.values().collect();
+        journal.sort_by_key(|(seq, e)| (e.accepted_at, *seq));
+        Dump {
+            counter: self.counter,
+            cases: cases.into_iter().map(|c| (0, c)).collect(),
+            threads: self
+                .threads
+                .iter()
+                .map(|(t, c)| (0, *t, c.clone()))
+                .collect(),
+            processed: self
+                .processed
+                .iter()
+                .map(|(id, at)| (0, id.clone(), *at))
+                .collect(),
+            journal: journal.into_iter().map(|(_, e)| (0, e.clone())).collect(),
+        }
+    }
+}
+
+impl MergeTarget for Inner {
+    type Err = StoreError;
+    fn fail(&self, e: StoreError) -> StoreError {
+        e
+    }
+    fn get_case(&mut self, id: &CaseId) -> Result<Option<Case>, StoreError> {
+        Ok(self.cases.get(id).cloned())
+    }
+    fn put_case(&mut self, case: &Case) -> Result<(), StoreError> {
+        self.cases.insert(case.id.clone(), case.clone());
+        Ok(())
+    }
+    fn get_thread(&mut self, thread: u64) -> Result<Option<CaseId>, StoreError> {
+        Ok(self.threads.get(&thread).cloned())
+    }
+    fn put_thread(&mut self, thread: u64, case: &CaseId) -> Result<(), StoreError> {
+        self.threads.insert(thread, case.clone());
+        Ok(())
+    }
+    fn has_processed(&mut self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.processed.contains_key(id))
+    }
+    fn put_processed(&mut self, id: &str, at: u64) -> Result<(), StoreError> {
+        self.processed.insert(id.to_string(), at);
+        Ok(())
+    }
+    fn get_journal(&mut self, id: &str) -> Result<Option<JournalEntry>, StoreError> {
+        Ok(self.journal.get(id).map(|(_, e)| e.clone()))
+    }
+    fn put_journal(&mut self, entry: &JournalEntry) -> Result<(), StoreError> {
+        self.journal_seq += 1;
+        let seq = self.journal_seq;
+        self.journal.insert(entry.id.clone(), (seq, entry.clone()));
+        Ok(())
+    }
+    fn counter(&mut self) -> Result<u64, StoreError> {
+        Ok(self.counter)
+    }
+    fn set_counter(&mut self, n: u64) -> Result<(), StoreError> {
+        self.counter = n;
+        Ok(())
+    }
+}
+
+impl CaseStore for MemStore {
+    fn new_case_id(&self) -> Result<CaseId, StoreError> {
+        let mut inner = self.lock();
+        loop {
+            inner.counter += 1;
+            let id = case_id_from_counter(inner.counter);
+            if !inner.cases.contains_key(&id) {
+                return Ok(id);
+            }
+        }
+    }
+
+    fn create(&self, case: Case, message_id: Option<&str>) -> Result<Applied<Case>, StoreError> {
+        let mut inner = self.lock();
+        if let Some(mid) = message_id
+            && inner.processed.contains_key(mid)
+        {
+            return Ok(Applied::Duplicate);
+        }
+        if inner.cases.contains_key(&case.id) {
+            return Err(StoreError::Exists(case.id.to_string()));
+        }
+        inner.bind_threads(None, &case);
+        inner.cases.insert(case.id.clone(), case.clone());
+        if let Some(mid) = message_id {
+            inner.processed.insert(mid.to_string(), now_secs());
+        }
+        Ok(Applied::Done(case))
+    }
+
+    fn get(&self, id: &CaseId) -> Result<Option<Case>, StoreError> {
+        Ok(self.lock().cases.get(id).cloned())
+    }
+
+    fn update(
+        &self,
+        id: &CaseId,
+        message_id: Option<&str>,
+        f: &mut dyn FnMut(&mut Case),
+    ) -> Result<Applied<Case>, StoreError> {
+        let mut inner = self.lock();
+        if let Some(mid) = message_id
+            && inner.processed.contains_key(mid)
+        {
+            return Ok(Applied::Duplicate);
+        }
+        let before = inner
+            .cases
+            .get(id)
+            .cloned()
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        let mut after = before.clone();
+        f(&mut after);
+        if after.id != before.id {
+            return Err(StoreError::IdChanged(before.id.to_string()));
+        }
+        if after != before {
+            inner.bind_threads(Some(&before), &after);
+            inner.cases.insert(after.id.clone(), after.clone());
+        }
+        if let Some(mid) = message_id {
+            inner.processed.insert(mid.to_string(), now_secs());
+        }
+        Ok(Applied::Done(after))
+    }
+
+    fn is_processed(&self, message_id: &str) -> Result<bool, StoreError> {
+        Ok(self.lock().processed.contains_key(message_id))
+    }
+
+    fn mark_processed(&self, message_id: &str) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        if inner.processed.contains_key(message_id) {
+            return Ok(false);
+        }
+        inner.processed.insert(message_id.to_string(), now_secs());
+        Ok(true)
+    }
+
+    fn list(&self) -> Result<Vec<Case>, StoreError> {
+        Ok(self
+            .lock()
+            .snapshot()
+            .cases
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect())
+    }
+
+    fn case_by_thread(&self, thread_id: u64) -> Result<Option<CaseId>, StoreError> {
+        Ok(self.lock().threads.get(&thread_id).cloned())
+    }
+
+    fn put_bundle(&self, data: &mut dyn Read) -> Result<StoredBundle, StoreError> {
+        self.bundles.put(data)
+    }
+
+    fn bundle_path(&self, sha256: &str) -> Result<Option<PathBuf>, StoreError> {
+        self.bundles.path(sha256)
+    }
+
+    fn journal_add(&self, entry: &JournalEntry) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let seq = match inner.journal.get(&entry.id) {
+            Some((seq, _)) => *seq,
+            None => {
+                inner.journal_seq += 1;
+                inner.journal_seq
+            }
+        };
+        inner.journal.insert(entry.id.clone(), (seq, entry.clone()));
+        Ok(())
+    }
+
+    fn journal_remove(&self, id: &str) -> Result<(), StoreError> {
+        self.lock().journal.remove(id);
+        Ok(())
+    }
+
+    fn journal_list(&self) -> Result<Vec<JournalEntry>, StoreError> {
+        Ok(self
+            .lock()
+            .snapshot()
+            .journal
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect())
+    }
+
+    fn export(&self, out: &mut dyn Write) -> Result<u64, StoreError> {
+        let dump = self.lock().snapshot();
+        dump.write(out)
+    }
+
+    fn import(&self, input: &mut dyn BufRead) -> Result<u64, StoreError> {
+        let dump = Dump::read(input)?;
+        let mut inner = self.lock();
+        merge(&dump, &mut *inner)
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}

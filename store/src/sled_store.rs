@@ -1,0 +1,667 @@
+//! `SledStore`: the embedded default, one directory.
+//!
+//! Layout of the store directory:
+//! - `db/`: the sled database (trees `cases`, `processed`, `threads`, `journal`, `meta`);
+//! - `bundles/`: uploaded bundles by sha256;
+//! - `casebot.lock`: held (advisory lock) while a process has the store open.
+//!
+//! Everything sled-specific lives in this file, so moving to another embedded database is a
+//! change to this one file.
+
+use std::cell::RefCell;
+use std::fs::{self, File};
+use std::io::{BufRead, Read, Write};
+use std::path::{Path, PathBuf};
+
+use sled::transaction::{
+    ConflictableTransactionError, ConflictableTransactionResult, TransactionError,
+    TransactionalTree,
+};
+use sled::{Transactional, Tree};
+
+use crate::bundles::BundleDir;
+use crate::exchange::{Dump, MergeTarget, merge};
+use crate::group_commit::GroupCommit;
+use crate::record::{
+    CURRENT, CaseKey, CounterRecord, FORMAT_NAME, FormatRecord, JournalKey, JournalRecord,
+    MessageKey, MetaKey, ProcessedRecord, ThreadKey, ThreadRecord, case_id_from_counter, decode,
+    decode_case, encode, encode_case, now_secs, tree,
+};
+use crate::{Applied, Case, CaseId, CaseStore, JournalEntry, StoreError, StoredBundle};
+
+/// Lock file inside the store directory.
+const LOCK_FILE: &str = "casebot.lock";
+
+/// Written beside the database once the database holds its format record. If the marker exists
+/// but the database has no format record, the database files were damaged or removed: sled
+/// recovers an unreadable log as an empty database, and that must not pass for a new store.
+const MARKER_FILE: &str = "casebot-store";
+
+/// The sled-backed `CaseStore`.
+#[derive(Debug)]
+pub struct SledStore {
+    path: PathBuf,
+    pub(crate) db: sled::Db,
+    pub(crate) cases: Tree,
+    processed: Tree,
+    threads: Tree,
+    journal: Tree,
+    meta: Tree,
+    bundles: BundleDir,
+    commits: GroupCommit,
+    /// Held for the life of the store; released by the OS if the process dies.
+    _lock: File,
+}
+
+impl SledStore {
+    /// Open (creating if needed) the store in `dir`.
+    ///
+    /// Fails with `Locked` if another process has it open, `NotWritable` if the directory cannot
+    /// be created or written, `Corrupt` if the database files are damaged. Each names the path.
+    pub fn open(dir: impl AsRef<Path>) -> Result<SledStore, StoreError> {
+        let path = dir.as_ref().to_path_buf();
+        prepare_dir(&path)?;
+        let lock = take_lock(&path)?;
+        let db_path = path.join("db");
+        let db = open_db(&db_path)?;
+        let open_tree = |name: &str| db.open_tree(name).map_err(|e| open_error(&db_path, e));
+        let store = SledStore {
+            cases: open_tree(tree::CASES)?,
+            processed: open_tree(tree::PROCESSED)?,
+            threads: open_tree(tree::THREADS)?,
+            journal: open_tree(tree::JOURNAL)?,
+            meta: open_tree(tree::META)?,
+            bundles: BundleDir::open(path.join("bundles"))?,
+            db,
+            path,
+            commits: GroupCommit::default(),
+            _lock: lock,
+        };
+        store.check_format()?;
+        Ok(store)
+    }
+
+    /// Is there a store in `dir` (one that `open` would open rather than create)?
+    pub fn exists(dir: impl AsRef<Path>) -> bool {
+        let dir = dir.as_ref();
+        dir.join(MARKER_FILE).exists() || dir.join("db").exists()
+    }
+
+    /// The store directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes the database uses on disk (excluding bundles).
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        self.db.size_on_disk().map_err(db_err)
+    }
+
+    /// Mark a new store, or check that an existing one is a casebot store this build can read.
+    fn check_format(&self) -> Result<(), StoreError> {
+        let key = MetaKey::Format.bytes();
+        let corrupt = |reason: String| StoreError::Corrupt {
+            path: self.path.clone(),
+            reason,
+        };
+        match self.meta.get(key).map_err(|e| open_error(&self.path, e))? {
+            Some(bytes) => {
+                let record: FormatRecord =
+                    decode("store format", &bytes).map_err(|e| corrupt(e.to_string()))?;
+                if record.format != FORMAT_NAME {
+                    return Err(corrupt(format!("not a casebot store ({})", record.format)));
+                }
+            }
+            None => {
+                if self.path.join(MARKER_FILE).exists() {
+                    return Err(StoreError::Corrupt {
+                        path: self.path.join("db"),
+                        reason: "the database files are damaged or missing (the store was \
+                                 created here, but its records cannot be found); restore from \
+                                 an export with `casebot cases import`"
+                            .into(),
+                    });
+                }
+                if !self.cases.is_empty() {
+                    return Err(corrupt("cases present but no format marker".into()));
+                }
+                let record = FormatRecord {
+                    v: CURRENT,
+                    format: FORMAT_NAME.into(),
+                };
+                self.meta
+                    .insert(key, encode("store format", &record)?)
+                    .map_err(db_err)?;
+                self.durable()?;
+            }
+        }
+        write_marker(&self.path)?;
+        // Walk every tree once so damage shows now, naming the path, not mid-conversation.
+        for tree in [&self.cases, &self.processed, &self.threads, &self.journal] {
+            for item in tree.iter() {
+                item.map_err(|e| open_error(&self.path, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Return once everything committed so far is on disk (group commit).
+    fn durable(&self) -> Result<(), StoreError> {
+        self.commits
+            .wait_durable(&|| self.db.flush().map(|_| ()).map_err(db_err))
+    }
+
+    fn snapshot(&self) -> Result<Dump, StoreError> {
+        let mut dump = Dump {
+            counter: self.counter()?,
+            cases: self.list()?.into_iter().map(|c| (0, c)).collect(),
+            ..Dump::default()
+        };
+        for item in self.threads.iter() {
+            let (k, v) = item.map_err(db_err)?;
+            let record: ThreadRecord = decode("thread binding", &v)?;
+            dump.threads.push((0, ThreadKey::parse(&k)?, record.case));
+        }
+        for item in self.processed.iter() {
+            let (k, v) = item.map_err(db_err)?;
+            let record: ProcessedRecord = decode("processed id", &v)?;
+            dump.processed
+                .push((0, String::from_utf8_lossy(&k).into_owned(), record.at));
+        }
+        dump.journal = self.journal_list()?.into_iter().map(|e| (0, e)).collect();
+        Ok(dump)
+    }
+
+    fn counter(&self) -> Result<u64, StoreError> {
+        match self.meta.get(MetaKey::Counter.bytes()).map_err(db_err)? {
+            Some(bytes) => Ok(decode::<CounterRecord>("case counter", &bytes)?.n),
+            None => Ok(0),
+        }
+    }
+}
+
+/// Create the directory and prove it can be written.
+fn prepare_dir(path: &Path) -> Result<(), StoreError> {
+    let not_writable = |e: std::io::Error| StoreError::NotWritable {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    fs::create_dir_all(path).map_err(not_writable)?;
+    let probe = path.join(format!(".write-probe-{}", std::process::id()));
+    File::create(&probe)
+        .and_then(|mut f| f.write_all(b"casebot"))
+        .map_err(not_writable)?;
+    fs::remove_file(&probe).map_err(not_writable)
+}
+
+/// Create the marker file (fsynced, with its directory entry) if it is not there yet.
+fn write_marker(path: &Path) -> Result<(), StoreError> {
+    let marker = path.join(MARKER_FILE);
+    if marker.exists() {
+        return Ok(());
+    }
+    let io = |e: std::io::Error| StoreError::Io(format!("{}: {e}", marker.display()));
+    let mut file = File::create(&marker).map_err(io)?;
+    file.write_all(format!("{FORMAT_NAME} v{CURRENT}\n").as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(io)?;
+    File::open(path).and_then(|d| d.sync_all()).map_err(io)
+}
+
+/// Take the advisory lock that marks the store as in use.
+fn take_lock(path: &Path) -> Result<File, StoreError> {
+    let lock_path = path.join(LOCK_FILE);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| StoreError::NotWritable {
+            path: lock_path.clone(),
+            reason: e.to_string(),
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(StoreError::Locked {
+            path: path.to_path_buf(),
+        }),
+        Err(fs::TryLockError::Error(e)) => Err(StoreError::Io(format!(
+            "cannot lock {}: {e}",
+            lock_path.display()
+        ))),
+    }
+}
+
+/// Open sled, turning its errors (and panics on damaged files) into startup errors.
+fn open_db(db_path: &Path) -> Result<sled::Db, StoreError> {
+    let config = sled::Config::new()
+        .path(db_path)
+        .mode(sled::Mode::HighThroughput);
+    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
+    match opened {
+        Ok(result) => result.map_err(|e| open_error(db_path, e)),
+        Err(_) => Err(StoreError::Corrupt {
+            path: db_path.to_path_buf(),
+            reason: "the database failed while reading its files".into(),
+        }),
+    }
+}
+
+/// Map a sled error seen while opening to the startup error naming the path.
+fn open_error(path: &Path, e: sled::Error) -> StoreError {
+    use std::io::ErrorKind;
+    let path = path.to_path_buf();
+    match e {
+        sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+            StoreError::Locked { path }
+        }
+        sled::Error::Io(io)
+            if matches!(
+                io.kind(),
+                ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem
+            ) =>
+        {
+            StoreError::NotWritable {
+                path,
+                reason: io.to_string(),
+            }
+        }
+        sled::Error::Io(io)
+            if matches!(io.kind(), ErrorKind::InvalidData | ErrorKind::UnexpectedEof) =>
+        {
+            StoreError::Corrupt {
+                path,
+                reason: io.to_string(),
+            }
+        }
+        sled::Error::Io(io) => StoreError::Io(format!("{}: {io}", path.display())),
+        other => StoreError::Corrupt {
+            path,
+            reason: other.to_string(),
+        },
+    }
+}
+
+fn db_err(e: sled::Error) -> StoreError {
+    StoreError::Io(e.to_string())
+}
+
+fn tx_err(e: TransactionError<StoreError>) -> StoreError {
+    match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => db_err(e),
+    }
+}
+
+fn abort<T>(e: StoreError) -> ConflictableTransactionResult<T, StoreError> {
+    Err(ConflictableTransactionError::Abort(e))
+}
+
+/// Point thread bindings at `after` (and drop the old binding if it was this case's).
+fn bind_threads(
+    threads: &TransactionalTree,
+    before: Option<&Case>,
+    after: &Case,
+) -> ConflictableTransactionResult<(), StoreError> {
+    let old = before.and_then(|c| c.thread_id);
+    if old == after.thread_id {
+        return Ok(());
+    }
+    if let Some(old) = old {
+        let key = ThreadKey(old).bytes();
+        if let Some(bytes) = threads.get(key)? {
+            let record: ThreadRecord = decode("thread binding", &bytes).or_else(abort)?;
+            if record.case == after.id {
+                threads.remove(&key[..])?;
+            }
+        }
+    }
+    if let Some(new) = after.thread_id {
+        let record = ThreadRecord {
+            v: CURRENT,
+            case: after.id.clone(),
+        };
+        let bytes = encode("thread binding", &record).or_else(abort)?;
+        threads.insert(&ThreadKey(new).bytes()[..], bytes)?;
+    }
+    Ok(())
+}
+
+fn processed_value() -> Result<Vec<u8>, StoreError> {
+    encode(
+        "processed id",
+        &ProcessedRecord {
+            v: CURRENT,
+            at: now_secs(),
+        },
+    )
+}
+
+fn tx_counter(meta: &TransactionalTree) -> Result<u64, TxErr> {
+    match meta.get(MetaKey::Counter.bytes())? {
+        Some(bytes) => decode::<CounterRecord>("case counter", &bytes)
+            .map(|r| r.n)
+            .map_err(abort_err),
+        None => Ok(0),
+    }
+}
+
+fn tx_set_counter(meta: &TransactionalTree, n: u64) -> Result<(), TxErr> {
+    let bytes = encode("case counter", &CounterRecord { v: CURRENT, n }).map_err(abort_err)?;
+    meta.insert(MetaKey::Counter.bytes(), bytes)?;
+    Ok(())
+}
+
+/// The import merge inside one transaction over every tree.
+struct TxMerge<'a> {
+    cases: &'a TransactionalTree,
+    processed: &'a TransactionalTree,
+    threads: &'a TransactionalTree,
+    journal: &'a TransactionalTree,
+    meta: &'a TransactionalTree,
+}
+
+type TxErr = ConflictableTransactionError<StoreError>;
+
+fn abort_err(e: StoreError) -> TxErr {
+    ConflictableTransactionError::Abort(e)
+}
+
+impl MergeTarget for TxMerge<'_> {
+    type Err = TxErr;
+    fn fail(&self, e: StoreError) -> TxErr {
+        abort_err(e)
+    }
+    fn get_case(&mut self, id: &CaseId) -> Result<Option<Case>, TxErr> {
+        match self.cases.get(CaseKey(id).bytes())? {
+            Some(bytes) => decode_case(&bytes).map(Some).map_err(abort_err),
+            None => Ok(None),
+        }
+    }
+    fn put_case(&mut self, case: &Case) -> Result<(), TxErr> {
+        let bytes = encode_case(case).map_err(abort_err)?;
+        self.cases.insert(CaseKey(&case.id).bytes(), bytes)?;
+        Ok(())
+    }
+    fn get_thread(&mut self, thread: u64) -> Result<Option<CaseId>, TxErr> {
+        match self.threads.get(ThreadKey(thread).bytes())? {
+            Some(bytes) => decode::<ThreadRecord>("thread binding", &bytes)
+                .map(|r| Some(r.case))
+                .map_err(abort_err),
+            None => Ok(None),
+        }
+    }
+    fn put_thread(&mut self, thread: u64, case: &CaseId) -> Result<(), TxErr> {
+        let record = ThreadRecord {
+            v: CURRENT,
+            case: case.clone(),
+        };
+        let bytes = encode("thread binding", &record).map_err(abort_err)?;
+        self.threads.insert(&ThreadKey(thread).bytes()[..], bytes)?;
+        Ok(())
+    }
+    fn has_processed(&mut self, id: &str) -> Result<bool, TxErr> {
+        Ok(self.processed.get(MessageKey(id).bytes())?.is_some())
+    }
+    fn put_processed(&mut self, id: &str, at: u64) -> Result<(), TxErr> {
+        let bytes =
+            encode("processed id", &ProcessedRecord { v: CURRENT, at }).map_err(abort_err)?;
+        self.processed.insert(MessageKey(id).bytes(), bytes)?;
+        Ok(())
+    }
+    fn get_journal(&mut self, id: &str) -> Result<Option<JournalEntry>, TxErr> {
+        match self.journal.get(JournalKey(id).bytes())? {
+            Some(bytes) => decode::<JournalRecord>("journal entry", &bytes)
+                .map(|r| Some(r.entry))
+                .map_err(abort_err),
+            None => Ok(None),
+        }
+    }
+    fn put_journal(&mut self, entry: &JournalEntry) -> Result<(), TxErr> {
+        let record = JournalRecord {
+            v: CURRENT,
+            seq: self.journal.generate_id()?,
+            entry: entry.clone(),
+        };
+        let bytes = encode("journal entry", &record).map_err(abort_err)?;
+        self.journal.insert(JournalKey(&entry.id).bytes(), bytes)?;
+        Ok(())
+    }
+    fn counter(&mut self) -> Result<u64, TxErr> {
+        tx_counter(self.meta)
+    }
+    fn set_counter(&mut self, n: u64) -> Result<(), TxErr> {
+        tx_set_counter(self.meta, n)
+    }
+}
+
+impl CaseStore for SledStore {
+    fn new_case_id(&self) -> Result<CaseId, StoreError> {
+        // Not flushed on its own: an id only matters once a case using it is written, and that
+        // write's flush carries the counter too (sled persists in commit order). The random
+        // suffix keeps ids apart even if a crash rolled the counter back.
+        let id = (&self.meta, &self.cases)
+            .transaction(|(meta, cases)| {
+                let mut n = tx_counter(meta)?;
+                loop {
+                    n += 1;
+                    let id = case_id_from_counter(n);
+                    if cases.get(CaseKey(&id).bytes())?.is_none() {
+                        tx_set_counter(meta, n)?;
+                        return Ok(id);
+                    }
+                }
+            })
+            .map_err(tx_err)?;
+        Ok(id)
+    }
+
+    fn create(&self, case: Case, message_id: Option<&str>) -> Result<Applied<Case>, StoreError> {
+        let key = CaseKey(&case.id);
+        let bytes = encode_case(&case)?;
+        let processed_bytes = processed_value()?;
+        let applied = (&self.cases, &self.processed, &self.threads)
+            .transaction(|(cases, processed, threads)| {
+                if let Some(mid) = message_id
+                    && processed.get(MessageKey(mid).bytes())?.is_some()
+                {
+                    return Ok(false);
+                }
+                if cases.get(key.bytes())?.is_some() {
+                    return abort(StoreError::Exists(case.id.to_string()));
+                }
+                cases.insert(key.bytes(), bytes.clone())?;
+                bind_threads(threads, None, &case)?;
+                if let Some(mid) = message_id {
+                    processed.insert(MessageKey(mid).bytes(), processed_bytes.clone())?;
+                }
+                Ok(true)
+            })
+            .map_err(tx_err)?;
+        self.durable()?;
+        Ok(if applied {
+            Applied::Done(case)
+        } else {
+            Applied::Duplicate
+        })
+    }
+
+    fn get(&self, id: &CaseId) -> Result<Option<Case>, StoreError> {
+        match self.cases.get(CaseKey(id).bytes()).map_err(db_err)? {
+            Some(bytes) => decode_case(&bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn update(
+        &self,
+        id: &CaseId,
+        message_id: Option<&str>,
+        f: &mut dyn FnMut(&mut Case),
+    ) -> Result<Applied<Case>, StoreError> {
+        let key = CaseKey(id);
+        let processed_bytes = processed_value()?;
+        // sled may re-run the closure on conflict; `f` is documented to be pure.
+        let f = RefCell::new(f);
+        let (applied, wrote) = (&self.cases, &self.processed, &self.threads)
+            .transaction(|(cases, processed, threads)| {
+                if let Some(mid) = message_id
+                    && processed.get(MessageKey(mid).bytes())?.is_some()
+                {
+                    return Ok((Applied::Duplicate, false));
+                }
+                let Some(bytes) = cases.get(key.bytes())? else {
+                    return abort(StoreError::NotFound(id.to_string()));
+                };
+                let before = decode_case(&bytes).or_else(abort)?;
+                let mut after = before.clone();
+                (f.borrow_mut())(&mut after);
+                if after.id != before.id {
+                    return abort(StoreError::IdChanged(before.id.to_string()));
+                }
+                let changed = after != before;
+                if changed {
+                    cases.insert(key.bytes(), encode_case(&after).or_else(abort)?)?;
+                    bind_threads(threads, Some(&before), &after)?;
+                }
+                if let Some(mid) = message_id {
+                    processed.insert(MessageKey(mid).bytes(), processed_bytes.clone())?;
+                }
+                Ok((Applied::Done(after), changed || message_id.is_some()))
+            })
+            .map_err(tx_err)?;
+        // A duplicate is acknowledged too: the write that recorded the id may still be in the
+        // group being flushed by another caller.
+        if wrote || matches!(applied, Applied::Duplicate) {
+            self.durable()?;
+        }
+        Ok(applied)
+    }
+
+    fn is_processed(&self, message_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .processed
+            .contains_key(MessageKey(message_id).bytes())
+            .map_err(db_err)?)
+    }
+
+    fn mark_processed(&self, message_id: &str) -> Result<bool, StoreError> {
+        let bytes = processed_value()?;
+        let swapped = self
+            .processed
+            .compare_and_swap(
+                MessageKey(message_id).bytes(),
+                None as Option<&[u8]>,
+                Some(bytes),
+            )
+            .map_err(db_err)?;
+        self.durable()?;
+        Ok(swapped.is_ok())
+    }
+
+    fn list(&self) -> Result<Vec<Case>, StoreError> {
+        let mut cases = Vec::with_capacity(self.cases.len());
+        for item in self.cases.iter() {
+            let (_, bytes) = item.map_err(db_err)?;
+            cases.push(decode_case(&bytes)?);
+        }
+        cases.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(cases)
+    }
+
+    fn case_by_thread(&self, thread_id: u64) -> Result<Option<CaseId>, StoreError> {
+        match self
+            .threads
+            .get(ThreadKey(thread_id).bytes())
+            .map_err(db_err)?
+        {
+            Some(bytes) => Ok(Some(decode::<ThreadRecord>("thread binding", &bytes)?.case)),
+            None => Ok(None),
+        }
+    }
+
+    fn put_bundle(&self, data: &mut dyn Read) -> Result<StoredBundle, StoreError> {
+        self.bundles.put(data)
+    }
+
+    fn bundle_path(&self, sha256: &str) -> Result<Option<PathBuf>, StoreError> {
+        self.bundles.path(sha256)
+    }
+
+    fn journal_add(&self, entry: &JournalEntry) -> Result<(), StoreError> {
+        let key = JournalKey(&entry.id);
+        let journal = &self.journal;
+        journal
+            .transaction(|tx| {
+                let seq = match tx.get(key.bytes())? {
+                    Some(bytes) => {
+                        decode::<JournalRecord>("journal entry", &bytes)
+                            .or_else(abort)?
+                            .seq
+                    }
+                    None => tx.generate_id()?,
+                };
+                let record = JournalRecord {
+                    v: CURRENT,
+                    seq,
+                    entry: entry.clone(),
+                };
+                tx.insert(
+                    key.bytes(),
+                    encode("journal entry", &record).or_else(abort)?,
+                )?;
+                Ok(())
+            })
+            .map_err(tx_err)?;
+        self.durable()
+    }
+
+    fn journal_remove(&self, id: &str) -> Result<(), StoreError> {
+        self.journal
+            .remove(JournalKey(id).bytes())
+            .map_err(db_err)?;
+        self.durable()
+    }
+
+    fn journal_list(&self) -> Result<Vec<JournalEntry>, StoreError> {
+        let mut records = Vec::new();
+        for item in self.journal.iter() {
+            let (_, bytes) = item.map_err(db_err)?;
+            records.push(decode::<JournalRecord>("journal entry", &bytes)?);
+        }
+        records.sort_by_key(|r| (r.entry.accepted_at, r.seq));
+        Ok(records.into_iter().map(|r| r.entry).collect())
+    }
+
+    fn export(&self, out: &mut dyn Write) -> Result<u64, StoreError> {
+        self.snapshot()?.write(out)
+    }
+
+    fn import(&self, input: &mut dyn BufRead) -> Result<u64, StoreError> {
+        let dump = Dump::read(input)?;
+        let written = (
+            &self.cases,
+            &self.processed,
+            &self.threads,
+            &self.journal,
+            &self.meta,
+        )
+            .transaction(|(cases, processed, threads, journal, meta)| {
+                let mut target = TxMerge {
+                    cases,
+                    processed,
+                    threads,
+                    journal,
+                    meta,
+                };
+                merge(&dump, &mut target)
+            })
+            .map_err(tx_err)?;
+        self.durable()?;
+        Ok(written)
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.durable()
+    }
+}

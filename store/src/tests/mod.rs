@@ -1,0 +1,86 @@
+//! One behaviour suite, run against every `CaseStore` implementation (`mem::` and `sled::`
+//! modules below), plus sled-only tests for persistence, migration and startup errors.
+
+mod sled_only;
+mod suite;
+
+use std::collections::BTreeMap;
+
+use crate::{Case, CaseId, CaseStatus, JournalEntry};
+
+/// A case as handlers would create it.
+pub(crate) fn sample_case(id: CaseId, created_at: u64, thread: Option<u64>) -> Case {
+    Case {
+        id,
+        title: "KB5034441 fails with 0x80070643".into(),
+        problem: "Monthly update rolls back on three laptops".into(),
+        lang: diagnosis::Lang::En,
+        opener: "alice".into(),
+        channel_id: Some(10),
+        thread_id: thread,
+        status: CaseStatus::Open,
+        devices: BTreeMap::new(),
+        timeline: Vec::new(),
+        close_reason: None,
+        summary: None,
+        created_at,
+        updated_at: created_at,
+    }
+}
+
+/// A journal entry for `case`.
+pub(crate) fn sample_job(id: &str, case: &CaseId, accepted_at: u64) -> JournalEntry {
+    JournalEntry {
+        id: id.into(),
+        case_id: case.clone(),
+        device: "LAPTOP-7".into(),
+        bundle_sha256: "ab".repeat(32),
+        bundle_name: "logs.zip".into(),
+        author: "bob".into(),
+        accepted_at,
+    }
+}
+
+/// Generate one `#[test]` per suite function for a backend.
+macro_rules! run_suite {
+    ($backend:ident, $make:expr, [$($name:ident),* $(,)?]) => {
+        mod $backend {
+            $(
+                #[test]
+                fn $name() {
+                    let (store, _guard) = $make;
+                    super::suite::$name(&store);
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! all_backends {
+    ($($name:ident),* $(,)?) => {
+        run_suite!(mem, (crate::MemStore::new(), ()), [$($name),*]);
+        run_suite!(sled, {
+            let dir = tempfile::tempdir().expect("tempdir");
+            (crate::SledStore::open(dir.path().join("store")).expect("open"), dir)
+        }, [$($name),*]);
+    };
+}
+
+all_backends!(
+    ids_are_well_formed_and_unique,
+    create_get_update_list,
+    redelivered_create_is_duplicate,
+    redelivered_update_changes_nothing,
+    update_of_missing_case_is_not_found,
+    update_may_not_change_id,
+    create_with_existing_id_is_refused,
+    mark_processed_once,
+    thread_bindings_follow_the_case,
+    bundles_are_content_addressed,
+    journal_add_list_remove,
+    export_import_round_trip,
+    import_merges_into_non_empty_store,
+    import_conflict_changes_nothing,
+    import_bad_input_names_the_line,
+    concurrent_updates_lose_nothing,
+);

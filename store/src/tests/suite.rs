@@ -1,0 +1,353 @@
+//! The behaviour every `CaseStore` must have. Each function gets a fresh, empty store.
+
+use std::collections::HashSet;
+use std::io::Cursor;
+
+use super::{sample_case, sample_job};
+use crate::{Applied, CaseId, CaseStatus, CaseStore, StoreError, TimelineEntry};
+
+fn note(text: &str) -> TimelineEntry {
+    TimelineEntry {
+        at: 5,
+        author: "alice".into(),
+        kind: "note".into(),
+        text: text.into(),
+    }
+}
+
+fn created(store: &dyn CaseStore, at: u64, thread: Option<u64>) -> CaseId {
+    let id = store.new_case_id().expect("id");
+    let case = sample_case(id.clone(), at, thread);
+    assert!(matches!(store.create(case, None), Ok(Applied::Done(_))));
+    id
+}
+
+fn export_text(store: &dyn CaseStore) -> String {
+    let mut out = Vec::new();
+    store.export(&mut out).expect("export");
+    String::from_utf8(out).expect("utf-8")
+}
+
+pub fn ids_are_well_formed_and_unique(store: &dyn CaseStore) {
+    let mut seen = HashSet::new();
+    for _ in 0..500 {
+        let id = store.new_case_id().expect("id");
+        assert_eq!(CaseId::parse(id.as_str()), Ok(id.clone()));
+        assert!(seen.insert(id), "duplicate id");
+    }
+}
+
+pub fn create_get_update_list(store: &dyn CaseStore) {
+    let later = created(store, 200, None);
+    let earlier = created(store, 100, None);
+    let got = store.get(&later).expect("get").expect("present");
+    assert_eq!(got.created_at, 200);
+    let updated = store
+        .update(&later, None, &mut |c| {
+            c.status = CaseStatus::AwaitingLogs;
+            c.timeline.push(note("first"));
+        })
+        .expect("update");
+    let Applied::Done(updated) = updated else {
+        panic!("update without message id must apply")
+    };
+    assert_eq!(updated.status, CaseStatus::AwaitingLogs);
+    assert_eq!(store.get(&later).expect("get"), Some(updated));
+    let ids: Vec<CaseId> = store
+        .list()
+        .expect("list")
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids, vec![earlier, later], "oldest first");
+    let unknown = CaseId::parse("CAS-99999-ZZZZZZ").expect("id");
+    assert_eq!(store.get(&unknown).expect("get"), None);
+}
+
+pub fn redelivered_create_is_duplicate(store: &dyn CaseStore) {
+    let id = store.new_case_id().expect("id");
+    let first = store.create(sample_case(id.clone(), 1, Some(7)), Some("msg-1"));
+    assert!(matches!(first, Ok(Applied::Done(_))));
+    assert!(store.is_processed("msg-1").expect("processed"));
+    // The redelivered event allocates another id but must not create a second case.
+    let other = store.new_case_id().expect("id");
+    let again = store.create(sample_case(other.clone(), 1, Some(8)), Some("msg-1"));
+    assert!(matches!(again, Ok(Applied::Duplicate)));
+    assert_eq!(store.list().expect("list").len(), 1);
+    assert_eq!(store.get(&other).expect("get"), None);
+    assert_eq!(store.case_by_thread(8).expect("thread"), None);
+}
+
+pub fn redelivered_update_changes_nothing(store: &dyn CaseStore) {
+    let id = created(store, 1, None);
+    let mut push = |c: &mut crate::Case| c.timeline.push(note("once"));
+    assert!(matches!(
+        store.update(&id, Some("m-2"), &mut push),
+        Ok(Applied::Done(_))
+    ));
+    let before = export_text(store);
+    let again = store.update(&id, Some("m-2"), &mut push).expect("update");
+    assert_eq!(again, Applied::Duplicate);
+    assert_eq!(
+        export_text(store),
+        before,
+        "a duplicate must change nothing"
+    );
+    let case = store.get(&id).expect("get").expect("present");
+    assert_eq!(case.timeline.len(), 1);
+}
+
+pub fn update_of_missing_case_is_not_found(store: &dyn CaseStore) {
+    let id = CaseId::parse("CAS-00001-ABCDEF").expect("id");
+    let err = store.update(&id, Some("m"), &mut |c| c.title.push('!'));
+    assert!(matches!(err, Err(StoreError::NotFound(ref s)) if s == "CAS-00001-ABCDEF"));
+    assert!(
+        !store.is_processed("m").expect("processed"),
+        "failed update records no id"
+    );
+}
+
+pub fn update_may_not_change_id(store: &dyn CaseStore) {
+    let id = created(store, 1, None);
+    let other = CaseId::parse("CAS-00077-QQQQQQ").expect("id");
+    let err = store.update(&id, Some("m"), &mut |c| c.id = other.clone());
+    assert!(matches!(err, Err(StoreError::IdChanged(_))));
+    assert!(store.get(&id).expect("get").is_some());
+    assert_eq!(store.get(&other).expect("get"), None);
+    assert!(!store.is_processed("m").expect("processed"));
+}
+
+pub fn create_with_existing_id_is_refused(store: &dyn CaseStore) {
+    let id = created(store, 1, None);
+    let mut clash = sample_case(id.clone(), 2, None);
+    clash.title = "other".into();
+    let err = store.create(clash, Some("m"));
+    assert!(matches!(err, Err(StoreError::Exists(_))));
+    let kept = store.get(&id).expect("get").expect("present");
+    assert_eq!(kept.created_at, 1, "the stored case is untouched");
+    assert!(!store.is_processed("m").expect("processed"));
+}
+
+pub fn mark_processed_once(store: &dyn CaseStore) {
+    assert!(!store.is_processed("help-1").expect("processed"));
+    assert!(store.mark_processed("help-1").expect("mark"));
+    assert!(
+        !store.mark_processed("help-1").expect("mark"),
+        "second time is not new"
+    );
+    assert!(store.is_processed("help-1").expect("processed"));
+}
+
+pub fn thread_bindings_follow_the_case(store: &dyn CaseStore) {
+    let id = created(store, 1, Some(555));
+    assert_eq!(store.case_by_thread(555).expect("thread"), Some(id.clone()));
+    store
+        .update(&id, None, &mut |c| c.thread_id = Some(556))
+        .expect("update");
+    assert_eq!(store.case_by_thread(555).expect("thread"), None);
+    assert_eq!(store.case_by_thread(556).expect("thread"), Some(id));
+}
+
+pub fn bundles_are_content_addressed(store: &dyn CaseStore) {
+    let data = b"hello".to_vec();
+    let first = store
+        .put_bundle(&mut Cursor::new(data.clone()))
+        .expect("put");
+    assert_eq!(
+        first.sha256,
+        "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+    );
+    assert_eq!(first.bytes, 5);
+    assert!(!first.duplicate);
+    assert_eq!(std::fs::read(&first.path).expect("read"), data);
+    let second = store.put_bundle(&mut Cursor::new(data)).expect("put");
+    assert!(second.duplicate, "same content is recognised");
+    assert_eq!(second.path, first.path);
+    assert_eq!(
+        store.bundle_path(&first.sha256).expect("path"),
+        Some(first.path.clone())
+    );
+    assert_eq!(store.bundle_path(&"0".repeat(64)).expect("path"), None);
+    assert_eq!(store.bundle_path("../../etc/passwd").expect("path"), None);
+    let dir = first.path.parent().expect("dir");
+    let files = std::fs::read_dir(dir).expect("list").count();
+    assert_eq!(files, 1, "no temp files left behind");
+}
+
+pub fn journal_add_list_remove(store: &dyn CaseStore) {
+    let case = created(store, 1, None);
+    store
+        .journal_add(&sample_job("j2", &case, 20))
+        .expect("add");
+    store
+        .journal_add(&sample_job("j1", &case, 10))
+        .expect("add");
+    store
+        .journal_add(&sample_job("j3", &case, 20))
+        .expect("add");
+    let ids = |store: &dyn CaseStore| -> Vec<String> {
+        store
+            .journal_list()
+            .expect("list")
+            .into_iter()
+            .map(|e| e.id)
+            .collect()
+    };
+    assert_eq!(
+        ids(store),
+        ["j1", "j2", "j3"],
+        "oldest first, ties in insertion order"
+    );
+    store.journal_remove("j2").expect("remove");
+    store
+        .journal_remove("not-there")
+        .expect("removing an absent entry is fine");
+    assert_eq!(ids(store), ["j1", "j3"]);
+}
+
+/// A store with every record type.
+fn populate(store: &dyn CaseStore) -> CaseId {
+    let a = created(store, 1, Some(42));
+    let b = created(store, 2, None);
+    store
+        .update(&a, Some("m-1"), &mut |c| {
+            c.timeline.push(note("日本語 and \"quotes\"\nnewline"));
+            c.status = CaseStatus::Diagnosed;
+        })
+        .expect("update");
+    store.mark_processed("help-9").expect("mark");
+    store
+        .journal_add(&sample_job("job-1", &b, 3))
+        .expect("journal");
+    a
+}
+
+pub fn export_import_round_trip(store: &dyn CaseStore) {
+    populate(store);
+    let text = export_text(store);
+    assert_eq!(
+        text.lines().count(),
+        1 + 1 + 2 + 1 + 2 + 1,
+        "header, counter, records"
+    );
+    let target = crate::MemStore::new();
+    let written = target
+        .import(&mut Cursor::new(text.clone()))
+        .expect("import");
+    assert_eq!(
+        written, 7,
+        "counter, 2 cases, 1 thread, 2 processed ids, 1 journal entry"
+    );
+    assert_eq!(export_text(&target), text, "round trip is exact");
+    assert_eq!(
+        store.import(&mut Cursor::new(text.clone())).expect("again"),
+        0
+    );
+    assert_eq!(
+        export_text(store),
+        text,
+        "importing the same dump twice changes nothing"
+    );
+    // Ids allocated after an import do not reuse the imported counter.
+    let next = target.new_case_id().expect("id");
+    assert_eq!(&next.as_str()[4..9], "00003");
+}
+
+pub fn import_merges_into_non_empty_store(store: &dyn CaseStore) {
+    let source = crate::MemStore::new();
+    populate(&source);
+    let dump = export_text(&source);
+    let own = created(store, 50, Some(99));
+    store.mark_processed("own-msg").expect("mark");
+    store.import(&mut Cursor::new(dump)).expect("import");
+    assert_eq!(store.list().expect("list").len(), 3, "both sides kept");
+    assert!(store.get(&own).expect("get").is_some());
+    assert_eq!(store.case_by_thread(99).expect("thread"), Some(own));
+    assert!(store.is_processed("own-msg").expect("p") && store.is_processed("m-1").expect("p"));
+    assert_eq!(store.journal_list().expect("journal").len(), 1);
+}
+
+pub fn import_conflict_changes_nothing(store: &dyn CaseStore) {
+    let id = populate(store);
+    let dump = export_text(store);
+    store
+        .update(&id, None, &mut |c| {
+            c.title = "changed since the export".into()
+        })
+        .expect("update");
+    let before = export_text(store);
+    let err = store.import(&mut Cursor::new(dump)).expect_err("conflict");
+    match err {
+        StoreError::Import { line, reason } => {
+            assert_eq!(line, 3, "the first case line");
+            assert!(reason.contains(id.as_str()), "{reason}");
+        }
+        other => panic!("expected an import error, got {other:?}"),
+    }
+    assert_eq!(export_text(store), before);
+}
+
+pub fn import_bad_input_names_the_line(store: &dyn CaseStore) {
+    populate(store);
+    let before = export_text(store);
+    let source = crate::MemStore::new();
+    let fresh = created(&source, 7, None);
+    let mut lines: Vec<String> = export_text(&source).lines().map(str::to_string).collect();
+    lines.insert(
+        3,
+        "{\"kind\":\"case\",\"v\":1,\"case\":{\"id\":\"nope\"}}".into(),
+    );
+    let bad = lines.join("\n");
+    let check = |input: &str, want_line: u64| {
+        let err = store
+            .import(&mut Cursor::new(input.to_string()))
+            .expect_err("bad input");
+        assert!(
+            matches!(err, StoreError::Import { line, .. } if line == want_line),
+            "{err:?} for {input:?}"
+        );
+        assert_eq!(
+            export_text(store),
+            before,
+            "nothing stored is lost or changed"
+        );
+    };
+    check(&bad, 4);
+    check("", 1);
+    check("{\"kind\":\"case\"}\n", 1);
+    check(
+        &before.replacen("\"kind\":\"counter\"", "\"kind\":\"countr\"", 1),
+        2,
+    );
+    check(
+        &format!("{before}\u{0}\u{1}binary junk\n"),
+        before.lines().count() as u64 + 1,
+    );
+    let future = before.replacen(
+        "{\"kind\":\"case\",\"v\":1",
+        "{\"kind\":\"case\",\"v\":9",
+        1,
+    );
+    check(&future, 3);
+    assert_eq!(store.get(&fresh).expect("get"), None);
+}
+
+pub fn concurrent_updates_lose_nothing(store: &dyn CaseStore) {
+    let id = created(store, 1, None);
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let id = &id;
+            scope.spawn(move || {
+                for i in 0..25 {
+                    let text = format!("{t}-{i}");
+                    let mid = format!("msg-{t}-{i}");
+                    store
+                        .update(id, Some(&mid), &mut |c| c.timeline.push(note(&text)))
+                        .expect("update");
+                }
+            });
+        }
+    });
+    let case = store.get(&id).expect("get").expect("present");
+    assert_eq!(case.timeline.len(), 100, "every read-modify-write kept");
+}
