@@ -285,3 +285,5 @@ pub async fn reload_rules(ctx: &Context, rules: RuleSet, out: &Outbox) -> anyhow
     Ok(diagnose::reload_rules(ctx, rules, out).await?)
 }
 
+#[cfg(test)]
+mod tests;
