@@ -46,6 +46,7 @@ fn unreadable(name: &str, e: &DiagnosisError) -> UserError {
 }
 
 /// Run the engine on `path` off the async threads, bounded by the semaphore.
+#[tracing::instrument(skip(ctx, progress), fields(bundle = %progress.name))]
 async fn run_engine(
     ctx: &Context,
     path: &Path,

@@ -49,6 +49,7 @@ pub fn client(cfg: &DownloadConfig) -> reqwest::Client {
 }
 
 /// Fetch `att` and store it with `store.put_bundle`.
+#[tracing::instrument(skip(http, cfg, store, att), fields(name = %att.name))]
 pub async fn fetch(
     http: &reqwest::Client,
     cfg: &DownloadConfig,
