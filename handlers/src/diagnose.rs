@@ -6,7 +6,7 @@
 //! bundles when the rule-set version changes.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use diagnosis::report::Finding;
 use diagnosis::{Diagnosis, DiagnosisError, Lang};
@@ -17,11 +17,6 @@ use crate::error::{HandlerError, UserError};
 use crate::lifecycle::{self, Stamp};
 use crate::render::{self, View, t};
 use crate::{Attachment, Context, Outbox, Outgoing, Reply, Role, Target};
-
-/// After this long a running diagnosis posts a "still working" line.
-const PROGRESS_AFTER: Duration = Duration::from_secs(20);
-/// Typing indicators are refreshed this often while a diagnosis runs.
-const TYPING_EVERY: Duration = Duration::from_secs(8);
 
 /// Where progress of a running diagnosis is shown.
 struct Progress<'a> {
@@ -73,13 +68,13 @@ async fn run_engine(
     });
     let started = Instant::now();
     let mut announced = false;
-    let mut tick = tokio::time::interval(TYPING_EVERY);
+    let mut tick = tokio::time::interval(ctx.typing_every);
     let joined = loop {
         tokio::select! {
             r = &mut task => break r,
             _ = tick.tick() => {
                 let _ = progress.out.send(Outgoing::Typing);
-                if !announced && started.elapsed() >= PROGRESS_AFTER {
+                if !announced && started.elapsed() >= ctx.progress_after {
                     announced = true;
                     let text = match progress.lang {
                         Lang::En => format!("Still diagnosing `{}` — large bundles take a while …", progress.name),

@@ -212,6 +212,10 @@ pub struct Context {
     pub engine: Engine,
     /// Language chosen per user with `lang` (user id → language); not persisted.
     pub user_langs: Arc<Mutex<HashMap<String, Lang>>>,
+    /// A diagnosis running longer than this posts a "still diagnosing" line.
+    pub progress_after: std::time::Duration,
+    /// How often the typing indicator is refreshed while a diagnosis runs.
+    pub typing_every: std::time::Duration,
 }
 
 impl Context {
@@ -226,6 +230,8 @@ impl Context {
             diagnoses: Arc::new(tokio::sync::Semaphore::new(permits)),
             engine: Arc::new(diagnosis::diagnose_path),
             user_langs: Arc::new(Mutex::new(HashMap::new())),
+            progress_after: std::time::Duration::from_secs(20),
+            typing_every: std::time::Duration::from_secs(8),
         }
     }
 

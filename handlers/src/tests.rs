@@ -18,6 +18,10 @@ fn fake_engine(path: &Path, _: &RuleSet, _: &Limits) -> Result<Diagnosis, Diagno
         path: path.to_path_buf(),
         reason: format!("not a text bundle: {e}"),
     })?;
+    if text.starts_with("SLOW") {
+        // A large bundle: long enough for progress updates in tests.
+        std::thread::sleep(Duration::from_millis(600));
+    }
     if text.starts_with("JUNK") {
         return Err(DiagnosisError::Unreadable {
             path: path.to_path_buf(),
@@ -680,4 +684,48 @@ async fn rule_change_rediagnoses_open_cases_with_the_real_engine() {
     ));
     let top = chat.case(&id).devices["pc2"].diagnosis.clone().unwrap();
     assert_eq!(top.top().unwrap().root_cause, "txf-transaction-log-corrupt");
+}
+
+#[tokio::test]
+async fn long_diagnoses_show_progress_and_do_not_block_other_cases() {
+    let mut chat = FakeChat::with_config(
+        Kind::Mem,
+        HandlersConfig {
+            max_concurrent_diagnoses: 1,
+            ..Default::default()
+        },
+    );
+    chat.ctx.progress_after = Duration::from_millis(100);
+    chat.ctx.typing_every = Duration::from_millis(40);
+    chat.ctx.set_user_lang("eng", Lang::En);
+    let slow_case = switched(&chat.send(Role::Engineer, None, "open slow", vec![]).await);
+    let other = switched(&chat.send(Role::Engineer, None, "open other", vec![]).await);
+    let chat = Arc::new(chat);
+    let slow = {
+        let chat = Arc::clone(&chat);
+        let b = chat.bundle("big.zip", "SLOW\nWinmgmt\n");
+        let id = slow_case.clone();
+        tokio::spawn(async move {
+            chat.send(Role::Engineer, Some(&id), "device:pc1", vec![b])
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let started = std::time::Instant::now();
+    let t = text(
+        &chat
+            .send(Role::Engineer, Some(&other), "status", vec![])
+            .await,
+    );
+    assert!(t.contains(other.as_str()));
+    assert!(
+        started.elapsed() < Duration::from_millis(400),
+        "status waited for the slow diagnosis"
+    );
+    let out = slow.await.unwrap();
+    let typing = out.iter().filter(|o| matches!(o, Outgoing::Typing)).count();
+    assert!(typing >= 3, "typing refreshed while working: {out:?}");
+    let t = text(&out);
+    assert!(t.contains("Still diagnosing `big.zip`"), "{t}");
+    assert!(t.contains("Winmgmt"), "{t}");
 }
