@@ -59,16 +59,17 @@ pub async fn run(
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
     let bot = Arc::new(Bot {
         cfg,
-        ctx,
+        live: Mutex::new(Some(Live { ctx, done: done_tx })),
         accepting: AtomicBool::new(true),
         resumed: AtomicBool::new(false),
         recent: Mutex::new(RecentIds::default()),
         roles: tokio::sync::Mutex::new(HashMap::new()),
         parents: Mutex::new(HashMap::new()),
         me: Mutex::new(None),
-        done_tx: Mutex::new(Some(done_tx)),
     });
-    let mut client = ClientBuilder::new_with_http(http.build(), intents)
+    let http = http.build();
+    preflight(&http, cfg_base(&bot.cfg)).await?;
+    let mut client = ClientBuilder::new_with_http(http, intents)
         .event_handler_arc(Arc::clone(&bot))
         .await
         .map_err(|e| anyhow::anyhow!("cannot build the Discord client: {e}"))?;
@@ -86,13 +87,39 @@ pub async fn run(
         }
     }
     bot.accepting.store(false, Ordering::SeqCst);
-    drop(bot.done_tx.lock().map(|mut g| g.take()));
+    // Serenity's shard tasks may outlive this function and they hold `bot`: release the store
+    // handle here so the caller's flush and close are the last word on it.
+    drop(bot.live.lock().map(|mut g| g.take()));
     if tokio::time::timeout(DRAIN_TIMEOUT, done_rx.recv())
         .await
         .is_err()
     {
         tracing::warn!("in-flight work did not finish in time; journaled work resumes on restart");
     }
+    Ok(())
+}
+
+fn cfg_base(cfg: &DiscordConfig) -> &str {
+    cfg.api_base_url.as_deref().unwrap_or("https://discord.com")
+}
+
+/// Fail fast, before any gateway connection, when Discord cannot be reached or rejects the
+/// token; serenity itself would fall back to the public gateway URL and retry forever.
+async fn preflight(http: &serenity::http::Http, base: &str) -> anyhow::Result<()> {
+    match timeout(http.get_current_user()).await {
+        Ok(user) => {
+            tracing::info!(user = %user.name, "Discord token accepted");
+        }
+        Err(e) if e.to_string().contains("401") => {
+            anyhow::bail!(
+                "Discord rejected the token (401 Unauthorized): check DISCORD_TOKEN or token_file"
+            )
+        }
+        Err(e) => anyhow::bail!("cannot reach the Discord API at {base}: {e:#}"),
+    }
+    timeout(http.get_gateway())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot get the gateway URL from {base}: {e:#}"))?;
     Ok(())
 }
 
@@ -117,7 +144,8 @@ fn rest_client(cfg: &DiscordConfig) -> anyhow::Result<reqwest::Client> {
 /// Shared state of the adapter.
 struct Bot {
     cfg: DiscordConfig,
-    ctx: handlers::Context,
+    /// The handlers' context and the in-flight token, until shutdown takes them.
+    live: Mutex<Option<Live>>,
     /// False once shutdown started: new events are ignored.
     accepting: AtomicBool,
     /// `handlers::resume` runs once per process, not on every re-identify.
@@ -128,8 +156,14 @@ struct Bot {
     /// Thread → parent channel, to serve threads under allowed channels.
     parents: Mutex<HashMap<ChannelId, Option<ChannelId>>>,
     me: Mutex<Option<UserId>>,
+}
+
+/// What in-flight work needs while the bot is running.
+#[derive(Clone)]
+struct Live {
+    ctx: handlers::Context,
     /// Each in-flight task holds a clone; shutdown waits until all are dropped.
-    done_tx: Mutex<Option<mpsc::Sender<()>>>,
+    done: mpsc::Sender<()>,
 }
 
 /// A bounded set of recently seen message ids.
@@ -228,6 +262,11 @@ impl EventHandler for Bot {
 }
 
 impl Bot {
+    /// The live context, or `None` once shutdown began.
+    fn live(&self) -> Option<Live> {
+        self.live.lock().ok().and_then(|g| g.clone())
+    }
+
     /// Remember a message id; false if it was already seen (a redelivered event).
     fn remember(&self, id: u64) -> bool {
         self.recent.lock().map(|mut r| r.insert(id)).unwrap_or(true)
@@ -309,7 +348,8 @@ impl Bot {
     }
 
     fn case_of_thread(&self, channel: ChannelId) -> bool {
-        matches!(self.ctx.store.case_by_thread(channel.get()), Ok(Some(_)))
+        self.live()
+            .is_some_and(|l| matches!(l.ctx.store.case_by_thread(channel.get()), Ok(Some(_))))
     }
 
     /// Allowed channels, threads under them, and casebot's own case threads.
@@ -386,12 +426,12 @@ impl Bot {
 
     /// Handle one message in its own task, draining its outbox as replies are produced.
     fn spawn_handle(&self, ctx: Context, incoming: Incoming, origin: Origin) {
-        let Some(done) = self.done_tx.lock().ok().and_then(|g| g.clone()) else {
+        let Some(Live { ctx: hctx, done }) = self.live() else {
             return;
         };
         let bot = BotRef {
             cfg: self.cfg.clone(),
-            ctx: self.ctx.clone(),
+            ctx: hctx,
         };
         tokio::spawn(async move {
             let (tx, rx) = mpsc::unbounded_channel();
@@ -416,12 +456,12 @@ impl Bot {
 
     /// After a restart: resume journaled diagnoses; their replies go to the case threads.
     async fn resume_journal(&self, ctx: Context) {
+        let Some(Live { ctx: hctx, done }) = self.live() else {
+            return;
+        };
         let bot = BotRef {
             cfg: self.cfg.clone(),
-            ctx: self.ctx.clone(),
-        };
-        let Some(done) = self.done_tx.lock().ok().and_then(|g| g.clone()) else {
-            return;
+            ctx: hctx,
         };
         tokio::spawn(async move {
             let (tx, rx) = mpsc::unbounded_channel();
@@ -467,6 +507,7 @@ impl BotRef {
         mut rx: mpsc::UnboundedReceiver<Outgoing>,
     ) {
         let mut answered = false;
+        let mut typing: Option<tokio::task::JoinHandle<()>> = None;
         while let Some(item) = rx.recv().await {
             match item {
                 Outgoing::Reply { target, reply } => {
@@ -487,15 +528,15 @@ impl BotRef {
                         }
                     }
                 }
-                Outgoing::Typing => {
-                    if !origin.is_none()
-                        && let Err(e) = timeout(origin.channel.broadcast_typing(&ctx.http)).await
-                    {
-                        tracing::debug!("typing indicator failed: {e:#}");
-                    }
+                Outgoing::Typing if typing.is_none() && !origin.is_none() => {
+                    typing = Some(tokio::spawn(keep_typing(ctx.clone(), origin.channel)));
                 }
+                Outgoing::Typing => {}
                 Outgoing::SwitchCase(_) => {}
             }
+        }
+        if let Some(typing) = typing {
+            typing.abort();
         }
         if let Some(reply) = &origin.interaction
             && !answered
@@ -572,6 +613,17 @@ impl BotRef {
                 None
             }
         }
+    }
+}
+
+/// Discord shows "casebot is typing…" for about 10 seconds; renew it until the work is done
+/// (the task is aborted when the handler finishes).
+async fn keep_typing(ctx: Context, channel: ChannelId) {
+    loop {
+        if let Err(e) = timeout(channel.broadcast_typing(&ctx.http)).await {
+            tracing::debug!(%channel, "typing indicator failed: {e:#}");
+        }
+        tokio::time::sleep(Duration::from_secs(8)).await;
     }
 }
 
