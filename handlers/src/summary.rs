@@ -10,7 +10,7 @@ use store::{Case, DeviceRecord, DeviceStatus};
 
 use crate::ReplyFile;
 use crate::redact::redact;
-use crate::render::{finding_title, loc, t};
+use crate::render::{finding_title, loc, subject_suffix, t};
 
 /// Schema id of the JSON export.
 pub const EXPORT_SCHEMA: &str = "casebot.case-export.v1";
@@ -26,7 +26,12 @@ fn status_word(s: DeviceStatus, lang: Lang) -> &'static str {
 
 fn root_cause_line(d: &DeviceRecord, lang: Lang) -> String {
     match d.diagnosis.as_ref().and_then(|x| x.top()) {
-        Some(f) => format!("{} (`{}`)", finding_title(f, lang), f.root_cause),
+        Some(f) => format!(
+            "{}{} (`{}`)",
+            finding_title(f, lang),
+            subject_suffix(f, lang),
+            f.root_cause
+        ),
         None => t(lang, "not determined", "未确定").to_string(),
     }
 }
@@ -160,7 +165,20 @@ pub fn summary_markdown(case: &Case, lang: Lang) -> String {
     for d in case.devices.values() {
         push_device(&mut out, d, lang);
     }
+    push_notes(&mut out, case, lang);
     out
+}
+
+/// Notes from the timeline: what people added by hand belongs in the record.
+fn push_notes(out: &mut String, case: &Case, lang: Lang) {
+    let notes: Vec<_> = case.timeline.iter().filter(|e| e.kind == "note").collect();
+    if notes.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n### {}\n", t(lang, "Notes", "备注"));
+    for n in notes {
+        let _ = writeln!(out, "- {}: {}", n.author, n.text);
+    }
 }
 
 /// The short part of a summary (up to the details), for listings.
@@ -236,6 +254,7 @@ mod tests {
         let d = crate::render::tests::winmgmt();
         lifecycle::record_diagnosis(&mut c, "wcc0021z675842", d, AT).unwrap();
         lifecycle::verify(&mut c, "wcc0021z675842", Verdict::Fixed, None, AT).unwrap();
+        lifecycle::log(&mut c, AT, "note", "C: 盘无第三方加密");
         c
     }
 
@@ -256,6 +275,11 @@ mod tests {
         assert!(s.contains("`wcc0021z675842/CBS.log:14`"), "{s}");
         assert!(s.contains("`sc config winmgmt start= auto`"), "{s}");
         assert!(s.contains("结果: 已修复（已验证）"), "{s}");
+        assert!(
+            s.contains("（Winmgmt） (`service-disabled-advanced-installer`)"),
+            "{s}"
+        );
+        assert!(s.contains("### 备注\n\n- eng: C: 盘无第三方加密"), "{s}");
         assert!(s.contains("结果: 等待日志"), "{s}");
         assert!(s.contains("KB5034763") && s.contains("19041.4046"), "{s}");
         assert!(!summary_head(&s).contains("排查详情"));
