@@ -173,7 +173,7 @@ pub fn lang(req: &Req<'_>, lang: Lang) -> Result<(), HandlerError> {
 /// `export`: summary as Markdown and the case as JSON.
 pub fn export(req: &Req<'_>) -> Result<(), HandlerError> {
     let case = req.case()?;
-    let files = summary::export_files(&case, req.lang())
+    let files = summary::export_files(&case, req.lang(), req.view.role)
         .map_err(|e| HandlerError::Internal(format!("export: {e}")))?;
     let text = match req.lang() {
         Lang::En => format!(
