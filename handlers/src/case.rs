@@ -175,12 +175,14 @@ pub fn export(req: &Req<'_>) -> Result<(), HandlerError> {
     let case = req.case()?;
     let files = summary::export_files(&case, req.lang(), req.view.role)
         .map_err(|e| HandlerError::Internal(format!("export: {e}")))?;
-    let text = match req.lang() {
-        Lang::En => format!(
+    let text = match (req.lang(), files.len()) {
+        (Lang::En, 1) => format!("Export of {}: summary (Markdown).", case.id),
+        (Lang::Zh, 1) => format!("{} 的导出：总结（Markdown）。", case.id),
+        (Lang::En, _) => format!(
             "Export of {}: summary (Markdown) and case record (JSON).",
             case.id
         ),
-        Lang::Zh => format!("{} 的导出：总结（Markdown）和案例记录（JSON）。", case.id),
+        (Lang::Zh, _) => format!("{} 的导出：总结（Markdown）和案例记录（JSON）。", case.id),
     };
     req.post(Target::Origin, vec![Reply { text, files }]);
     Ok(())
