@@ -177,6 +177,14 @@ impl FakeChat {
         drop(tx);
         let mut out = Vec::new();
         while let Some(o) = rx.recv().await {
+            // Every message any test produces respects the chat limit.
+            if let Outgoing::Reply { reply, .. } = &o {
+                assert!(
+                    reply.text.chars().count() <= MAX_MESSAGE_CHARS,
+                    "{}",
+                    reply.text
+                );
+            }
             out.push(o);
         }
         out
