@@ -3,6 +3,20 @@
 //! feature handles it, and the result is rendered into chat-agnostic [`Reply`]s.
 //!
 //! OWNER: handlers helper. The public items in this file are the contract with `bot`.
+//!
+//! Layout (a message's path through the crate):
+//! - `dispatch`: the one place that redacts, parses ([`command`]), resolves the case and the
+//!   reader's language and role, calls a feature module, and turns [`UserError`]s into replies.
+//! - feature modules: `open` (open, collect), `case` (status, cases, case, note, lang, export,
+//!   help, explain), `verify` (device fixed/failing), `close` (close, reopen, split — engineers),
+//!   `diagnose` (attachments, re-runs, resume after restart, rule reloads, recurrence).
+//! - pure parts: [`command`], [`lifecycle`] (status transitions), [`redact`] (secrets),
+//!   [`render`] (zh/en, customer/engineer, 2000-character splitting), [`summary`] (close summary
+//!   and export).
+//! - [`download`]: attachment fetching with host allowlist, size caps and timeout.
+//!
+//! Feature modules push [`Outgoing`] items into an [`Outbox`] instead of returning one reply, so
+//! that typing and "diagnosing …" progress reach the chat before a long diagnosis finishes.
 
 mod case;
 mod close;
