@@ -737,3 +737,43 @@ async fn long_diagnoses_show_progress_and_do_not_block_other_cases() {
     assert!(t.contains("Still diagnosing `big.zip`"), "{t}");
     assert!(t.contains("Winmgmt"), "{t}");
 }
+
+#[tokio::test]
+async fn secrets_in_notes_and_verdicts_are_never_stored_or_repeated() {
+    let chat = FakeChat::new(Kind::Sled);
+    let id = switched(
+        &chat
+            .send(Role::Engineer, None, "open secrets", vec![])
+            .await,
+    );
+    chat.send(
+        Role::Engineer,
+        Some(&id),
+        "",
+        vec![chat.bundle("a.zip", DEVICE1)],
+    )
+    .await;
+    let token = "MTIzNDU2Nzg5MDEyMzQ1Njc4OQ.GaBcDe.abcdefghijklmnopqrstuvwxyz0123";
+    let mut seen = String::new();
+    for line in [
+        format!("note bot token {token}"),
+        "note share at https://bank:S3cret!@files.example.com/up".to_string(),
+        "device wcc0021z675842 fixed pwd Abc#123 was needed".to_string(),
+    ] {
+        let out = chat.send(Role::Engineer, Some(&id), &line, vec![]).await;
+        let t = text(&out);
+        assert!(t.contains("⚠️"), "{line}: {t}");
+        seen.push_str(&t);
+    }
+    seen.push_str(&text(
+        &chat.send(Role::Engineer, Some(&id), "close", vec![]).await,
+    ));
+    seen.push_str(&text(
+        &chat.send(Role::Engineer, Some(&id), "export", vec![]).await,
+    ));
+    seen.push_str(&serde_json::to_string(&chat.case(&id)).unwrap());
+    for secret in [token, "S3cret!", "Abc#123"] {
+        assert!(!seen.contains(secret), "{secret} leaked");
+    }
+    assert!(seen.contains("https://[REDACTED]@files.example.com/up"));
+}
