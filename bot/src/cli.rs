@@ -98,6 +98,7 @@ pub enum RulesCommand {
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
     /// The code.
+    #[arg(allow_negative_numbers = true)]
     pub code: String,
     /// Language (zh or en); both when omitted.
     #[arg(long)]

@@ -210,8 +210,6 @@ fn kind_from_name(name: &str) -> Option<LogKind> {
         LogKind::Setupapi
     } else if file.starts_with("setupact") || file.starts_with("setuperr") {
         LogKind::Panther
-    } else if file.ends_with(".evtx") {
-        LogKind::Evtx
     } else {
         return None;
     };

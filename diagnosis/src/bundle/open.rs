@@ -45,6 +45,41 @@ pub(super) fn container_of(head: &[u8], name: &str, encoding: TextEncoding) -> O
     }
 }
 
+/// Why a non-archive file cannot be read as a log, if it cannot.
+fn refusal(rel: &str, scan: &Scan, kind: LogKind) -> Option<String> {
+    let head = &scan.head;
+    let lower = rel.to_ascii_lowercase();
+    // A text export renamed `.evtx` is still read by its content.
+    let not_text = scan.encoding == TextEncoding::Binary || scan.bytes == 0;
+    if lower.ends_with(".evtx") && kind != LogKind::Evtx && not_text {
+        return Some("not a valid evtx file: no ElfFile header".to_string());
+    }
+    let other_archive = if head.starts_with(b"7z\xBC\xAF\x27\x1C") {
+        Some("7z")
+    } else if head.starts_with(b"Rar!\x1A\x07") {
+        Some("rar")
+    } else if head.get(257..262) == Some(b"ustar") {
+        Some("tar")
+    } else {
+        None
+    };
+    if let Some(format) = other_archive {
+        return Some(format!(
+            "unsupported archive format ({format}): repack as .zip"
+        ));
+    }
+    if scan.encoding != TextEncoding::Binary || kind == LogKind::Evtx {
+        return None;
+    }
+    Some(if lower.ends_with(".etl") {
+        "binary file, not a log (ETW trace: run Get-WindowsUpdateLog on the device and add \
+         the WindowsUpdate.log it writes)"
+            .to_string()
+    } else {
+        "binary file, not a log".to_string()
+    })
+}
+
 /// `prefix/name`, or `name` at the top.
 pub(super) fn join(prefix: &str, name: &str) -> String {
     if prefix.is_empty() {
@@ -223,8 +258,11 @@ impl<'a> Opener<'a> {
             return;
         }
         let kind = detect_kind(&rel, &scan.head, scan.encoding);
-        if scan.encoding == TextEncoding::Binary && kind != LogKind::Evtx {
-            self.skip(&rel, "binary file, not a log");
+        if let Some(reason) = refusal(&rel, &scan, kind) {
+            self.skip(&rel, reason);
+            if owned {
+                let _ = std::fs::remove_file(&disk);
+            }
             return;
         }
         let lines = if kind == LogKind::Evtx {

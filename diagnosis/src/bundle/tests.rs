@@ -358,6 +358,39 @@ fn binary_junk_is_skipped_or_unreadable_alone() {
     assert_eq!(skip_reason(&bundle, "junk.bin"), "binary file, not a log");
 }
 
+#[test]
+fn other_archives_etl_and_fake_evtx_are_skipped_with_a_reason() {
+    let mut tar = vec![0u8; 1024];
+    tar[..7].copy_from_slice(b"CBS.log");
+    tar[257..262].copy_from_slice(b"ustar");
+    let etl: Vec<u8> = (0..4096u32).map(|i| (i * 13 % 256) as u8).collect();
+    let zip = zip_bytes(&[
+        ("logs.7z", b"7z\xBC\xAF\x27\x1C\x00\x04rest"),
+        ("logs.tar", &tar),
+        ("WindowsUpdate.20240214.etl", &etl),
+        ("System.evtx", b"Event[0]:\n  Log Name: System\n"),
+        ("Empty.evtx", b""),
+        ("Setup.evtx", &etl),
+        ("ok.log", b"fine\n"),
+    ]);
+    let dir = TempDir::new().expect("tmp");
+    let bundle = open(&write(&dir, "b.zip", &zip));
+    assert_eq!(paths(&bundle), vec!["System.evtx", "ok.log"]);
+    assert_eq!(bundle.files[0].kind, LogKind::EventText, "content decides");
+    assert_eq!(
+        skip_reason(&bundle, "logs.7z"),
+        "unsupported archive format (7z): repack as .zip"
+    );
+    assert!(skip_reason(&bundle, "logs.tar").contains("(tar)"));
+    assert!(skip_reason(&bundle, "WindowsUpdate.20240214.etl").contains("Get-WindowsUpdateLog"));
+    for evtx in ["Setup.evtx", "Empty.evtx"] {
+        assert_eq!(
+            skip_reason(&bundle, evtx),
+            "not a valid evtx file: no ElfFile header"
+        );
+    }
+}
+
 /// A minimal evtx: file header magic, then one chunk whose header claims records 1..=5 but
 /// which holds three 100-byte records before its free-space offset (like a truncated log).
 fn fake_evtx() -> Vec<u8> {

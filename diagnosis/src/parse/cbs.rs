@@ -195,7 +195,10 @@ impl CbsParser {
         if t.contains("Processing advanced operation queue") {
             self.rollback_run = false;
         }
-        if UNINSTALL.is_match(t) && !t.contains("Begin executing advanced installer") {
+        if t.contains("ninstall")
+            && UNINSTALL.is_match(t)
+            && !t.contains("Begin executing advanced installer")
+        {
             self.rollback_run = true;
         }
         if t.contains("Failed execution of queue item")
