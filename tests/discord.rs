@@ -656,10 +656,16 @@ async fn other_channels_and_guilds_are_ignored() {
         foreign["guild_id"] = serde_json::json!("999");
         fake.dispatch("MESSAGE_CREATE", foreign);
         fake.say(SUPPORT, &eng, "help without a mention", false, &[]);
+        let off_topic_thread = fake.user_thread(crate::fake_discord::OFF_TOPIC, "chat");
+        fake.command(off_topic_thread, &eng, "help");
+        // A thread under an allowed channel is served, though casebot did not open it.
+        let support_thread = fake.user_thread(SUPPORT, "question");
+        fake.command(support_thread, &eng, "help");
         fake.command(SUPPORT, &eng, "help");
         fake.wait_posts(SUPPORT, 1).await;
+        fake.wait_posts(support_thread, 1).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
-        assert_eq!(fake.posted().len(), 1, "{}", fake.transcript());
+        assert_eq!(fake.posted().len(), 2, "{}", fake.transcript());
         bot.stop().await;
     })
     .await;
