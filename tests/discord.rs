@@ -795,3 +795,40 @@ async fn a_slash_diagnose_takes_the_bundle_as_an_attachment_option() {
     })
     .await;
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_serve_process_stops_cleanly_on_sigterm() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let text = format!(
+            "[discord]\napi_base_url = \"{}\"\nallowed_guilds = [{GUILD}]\n[store]\ndata_dir = \"{}\"\n",
+            fake.base_url(),
+            data.display()
+        );
+        std::fs::write(dir.path().join("casebot.toml"), text).unwrap();
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_casebot-cli"))
+            .arg("serve")
+            .current_dir(dir.path())
+            .env("DISCORD_TOKEN", "fake-token")
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start casebot serve");
+        fake.wait_ready().await;
+        fake.command(SUPPORT, &FakeUser::engineer(), "help");
+        fake.wait_posts(SUPPORT, 1).await;
+        let pid = child.id().expect("running").to_string();
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("run kill");
+        assert!(killed.success());
+        let status = child.wait().await.expect("wait for casebot");
+        assert!(status.success(), "exit status {status}");
+        store::SledStore::open(&data).expect("the store was closed and unlocked");
+    })
+    .await;
+}
