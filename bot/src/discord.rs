@@ -2,7 +2,7 @@
 //!
 //! Layout: [`run`] builds the serenity client (pointed at `api_base_url` when configured, so
 //! tests can use a fake Discord on loopback) and drives it until `shutdown` resolves. Gateway
-//! events arrive in [`Bot`]'s `EventHandler`; messages and slash commands both become one
+//! events arrive in `Bot`'s `EventHandler`; messages and slash commands both become one
 //! `handlers::Incoming` and are handled in a spawned task, so a slow diagnosis never holds up the
 //! next event. Each task owns an outbox, which `outbox` turns into REST calls (messages, threads,
 //! typing).
