@@ -272,29 +272,20 @@ async fn a_slow_bundle_does_not_hold_up_other_cases() {
         let slow = fake.slow_attachment(
             &format!("{DEVICE1}.zip"),
             device1_zip(),
-            Duration::from_secs(8),
+            Duration::from_secs(12),
         );
         fake.say(slow_case.id, &eng, "", false, &[slow]);
         // casebot shows it is working as soon as it starts the download.
         fake.wait_typing(slow_case.id).await;
-        // While the slow download runs, another case is served at once.
-        let started = tokio::time::Instant::now();
+        // While the slow download runs, another case is served: its diagnosis arrives while
+        // the slow bundle is still on the wire.
         let fast = fake.attachment(&format!("{DEVICE2}.zip"), device2_zip());
         fake.say(other_case.id, &eng, "", false, &[fast]);
         fake.wait_post_containing(other_case.id, "`txf-transaction-log-corrupt`")
             .await;
         assert!(
-            started.elapsed() < Duration::from_secs(6),
-            "{:?}",
-            started.elapsed()
-        );
-        assert!(
             posts_with(&fake, slow_case.id, "`service-disabled-advanced-installer`").is_empty(),
             "the slow bundle was still downloading"
-        );
-        assert!(
-            fake.typing().contains(&slow_case.id),
-            "progress shown while it works"
         );
         fake.wait_post_containing(slow_case.id, "`service-disabled-advanced-installer`")
             .await;
