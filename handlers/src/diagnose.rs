@@ -62,10 +62,13 @@ async fn run_engine(
         ctx.rule_set(),
         ctx.config.limits.clone(),
     );
-    let p = path.to_path_buf();
+    let (stage_dir, staged) = stage(path, &progress.name)
+        .map_err(|e| HandlerError::Internal(format!("staging {}: {e}", path.display())))?;
     let mut task = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        engine(&p, &rules, &limits)
+        // The staging directory lives until the engine is done with it.
+        let _stage_dir = stage_dir;
+        engine(&staged, &rules, &limits)
     });
     let started = Instant::now();
     let mut announced = false;
@@ -91,9 +94,35 @@ async fn run_engine(
     result.map_err(|e| unreadable(&progress.name, &e).into())
 }
 
+/// Present a stored bundle (named by its hash) under its uploaded file name, so the engine's
+/// kind detection and the evidence paths (`CBS.log:14`) use the name people know.
+fn stage(stored: &Path, name: &str) -> std::io::Result<(tempfile::TempDir, PathBuf)> {
+    let file = Path::new(name)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| !n.trim().is_empty() && *n != "." && *n != "..")
+        .unwrap_or("bundle");
+    let dir = tempfile::Builder::new().prefix("casebot-stage").tempdir()?;
+    let staged = dir.path().join(file);
+    if std::fs::hard_link(stored, &staged).is_err() {
+        link_or_copy(stored, &staged)?;
+    }
+    Ok((dir, staged))
+}
+
+#[cfg(unix)]
+fn link_or_copy(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(from, to).or_else(|_| std::fs::copy(from, to).map(|_| ()))
+}
+
+#[cfg(not(unix))]
+fn link_or_copy(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::copy(from, to).map(|_| ())
+}
+
 /// The device a bundle belongs to: named in the message, else found by the engine (computer
 /// name or top folder), else the file name without extension.
-fn device_name(named: &str, d: &Diagnosis, file: &str) -> String {
+fn device_name(named: &str, d: &Diagnosis, file: &str, sha: &str) -> String {
     if !named.trim().is_empty() {
         return named.trim().to_string();
     }
@@ -103,8 +132,29 @@ fn device_name(named: &str, d: &Diagnosis, file: &str) -> String {
     let stem = Path::new(file)
         .file_stem()
         .and_then(|s| s.to_str())
-        .unwrap_or("device");
-    stem.to_string()
+        .unwrap_or("");
+    // A log's own name says nothing about the device: fall back to a name unique per bundle.
+    const GENERIC: &[&str] = &[
+        "",
+        "cbs",
+        "dism",
+        "setupapi",
+        "windowsupdate",
+        "system",
+        "setup",
+        "application",
+        "log",
+        "logs",
+        "bundle",
+        "collect",
+        "casebot-logs",
+        "services",
+    ];
+    if GENERIC.contains(&stem.to_ascii_lowercase().as_str()) {
+        format!("device-{}", sha.get(..6).unwrap_or(sha))
+    } else {
+        stem.to_string()
+    }
 }
 
 fn same_conclusion(a: &Finding, b: &Finding) -> bool {
@@ -137,7 +187,7 @@ fn recurrence_of(ctx: &Context, id: &CaseId, d: &Diagnosis) -> Result<Vec<CaseId
 
 /// Record a finished diagnosis on its device and drop the journal entry. Returns the device.
 fn finish(ctx: &Context, entry: &JournalEntry, d: Diagnosis) -> Result<String, HandlerError> {
-    let device = device_name(&entry.device, &d, &entry.bundle_name);
+    let device = device_name(&entry.device, &d, &entry.bundle_name, &entry.bundle_sha256);
     let bundle = BundleRef {
         sha256: entry.bundle_sha256.clone(),
         name: entry.bundle_name.clone(),
@@ -417,45 +467,54 @@ pub async fn reload_rules(
         .into_iter()
         .filter(|c| c.status != CaseStatus::Closed)
     {
-        let target = Target::Case(case.id.clone());
-        for (device, name, path) in latest_bundles(ctx, &case, None)? {
-            let progress = Progress {
-                out,
-                target: target.clone(),
-                lang: case.lang,
-                name,
-            };
-            let Ok(d) = run_engine(ctx, &path, &progress).await else {
-                continue;
-            };
-            let old = case.devices.get(&device).and_then(|r| r.diagnosis.as_ref());
-            if !changed(old, &d) {
+        rediagnose_case(ctx, &case, out).await?;
+    }
+    Ok(())
+}
+
+/// Re-diagnose the devices of one open case that are not verified fixed (a verified fix stays
+/// verified whatever the new rules say) and post the conclusions that changed.
+async fn rediagnose_case(ctx: &Context, case: &Case, out: &Outbox) -> Result<(), HandlerError> {
+    let target = Target::Case(case.id.clone());
+    for (device, name, path) in latest_bundles(ctx, case, None)? {
+        let old = case.devices.get(&device);
+        if old.is_some_and(|r| r.status == store::DeviceStatus::Fixed) {
+            continue;
+        }
+        let old = old.and_then(|r| r.diagnosis.as_ref());
+        let progress = Progress {
+            out,
+            target: target.clone(),
+            lang: case.lang,
+            name,
+        };
+        let d = match run_engine(ctx, &path, &progress).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(case_id = %case.id, %device, "re-diagnosis failed: {e:#}");
                 continue;
             }
-            let before = conclusion(old, case.lang);
-            record(ctx, &case.id, &device, &d, "casebot")?;
-            let head = match case.lang {
-                Lang::En => format!(
-                    "The diagnosis rules were updated. New conclusion for `{device}`: {} (was: {before}).",
-                    conclusion(Some(&d), Lang::En)
-                ),
-                Lang::Zh => format!(
-                    "诊断规则已更新。`{device}` 的新结论：{}（之前：{before}）。",
-                    conclusion(Some(&d), Lang::Zh)
-                ),
-            };
-            post(out, &target, vec![render::reply(head)]);
-            let view = View {
-                lang: case.lang,
-                role: Role::Customer,
-            };
-            let others = recurrence_of(ctx, &case.id, &d)?;
-            post(
-                out,
-                &target,
-                render::diagnosis_replies(&case.id, &device, &d, view, &others),
-            );
+        };
+        if !changed(old, &d) {
+            continue;
         }
+        let before = conclusion(old, case.lang);
+        record(ctx, &case.id, &device, &d, "casebot")?;
+        let after = conclusion(Some(&d), case.lang);
+        let head = match case.lang {
+            Lang::En => format!(
+                "The diagnosis rules were updated. New conclusion for `{device}`: {after} (was: {before})."
+            ),
+            Lang::Zh => format!("诊断规则已更新。`{device}` 的新结论：{after}（之前：{before}）。"),
+        };
+        post(out, &target, vec![render::reply(head)]);
+        let view = View {
+            lang: case.lang,
+            role: Role::Customer,
+        };
+        let others = recurrence_of(ctx, &case.id, &d)?;
+        let replies = render::diagnosis_replies(&case.id, &device, &d, view, &others);
+        post(out, &target, replies);
     }
     Ok(())
 }

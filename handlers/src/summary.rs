@@ -272,11 +272,9 @@ mod tests {
     #[test]
     fn export_gives_markdown_and_valid_json_without_secrets() {
         let mut c = closed_case();
-        if let Some(d) = c.devices.get_mut("wcc0021z675842") {
-            if let Some(x) = d.diagnosis.as_mut() {
-                x.findings[0].evidence[0].text = "mapped with password=Upl0ad!".into();
-            }
-        }
+        let d = c.devices.get_mut("wcc0021z675842").unwrap();
+        d.diagnosis.as_mut().unwrap().findings[0].evidence[0].text =
+            "mapped with password=Upl0ad!".into();
         let files = export_files(&c, Lang::En).unwrap();
         assert_eq!(files[0].name, "CAS-11694-G2W9Y6-summary.md");
         assert_eq!(files[1].name, "CAS-11694-G2W9Y6.json");
