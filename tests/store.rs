@@ -283,6 +283,31 @@ fn cases_export_import_round_trip_through_the_cli() {
 }
 
 #[test]
+fn cases_cli_uses_the_configured_data_dir() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let configured = work.path().join("configured-store");
+    let id = {
+        let store = SledStore::open(&configured).expect("open");
+        let id = store.new_case_id().expect("id");
+        store.create(sample(id.clone()), None).expect("create");
+        id
+    };
+    std::fs::write(
+        work.path().join("casebot.toml"),
+        "[store]\ndata_dir = \"configured-store\"\n",
+    )
+    .expect("config");
+    let out = cli(&["cases", "export"], work.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(id.as_str()));
+    assert!(!work.path().join("casebot-data").exists());
+}
+
+#[test]
 fn cases_cli_errors_are_clear() {
     let work = tempfile::tempdir().expect("tempdir");
     let out = cli(&["cases", "export", "--data", "nowhere"], work.path());

@@ -284,4 +284,3 @@ pub async fn resume(ctx: &Context, out: &Outbox) -> anyhow::Result<()> {
 pub async fn reload_rules(ctx: &Context, rules: RuleSet, out: &Outbox) -> anyhow::Result<()> {
     Ok(diagnose::reload_rules(ctx, rules, out).await?)
 }
-

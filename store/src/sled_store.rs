@@ -539,10 +539,9 @@ impl CaseStore for SledStore {
     }
 
     fn is_processed(&self, message_id: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .processed
+        self.processed
             .contains_key(MessageKey(message_id).bytes())
-            .map_err(db_err)?)
+            .map_err(db_err)
     }
 
     fn mark_processed(&self, message_id: &str) -> Result<bool, StoreError> {
