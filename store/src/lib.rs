@@ -125,6 +125,13 @@ pub trait CaseStore: Send + Sync {
     fn is_processed(&self, message_id: &str) -> Result<bool, StoreError>;
     /// Record a message id that changed no case (e.g. `help`). Returns false if already recorded.
     fn mark_processed(&self, message_id: &str) -> Result<bool, StoreError>;
+    /// Forget processed message ids recorded before `before` (Unix seconds); returns how many.
+    /// Chat platforms redeliver within minutes, so ids older than a few days only take space.
+    /// The default keeps everything.
+    fn prune_processed(&self, before: u64) -> Result<u64, StoreError> {
+        let _ = before;
+        Ok(0)
+    }
     /// Every case, oldest first.
     fn list(&self) -> Result<Vec<Case>, StoreError>;
     /// The case bound to a chat thread/channel id.

@@ -558,6 +558,28 @@ impl CaseStore for SledStore {
         Ok(swapped.is_ok())
     }
 
+    fn prune_processed(&self, before: u64) -> Result<u64, StoreError> {
+        let mut removed = 0;
+        for item in self.processed.iter() {
+            let (key, bytes) = item.map_err(db_err)?;
+            let record: ProcessedRecord = decode("processed id", &bytes)?;
+            // Compare-and-swap so an id re-recorded meanwhile is kept.
+            if record.at < before
+                && self
+                    .processed
+                    .compare_and_swap(&key, Some(&bytes), None as Option<&[u8]>)
+                    .map_err(db_err)?
+                    .is_ok()
+            {
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            self.durable()?;
+        }
+        Ok(removed)
+    }
+
     fn list(&self) -> Result<Vec<Case>, StoreError> {
         let mut cases = Vec::with_capacity(self.cases.len());
         for item in self.cases.iter() {
