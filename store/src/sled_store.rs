@@ -180,13 +180,30 @@ impl SledStore {
     }
 }
 
-/// Create the directory and prove it can be written.
+/// Create the directory (refusing one that holds something else) and prove it can be written.
 fn prepare_dir(path: &Path) -> Result<(), StoreError> {
     let not_writable = |e: std::io::Error| StoreError::NotWritable {
         path: path.to_path_buf(),
         reason: e.to_string(),
     };
     fs::create_dir_all(path).map_err(not_writable)?;
+    if !path.join(MARKER_FILE).exists() && !path.join("db").exists() {
+        // Names a first open may leave behind if it was interrupted.
+        let ours = |name: &str| {
+            [LOCK_FILE, "bundles", "db"].contains(&name) || name.starts_with(".write-probe-")
+        };
+        let entries = fs::read_dir(path).map_err(not_writable)?;
+        if let Some(other) = entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .find(|name| !ours(name))
+        {
+            return Err(StoreError::NotAStore {
+                path: path.to_path_buf(),
+                example: other,
+            });
+        }
+    }
     let probe = path.join(format!(".write-probe-{}", std::process::id()));
     File::create(&probe)
         .and_then(|mut f| f.write_all(b"casebot"))
