@@ -371,3 +371,19 @@ pub fn prune_forgets_only_old_message_ids(store: &dyn CaseStore) {
         "cases are untouched"
     );
 }
+
+pub fn import_migrates_old_case_lines(store: &dyn CaseStore) {
+    let dump = concat!(
+        "{\"kind\":\"header\",\"format\":\"casebot-store\",\"v\":1}\n",
+        "{\"kind\":\"case\",\"v\":0,\"case\":{\"id\":\"CAS-00003-OLD000\",",
+        "\"title\":\"old\",\"problem\":\"p\",\"opener\":\"o\",\"channel_id\":null,",
+        "\"thread_id\":null,\"status\":\"open\",\"devices\":[{\"name\":\"PC1\",",
+        "\"status\":\"awaiting-logs\",\"bundles\":[],\"diagnosis\":null,",
+        "\"verification\":null}],\"timeline\":[],\"created_at\":1,\"updated_at\":1}}\n",
+    );
+    assert_eq!(store.import(&mut Cursor::new(dump)).expect("import"), 1);
+    let id = CaseId::parse("CAS-00003-OLD000").expect("id");
+    let case = store.get(&id).expect("get").expect("imported");
+    assert!(case.devices.contains_key("PC1"));
+    assert_eq!(case.lang, diagnosis::Lang::En);
+}
