@@ -3,7 +3,8 @@
 //! Layout of the store directory:
 //! - `db/`: the sled database (trees `cases`, `processed`, `threads`, `journal`, `meta`);
 //! - `bundles/`: uploaded bundles by sha256;
-//! - `casebot.lock`: held (advisory lock) while a process has the store open.
+//! - `casebot.lock`: held (advisory lock) while a process has the store open;
+//! - `casebot-store`: marker written once the database is initialised.
 //!
 //! Everything sled-specific lives in this file, so moving to another embedded database is a
 //! change to this one file.
@@ -117,8 +118,8 @@ impl SledStore {
                     return Err(StoreError::Corrupt {
                         path: self.path.join("db"),
                         reason: "the database files are damaged or missing (the store was \
-                                 created here, but its records cannot be found); restore from \
-                                 an export with `casebot cases import`"
+                                 created here, but its records cannot be found); move the \
+                                 directory aside and restore an export with `casebot cases import`"
                             .into(),
                     });
                 }
