@@ -131,7 +131,7 @@ pub trait CaseStore: Send + Sync {
     fn get(&self, id: &CaseId) -> Result<Option<Case>, StoreError>;
     /// Read-modify-write inside one transaction: load, call `f`, save if it changed, and record
     /// `message_id` (if any) in the same transaction. `f` may be called more than once (retries),
-    /// so it must be pure. Returns the updated case. `Err(StoreError::NotFound)` if absent.
+    /// so it must be pure, and it must not call the store (it runs inside the transaction). Returns the updated case. `Err(StoreError::NotFound)` if absent.
     fn update(
         &self,
         id: &CaseId,
