@@ -273,7 +273,7 @@ fn assert_clear_failure(out: &Output, mentions: &str) {
 
 /// Either read (exit 0, one JSON document) or refused with a clear one-line reason; never a panic.
 fn assert_handled(path: &Path) -> Option<Value> {
-    let out = casebot(&["diagnose", path.to_str().unwrap(), "--json"]);
+    let out = casebot(&["diagnose", path.to_str().expect("utf-8 path"), "--json"]);
     assert_ne!(
         out.status.code(),
         Some(101),
@@ -283,7 +283,10 @@ fn assert_handled(path: &Path) -> Option<Value> {
     if out.status.success() {
         Some(serde_json::from_slice(&out.stdout).expect("JSON"))
     } else {
-        assert_clear_failure(&out, &path.file_name().unwrap().to_string_lossy());
+        assert_clear_failure(
+            &out,
+            &path.file_name().expect("file name").to_string_lossy(),
+        );
         None
     }
 }
