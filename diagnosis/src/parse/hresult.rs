@@ -33,6 +33,9 @@ static CODE_RE: LazyLock<Regex> = LazyLock::new(|| {
         r"|(?:^|[^A-Za-z0-9_])(?:status|result)\s*[:=]\s*0x(?P<ks>[0-9a-f]{1,8})(?:$|[^A-Za-z0-9_])",
         // with status -2147023143, Error Value: 2147942402
         r"|(?:^|[^A-Za-z0-9_])(?:status|result|error\s+value|error|code)\s*[:=]?\s*(?P<dec>-?[0-9]{9,10})(?:$|[^0-9])",
+        // Win32 numbers in words: DOQ `INSTALL index: 194, phase: 2, result 13, inf: x.inf`,
+        // CSI `Failed in StartService for … with error code 2`
+        r"|(?:^|[^A-Za-z0-9_])(?:result (?P<doq>[0-9]{1,5}), inf:|with error code (?P<wec>[0-9]{1,5})(?:$|[^0-9x]))",
         // CSI failure records: `(F) 80070002 [Warning,Facility=FACILITY_NTWIN32,Code=…]`
         r"|(?:^|[^A-Za-z0-9_])(?P<fx>[0-9a-f]{8})\s*\[(?:Error|Warning),\s*Facility=",
         // any 0x-prefixed 8-digit value with the severity bit: 0x80071a91, 0XC01A001D
@@ -85,6 +88,9 @@ fn group<'a>(caps: &Captures<'a>, name: &str) -> Option<&'a str> {
 fn decode_captures(caps: &Captures<'_>) -> Option<u32> {
     if let Some(m) = group(caps, "w32") {
         return win32_arg(m);
+    }
+    if let Some(m) = group(caps, "doq").or_else(|| group(caps, "wec")) {
+        return m.parse().ok().map(hresult_from_win32);
     }
     if let Some(m) = group(caps, "kh").or_else(|| group(caps, "ks")) {
         return u32::from_str_radix(m, 16).ok().and_then(keyed);
@@ -237,6 +243,24 @@ mod tests {
         assert_eq!(
             one("Error in operation: (null) (CBS HRESULT=0x800f081e) - CCbsConUIHandler::Error"),
             vec![0x800f081e]
+        );
+    }
+
+    #[test]
+    fn win32_numbers_in_words() {
+        assert_eq!(
+            one("INSTALL index: 194, phase: 2, result 13, inf: mshdc.inf"),
+            vec![0x8007000d]
+        );
+        assert_eq!(
+            one("INSTALL index: 12, phase: 2, result 0, inf: a.inf"),
+            Vec::<u32>::new()
+        );
+        assert_eq!(
+            one(
+                "(F) Failed in StartService for [30]\"clr_optimization_v4.0.30319_32\" with error code 2[gle=0x80004005]"
+            ),
+            vec![0x80070002, 0x80004005]
         );
     }
 
