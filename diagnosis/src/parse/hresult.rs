@@ -39,7 +39,8 @@ static CODE_RE: LazyLock<Regex> = LazyLock::new(|| {
         // CSI failure records: `(F) 80070002 [Warning,Facility=FACILITY_NTWIN32,Code=…]`
         r"|(?:^|[^A-Za-z0-9_])(?P<fx>[0-9a-f]{8})\s*\[(?:Error|Warning),\s*Facility=",
         // any 0x-prefixed 8-digit value with the severity bit: 0x80071a91, 0XC01A001D
-        r"|(?:^|[^A-Za-z0-9_])0x(?P<gen>[89a-f][0-9a-f]{7})(?:$|[^A-Za-z0-9_])",
+        // (`@0xff83e97c` is a pointer in a CSI stack trace, not a code)
+        r"|(?:^|[^A-Za-z0-9_@])0x(?P<gen>[89a-f][0-9a-f]{7})(?:$|[^A-Za-z0-9_])",
         // symbolic NTSTATUS names stand alone (STATUS_SXS_COMPONENT_STORE_CORRUPT)
         r"|(?-i:(?P<sym>\bSTATUS_[A-Z0-9_]{4,}))",
     ))
@@ -353,6 +354,9 @@ mod tests {
                 .is_empty()
         );
         assert!(one("Flags = 0x00000010, count 0x00000004").is_empty());
+        // loghub Windows_2k.log: pointers in a CSI stack trace.
+        assert!(one("00000001@2016/9/27:20:30:31.455 WcpInitialize (wcp.dll version 0.0.0.6) called (stack @0x7fed806eb5d @0x7fef9fb9b6d @0xff83e97c @0xff83d799)").is_empty());
+        assert!(one("CSI Store 4991456 (0x00000000004c29e0) initialized").is_empty());
     }
 
     #[test]
