@@ -32,10 +32,12 @@ static CODE_RE: LazyLock<Regex> = LazyLock::new(|| {
         // status: 0x800f0922, overall result:0x800f0922, Operation result: 0x…
         r"|(?:^|[^A-Za-z0-9_])(?:status|result)\s*[:=]\s*0x(?P<ks>[0-9a-f]{1,8})(?:$|[^A-Za-z0-9_])",
         // with status -2147023143, Error Value: 2147942402
-        r"|(?:^|[^A-Za-z0-9_])(?:status|result|error\s+value|error|code)\s*[:=]?\s*(?P<dec>-?[0-9]{9,10})(?:$|[^0-9])",
+        r"|(?:^|[^A-Za-z0-9_])(?:hresult|status|result|error\s+value|error|code)\s*[:=]?\s*(?P<dec>-?[0-9]{9,10})(?:$|[^0-9])",
         // Win32 numbers in words: DOQ `INSTALL index: 194, phase: 2, result 13, inf: x.inf`,
         // CSI `Failed in StartService for … with error code 2`
         r"|(?:^|[^A-Za-z0-9_])(?:result (?P<doq>[0-9]{1,5}), inf:|with error code (?P<wec>[0-9]{1,5})(?:$|[^0-9x]))",
+        // DISM console: a line `Error: 14098` (Win32 number alone on the line)
+        r"|(?m:^[ \t]*Error:[ \t]*(?P<dism>[0-9]{1,5})[ \t]*\r?$)",
         // CSI failure records: `(F) 80070002 [Warning,Facility=FACILITY_NTWIN32,Code=…]`
         r"|(?:^|[^A-Za-z0-9_])(?P<fx>[0-9a-f]{8})\s*\[(?:Error|Warning),\s*Facility=",
         // any 0x-prefixed 8-digit value with the severity bit: 0x80071a91, 0XC01A001D
@@ -90,7 +92,10 @@ fn decode_captures(caps: &Captures<'_>) -> Option<u32> {
     if let Some(m) = group(caps, "w32") {
         return win32_arg(m);
     }
-    if let Some(m) = group(caps, "doq").or_else(|| group(caps, "wec")) {
+    if let Some(m) = group(caps, "doq")
+        .or_else(|| group(caps, "wec"))
+        .or_else(|| group(caps, "dism"))
+    {
         return m.parse().ok().map(hresult_from_win32);
     }
     if let Some(m) = group(caps, "kh").or_else(|| group(caps, "ks")) {
@@ -263,6 +268,19 @@ mod tests {
             ),
             vec![0x80070002, 0x80004005]
         );
+    }
+
+    #[test]
+    fn powershell_and_dism_console() {
+        assert_eq!(one("HResult : -2146498270"), vec![0x800f0922]);
+        assert_eq!(
+            one(
+                "Deployment Image Servicing and Management tool\nError: 14098\n\nThe component store has been corrupted."
+            ),
+            vec![0x80073712]
+        );
+        assert_eq!(one("Error: 0x800f081f"), vec![0x800f081f]);
+        assert!(one("Error: 2 files were skipped").is_empty());
     }
 
     #[test]
