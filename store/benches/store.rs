@@ -40,6 +40,29 @@ fn main() {
         );
     }
     report_size(&store, dir.path(), cases, "after updates");
+    drop(store);
+    let store = SledStore::open(dir.path().join("store")).expect("reopen");
+    report_size(&store, dir.path(), cases, "after reopen");
+    compact_by_export(&store, cases);
+}
+
+/// Export and import into a fresh store: the figures for the compaction path.
+fn compact_by_export(store: &SledStore, cases: usize) {
+    let mut dump = Vec::new();
+    let started = Instant::now();
+    let records = store.export(&mut dump).expect("export");
+    let exported = started.elapsed().as_secs_f64();
+    let fresh = tempfile::tempdir().expect("tempdir");
+    let copy = SledStore::open(fresh.path().join("store")).expect("open");
+    let started = Instant::now();
+    copy.import(&mut dump.as_slice()).expect("import");
+    let imported = started.elapsed().as_secs_f64();
+    println!(
+        "export: {records} records, {:.1} MiB of JSON lines in {exported:.2}s; import into an \
+         empty store in {imported:.2}s",
+        dump.len() as f64 / 1048576.0
+    );
+    report_size(&copy, fresh.path(), cases, "after export+import");
 }
 
 fn report_size(store: &SledStore, dir: &Path, cases: usize, when: &str) {

@@ -172,8 +172,13 @@ impl Dump {
             }
             Line::Case { v, case } => {
                 check(v)?;
-                let envelope = serde_json::json!({ "v": v, "case": case });
-                let case = migrate_case(envelope).map_err(|e| e.to_string())?;
+                // v0 cases predate the envelope: the bare object is the stored shape.
+                let stored = if v == 0 {
+                    case
+                } else {
+                    serde_json::json!({ "v": v, "case": case })
+                };
+                let case = migrate_case(stored).map_err(|e| e.to_string())?;
                 if let Some(first) = case_lines.insert(case.id.clone(), no) {
                     return Err(format!("case {} already appeared on line {first}", case.id));
                 }
@@ -215,62 +220,15 @@ pub(crate) trait MergeTarget {
 /// Merge `dump` into `target`: check everything first, then write only what is new.
 /// Returns the number of records written.
 pub(crate) fn merge<T: MergeTarget>(dump: &Dump, target: &mut T) -> Result<u64, T::Err> {
-    let conflict = |line: u64, reason: String| StoreError::Import { line, reason };
-    let mut new_cases = Vec::new();
-    for (line, case) in &dump.cases {
-        match target.get_case(&case.id)? {
-            None => new_cases.push(case),
-            Some(existing) if existing == *case => {}
-            Some(_) => {
-                let reason = format!(
-                    "case {} already exists in the store with different content; \
-                     nothing was imported",
-                    case.id
-                );
-                return Err(target.fail(conflict(*line, reason)));
-            }
-        }
-    }
-    let in_dump: HashMap<&CaseId, ()> = dump.cases.iter().map(|(_, c)| (&c.id, ())).collect();
-    let mut new_threads = Vec::new();
-    for (line, thread, case) in &dump.threads {
-        let known = in_dump.contains_key(case) || target.get_case(case)?.is_some();
-        if !known {
-            let reason = format!("thread {thread} is bound to {case}, which is not in the dump");
-            return Err(target.fail(conflict(*line, reason)));
-        }
-        match target.get_thread(*thread)? {
-            None => new_threads.push((*thread, case)),
-            Some(existing) if existing == *case => {}
-            Some(existing) => {
-                let reason = format!(
-                    "thread {thread} is bound to {existing} in the store but to {case} in the \
-                     dump; nothing was imported"
-                );
-                return Err(target.fail(conflict(*line, reason)));
-            }
-        }
-    }
-    let mut new_journal = Vec::new();
-    for (line, entry) in &dump.journal {
-        match target.get_journal(&entry.id)? {
-            None => new_journal.push(entry),
-            Some(existing) if existing == *entry => {}
-            Some(_) => {
-                let reason = format!(
-                    "journal entry {} differs from the one in the store; nothing was imported",
-                    entry.id
-                );
-                return Err(target.fail(conflict(*line, reason)));
-            }
-        }
-    }
+    let cases = new_cases(dump, target)?;
+    let threads = new_threads(dump, target)?;
+    let journal = new_journal(dump, target)?;
     let mut written = 0u64;
-    for case in new_cases {
+    for case in cases {
         target.put_case(case)?;
         written += 1;
     }
-    for (thread, case) in new_threads {
+    for (thread, case) in threads {
         target.put_thread(thread, case)?;
         written += 1;
     }
@@ -280,7 +238,7 @@ pub(crate) fn merge<T: MergeTarget>(dump: &Dump, target: &mut T) -> Result<u64, 
             written += 1;
         }
     }
-    for entry in new_journal {
+    for entry in journal {
         target.put_journal(entry)?;
         written += 1;
     }
@@ -289,4 +247,79 @@ pub(crate) fn merge<T: MergeTarget>(dump: &Dump, target: &mut T) -> Result<u64, 
         written += 1;
     }
     Ok(written)
+}
+
+fn conflict(line: u64, reason: String) -> StoreError {
+    StoreError::Import {
+        line,
+        reason: format!("{reason}; nothing was imported"),
+    }
+}
+
+/// Cases of the dump missing from the store; a different case under the same id is a conflict.
+fn new_cases<'d, T: MergeTarget>(dump: &'d Dump, target: &mut T) -> Result<Vec<&'d Case>, T::Err> {
+    let mut new = Vec::new();
+    for (line, case) in &dump.cases {
+        match target.get_case(&case.id)? {
+            None => new.push(case),
+            Some(existing) if existing == *case => {}
+            Some(_) => {
+                let reason = format!(
+                    "case {} already exists in the store with different content",
+                    case.id
+                );
+                return Err(target.fail(conflict(*line, reason)));
+            }
+        }
+    }
+    Ok(new)
+}
+
+/// Thread bindings missing from the store; each must name a case of the dump or the store.
+fn new_threads<'d, T: MergeTarget>(
+    dump: &'d Dump,
+    target: &mut T,
+) -> Result<Vec<(u64, &'d CaseId)>, T::Err> {
+    let in_dump: HashMap<&CaseId, ()> = dump.cases.iter().map(|(_, c)| (&c.id, ())).collect();
+    let mut new = Vec::new();
+    for (line, thread, case) in &dump.threads {
+        let known = in_dump.contains_key(case) || target.get_case(case)?.is_some();
+        if !known {
+            let reason = format!("thread {thread} is bound to {case}, which is not in the dump");
+            return Err(target.fail(conflict(*line, reason)));
+        }
+        match target.get_thread(*thread)? {
+            None => new.push((*thread, case)),
+            Some(existing) if existing == *case => {}
+            Some(existing) => {
+                let reason = format!(
+                    "thread {thread} is bound to {existing} in the store but to {case} in the dump"
+                );
+                return Err(target.fail(conflict(*line, reason)));
+            }
+        }
+    }
+    Ok(new)
+}
+
+/// Journal entries missing from the store; a different entry under the same id is a conflict.
+fn new_journal<'d, T: MergeTarget>(
+    dump: &'d Dump,
+    target: &mut T,
+) -> Result<Vec<&'d JournalEntry>, T::Err> {
+    let mut new = Vec::new();
+    for (line, entry) in &dump.journal {
+        match target.get_journal(&entry.id)? {
+            None => new.push(entry),
+            Some(existing) if existing == *entry => {}
+            Some(_) => {
+                let reason = format!(
+                    "journal entry {} differs from the one in the store",
+                    entry.id
+                );
+                return Err(target.fail(conflict(*line, reason)));
+            }
+        }
+    }
+    Ok(new)
 }

@@ -107,6 +107,7 @@ fn new_case(store: &SledStore, mid: &str) -> Option<store::CaseId> {
     }
 }
 
+/// One writer thread: a new case every 40 operations, otherwise journal, bundle and case updates.
 fn writer(store: &SledStore, tag: u64, t: u32) {
     let mut case = None;
     let mut journal: Vec<String> = Vec::new();
@@ -119,42 +120,25 @@ fn writer(store: &SledStore, tag: u64, t: u32) {
             }
             continue;
         }
+        let Some(id) = case.clone() else { continue };
         match i % 10 {
-            3 => {
-                let Some(case_id) = case.clone() else {
-                    continue;
-                };
-                let entry = JournalEntry {
-                    id: mid.clone(),
-                    case_id,
-                    device: "PC".into(),
-                    bundle_sha256: "00".repeat(32),
-                    bundle_name: "b.zip".into(),
-                    author: "crash-writer".into(),
-                    accepted_at: i,
-                };
-                if store.journal_add(&entry).is_ok() {
-                    journal.push(mid);
-                    say(&format!("ack journal {}", entry.id));
-                }
-            }
+            3 => add_job(store, id, mid, i, &mut journal),
             6 if !journal.is_empty() => {
-                let id = journal.remove(0);
+                let job = journal.remove(0);
                 // Announced first: if the kill lands during the removal, either outcome is right.
-                say(&format!("removing {id}"));
-                if store.journal_remove(&id).is_ok() {
-                    say(&format!("ack unjournal {id}"));
+                say(&format!("removing {job}"));
+                if store.journal_remove(&job).is_ok() {
+                    say(&format!("ack unjournal {job}"));
                 }
             }
             8 => {
-                let mut data = mid.clone().into_bytes();
+                let mut data = mid.into_bytes();
                 data.resize(8192, b'x');
                 if let Ok(bundle) = store.put_bundle(&mut data.as_slice()) {
                     say(&format!("ack bundle {}", bundle.sha256));
                 }
             }
             _ => {
-                let Some(id) = case.clone() else { continue };
                 let entry = store::TimelineEntry {
                     at: i,
                     author: "crash-writer".into(),
@@ -167,5 +151,21 @@ fn writer(store: &SledStore, tag: u64, t: u32) {
                 }
             }
         }
+    }
+}
+
+fn add_job(store: &SledStore, case_id: store::CaseId, id: String, i: u64, jobs: &mut Vec<String>) {
+    let entry = JournalEntry {
+        id,
+        case_id,
+        device: "PC".into(),
+        bundle_sha256: "00".repeat(32),
+        bundle_name: "b.zip".into(),
+        author: "crash-writer".into(),
+        accepted_at: i,
+    };
+    if store.journal_add(&entry).is_ok() {
+        say(&format!("ack journal {}", entry.id));
+        jobs.push(entry.id);
     }
 }
