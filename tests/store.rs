@@ -49,6 +49,7 @@ struct Acks {
     /// entry id → Some(present) when known, None while a removal was in flight.
     journal: HashMap<String, Option<bool>>,
     bundles: Vec<String>,
+    marks: Vec<String>,
 }
 
 impl Acks {
@@ -73,6 +74,7 @@ impl Acks {
                 self.journal.insert(id.to_string(), Some(false));
             }
             ["ack", "bundle", sha] if sha.len() == 64 => self.bundles.push(sha.to_string()),
+            ["ack", "mark", mid] => self.marks.push(mid.to_string()),
             _ => {}
         }
     }
@@ -81,6 +83,7 @@ impl Acks {
         self.updates.extend(later.updates);
         self.journal.extend(later.journal);
         self.bundles.extend(later.bundles);
+        self.marks.extend(later.marks);
     }
 
     fn verify(&self, store: &SledStore, context: &str) {
@@ -114,6 +117,12 @@ impl Acks {
                     "{context}: journal entry {id}"
                 );
             }
+        }
+        for mid in &self.marks {
+            assert!(
+                store.is_processed(mid).expect("processed"),
+                "{context}: mark {mid} lost"
+            );
         }
         for sha in &self.bundles {
             let path = store.bundle_path(sha).expect("bundle path");
