@@ -169,7 +169,7 @@ fn sigkill_at_random_moments_loses_no_acknowledged_write() {
     for round in 0..rounds {
         let (mut child, lines) = spawn_writer(&path, "write");
         // Kill anywhere from mid-startup to well into steady writing.
-        let delay = Duration::from_millis(random_u64(round) % 400);
+        let delay = Duration::from_millis(random_u64(round) % 300);
         std::thread::sleep(delay);
         child.kill().expect("SIGKILL");
         child.wait().expect("reap");
