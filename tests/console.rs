@@ -1,1 +1,228 @@
-//! Integration tests: console.
+//! Integration tests: console. The real `casebot console` process walks the founding case
+//! (DESIGN §1) from stdin scripts, on a sled store in a temp dir, with the real engine and rules.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::fixture;
+
+const SECRET: &str = "Upl0ad#2024";
+
+/// Run `casebot console` with `args`, feeding `script` on stdin; stdout+stderr, with a timeout.
+fn console(data: &Path, args: &[&str], script: &str) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_casebot-cli"))
+        .arg("console")
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start casebot console");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let script = script.to_string();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(script.as_bytes());
+    });
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("casebot console did not finish within 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    writer.join().expect("stdin writer");
+    let (out, err) = (out.join().expect("stdout"), err.join().expect("stderr"));
+    assert!(status.success(), "console failed: {status}\n{out}\n{err}");
+    format!("{out}{err}")
+}
+
+/// Device 1 of the founding case: WMI advanced installer fails with 1058 (Winmgmt disabled).
+const DEVICE1_CBS: &str = "\
+2024-02-14 10:20:01, Info                  CBS    Starting TrustedInstaller initialization.
+2024-02-14 10:20:02, Info                  CBS    Startup: Processing advanced operation queue, startupPhase: 0
+2024-02-14 10:20:05, Info                  CSI    00000004 Begin executing advanced installer phase 38 index 4 (sequence 44)
+    Installer name: 'WMI'
+2024-02-14 10:20:06, Error      [0x01806a] CSI    00000007 (F) Failed execution of queue item Installer: WMI ({6bb8cf6d-16a1-4f08-a1d5-3fe1b6d0f6d5}) with HRESULT HRESULT_FROM_WIN32(1058).  Failure will not be ignored: A rollback will be initiated after all the operations in the installer queue are completed; installer is reliable[gle=0x80004005]
+2024-02-14 10:20:08, Error                 CBS    Startup: Failed to process advanced operation queue, startupPhase: 0.  A rollback transaction will be created. [HRESULT = 0x800f0922 - CBS_E_INSTALLERS_FAILED]
+2024-02-14 10:20:08, Info                  CBS    WER: Generating failure report for package: Package_for_RollupFix~31bf3856ad364e35~amd64~~19041.4046.1.14, status: 0x800f0922, failure source: Execute, start state: Staged, target state: Installed, client id: WindowsUpdateAgent
+";
+
+/// Device 2: the servicing transaction cannot grow the NTFS transaction log (0x80071ab1).
+const DEVICE2_CBS: &str = "\
+2024-02-14 10:20:01, Info                  CBS    Starting TrustedInstaller initialization.
+2024-02-14 10:20:02, Info                  CBS    Startup: Processing advanced operation queue, startupPhase: 0
+2024-02-14 10:20:09, Error                 CBS    Poqexec: Failed to process pending operations [HRESULT = 0x80071ab1 - ERROR_LOG_GROWTH_FAILED]
+2024-02-14 10:20:09, Error                 CBS    Exec: Failed to commit CBS transaction. [HRESULT = 0x80071ab1 - ERROR_LOG_GROWTH_FAILED]
+2024-02-14 10:20:11, Info                  CBS    WER: Generating failure report for package: Package_for_RollupFix~31bf3856ad364e35~amd64~~19041.4046.1.14, status: 0x80071ab1, failure source: Execute, start state: Staged, target state: Installed, client id: WindowsUpdateAgent
+";
+
+/// The attach line for a device: the shared fixture bundle when present (device found in the
+/// bundle), else a minimal CBS.log written to `tmp`, named with `device:`.
+fn attach(tmp: &Path, zip: &str, device: &str, cbs: &str) -> String {
+    let shared = fixture(&format!("bundles/{zip}"));
+    if shared.is_file() {
+        return format!("file:{}", shared.display());
+    }
+    let dir: PathBuf = tmp.join(device);
+    std::fs::create_dir_all(&dir).expect("fixture dir");
+    let path = dir.join("CBS.log");
+    std::fs::write(&path, cbs).expect("fixture");
+    format!("日志 file:{} device:{device}", path.display())
+}
+
+fn files_text(data: &Path) -> String {
+    let mut all = String::new();
+    if let Ok(entries) = std::fs::read_dir(data.join("files")) {
+        for e in entries.flatten() {
+            all.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+        }
+    }
+    all
+}
+
+#[test]
+fn founding_case_end_to_end_and_after_restart() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let dev1 = attach(tmp.path(), "device1.zip", "wcc0021z675842", DEVICE1_CBS);
+    let dev2 = attach(tmp.path(), "device2.zip", "WCC0021Z673965", DEVICE2_CBS);
+    let script = format!(
+        "open KB5034763 推送后两台设备回滚（19044），上传密码: {SECRET}\n\
+         collect\n{dev1}\n{dev2}\n\
+         device wcc0021z675842 fixed\n\
+         device WCC0021Z673965 fixed 已重新安装成功\n\
+         close\nexport\n"
+    );
+    let out = console(
+        &data,
+        &["--as", "engineer", "--user", "li.wei", "--lang", "zh"],
+        &script,
+    );
+    assert!(out.contains("help"), "start-up line names help: {out}");
+    assert!(
+        out.contains("问题定义") && out.contains("KB5034763"),
+        "{out}"
+    );
+    assert!(out.contains("如何收集日志"), "{out}");
+    assert!(out.contains("⚠️"), "secret warning: {out}");
+    // Device 1: Winmgmt disabled; device 2: TxF log corrupt, with fsutil and chkdsk.
+    assert!(out.contains("service-disabled-advanced-installer"), "{out}");
+    assert!(
+        out.to_lowercase().contains("sc config winmgmt start= auto"),
+        "{out}"
+    );
+    assert!(out.contains("txf-transaction-log-corrupt"), "{out}");
+    assert!(
+        out.contains("fsutil resource setautoreset true C:\\"),
+        "{out}"
+    );
+    assert!(out.to_lowercase().contains("chkdsk c: /f"), "{out}");
+    assert!(
+        out.contains("CBS.log:"),
+        "engineer sees evidence file:line: {out}"
+    );
+    for heading in ["## 问题定义", "## 问题总结", "## 排查详情"] {
+        assert!(out.contains(heading), "{heading}: {out}");
+    }
+    let summary = &out[out.find("## 问题总结").unwrap_or(0)..];
+    assert!(
+        summary.contains("service-disabled-advanced-installer"),
+        "{summary}"
+    );
+    assert!(summary.contains("txf-transaction-log-corrupt"), "{summary}");
+    assert!(
+        out.contains("-summary.md") && out.contains(".json"),
+        "export files: {out}"
+    );
+    let files = files_text(&data);
+    assert!(
+        files.contains("排查详情"),
+        "exported summary written to the data dir"
+    );
+    assert!(
+        !out.contains(SECRET) && !files.contains(SECRET),
+        "the secret leaked"
+    );
+
+    let again = console(&data, &["--as", "engineer", "--lang", "zh"], "cases\n");
+    assert!(
+        again.contains("已关闭") && again.contains("问题总结"),
+        "{again}"
+    );
+    assert!(again.contains("txf-transaction-log-corrupt"), "{again}");
+    assert!(!again.contains(SECRET));
+}
+
+#[test]
+fn customer_gets_guidance_without_evidence() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let dev1 = attach(tmp.path(), "device1.zip", "wcc0021z675842", DEVICE1_CBS);
+    let script = format!("open KB5034763 rolled back on one PC\n{dev1}\nclose\n");
+    let out = console(
+        &data,
+        &["--as", "customer", "--user", "bank-it", "--lang", "en"],
+        &script,
+    );
+    assert!(
+        out.to_lowercase().contains("sc config winmgmt start= auto"),
+        "{out}"
+    );
+    assert!(
+        out.to_lowercase().contains("device wcc0021z675842 fixed"),
+        "what to reply next: {out}"
+    );
+    assert!(
+        !out.contains("CBS.log:"),
+        "no evidence lines for customers: {out}"
+    );
+    assert!(
+        !out.contains("HRESULT_FROM_WIN32(1058)"),
+        "no raw log lines: {out}"
+    );
+    assert!(
+        out.contains("only support engineers"),
+        "close is refused politely: {out}"
+    );
+}
+
+#[test]
+fn bad_arguments_and_unknown_commands() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = console(
+        &tmp.path().join("d"),
+        &["--lang", "en"],
+        "frobnicate\n/nope\nstatus\n",
+    );
+    assert!(out.contains("I didn't find a command"), "{out}");
+    assert!(out.contains("`/nope`"), "{out}");
+    assert!(out.contains("No case here"), "{out}");
+    let status = Command::new(env!("CARGO_BIN_EXE_casebot-cli"))
+        .args(["console", "--as", "admin", "--data"])
+        .arg(tmp.path().join("e"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert!(!status.status.success());
+    assert!(String::from_utf8_lossy(&status.stderr).contains("--as"));
+}

@@ -1,17 +1,22 @@
 //! End-to-end tests of the Discord adapter: the real serenity client against the fake Discord
 //! in `fake_discord.rs`, on 127.0.0.1 only. Every test runs under a timeout so a hang fails.
+//!
+//! Layout: this file holds the harness (config, start/stop, bundles); `gateway` covers the
+//! connection and how events are accepted, `cases` the case behaviour users see, `serve` startup
+//! failures and shutdown.
+
+mod cases;
+mod gateway;
+mod serve;
 
 use std::future::Future;
-use std::io::{BufRead, Read, Write};
-use std::path::PathBuf;
 use std::time::Duration;
 
 use casebot::config::Config;
 use secrecy::SecretString;
-use store::{Applied, Case, CaseId, CaseStore, JournalEntry, StoreError, StoredBundle};
 use tokio::sync::oneshot;
 
-use crate::fake_discord::{FakeDiscord, FakeUser, GUILD, SUMMARIES, SUPPORT};
+use crate::fake_discord::{FakeDiscord, FakeUser, GUILD, Posted, SUMMARIES, SUPPORT, Thread};
 
 /// Fails the test instead of hanging CI.
 async fn within<T>(fut: impl Future<Output = T>) -> T {
@@ -36,7 +41,7 @@ data_dir = "{data}"
 [download]
 allowed_hosts = ["127.0.0.1"]
 max_bytes = 1048576
-timeout_secs = 10
+timeout_secs = 20
 "#,
         base = fake.base_url(),
         role = crate::fake_discord::ENGINEER_ROLE,
@@ -61,212 +66,79 @@ impl RunningBot {
     }
 }
 
-/// Start the adapter on a context whose store accepts nothing (until the store lands).
+/// Start the whole bot (store, handlers, Discord) in-process, as `casebot serve` does.
 fn start(cfg: Config) -> RunningBot {
+    start_with_token(cfg, "fake-token")
+}
+
+fn start_with_token(cfg: Config, token: &str) -> RunningBot {
     let (stop, stopped) = oneshot::channel::<()>();
-    let store: std::sync::Arc<dyn CaseStore> = std::sync::Arc::new(NullStore);
-    let rules = diagnosis::RuleSet::builtin().expect("built-in rules");
-    let ctx = handlers::Context::new(store, rules, cfg.handlers.clone());
-    let token = SecretString::from("fake-token");
-    let task = tokio::spawn(casebot::discord::run(cfg.discord, token, ctx, async {
+    let token = SecretString::from(token.to_owned());
+    let task = tokio::spawn(casebot::serve::serve(cfg, token, async {
         let _ = stopped.await;
     }));
     RunningBot { stop, task }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connects_registers_commands_and_resumes_after_a_disconnect() {
-    within(async {
-        let fake = FakeDiscord::start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let bot = start(config(&fake, dir.path()));
-        fake.wait_ready().await;
-        let commands = fake.commands();
-        for name in ["open", "status", "close", "help", "diagnose", "device"] {
-            assert!(commands.iter().any(|c| c == name), "{name} not registered");
-        }
-        fake.disconnect();
-        fake.wait_for_resume().await;
-        assert_eq!(fake.sessions(), (1, 1), "one IDENTIFY, then a RESUME");
-        assert!(
-            fake.unknown_requests().is_empty(),
-            "{:?}",
-            fake.unknown_requests()
-        );
-        bot.stop().await;
-    })
-    .await;
+/// A collector-style zip: the files of a rule fixture directory under `<device>/Logs/`.
+fn bundle(device: &str, fixture: &str) -> Vec<u8> {
+    use std::io::Write as _;
+    let dir = crate::util::fixture(&format!("rules/{fixture}"));
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("fixture {}: {e}", dir.display()))
+        .map(|e| e.expect("fixture entry").path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        let name = path
+            .file_name()
+            .expect("file name")
+            .to_string_lossy()
+            .into_owned();
+        zip.start_file(format!("{device}/Logs/{name}"), options)
+            .expect("zip entry");
+        zip.write_all(&std::fs::read(&path).expect("read fixture"))
+            .expect("write zip");
+    }
+    zip.finish().expect("finish zip").into_inner()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slash_command_is_acknowledged_and_answered_in_its_channel() {
-    within(async {
-        let fake = FakeDiscord::start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let bot = start(config(&fake, dir.path()));
-        fake.wait_ready().await;
-        fake.slash(SUPPORT, &FakeUser::customer(), "help", &[]);
-        let posts = fake.wait_posts(SUPPORT, 1).await;
-        assert!(posts[0].followup, "answered through the interaction");
-        // Deferred first (type 5), so Discord does not time the interaction out.
-        assert_eq!(fake.callbacks().len(), 1);
-        assert_eq!(fake.callbacks()[0].1, 5);
-        bot.stop().await;
-    })
-    .await;
-}
+const DEVICE1: &str = "wcc0021z675842";
+const DEVICE2: &str = "WCC0021Z673965";
 
-/// Run the casebot binary in `dir` with `args`, without a token in the environment.
-fn casebot(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_casebot-cli"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("DISCORD_TOKEN")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run casebot");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+fn device1_zip() -> Vec<u8> {
+    bundle(
+        DEVICE1,
+        "service-disabled-advanced-installer/hit/wmi-winmgmt-disabled",
     )
 }
 
-#[test]
-fn serve_without_a_token_fails_fast_naming_both_ways_to_give_one() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("casebot.toml"),
-        "[discord]\nallowed_guilds = [1]\n",
-    )
-    .unwrap();
-    let (ok, err) = casebot(dir.path(), &["serve"]);
-    assert!(!ok);
-    assert!(
-        err.contains("DISCORD_TOKEN") && err.contains("token_file"),
-        "{err}"
-    );
+fn device2_zip() -> Vec<u8> {
+    bundle(DEVICE2, "txf-transaction-log-corrupt/hit/log-growth-failed")
 }
 
-#[test]
-fn serve_with_a_bad_config_lists_every_problem() {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("bad.toml");
-    std::fs::write(
-        &cfg,
-        "lang = \"fr\"\ntoken = \"s3cret\"\n[download]\nmax_bytes = 0\n",
-    )
-    .unwrap();
-    let (ok, err) = casebot(dir.path(), &["--config", cfg.to_str().unwrap(), "serve"]);
-    assert!(!ok);
-    assert!(err.contains("3 problem(s)"), "{err}");
-    assert!(err.contains("lang") && err.contains("max_bytes"), "{err}");
-    assert!(
-        err.contains("must not be written in the config file"),
-        "{err}"
-    );
-    assert!(!err.contains("s3cret"), "the token is echoed: {err}");
+/// Open a case in the support channel as `user`; the case thread and its id.
+async fn open_case(fake: &FakeDiscord, user: &FakeUser, title: &str) -> (Thread, String) {
+    let before = fake.threads().len();
+    fake.command(SUPPORT, user, &format!("open {title}"));
+    let thread = fake.wait_thread(before + 1).await;
+    let opened = fake.wait_post_containing(thread.id, "Opened case").await;
+    let id = opened
+        .content
+        .split("**")
+        .nth(1)
+        .expect("case id in bold")
+        .to_owned();
+    assert!(id.starts_with("CAS-"), "{id}");
+    (thread, id)
 }
 
-#[test]
-fn serve_with_an_unknown_key_names_it() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("casebot.toml"),
-        "[discord]\nallowed_guild = [1]\n",
-    )
-    .unwrap();
-    let (ok, err) = casebot(dir.path(), &["serve"]);
-    assert!(!ok);
-    assert!(err.contains("allowed_guild"), "{err}");
-}
-
-#[test]
-fn serve_with_a_token_but_no_guild_refuses_to_start() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("token"), "abc\n").unwrap();
-    std::fs::write(dir.path().join("casebot.toml"), "token_file = \"token\"\n").unwrap();
-    let (ok, err) = casebot(dir.path(), &["serve"]);
-    assert!(!ok);
-    assert!(err.contains("allowed_guilds is empty"), "{err}");
-}
-
-#[test]
-fn serve_with_a_token_in_both_env_and_file_refuses_to_guess() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("token"), "abc\n").unwrap();
-    let text = "token_file = \"token\"\n[discord]\nallowed_guilds = [1]\n";
-    std::fs::write(dir.path().join("casebot.toml"), text).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_casebot-cli"))
-        .arg("serve")
-        .current_dir(dir.path())
-        .env("DISCORD_TOKEN", "from-env")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run casebot");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert!(err.contains("set twice"), "{err}");
-    assert!(
-        !err.contains("from-env") && !err.contains("abc"),
-        "a token is echoed: {err}"
-    );
-}
-
-/// Temporary: a store that stores nothing, so the adapter can run before the real store lands.
-struct NullStore;
-
-impl CaseStore for NullStore {
-    fn new_case_id(&self) -> Result<CaseId, StoreError> {
-        Err(StoreError::Io("null store".into()))
-    }
-    fn create(&self, _: Case, _: Option<&str>) -> Result<Applied<Case>, StoreError> {
-        Err(StoreError::Io("null store".into()))
-    }
-    fn get(&self, _: &CaseId) -> Result<Option<Case>, StoreError> {
-        Ok(None)
-    }
-    fn update(
-        &self,
-        id: &CaseId,
-        _: Option<&str>,
-        _: &mut dyn FnMut(&mut Case),
-    ) -> Result<Applied<Case>, StoreError> {
-        Err(StoreError::NotFound(id.as_str().to_owned()))
-    }
-    fn is_processed(&self, _: &str) -> Result<bool, StoreError> {
-        Ok(false)
-    }
-    fn mark_processed(&self, _: &str) -> Result<bool, StoreError> {
-        Ok(true)
-    }
-    fn list(&self) -> Result<Vec<Case>, StoreError> {
-        Ok(vec![])
-    }
-    fn case_by_thread(&self, _: u64) -> Result<Option<CaseId>, StoreError> {
-        Ok(None)
-    }
-    fn put_bundle(&self, _: &mut dyn Read) -> Result<StoredBundle, StoreError> {
-        Err(StoreError::Io("null store".into()))
-    }
-    fn bundle_path(&self, _: &str) -> Result<Option<PathBuf>, StoreError> {
-        Ok(None)
-    }
-    fn journal_add(&self, _: &JournalEntry) -> Result<(), StoreError> {
-        Ok(())
-    }
-    fn journal_remove(&self, _: &str) -> Result<(), StoreError> {
-        Ok(())
-    }
-    fn journal_list(&self) -> Result<Vec<JournalEntry>, StoreError> {
-        Ok(vec![])
-    }
-    fn export(&self, _: &mut dyn Write) -> Result<u64, StoreError> {
-        Ok(0)
-    }
-    fn import(&self, _: &mut dyn BufRead) -> Result<u64, StoreError> {
-        Ok(0)
-    }
-    fn flush(&self) -> Result<(), StoreError> {
-        Ok(())
-    }
+/// The posts in `channel` whose text contains `needle`.
+fn posts_with(fake: &FakeDiscord, channel: u64, needle: &str) -> Vec<Posted> {
+    fake.posts_in(channel)
+        .into_iter()
+        .filter(|p| p.content.contains(needle))
+        .collect()
 }

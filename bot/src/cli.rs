@@ -48,7 +48,7 @@ pub enum Command {
 }
 
 /// `casebot console` arguments.
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Args)]
 pub struct ConsoleArgs {
     /// Speak as an engineer (full diagnosis) or a customer (guided replies).
     #[arg(long = "as", value_name = "ROLE", default_value = "engineer")]
@@ -62,6 +62,18 @@ pub struct ConsoleArgs {
     /// Store directory.
     #[arg(long)]
     pub data: Option<PathBuf>,
+}
+
+impl Default for ConsoleArgs {
+    /// What `cargo run` without a subcommand uses: an engineer in the default store.
+    fn default() -> Self {
+        ConsoleArgs {
+            role: "engineer".into(),
+            user: None,
+            lang: None,
+            data: None,
+        }
+    }
 }
 
 /// `casebot diagnose` arguments.
@@ -98,6 +110,7 @@ pub enum RulesCommand {
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
     /// The code.
+    #[arg(allow_negative_numbers = true)]
     pub code: String,
     /// Language (zh or en); both when omitted.
     #[arg(long)]

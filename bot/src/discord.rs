@@ -2,12 +2,15 @@
 //!
 //! Layout: [`run`] builds the serenity client (pointed at `api_base_url` when configured, so
 //! tests can use a fake Discord on loopback) and drives it until `shutdown` resolves. Gateway
-//! events arrive in [`Bot`]'s `EventHandler`; messages and slash commands both become one
+//! events arrive in `Bot`'s `EventHandler`; messages and slash commands both become one
 //! `handlers::Incoming` and are handled in a spawned task, so a slow diagnosis never holds up the
-//! next event. Each task owns an outbox; [`Bot::drain`] turns the handlers' `Outgoing` items into
-//! REST calls (messages, threads, typing).
+//! next event. Each task owns an outbox, which `outbox` turns into REST calls (messages, threads,
+//! typing).
 
+mod outbox;
 mod slash;
+
+use outbox::{Delivery, Origin};
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -19,9 +22,8 @@ use std::time::Duration;
 use handlers::{Attachment, AttachmentSource, Author, Incoming, Outgoing, Reply, Role, Target};
 use secrecy::{ExposeSecret, SecretString};
 use serenity::all::{
-    ApplicationId, AutoArchiveDuration, Channel, ChannelId, ChannelType, ClientBuilder, Context,
-    CreateAttachment, CreateMessage, CreateThread, EventHandler, GatewayIntents, GuildId,
-    HttpBuilder, Interaction, Message, MessageId, Ready, RoleId, UserId,
+    ApplicationId, Channel, ChannelId, ClientBuilder, Context, EventHandler, GatewayIntents,
+    GuildId, HttpBuilder, Interaction, Message, Ready, RoleId, UserId,
 };
 use serenity::async_trait;
 use tokio::sync::mpsc;
@@ -59,16 +61,17 @@ pub async fn run(
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
     let bot = Arc::new(Bot {
         cfg,
-        ctx,
+        live: Mutex::new(Some(Live { ctx, done: done_tx })),
         accepting: AtomicBool::new(true),
         resumed: AtomicBool::new(false),
         recent: Mutex::new(RecentIds::default()),
         roles: tokio::sync::Mutex::new(HashMap::new()),
         parents: Mutex::new(HashMap::new()),
         me: Mutex::new(None),
-        done_tx: Mutex::new(Some(done_tx)),
     });
-    let mut client = ClientBuilder::new_with_http(http.build(), intents)
+    let http = http.build();
+    preflight(&http, cfg_base(&bot.cfg)).await?;
+    let mut client = ClientBuilder::new_with_http(http, intents)
         .event_handler_arc(Arc::clone(&bot))
         .await
         .map_err(|e| anyhow::anyhow!("cannot build the Discord client: {e}"))?;
@@ -86,13 +89,38 @@ pub async fn run(
         }
     }
     bot.accepting.store(false, Ordering::SeqCst);
-    drop(bot.done_tx.lock().map(|mut g| g.take()));
+    // Serenity's shard tasks may outlive this function and they hold `bot`: release the store
+    // handle here so the caller's flush and close are the last word on it.
+    drop(bot.live.lock().map(|mut g| g.take()));
     if tokio::time::timeout(DRAIN_TIMEOUT, done_rx.recv())
         .await
         .is_err()
     {
         tracing::warn!("in-flight work did not finish in time; journaled work resumes on restart");
     }
+    Ok(())
+}
+
+fn cfg_base(cfg: &DiscordConfig) -> &str {
+    cfg.api_base_url.as_deref().unwrap_or("https://discord.com")
+}
+
+/// Fail fast, before any gateway connection, when Discord cannot be reached or rejects the
+/// token; serenity itself would fall back to the public gateway URL and retry forever.
+async fn preflight(http: &serenity::http::Http, base: &str) -> anyhow::Result<()> {
+    match tokio::time::timeout(REST_TIMEOUT, http.get_current_user()).await {
+        Ok(Ok(user)) => tracing::info!(user = %user.name, "Discord token accepted"),
+        Ok(Err(serenity::Error::Http(e))) if e.status_code().map(|s| s.as_u16()) == Some(401) => {
+            anyhow::bail!(
+                "Discord rejected the token (401 Unauthorized): check DISCORD_TOKEN or token_file"
+            )
+        }
+        Ok(Err(e)) => anyhow::bail!("cannot reach the Discord API at {base}: {e}"),
+        Err(_) => anyhow::bail!("the Discord API at {base} did not answer within {REST_TIMEOUT:?}"),
+    }
+    timeout(http.get_gateway())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot get the gateway URL from {base}: {e:#}"))?;
     Ok(())
 }
 
@@ -117,7 +145,8 @@ fn rest_client(cfg: &DiscordConfig) -> anyhow::Result<reqwest::Client> {
 /// Shared state of the adapter.
 struct Bot {
     cfg: DiscordConfig,
-    ctx: handlers::Context,
+    /// The handlers' context and the in-flight token, until shutdown takes them.
+    live: Mutex<Option<Live>>,
     /// False once shutdown started: new events are ignored.
     accepting: AtomicBool,
     /// `handlers::resume` runs once per process, not on every re-identify.
@@ -128,8 +157,14 @@ struct Bot {
     /// Thread → parent channel, to serve threads under allowed channels.
     parents: Mutex<HashMap<ChannelId, Option<ChannelId>>>,
     me: Mutex<Option<UserId>>,
+}
+
+/// What in-flight work needs while the bot is running.
+#[derive(Clone)]
+struct Live {
+    ctx: handlers::Context,
     /// Each in-flight task holds a clone; shutdown waits until all are dropped.
-    done_tx: Mutex<Option<mpsc::Sender<()>>>,
+    done: mpsc::Sender<()>,
 }
 
 /// A bounded set of recently seen message ids.
@@ -155,16 +190,6 @@ impl RecentIds {
     }
 }
 
-/// Where the replies of one incoming message go.
-#[derive(Debug, Clone)]
-struct Origin {
-    channel: ChannelId,
-    /// The message to hang a new case thread on (none for slash commands).
-    message: Option<MessageId>,
-    /// A slash command answers through its interaction.
-    interaction: Option<slash::InteractionReply>,
-}
-
 #[async_trait]
 impl EventHandler for Bot {
     async fn ready(&self, ctx: Context, ready: Ready) {
@@ -188,7 +213,7 @@ impl EventHandler for Bot {
             return;
         };
         let origin = Origin {
-            channel: msg.channel_id,
+            channel: Some(msg.channel_id),
             message: Some(msg.id),
             interaction: None,
         };
@@ -218,7 +243,7 @@ impl EventHandler for Bot {
                 tracing::warn!("cannot acknowledge slash command {}: {e:#}", cmd.data.name);
             }
             let origin = Origin {
-                channel: cmd.channel_id,
+                channel: Some(cmd.channel_id),
                 message: None,
                 interaction: Some(reply),
             };
@@ -228,6 +253,11 @@ impl EventHandler for Bot {
 }
 
 impl Bot {
+    /// The live context, or `None` once shutdown began.
+    fn live(&self) -> Option<Live> {
+        self.live.lock().ok().and_then(|g| g.clone())
+    }
+
     /// Remember a message id; false if it was already seen (a redelivered event).
     fn remember(&self, id: u64) -> bool {
         self.recent.lock().map(|mut r| r.insert(id)).unwrap_or(true)
@@ -309,7 +339,8 @@ impl Bot {
     }
 
     fn case_of_thread(&self, channel: ChannelId) -> bool {
-        matches!(self.ctx.store.case_by_thread(channel.get()), Ok(Some(_)))
+        self.live()
+            .is_some_and(|l| matches!(l.ctx.store.case_by_thread(channel.get()), Ok(Some(_))))
     }
 
     /// Allowed channels, threads under them, and casebot's own case threads.
@@ -386,12 +417,12 @@ impl Bot {
 
     /// Handle one message in its own task, draining its outbox as replies are produced.
     fn spawn_handle(&self, ctx: Context, incoming: Incoming, origin: Origin) {
-        let Some(done) = self.done_tx.lock().ok().and_then(|g| g.clone()) else {
+        let Some(Live { ctx: hctx, done }) = self.live() else {
             return;
         };
-        let bot = BotRef {
+        let bot = Delivery {
             cfg: self.cfg.clone(),
-            ctx: self.ctx.clone(),
+            ctx: hctx,
         };
         tokio::spawn(async move {
             let (tx, rx) = mpsc::unbounded_channel();
@@ -416,12 +447,12 @@ impl Bot {
 
     /// After a restart: resume journaled diagnoses; their replies go to the case threads.
     async fn resume_journal(&self, ctx: Context) {
-        let bot = BotRef {
-            cfg: self.cfg.clone(),
-            ctx: self.ctx.clone(),
-        };
-        let Some(done) = self.done_tx.lock().ok().and_then(|g| g.clone()) else {
+        let Some(Live { ctx: hctx, done }) = self.live() else {
             return;
+        };
+        let bot = Delivery {
+            cfg: self.cfg.clone(),
+            ctx: hctx,
         };
         tokio::spawn(async move {
             let (tx, rx) = mpsc::unbounded_channel();
@@ -433,159 +464,6 @@ impl Bot {
             let _ = drain.await;
             drop(done);
         });
-    }
-}
-
-impl Origin {
-    /// For work with no originating message (resumed after a restart).
-    fn none() -> Origin {
-        Origin {
-            channel: ChannelId::new(1),
-            message: None,
-            interaction: None,
-        }
-    }
-
-    fn is_none(&self) -> bool {
-        self.channel.get() == 1 && self.message.is_none()
-    }
-}
-
-/// What a spawned task needs: cheap clones, no serenity state.
-#[derive(Clone)]
-struct BotRef {
-    cfg: DiscordConfig,
-    ctx: handlers::Context,
-}
-
-impl BotRef {
-    /// Perform the handlers' `Outgoing` items in order, until the handler drops its sender.
-    async fn drain(
-        self,
-        ctx: Context,
-        mut origin: Origin,
-        mut rx: mpsc::UnboundedReceiver<Outgoing>,
-    ) {
-        let mut answered = false;
-        while let Some(item) = rx.recv().await {
-            match item {
-                Outgoing::Reply { target, reply } => {
-                    let sent_to_origin = self.reply(&ctx, &origin, target, reply).await;
-                    answered |= sent_to_origin;
-                }
-                Outgoing::CreateThread { case_id, name } => {
-                    if let Some(thread) = self.create_thread(&ctx, &origin, &name).await {
-                        if let Err(e) =
-                            handlers::bind_thread(&self.ctx, &case_id, thread.get()).await
-                        {
-                            tracing::error!(case_id = %case_id.as_str(), "cannot bind thread: {e:#}");
-                        }
-                        // A slash command's own answer stays in the interaction.
-                        if origin.interaction.is_none() {
-                            origin.channel = thread;
-                            origin.message = None;
-                        }
-                    }
-                }
-                Outgoing::Typing => {
-                    if !origin.is_none()
-                        && let Err(e) = timeout(origin.channel.broadcast_typing(&ctx.http)).await
-                    {
-                        tracing::debug!("typing indicator failed: {e:#}");
-                    }
-                }
-                Outgoing::SwitchCase(_) => {}
-            }
-        }
-        if let Some(reply) = &origin.interaction
-            && !answered
-        {
-            reply.finish(&ctx).await;
-        }
-    }
-
-    /// Post one reply; true if it went to the origin.
-    async fn reply(&self, ctx: &Context, origin: &Origin, target: Target, reply: Reply) -> bool {
-        let channel = match &target {
-            Target::Origin => None,
-            Target::Case(case_id) => match self.ctx.store.get(case_id) {
-                Ok(Some(case)) => case.thread_id.map(ChannelId::new),
-                Ok(None) => None,
-                Err(e) => {
-                    tracing::warn!(case_id = %case_id.as_str(), "cannot load case: {e:#}");
-                    None
-                }
-            },
-            Target::SummaryChannel => match self.cfg.summary_channel {
-                Some(id) => Some(ChannelId::new(id)),
-                None => return false,
-            },
-        };
-        match channel {
-            Some(channel) => {
-                post(ctx, channel, reply).await;
-                false
-            }
-            None if origin.is_none() => {
-                tracing::warn!(?target, "reply with nowhere to go dropped");
-                false
-            }
-            None => match &origin.interaction {
-                Some(interaction) => {
-                    interaction.followup(ctx, reply).await;
-                    true
-                }
-                None => {
-                    post(ctx, origin.channel, reply).await;
-                    true
-                }
-            },
-        }
-    }
-
-    /// Create the thread of a new case: on the message when there is one, else in the channel.
-    async fn create_thread(&self, ctx: &Context, origin: &Origin, name: &str) -> Option<ChannelId> {
-        if origin.is_none() {
-            return None;
-        }
-        let name: String = name.chars().take(100).collect();
-        let builder =
-            CreateThread::new(name.clone()).auto_archive_duration(AutoArchiveDuration::OneWeek);
-        let result = match origin.message {
-            Some(message) => {
-                timeout(
-                    origin
-                        .channel
-                        .create_thread_from_message(&ctx.http, message, builder),
-                )
-                .await
-            }
-            None => {
-                let builder = builder.kind(ChannelType::PublicThread);
-                timeout(origin.channel.create_thread(&ctx.http, builder)).await
-            }
-        };
-        match result {
-            Ok(thread) => Some(thread.id),
-            Err(e) => {
-                tracing::error!(channel = %origin.channel, "cannot create thread {name:?}: {e:#}");
-                None
-            }
-        }
-    }
-}
-
-/// Send a message with its files; failures are logged (the user cannot be told either).
-async fn post(ctx: &Context, channel: ChannelId, reply: Reply) {
-    let mut message = CreateMessage::new();
-    if !reply.text.is_empty() {
-        message = message.content(reply.text);
-    }
-    for file in reply.files {
-        message = message.add_file(CreateAttachment::bytes(file.bytes, file.name));
-    }
-    if let Err(e) = timeout(channel.send_message(&ctx.http, message)).await {
-        tracing::error!(%channel, "cannot post reply: {e:#}");
     }
 }
 

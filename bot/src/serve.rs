@@ -49,7 +49,10 @@ pub async fn serve(
     token: SecretString,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let store = open_store(&cfg.data_dir)?;
+    let dir = cfg.data_dir.clone();
+    let store = tokio::task::spawn_blocking(move || open_store(&dir))
+        .await
+        .context("store open task failed")??;
     let rules = diagnosis::RuleSet::builtin().context("cannot load the built-in rules")?;
     let ctx = handlers::Context::new(Arc::clone(&store), rules, cfg.handlers.clone());
     let result = crate::discord::run(cfg.discord, token, ctx, shutdown).await;
@@ -63,8 +66,14 @@ pub async fn serve(
 
 /// Open the embedded store; "in use by another casebot process" is reported as such.
 pub fn open_store(dir: &Path) -> anyhow::Result<Arc<dyn CaseStore>> {
-    let _ = dir;
-    anyhow::bail!("the embedded store is not part of this build yet")
+    match store::SledStore::open(dir) {
+        Ok(store) => Ok(Arc::new(store)),
+        // The error already names the directory and the other process.
+        Err(e @ store::StoreError::Locked { .. }) => Err(anyhow::anyhow!(
+            "{e}; stop it first or use another store.data_dir"
+        )),
+        Err(e) => Err(anyhow::anyhow!("cannot open the store: {e}")),
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

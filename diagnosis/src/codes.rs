@@ -10,7 +10,7 @@
 mod table;
 
 use crate::parse::hresult_from_win32;
-use crate::report::CodeInfo;
+use crate::report::{CodeInfo, Lang};
 
 use table::{CODES, Entry};
 
@@ -119,6 +119,81 @@ pub fn parse_query(query: &str) -> Vec<u32> {
     Vec::new()
 }
 
+/// Facility of an HRESULT, by name where it matters for servicing.
+fn facility(code: u32) -> String {
+    if code & 0xC000_0000 == 0xC000_0000 && code & 0x1000_0000 == 0 {
+        return "NTSTATUS".into();
+    }
+    let f = (code >> 16) & 0x7FF;
+    match f {
+        0 => "NULL".into(),
+        4 => "ITF (COM interface)".into(),
+        7 => format!("WIN32 (Win32 error {})", code & 0xFFFF),
+        15 => "SETUPAPI/CBS (0x800f…)".into(),
+        36 => "WINDOWSUPDATE (0x8024…)".into(),
+        f => format!("{f}"),
+    }
+}
+
+/// Other notations of the same code, as they appear in logs.
+fn notations(code: u32) -> String {
+    let mut out = vec![format!("0x{code:08x}"), format!("{}", code as i32)];
+    if code & 0xFFFF_0000 == 0x8007_0000 {
+        out.push(format!("HRESULT_FROM_WIN32({})", code & 0xFFFF));
+        out.push(format!("Win32 {}", code & 0xFFFF));
+    }
+    out.join(" = ")
+}
+
+/// The answer of `casebot explain <query>`: name and meaning of every code the query may
+/// denote, in `lang` (both languages when `None`). `Err` holds the message for a query that is
+/// no code or a code the knowledge base does not know.
+pub fn explain_text(query: &str, lang: Option<Lang>) -> Result<String, String> {
+    let codes = parse_query(query);
+    if codes.is_empty() {
+        return Err(format!(
+            "`{}` is not an error code; try 0x80070422, 80070422, 1058, -2146498270, \
+             HRESULT_FROM_WIN32(1753) or CBS_E_INSTALLERS_FAILED",
+            query.trim()
+        ));
+    }
+    let mut out = String::new();
+    let mut known = false;
+    for code in codes {
+        let info = lookup(code);
+        if code == 0 {
+            known = true;
+            out.push_str("0x00000000  S_OK\n  en: Success.\n  zh: 成功。\n");
+            continue;
+        }
+        if info.name.is_empty() {
+            out.push_str(&format!(
+                "{}  (unknown)\n  facility: {}\n",
+                info.code,
+                facility(code)
+            ));
+            continue;
+        }
+        known = true;
+        out.push_str(&format!("{}  {}\n", info.code, info.name));
+        out.push_str(&format!("  forms: {}\n", notations(code)));
+        if lang != Some(Lang::Zh) {
+            out.push_str(&format!("  en: {}\n", info.meaning));
+        }
+        if lang != Some(Lang::En) {
+            out.push_str(&format!("  zh: {}\n", info.meaning_zh));
+        }
+    }
+    if known {
+        Ok(out)
+    } else {
+        Err(format!(
+            "{} is not in the knowledge base\n{out}",
+            query.trim()
+        ))
+    }
+}
+
 fn decimal_query(q: &str) -> Vec<u32> {
     let Ok(v) = q.parse::<u64>() else {
         return Vec::new();
@@ -170,6 +245,86 @@ mod tests {
         assert_eq!(code_by_name("cbs_e_installers_failed"), Some(0x800f0922));
         assert_eq!(win32_by_name("ERROR_SERVICE_DISABLED"), Some(1058));
         assert_eq!(win32_by_name("CBS_E_INSTALLERS_FAILED"), None);
+    }
+
+    #[test]
+    fn explain_issue_queries() {
+        for (q, name) in [
+            ("0x80071ab1", "ERROR_LOG_GROWTH_FAILED"),
+            ("1058", "ERROR_SERVICE_DISABLED"),
+            ("-2146498270", "CBS_E_INSTALLERS_FAILED"),
+            ("HRESULT_FROM_WIN32(1753)", "EPT_S_NOT_REGISTERED"),
+            ("CBS_E_INSTALLERS_FAILED", "CBS_E_INSTALLERS_FAILED"),
+        ] {
+            let text = explain_text(q, None).expect(q);
+            assert!(text.contains(name), "{q}: {text}");
+            assert!(
+                text.contains("  en: ") && text.contains("  zh: "),
+                "{q}: {text}"
+            );
+        }
+        let en = explain_text("1058", Some(Lang::En)).expect("known");
+        assert!(en.contains("0x80070422") && en.contains("HRESULT_FROM_WIN32(1058)"));
+        assert!(en.contains("disabled") && !en.contains("zh:"));
+        let zh = explain_text("0x80070422", Some(Lang::Zh)).expect("known");
+        assert!(zh.contains("服务已被禁用") && !zh.contains("en:"));
+    }
+
+    #[test]
+    fn explain_unknown_and_junk() {
+        let e = explain_text("0x12345678", None).expect_err("unknown");
+        assert!(e.contains("not in the knowledge base"), "{e}");
+        let e = explain_text("0x800f0845", None).expect_err("no public name");
+        assert!(e.contains("SETUPAPI/CBS"), "{e}");
+        let e = explain_text("hello", None).expect_err("junk");
+        assert!(e.contains("not an error code"), "{e}");
+    }
+
+    #[test]
+    fn every_entry_is_complete_and_unique() {
+        for (i, e) in CODES.iter().enumerate() {
+            assert!(
+                !e.name.is_empty() && !e.en.is_empty() && !e.zh.is_empty(),
+                "{}",
+                e.name
+            );
+            assert!(e.code & 0x8000_0000 != 0, "{} has no severity bit", e.name);
+            assert!(
+                CODES[i + 1..]
+                    .iter()
+                    .all(|o| o.code != e.code && o.name != e.name),
+                "duplicate {}",
+                e.name
+            );
+        }
+    }
+
+    #[test]
+    fn domain_reference_codes_are_known() {
+        // Every code named in the domain reference §A–B.
+        let codes = [
+            0x800f0922, 0x80071a91, 0x80071ab1, 0x800719e4, 0xc01a001d, 0xd015001a, 0x800f0207,
+            0x80070422, 0x800706d9, 0x80073712, 0x8007045b, 0x80070bc2, 0x80070bc9, 0x800f0920,
+            0x800f0821, 0x80073701, 0x800736b3, 0x8007371b, 0x800736cc, 0x800f0825, 0x800f0831,
+            0x800f081f, 0x800f0906, 0x800f0907, 0x800f0950, 0x800f0954, 0x800f0982, 0x800f0983,
+            0x800f0984, 0x800f0985, 0x800f0986, 0x800f0987, 0x800f0988, 0x800f0989, 0x800f0991,
+            0x8007000d, 0x800705b9, 0x800f0900, 0x800f080d, 0x80070003, 0x80070490, 0x800f0823,
+            0x800f081e, 0x80070005, 0x80070020, 0x80070570, 0x80070002, 0x80070070, 0x800f0828,
+            0x8024200d, 0x80240034, 0x80242006, 0x80246007, 0x8024402c, 0x80244022, 0x8024401b,
+            0x80072efe, 0x80072ee2, 0x80072f8f, 0x8024401c, 0x80242014, 0x80242016, 0x800706be,
+            0x80073d02, 0x8004402f, 0x80004005, 0x80070643, 0x800f0830, 0x800f0911, 0x800f0905,
+            0x800f0904, 0x800f0805, 0x8007041d, 0x80070424, 0x8007042c, 0x80071a92, 0x80071aa1,
+            0x80071aae, 0x8007001f, 0x800f0906, 0x80070302, 0xc1900101, 0xc1900104,
+        ];
+        for c in codes {
+            assert!(is_known(c), "0x{c:08x}");
+        }
+        for w in [
+            2, 3, 5, 13, 32, 112, 1053, 1058, 1060, 1068, 1115, 1392, 1753, 3010, 3017, 6801, 6802,
+            6817, 6830, 6833, 14098,
+        ] {
+            assert!(is_known(hresult_from_win32(w)), "Win32 {w}");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! bundles when the rule-set version changes.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use diagnosis::report::Finding;
 use diagnosis::{Diagnosis, DiagnosisError, Lang};
@@ -17,11 +17,6 @@ use crate::error::{HandlerError, UserError};
 use crate::lifecycle::{self, Stamp};
 use crate::render::{self, View, t};
 use crate::{Attachment, Context, Outbox, Outgoing, Reply, Role, Target};
-
-/// After this long a running diagnosis posts a "still working" line.
-const PROGRESS_AFTER: Duration = Duration::from_secs(20);
-/// Typing indicators are refreshed this often while a diagnosis runs.
-const TYPING_EVERY: Duration = Duration::from_secs(8);
 
 /// Where progress of a running diagnosis is shown.
 struct Progress<'a> {
@@ -46,8 +41,10 @@ fn unreadable(name: &str, e: &DiagnosisError) -> UserError {
 }
 
 /// Run the engine on `path` off the async threads, bounded by the semaphore.
+#[tracing::instrument(skip(ctx, progress), fields(bundle = %progress.name))]
 async fn run_engine(
     ctx: &Context,
+    case_id: &CaseId,
     path: &Path,
     progress: &Progress<'_>,
 ) -> Result<Diagnosis, HandlerError> {
@@ -62,20 +59,23 @@ async fn run_engine(
         ctx.rule_set(),
         ctx.config.limits.clone(),
     );
-    let p = path.to_path_buf();
+    let (stage_dir, staged) = stage(path, &progress.name)
+        .map_err(|e| HandlerError::Internal(format!("staging {}: {e}", path.display())))?;
     let mut task = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        engine(&p, &rules, &limits)
+        // The staging directory lives until the engine is done with it.
+        let _stage_dir = stage_dir;
+        engine(&staged, &rules, &limits)
     });
     let started = Instant::now();
     let mut announced = false;
-    let mut tick = tokio::time::interval(TYPING_EVERY);
+    let mut tick = tokio::time::interval(ctx.typing_every);
     let joined = loop {
         tokio::select! {
             r = &mut task => break r,
             _ = tick.tick() => {
                 let _ = progress.out.send(Outgoing::Typing);
-                if !announced && started.elapsed() >= PROGRESS_AFTER {
+                if !announced && started.elapsed() >= ctx.progress_after {
                     announced = true;
                     let text = match progress.lang {
                         Lang::En => format!("Still diagnosing `{}` — large bundles take a while …", progress.name),
@@ -88,12 +88,61 @@ async fn run_engine(
     };
     let result =
         joined.map_err(|e| HandlerError::Internal(format!("diagnosis task failed: {e}")))?;
-    result.map_err(|e| unreadable(&progress.name, &e).into())
+    let mut d = result.map_err(|e| unreadable(&progress.name, &e))?;
+    if let Some(case) = ctx.store.get(case_id)? {
+        fill_updates(&mut d, &case.problem);
+    }
+    Ok(d)
+}
+
+/// When the logs do not name the update, the case's problem statement does: record it and fill
+/// the `<kb>` placeholder the engine leaves in steps.
+fn fill_updates(d: &mut Diagnosis, problem: &str) {
+    let stated = crate::open::parse_facts(problem).updates;
+    if d.device.updates.is_empty() {
+        d.device.updates = stated;
+    }
+    let Some(kb) = d.device.updates.first().cloned() else {
+        return;
+    };
+    for step in d.findings.iter_mut().flat_map(|f| f.steps.iter_mut()) {
+        step.text = step.text.replace("<kb>", &kb);
+        step.text_zh = step.text_zh.replace("<kb>", &kb);
+        if let Some(c) = step.command.as_mut() {
+            *c = c.replace("<kb>", &kb);
+        }
+    }
+}
+
+/// Present a stored bundle (named by its hash) under its uploaded file name, so the engine's
+/// kind detection and the evidence paths (`CBS.log:14`) use the name people know.
+fn stage(stored: &Path, name: &str) -> std::io::Result<(tempfile::TempDir, PathBuf)> {
+    let file = Path::new(name)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| !n.trim().is_empty() && *n != "." && *n != "..")
+        .unwrap_or("bundle");
+    let dir = tempfile::Builder::new().prefix("casebot-stage").tempdir()?;
+    let staged = dir.path().join(file);
+    if std::fs::hard_link(stored, &staged).is_err() {
+        link_or_copy(stored, &staged)?;
+    }
+    Ok((dir, staged))
+}
+
+#[cfg(unix)]
+fn link_or_copy(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(from, to).or_else(|_| std::fs::copy(from, to).map(|_| ()))
+}
+
+#[cfg(not(unix))]
+fn link_or_copy(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::copy(from, to).map(|_| ())
 }
 
 /// The device a bundle belongs to: named in the message, else found by the engine (computer
 /// name or top folder), else the file name without extension.
-fn device_name(named: &str, d: &Diagnosis, file: &str) -> String {
+fn device_name(named: &str, d: &Diagnosis, file: &str, sha: &str) -> String {
     if !named.trim().is_empty() {
         return named.trim().to_string();
     }
@@ -103,8 +152,29 @@ fn device_name(named: &str, d: &Diagnosis, file: &str) -> String {
     let stem = Path::new(file)
         .file_stem()
         .and_then(|s| s.to_str())
-        .unwrap_or("device");
-    stem.to_string()
+        .unwrap_or("");
+    // A log's own name says nothing about the device: fall back to a name unique per bundle.
+    const GENERIC: &[&str] = &[
+        "",
+        "cbs",
+        "dism",
+        "setupapi",
+        "windowsupdate",
+        "system",
+        "setup",
+        "application",
+        "log",
+        "logs",
+        "bundle",
+        "collect",
+        "casebot-logs",
+        "services",
+    ];
+    if GENERIC.contains(&stem.to_ascii_lowercase().as_str()) {
+        format!("device-{}", sha.get(..6).unwrap_or(sha))
+    } else {
+        stem.to_string()
+    }
 }
 
 fn same_conclusion(a: &Finding, b: &Finding) -> bool {
@@ -137,7 +207,7 @@ fn recurrence_of(ctx: &Context, id: &CaseId, d: &Diagnosis) -> Result<Vec<CaseId
 
 /// Record a finished diagnosis on its device and drop the journal entry. Returns the device.
 fn finish(ctx: &Context, entry: &JournalEntry, d: Diagnosis) -> Result<String, HandlerError> {
-    let device = device_name(&entry.device, &d, &entry.bundle_name);
+    let device = device_name(&entry.device, &d, &entry.bundle_name, &entry.bundle_sha256);
     let bundle = BundleRef {
         sha256: entry.bundle_sha256.clone(),
         name: entry.bundle_name.clone(),
@@ -206,7 +276,7 @@ async fn attachment(
         lang: req.lang(),
         name: att.name.clone(),
     };
-    let d = match run_engine(ctx, &stored.path, &progress).await {
+    let d = match run_engine(ctx, id, &stored.path, &progress).await {
         Ok(d) => d,
         Err(e) => {
             ctx.store.journal_remove(&entry.id)?;
@@ -300,7 +370,7 @@ pub async fn rerun(req: &Req<'_>, only: Option<&str>) -> Result<(), HandlerError
             lang: req.lang(),
             name,
         };
-        let d = match run_engine(req.ctx, &path, &progress).await {
+        let d = match run_engine(req.ctx, &case.id, &path, &progress).await {
             Ok(d) => d,
             Err(HandlerError::User(e)) => {
                 req.say(&e.message(req.lang()));
@@ -343,7 +413,7 @@ pub async fn resume(ctx: &Context, out: &Outbox) -> Result<(), HandlerError> {
             lang: case.lang,
             name: entry.bundle_name.clone(),
         };
-        let d = match run_engine(ctx, &path, &progress).await {
+        let d = match run_engine(ctx, &case.id, &path, &progress).await {
             Ok(d) => d,
             Err(HandlerError::User(e)) => {
                 ctx.store.journal_remove(&entry.id)?;
@@ -417,45 +487,94 @@ pub async fn reload_rules(
         .into_iter()
         .filter(|c| c.status != CaseStatus::Closed)
     {
-        let target = Target::Case(case.id.clone());
-        for (device, name, path) in latest_bundles(ctx, &case, None)? {
-            let progress = Progress {
-                out,
-                target: target.clone(),
-                lang: case.lang,
-                name,
-            };
-            let Ok(d) = run_engine(ctx, &path, &progress).await else {
-                continue;
-            };
-            let old = case.devices.get(&device).and_then(|r| r.diagnosis.as_ref());
-            if !changed(old, &d) {
-                continue;
-            }
-            let before = conclusion(old, case.lang);
-            record(ctx, &case.id, &device, &d, "casebot")?;
-            let head = match case.lang {
-                Lang::En => format!(
-                    "The diagnosis rules were updated. New conclusion for `{device}`: {} (was: {before}).",
-                    conclusion(Some(&d), Lang::En)
-                ),
-                Lang::Zh => format!(
-                    "诊断规则已更新。`{device}` 的新结论：{}（之前：{before}）。",
-                    conclusion(Some(&d), Lang::Zh)
-                ),
-            };
-            post(out, &target, vec![render::reply(head)]);
-            let view = View {
-                lang: case.lang,
-                role: Role::Customer,
-            };
-            let others = recurrence_of(ctx, &case.id, &d)?;
-            post(
-                out,
-                &target,
-                render::diagnosis_replies(&case.id, &device, &d, view, &others),
-            );
-        }
+        rediagnose_case(ctx, &case, out).await?;
     }
     Ok(())
+}
+
+/// Re-diagnose the devices of one open case that are not verified fixed (a verified fix stays
+/// verified whatever the new rules say) and post the conclusions that changed.
+async fn rediagnose_case(ctx: &Context, case: &Case, out: &Outbox) -> Result<(), HandlerError> {
+    let target = Target::Case(case.id.clone());
+    for (device, name, path) in latest_bundles(ctx, case, None)? {
+        let old = case.devices.get(&device);
+        if old.is_some_and(|r| r.status == store::DeviceStatus::Fixed) {
+            continue;
+        }
+        let old = old.and_then(|r| r.diagnosis.as_ref());
+        let progress = Progress {
+            out,
+            target: target.clone(),
+            lang: case.lang,
+            name,
+        };
+        let d = match run_engine(ctx, &case.id, &path, &progress).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(case_id = %case.id, %device, "re-diagnosis failed: {e:#}");
+                continue;
+            }
+        };
+        if !changed(old, &d) {
+            continue;
+        }
+        let before = conclusion(old, case.lang);
+        record(ctx, &case.id, &device, &d, "casebot")?;
+        let after = conclusion(Some(&d), case.lang);
+        let head = match case.lang {
+            Lang::En => format!(
+                "The diagnosis rules were updated. New conclusion for `{device}`: {after} (was: {before})."
+            ),
+            Lang::Zh => format!("诊断规则已更新。`{device}` 的新结论：{after}（之前：{before}）。"),
+        };
+        post(out, &target, vec![render::reply(head)]);
+        let view = View {
+            lang: case.lang,
+            role: Role::Customer,
+        };
+        let others = recurrence_of(ctx, &case.id, &d)?;
+        let replies = render::diagnosis_replies(&case.id, &device, &d, view, &others);
+        post(out, &target, replies);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_case_statement_names_the_update_when_the_logs_do_not() {
+        let mut d = crate::render::tests::winmgmt();
+        d.device.updates.clear();
+        d.findings[0].steps[0].text = "Install the update <kb> again.".into();
+        d.findings[0].steps[0].text_zh = "重新安装更新 <kb>。".into();
+        fill_updates(&mut d, "KB5034763 rolls back on 2 devices");
+        assert_eq!(d.device.updates, vec!["KB5034763"]);
+        assert_eq!(
+            d.findings[0].steps[0].text,
+            "Install the update KB5034763 again."
+        );
+        assert_eq!(d.findings[0].steps[0].text_zh, "重新安装更新 KB5034763。");
+    }
+
+    #[test]
+    fn updates_found_in_the_logs_win() {
+        let mut d = crate::render::tests::winmgmt();
+        fill_updates(&mut d, "KB5000000 fails");
+        assert_eq!(d.device.updates, vec!["KB5034763"]);
+    }
+
+    #[test]
+    fn device_names_from_message_bundle_or_file() {
+        let mut d = crate::render::tests::winmgmt();
+        assert_eq!(device_name(" pc7 ", &d, "x.zip", "abcdef12"), "pc7");
+        assert_eq!(device_name("", &d, "x.zip", "abcdef12"), "wcc0021z675842");
+        d.device.name = None;
+        assert_eq!(
+            device_name("", &d, "WCC0021Z673965.zip", "abcdef12"),
+            "WCC0021Z673965"
+        );
+        assert_eq!(device_name("", &d, "CBS.log", "abcdef12"), "device-abcdef");
+    }
 }

@@ -65,7 +65,7 @@ impl Facts {
     pub fn observe(&mut self, kind: LogKind, file: usize, record: &Record) {
         match &record.fact {
             Some(Fact::Service { name, start }) => {
-                let text = crate::engine::state::evidence_text(&record.text, 0);
+                let text = service_text(&record.text);
                 self.services.insert(
                     name.to_lowercase(),
                     ServiceFact {
@@ -172,6 +172,23 @@ impl Facts {
         e.0 = e.0.min(priority);
     }
 
+    /// Does the bundle hold `name`: a file kind, `event` (any event log), or an event channel
+    /// (`event-system`, `event-setup`, …; without channel information any event log counts)?
+    pub fn has(&self, name: &str) -> bool {
+        let events = ["evtx", "event-text", "event-xml"]
+            .iter()
+            .any(|k| self.kinds.contains(k));
+        match name {
+            "event" => events,
+            _ => match name.strip_prefix("event-") {
+                Some(channel) if !["text", "xml"].contains(&channel) => {
+                    self.channels.contains(channel) || (events && self.channels.is_empty())
+                }
+                _ => self.kinds.contains(name),
+            },
+        }
+    }
+
     /// The device part of the diagnosis; `paths` are the bundle's file paths (for the top folder).
     pub fn device(&self, paths: &[String]) -> Device {
         let name = self
@@ -188,6 +205,14 @@ impl Facts {
             updates: kbs.into_iter().map(|(k, _)| k.clone()).collect(),
         }
     }
+}
+
+/// A service block on one line: its first line and the lines stating the start type.
+fn service_text(text: &str) -> String {
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut parts: Vec<&str> = lines.next().into_iter().collect();
+    parts.extend(lines.filter(|l| l.to_ascii_lowercase().contains("start")));
+    crate::engine::state::truncate(&parts.join(" | "), 400)
 }
 
 /// `System`, `Microsoft-Windows-…/Operational`, `系统` → a lowercase key (`system`, `setup`, …).

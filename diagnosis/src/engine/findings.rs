@@ -37,7 +37,8 @@ struct Correlation {
 
 /// Evaluate one rule; `None` when it does not fire and gives no hint.
 pub(crate) fn evaluate(ctx: &Ctx<'_>, rule: &Rule, st: &RuleState) -> Option<Built> {
-    if rule.fallback || st.dropped {
+    let (dropped, cap) = st.exclusion(rule);
+    if rule.fallback || dropped {
         return None;
     }
     let mut groups: BTreeMap<&str, bool> = BTreeMap::new();
@@ -66,7 +67,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>, rule: &Rule, st: &RuleState) -> Option<Bui
         }
         (h.confidence, None, true)
     };
-    if let Some(cap) = st.cap {
+    if let Some(cap) = cap {
         confidence = confidence.min(cap);
     }
     confidence = round2(confidence.clamp(0.0, 0.99));
@@ -75,10 +76,8 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>, rule: &Rule, st: &RuleState) -> Option<Bui
     {
         vars.insert(c.subject.clone(), v.clone());
     }
-    let mut evidence = evidence(ctx, rule, st);
-    if let Some(e) = correlation.as_ref().and_then(|c| c.evidence.clone()) {
-        evidence.push(e);
-    }
+    let correlated = correlation.as_ref().and_then(|c| c.evidence.clone());
+    let evidence = evidence(ctx, rule, st, correlated);
     let missing = missing(ctx, rule, correlation.as_ref(), &vars);
     let codes = hit_codes(st);
     Some(Built {
@@ -186,39 +185,38 @@ pub(crate) fn start_name(s: StartType) -> &'static str {
     }
 }
 
-/// Evidence: required signals' hits first, then supporting ones, in file/line order.
-fn evidence(ctx: &Ctx<'_>, rule: &Rule, st: &RuleState) -> Vec<Evidence> {
-    let mut picked: Vec<&Hit> = Vec::new();
+/// Evidence, at most `max_evidence`: the required signals' records (file/line order), then the
+/// correlated service record, then the supporting signals' records.
+fn evidence(
+    ctx: &Ctx<'_>,
+    rule: &Rule,
+    st: &RuleState,
+    correlated: Option<Evidence>,
+) -> Vec<Evidence> {
     let mut seen = BTreeSet::new();
-    let required = rule
-        .signals
-        .iter()
-        .zip(&st.signals)
-        .filter(|(s, _)| s.required);
-    let supporting = rule
-        .signals
-        .iter()
-        .zip(&st.signals)
-        .filter(|(s, _)| !s.required);
-    for (_, hits) in required.chain(supporting) {
-        for h in hits {
-            if picked.len() >= rule.max_evidence {
-                break;
-            }
-            if seen.insert((h.file, h.line)) {
-                picked.push(h);
-            }
-        }
-    }
-    picked.sort_by_key(|h| (h.file, h.line));
-    picked
-        .into_iter()
-        .map(|h| Evidence {
-            file: ctx.paths.get(h.file).cloned().unwrap_or_default(),
-            line: h.line,
-            text: h.text.clone(),
-        })
-        .collect()
+    let mut pick = |required: bool| {
+        let mut v: Vec<&Hit> = rule
+            .signals
+            .iter()
+            .zip(&st.signals)
+            .filter(|(s, _)| s.required == required)
+            .flat_map(|(_, hits)| hits)
+            .filter(|h| seen.insert((h.file, h.line)))
+            .collect();
+        v.sort_by_key(|h| (h.file, h.line));
+        v.into_iter()
+            .map(|h| Evidence {
+                file: ctx.paths.get(h.file).cloned().unwrap_or_default(),
+                line: h.line,
+                text: h.text.clone(),
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut out = pick(true);
+    out.extend(correlated);
+    out.extend(pick(false));
+    out.truncate(rule.max_evidence);
+    out
 }
 
 fn hit_codes(st: &RuleState) -> BTreeSet<u32> {
@@ -256,13 +254,22 @@ fn subject(rule: &Rule, vars: &BTreeMap<String, String>) -> BTreeMap<String, Str
         .collect()
 }
 
-fn steps(rule: &Rule, vars: &BTreeMap<String, String>) -> Vec<Step> {
+pub(crate) fn steps(rule: &Rule, vars: &BTreeMap<String, String>) -> Vec<Step> {
+    // An unknown KB reads better as "install the update again" than as "<kb>".
+    let mut vars = vars.clone();
+    vars.entry("kb".to_string()).or_default();
+    let text = |t: &str| {
+        render_template(t, &vars)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     rule.steps
         .iter()
         .map(|s| Step {
-            text: render_template(&s.text, vars),
-            text_zh: render_template(&s.text_zh, vars),
-            command: s.command.as_deref().map(|c| render_template(c, vars)),
+            text: text(&s.text),
+            text_zh: text(&s.text_zh),
+            command: s.command.as_deref().map(|c| render_template(c, &vars)),
         })
         .collect()
 }
@@ -287,7 +294,7 @@ fn missing(
             } else {
                 m.satisfied_by.iter().map(String::as_str).collect()
             };
-            corr_kind == Some(m.kind.as_str()) || !by.iter().any(|k| ctx.facts.kinds.contains(k))
+            corr_kind == Some(m.kind.as_str()) || !by.iter().any(|k| ctx.facts.has(k))
         })
         .map(|m| Missing {
             kind: m.kind.clone(),

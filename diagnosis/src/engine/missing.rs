@@ -77,8 +77,7 @@ fn windowsupdate() -> Missing {
 
 /// Bundle-level missing entries. `top` is the highest finding confidence (0 if none).
 pub(crate) fn bundle_missing(facts: &Facts, top: f64) -> Vec<Missing> {
-    let has = |k: &str| facts.kinds.contains(k);
-    let has_events = has("evtx") || has("event-text") || has("event-xml");
+    let has = |k: &str| facts.has(k);
     let decided = top >= 0.9;
     let mut out = Vec::new();
     if !has("cbs") {
@@ -87,12 +86,10 @@ pub(crate) fn bundle_missing(facts: &Facts, top: f64) -> Vec<Missing> {
         out.push(cbs_persist());
     }
     if !decided {
-        // A channel is known from the events themselves; without any, an event file counts.
-        let known = !facts.channels.is_empty();
-        if !has_events || (known && !facts.channels.contains("system")) {
+        if !has("event-system") {
             out.push(system());
         }
-        if !has_events || (known && !facts.channels.contains("setup")) {
+        if !has("event-setup") {
             out.push(setup());
         }
     }

@@ -15,8 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::bundle::Bundle;
 use crate::parse::{LogKind, Record};
-use crate::report::{BundleSummary, Diagnosis, Evidence, Finding, Missing, SCHEMA, Skipped, Step};
-use crate::rule::{Rule, RuleSet, render_template};
+use crate::report::{BundleSummary, Diagnosis, Evidence, Finding, Missing, SCHEMA, Skipped};
+use crate::rule::{Rule, RuleSet};
 use facts::Facts;
 use findings::{Built, Ctx};
 use state::RuleState;
@@ -96,13 +96,15 @@ impl<'r> Scan<'r> {
             return;
         }
         self.facts.observe(self.kind, file, record);
-        let matched = state::apply(self.rules, &mut self.states, &cands, file, record);
+        let event = self.kind.is_event();
+        let matched = state::apply(self.rules, &mut self.states, &cands, file, record, event);
         if failure {
             if matches!(self.kind, LogKind::Cbs | LogKind::Dism) {
                 self.facts.servicing_failure = true;
             }
             let path = self.paths.get(file).map_or("", String::as_str);
-            self.failures.add(file, path, record, failing, &matched);
+            self.failures
+                .add(file, path, record, failing, &matched, event);
         }
     }
 
@@ -146,7 +148,14 @@ impl<'r> Scan<'r> {
         {
             built.push((i, fallback(rule, &unexplained, &ctx.vars)));
         }
-        let mut missing: Vec<Missing> = built.iter().flat_map(|(_, b)| b.missing.clone()).collect();
+        drop_redundant_hints(&mut built, &self.rules.noise.consequences);
+        // Rules' own missing entries: from the confident findings, or from the hints if none is.
+        let confident = top >= crate::report::CONFIDENT;
+        let mut missing: Vec<Missing> = built
+            .iter()
+            .filter(|(_, b)| !confident || b.finding.confidence >= crate::report::CONFIDENT)
+            .flat_map(|(_, b)| b.missing.clone())
+            .collect();
         missing.extend(missing::bundle_missing(&self.facts, top));
         let mut kinds = BTreeSet::new();
         missing.retain(|m| kinds.insert(m.kind.clone()));
@@ -171,11 +180,18 @@ impl<'r> Scan<'r> {
     /// a finding, and not carrying only codes a confident finding already explains.
     fn unexplained(&self, built: &[(usize, Built)]) -> Vec<crate::report::Unexplained> {
         let fired: BTreeSet<usize> = built.iter().map(|(i, _)| *i).collect();
-        let explained_codes: BTreeSet<u32> = built
+        let confident: Vec<&Built> = built
             .iter()
-            .filter(|(_, b)| b.finding.confidence >= crate::report::CONFIDENT)
-            .flat_map(|(_, b)| b.codes.iter().copied())
+            .map(|(_, b)| b)
+            .filter(|b| b.finding.confidence >= crate::report::CONFIDENT)
             .collect();
+        let mut explained_codes: BTreeSet<u32> = confident
+            .iter()
+            .flat_map(|b| b.codes.iter().copied())
+            .collect();
+        if !confident.is_empty() {
+            explained_codes.extend(self.rules.noise.consequences.iter().copied());
+        }
         let mut out: Vec<(&unexplained::Entry, u64)> = self
             .failures
             .entries
@@ -190,6 +206,38 @@ impl<'r> Scan<'r> {
             .map(|(e, _)| e.first.clone())
             .collect()
     }
+}
+
+/// A hint adds nothing next to a confident finding when its evidence lines are that finding's,
+/// or when every failing code it saw is one the confident findings explain (the generic
+/// 0x800f0922 of an advanced-installer rollback): leave it out.
+fn drop_redundant_hints(built: &mut Vec<(usize, Built)>, consequences: &[u32]) {
+    let confident: Vec<&Built> = built
+        .iter()
+        .map(|(_, b)| b)
+        .filter(|b| b.finding.confidence >= crate::report::CONFIDENT)
+        .collect();
+    if confident.is_empty() {
+        return;
+    }
+    let lines: BTreeSet<(String, u64)> = confident
+        .iter()
+        .flat_map(|b| b.finding.evidence.iter().map(|e| (e.file.clone(), e.line)))
+        .collect();
+    let mut codes: BTreeSet<u32> = confident
+        .iter()
+        .flat_map(|b| b.codes.iter().copied())
+        .collect();
+    codes.extend(consequences.iter().copied());
+    built.retain(|(_, b)| {
+        let covered = b
+            .finding
+            .evidence
+            .iter()
+            .all(|e| lines.contains(&(e.file.clone(), e.line)));
+        let explained = !b.codes.is_empty() && b.codes.is_subset(&codes);
+        b.finding.confidence >= crate::report::CONFIDENT || !(covered || explained)
+    });
 }
 
 /// The fallback finding: the unexplained failures are its evidence.
@@ -226,15 +274,7 @@ fn fallback(
                     text: u.text.clone(),
                 })
                 .collect(),
-            steps: rule
-                .steps
-                .iter()
-                .map(|s| Step {
-                    text: render_template(&s.text, vars),
-                    text_zh: render_template(&s.text_zh, vars),
-                    command: s.command.as_deref().map(|c| render_template(c, vars)),
-                })
-                .collect(),
+            steps: findings::steps(rule, vars),
             confirm: Vec::new(),
             confirm_zh: Vec::new(),
         },

@@ -16,24 +16,52 @@ pub(crate) struct Hit {
     pub captures: Vec<(String, String)>,
 }
 
+/// Position of a record in bundle order: (file index, line).
+pub(crate) type Pos = (usize, u64);
+
 /// What one rule collected over the bundle.
 #[derive(Debug, Default)]
 pub(crate) struct RuleState {
     /// Hits per signal, at most the rule's `max_evidence` each.
     pub signals: Vec<Vec<Hit>>,
-    /// Set when an exclude without a cap matched.
-    pub dropped: bool,
-    /// Lowest cap of the excludes that matched.
-    pub cap: Option<f64>,
+    /// Last record each signal matched (also past `max_evidence`).
+    pub last: Vec<Option<Pos>>,
+    /// Last record each exclude matched.
+    pub excluded: Vec<Option<Pos>>,
 }
 
 impl RuleState {
     pub fn new(rule: &Rule) -> RuleState {
         RuleState {
             signals: vec![Vec::new(); rule.signals.len()],
-            dropped: false,
-            cap: None,
+            last: vec![None; rule.signals.len()],
+            excluded: vec![None; rule.excludes.len()],
         }
+    }
+
+    /// `(dropped, cap)` from the excludes that count (an `after` exclude only past the last
+    /// record of a required signal).
+    pub fn exclusion(&self, rule: &Rule) -> (bool, Option<f64>) {
+        let last_required = rule
+            .signals
+            .iter()
+            .zip(&self.last)
+            .filter(|(s, _)| s.required)
+            .filter_map(|(_, p)| *p)
+            .max();
+        let mut dropped = false;
+        let mut cap: Option<f64> = None;
+        for (ex, pos) in rule.excludes.iter().zip(&self.excluded) {
+            let Some(pos) = pos else { continue };
+            if ex.after && last_required.is_some_and(|l| *pos <= l) {
+                continue;
+            }
+            match ex.cap {
+                Some(c) => cap = Some(cap.map_or(c, |old| old.min(c))),
+                None => dropped = true,
+            }
+        }
+        (dropped, cap)
     }
 }
 
@@ -120,6 +148,7 @@ pub(crate) fn apply(
     cands: &[MatchRef],
     file: usize,
     record: &Record,
+    event: bool,
 ) -> Vec<usize> {
     let rank = level_rank(record.level);
     let mut matched_rules = Vec::new();
@@ -132,20 +161,16 @@ pub(crate) fn apply(
                     continue;
                 }
                 matched_rules.push(ri);
+                states[ri].last[si] = Some((file, record.line));
                 let hits = &mut states[ri].signals[si];
                 if hits.len() < rule.max_evidence {
-                    hits.push(hit(&signal.m, file, record));
+                    hits.push(hit(&signal.m, file, record, event));
                 }
             }
             MatchRef::Exclude(ri, ei) => {
                 let ex = &rules.rules[ri].excludes[ei];
-                if !accepts(&ex.m, rank, record) {
-                    continue;
-                }
-                let st = &mut states[ri];
-                match ex.cap {
-                    Some(c) => st.cap = Some(st.cap.map_or(c, |old| old.min(c))),
-                    None => st.dropped = true,
+                if accepts(&ex.m, rank, record) {
+                    states[ri].excluded[ei] = Some((file, record.line));
                 }
             }
         }
@@ -154,7 +179,7 @@ pub(crate) fn apply(
     matched_rules
 }
 
-fn hit(m: &Matcher, file: usize, record: &Record) -> Hit {
+fn hit(m: &Matcher, file: usize, record: &Record, event: bool) -> Hit {
     let mut captures = Vec::new();
     let mut match_start = 0;
     if let Some(re) = &m.pattern
@@ -173,7 +198,11 @@ fn hit(m: &Matcher, file: usize, record: &Record) -> Hit {
     Hit {
         file,
         line: record.line,
-        text: evidence_text(&record.text, match_start),
+        text: if event {
+            event_text(&record.text)
+        } else {
+            evidence_text(&record.text, match_start)
+        },
         codes: record.codes.clone(),
         captures,
     }
@@ -200,6 +229,17 @@ pub(crate) fn evidence_text(text: &str, match_start: usize) -> String {
         out.push_str(text[line_start..line_end].trim());
     }
     truncate(&out, MAX_TEXT)
+}
+
+/// An event on one line: `Provider Id: message | key: value | …` (XML exports often have no
+/// rendered message, so the data fields are the evidence).
+pub(crate) fn event_text(text: &str) -> String {
+    let joined: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    truncate(&joined.join(" | "), MAX_TEXT)
 }
 
 /// Truncate to `max` characters on a char boundary, marking the cut.

@@ -103,6 +103,7 @@ impl Failures {
         record: &Record,
         failing: Vec<u32>,
         rules: &[usize],
+        event: bool,
     ) {
         let key = template(&record.text);
         if let Some(&i) = self.by_template.get(&key) {
@@ -120,7 +121,11 @@ impl Failures {
             first: Unexplained {
                 file: path.to_string(),
                 line: record.line,
-                text: super::state::evidence_text(&record.text, 0),
+                text: if event {
+                    super::state::event_text(&record.text)
+                } else {
+                    super::state::evidence_text(&record.text, 0)
+                },
                 code: failing.first().map(|c| format!("0x{c:08x}")),
                 count: 1,
             },

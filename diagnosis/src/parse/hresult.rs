@@ -17,13 +17,14 @@
 
 use std::sync::LazyLock;
 
-use regex::Regex;
+use regex::bytes::{Captures, Regex};
 
-/// One alternation so a record is scanned once; `(?-u:\b)` is avoided because CJK text directly
-/// before a code (`错误0x800f0922`) must still match, hence the explicit ASCII lookbehind groups.
+/// One alternation so a record is scanned once. It is an ASCII byte regex: that keeps the lazy
+/// DFA small (fast on multi-GB logs), and any non-ASCII byte counts as a delimiter, so CJK text
+/// directly before a code (`错误0x800f0922`) still matches.
 static CODE_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"(?i)",
+        r"(?i-u)",
         // HRESULT_FROM_WIN32(1058) / NTSTATUS_FROM_WIN32(ERROR_INVALID_DATA)
         r"(?:HRESULT|NTSTATUS)_FROM_WIN32\(\s*(?P<w32>[A-Za-z0-9_]+)\s*\)",
         // HRESULT = 0x800f0922, HRESULT=800F0922, hr:0x…, HR=0x…, ErrorCode: 800706d9
@@ -45,13 +46,14 @@ static CODE_RE: LazyLock<Regex> = LazyLock::new(|| {
 /// Every HRESULT notation found in `text`, normalised, in order of appearance, deduplicated.
 pub fn extract_codes(text: &str) -> Vec<u32> {
     let mut out = Vec::new();
-    // Cheap prefilter: every notation contains a digit or `STATUS_`.
-    if !text.bytes().any(|b| b.is_ascii_digit()) && !text.contains("STATUS_") {
+    // Most log lines hold no code: a match test (lazy DFA, no captures) settles them cheaply.
+    if !CODE_RE.is_match(text.as_bytes()) {
         return out;
     }
+    let bytes = text.as_bytes();
     let mut pos = 0;
-    while pos <= text.len() {
-        let Some(caps) = CODE_RE.captures_at(text, pos) else {
+    while pos <= bytes.len() {
+        let Some(caps) = CODE_RE.captures_at(bytes, pos) else {
             break;
         };
         let Some(whole) = caps.get(0) else {
@@ -63,44 +65,41 @@ pub fn extract_codes(text: &str) -> Vec<u32> {
         {
             out.push(code);
         }
-        // The patterns consume one trailing delimiter; start the next search on it so that
-        // adjacent codes (`0x…,0x…`) are both found.
+        // The patterns consume one trailing delimiter byte; start the next search on it so
+        // that adjacent codes (`0x…,0x…`) are both found.
         let mut next = whole.end();
-        if let Some(c) = whole.as_str().chars().next_back()
-            && !c.is_ascii_alphanumeric()
-            && whole.len() > c.len_utf8()
-        {
-            next -= c.len_utf8();
+        if whole.len() > 1 && !bytes[next - 1].is_ascii_alphanumeric() {
+            next -= 1;
         }
-        if next <= pos {
-            next = pos + 1;
-            while next < text.len() && !text.is_char_boundary(next) {
-                next += 1;
-            }
-        }
-        pos = next;
+        pos = next.max(whole.start() + 1);
     }
     out
 }
 
-fn decode_captures(caps: &regex::Captures<'_>) -> Option<u32> {
-    if let Some(m) = caps.name("w32") {
-        return win32_arg(m.as_str());
+/// A captured group as text (every group matches ASCII only).
+fn group<'a>(caps: &Captures<'a>, name: &str) -> Option<&'a str> {
+    caps.name(name)
+        .and_then(|m| std::str::from_utf8(m.as_bytes()).ok())
+}
+
+fn decode_captures(caps: &Captures<'_>) -> Option<u32> {
+    if let Some(m) = group(caps, "w32") {
+        return win32_arg(m);
     }
-    if let Some(m) = caps.name("kh").or_else(|| caps.name("ks")) {
-        return u32::from_str_radix(m.as_str(), 16).ok().and_then(keyed);
+    if let Some(m) = group(caps, "kh").or_else(|| group(caps, "ks")) {
+        return u32::from_str_radix(m, 16).ok().and_then(keyed);
     }
-    if let Some(m) = caps.name("kh8").or_else(|| caps.name("fx")) {
-        return u32::from_str_radix(m.as_str(), 16).ok().and_then(keyed);
+    if let Some(m) = group(caps, "kh8").or_else(|| group(caps, "fx")) {
+        return u32::from_str_radix(m, 16).ok().and_then(keyed);
     }
-    if let Some(m) = caps.name("dec") {
-        return signed_decimal(m.as_str());
+    if let Some(m) = group(caps, "dec") {
+        return signed_decimal(m);
     }
-    if let Some(m) = caps.name("gen") {
-        return u32::from_str_radix(m.as_str(), 16).ok();
+    if let Some(m) = group(caps, "gen") {
+        return u32::from_str_radix(m, 16).ok();
     }
-    if let Some(m) = caps.name("sym") {
-        return crate::codes::code_by_name(m.as_str());
+    if let Some(m) = group(caps, "sym") {
+        return crate::codes::code_by_name(m);
     }
     None
 }

@@ -139,11 +139,21 @@ fn compile_table(text: &str) -> Result<(Table, Noise), String> {
         patterns.push(re.as_str().to_string());
     }
     let patterns = RegexSet::new(&patterns).map_err(|e| format!("patterns: {e}"))?;
-    let mut codes = Vec::new();
-    for c in &spec.codes {
-        codes.push(parse_rule_code(c).ok_or_else(|| format!("codes: `{c}` is not a code"))?);
-    }
-    Ok((Table { map }, Noise { patterns, codes }))
+    let parse = |list: &[String], field: &str| -> Result<Vec<u32>, String> {
+        list.iter()
+            .map(|c| parse_rule_code(c).ok_or_else(|| format!("{field}: `{c}` is not a code")))
+            .collect()
+    };
+    let codes = parse(&spec.codes, "codes")?;
+    let consequences = parse(&spec.consequences, "consequences")?;
+    Ok((
+        Table { map },
+        Noise {
+            patterns,
+            codes,
+            consequences,
+        },
+    ))
 }
 
 /// First line of a (possibly multi-line) error message.
@@ -347,8 +357,8 @@ fn compile_signals(spec: &RuleSpec, errs: &mut Vec<String>) -> Vec<Signal> {
         if s.name.trim().is_empty() || !names.insert(s.name.clone()) {
             errs.push(format!("{field}: name must be non-empty and unique"));
         }
-        if s.cap.is_some() {
-            errs.push(format!("{field}.cap: only an exclude has a cap"));
+        if s.cap.is_some() || s.after {
+            errs.push(format!("{field}: cap and after belong to excludes"));
         }
         let weight = s.weight.unwrap_or(0.05);
         if !(0.0..1.0).contains(&weight) {
@@ -381,7 +391,11 @@ fn compile_excludes(spec: &RuleSpec, errs: &mut Vec<String>) -> Vec<Exclude> {
             errs.push(format!("{field}.cap: {cap} must be in 0..1"));
         }
         if let Some(m) = compile_matcher(e, &field, errs) {
-            out.push(Exclude { m, cap: e.cap });
+            out.push(Exclude {
+                m,
+                cap: e.cap,
+                after: e.after,
+            });
         }
     }
     out

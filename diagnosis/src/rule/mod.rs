@@ -125,6 +125,8 @@ pub(crate) struct Signal {
 pub(crate) struct Exclude {
     pub m: Matcher,
     pub cap: Option<f64>,
+    /// Counts only when it matched after the last record of a required signal.
+    pub after: bool,
 }
 
 /// A compiled `[hint]`.
@@ -208,6 +210,7 @@ impl Table {
 pub(crate) struct Noise {
     pub patterns: RegexSet,
     pub codes: Vec<u32>,
+    pub consequences: Vec<u32>,
 }
 
 impl Default for Noise {
@@ -215,6 +218,7 @@ impl Default for Noise {
         Noise {
             patterns: RegexSet::empty(),
             codes: Vec::new(),
+            consequences: Vec::new(),
         }
     }
 }

@@ -72,6 +72,9 @@ pub struct MatchSpec {
     /// Excludes only.
     #[serde(default)]
     pub cap: Option<f64>,
+    /// Excludes only: counts only when matched after the last record of a required signal.
+    #[serde(default)]
+    pub after: bool,
 }
 
 /// `[hint]`.
@@ -145,6 +148,10 @@ pub struct TableSpec {
     /// Only in `noise.toml`: codes that are never a failure on their own.
     #[serde(default)]
     pub codes: Vec<String>,
+    /// Only in `noise.toml`: codes that follow from any failure (a rollback's 0x800f0922), explained
+    /// whenever some finding is confident.
+    #[serde(default)]
+    pub consequences: Vec<String>,
 }
 
 /// One table entry: every key maps to `value`.

@@ -1,0 +1,117 @@
+//! The fake's gateway: HELLO, IDENTIFY → READY, heartbeat ACKs, RESUME with replay, and the
+//! events a test injects.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::rest::St;
+use super::{APPLICATION, BOT_USER, GUILD, Shared, WsCmd, user_json};
+
+pub(super) async fn gateway(State(s): St, ws: WebSocketUpgrade) -> Response {
+    ws.on_upgrade(move |socket| serve_gateway(s, socket))
+}
+
+/// One gateway connection: HELLO, then IDENTIFY or RESUME, heartbeats, and the test's events.
+async fn serve_gateway(s: Arc<Shared>, socket: WebSocket) {
+    let (mut sink, mut stream) = socket.split();
+    let (tx, mut rx) = mpsc::unbounded_channel::<WsCmd>();
+    let conn_id = {
+        let mut inner = s.lock();
+        inner.next_conn += 1;
+        inner.next_conn
+    };
+    let hello = json!({"op": 10, "d": {"heartbeat_interval": 41_250}}).to_string();
+    if sink.send(WsMessage::Text(hello)).await.is_err() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            frame = stream.next() => match frame {
+                Some(Ok(WsMessage::Text(text))) => {
+                    let Ok(v) = serde_json::from_str::<Value>(&text) else { continue };
+                    for out in on_client_op(&s, conn_id, &tx, &v) {
+                        if sink.send(WsMessage::Text(out)).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+                Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+            cmd = rx.recv() => match cmd {
+                Some(WsCmd::Send(text)) => {
+                    if sink.send(WsMessage::Text(text)).await.is_err() {
+                        break;
+                    }
+                }
+                Some(WsCmd::Close(code)) => {
+                    let frame = CloseFrame { code, reason: "fake restart".into() };
+                    let _ = sink.send(WsMessage::Close(Some(frame))).await;
+                    break;
+                }
+                None => break,
+            },
+        }
+    }
+    let mut inner = s.lock();
+    if inner.conn.as_ref().is_some_and(|(id, _)| *id == conn_id) {
+        inner.conn = None;
+    }
+}
+
+/// React to one client frame; returns frames to send back.
+fn on_client_op(
+    s: &Shared,
+    conn_id: u64,
+    tx: &mpsc::UnboundedSender<WsCmd>,
+    v: &Value,
+) -> Vec<String> {
+    let mut inner = s.lock();
+    match v["op"].as_u64() {
+        Some(1) => {
+            inner.heartbeats += 1;
+            vec![json!({"op": 11}).to_string()]
+        }
+        Some(2) => {
+            inner.identifies += 1;
+            let session = format!("session-{}", inner.identifies);
+            inner.sessions.push(session.clone());
+            inner.seq += 1;
+            let ws_url = s.base.replace("http://", "ws://") + "/gateway";
+            let ready = json!({"op": 0, "s": inner.seq, "t": "READY", "d": {
+                "v": 10, "user": user_json(BOT_USER, "casebot", true),
+                "guilds": [{"id": GUILD.to_string(), "unavailable": true}],
+                "session_id": session, "resume_gateway_url": ws_url,
+                "application": {"id": APPLICATION.to_string(), "flags": 0}}});
+            inner.conn = Some((conn_id, tx.clone()));
+            vec![ready.to_string()]
+        }
+        Some(6) => {
+            inner.resumes += 1;
+            let from = v["d"]["seq"].as_u64().unwrap_or(0);
+            let known = v["d"]["session_id"]
+                .as_str()
+                .is_some_and(|id| inner.sessions.iter().any(|s| s == id));
+            if !known {
+                return vec![json!({"op": 9, "d": false}).to_string()];
+            }
+            let mut out: Vec<String> = inner
+                .events
+                .iter()
+                .filter(|(seq, _)| *seq > from)
+                .map(|(_, e)| e.clone())
+                .collect();
+            inner.seq += 1;
+            out.push(json!({"op": 0, "s": inner.seq, "t": "RESUMED", "d": {}}).to_string());
+            inner.conn = Some((conn_id, tx.clone()));
+            out
+        }
+        _ => vec![],
+    }
+}
