@@ -163,7 +163,9 @@ pub trait CaseStore: Send + Sync {
     fn journal_remove(&self, id: &str) -> Result<(), StoreError>;
     /// Unfinished work, oldest first (resumed after a restart).
     fn journal_list(&self) -> Result<Vec<JournalEntry>, StoreError>;
-    /// Dump the whole store as JSON lines.
+    /// Dump the whole store as JSON lines. Each record is read consistently, but writes made
+    /// while the export runs may or may not appear; export a store no bot is writing to (the
+    /// `casebot cases export` command can only open a store no other process holds).
     fn export(&self, out: &mut dyn Write) -> Result<u64, StoreError>;
     /// Restore from JSON lines produced by `export`. Returns records imported.
     fn import(&self, input: &mut dyn BufRead) -> Result<u64, StoreError>;
