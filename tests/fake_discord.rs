@@ -233,6 +233,16 @@ impl FakeDiscord {
         }
     }
 
+    /// A thread someone else opened under `parent`; returns its id.
+    pub fn user_thread(&self, parent: u64, name: &str) -> u64 {
+        let id = self.new_id();
+        self.shared
+            .lock()
+            .channels
+            .insert(id, (name.to_owned(), Some(parent)));
+        id
+    }
+
     /// Wait until casebot identified and registered its commands (it has processed READY).
     pub async fn wait_ready(&self) {
         self.wait_for("READY processed", |i| {

@@ -49,7 +49,7 @@ pub struct RawConfig {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDiscord {
-    /// Base URL of the Discord API (default "https://discord.com"); the gateway URL is asked from
+    /// Base URL of the Discord API (default `https://discord.com`); the gateway URL is asked from
     /// it. Tests point it at a fake Discord on 127.0.0.1.
     pub api_base_url: Option<String>,
     /// Application id, needed only to register slash commands before the first READY.

@@ -2,12 +2,15 @@
 //!
 //! Layout: [`run`] builds the serenity client (pointed at `api_base_url` when configured, so
 //! tests can use a fake Discord on loopback) and drives it until `shutdown` resolves. Gateway
-//! events arrive in [`Bot`]'s `EventHandler`; messages and slash commands both become one
+//! events arrive in `Bot`'s `EventHandler`; messages and slash commands both become one
 //! `handlers::Incoming` and are handled in a spawned task, so a slow diagnosis never holds up the
-//! next event. Each task owns an outbox; [`Bot::drain`] turns the handlers' `Outgoing` items into
-//! REST calls (messages, threads, typing).
+//! next event. Each task owns an outbox, which `outbox` turns into REST calls (messages, threads,
+//! typing).
 
+mod outbox;
 mod slash;
+
+use outbox::{Delivery, Origin};
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -19,9 +22,8 @@ use std::time::Duration;
 use handlers::{Attachment, AttachmentSource, Author, Incoming, Outgoing, Reply, Role, Target};
 use secrecy::{ExposeSecret, SecretString};
 use serenity::all::{
-    ApplicationId, AutoArchiveDuration, Channel, ChannelId, ChannelType, ClientBuilder, Context,
-    CreateAttachment, CreateMessage, CreateThread, EventHandler, GatewayIntents, GuildId,
-    HttpBuilder, Interaction, Message, MessageId, Ready, RoleId, UserId,
+    ApplicationId, Channel, ChannelId, ClientBuilder, Context, EventHandler, GatewayIntents,
+    GuildId, HttpBuilder, Interaction, Message, Ready, RoleId, UserId,
 };
 use serenity::async_trait;
 use tokio::sync::mpsc;
@@ -106,16 +108,15 @@ fn cfg_base(cfg: &DiscordConfig) -> &str {
 /// Fail fast, before any gateway connection, when Discord cannot be reached or rejects the
 /// token; serenity itself would fall back to the public gateway URL and retry forever.
 async fn preflight(http: &serenity::http::Http, base: &str) -> anyhow::Result<()> {
-    match timeout(http.get_current_user()).await {
-        Ok(user) => {
-            tracing::info!(user = %user.name, "Discord token accepted");
-        }
-        Err(e) if e.to_string().contains("401") => {
+    match tokio::time::timeout(REST_TIMEOUT, http.get_current_user()).await {
+        Ok(Ok(user)) => tracing::info!(user = %user.name, "Discord token accepted"),
+        Ok(Err(serenity::Error::Http(e))) if e.status_code().map(|s| s.as_u16()) == Some(401) => {
             anyhow::bail!(
                 "Discord rejected the token (401 Unauthorized): check DISCORD_TOKEN or token_file"
             )
         }
-        Err(e) => anyhow::bail!("cannot reach the Discord API at {base}: {e:#}"),
+        Ok(Err(e)) => anyhow::bail!("cannot reach the Discord API at {base}: {e}"),
+        Err(_) => anyhow::bail!("the Discord API at {base} did not answer within {REST_TIMEOUT:?}"),
     }
     timeout(http.get_gateway())
         .await
@@ -189,16 +190,6 @@ impl RecentIds {
     }
 }
 
-/// Where the replies of one incoming message go.
-#[derive(Debug, Clone)]
-struct Origin {
-    channel: ChannelId,
-    /// The message to hang a new case thread on (none for slash commands).
-    message: Option<MessageId>,
-    /// A slash command answers through its interaction.
-    interaction: Option<slash::InteractionReply>,
-}
-
 #[async_trait]
 impl EventHandler for Bot {
     async fn ready(&self, ctx: Context, ready: Ready) {
@@ -222,7 +213,7 @@ impl EventHandler for Bot {
             return;
         };
         let origin = Origin {
-            channel: msg.channel_id,
+            channel: Some(msg.channel_id),
             message: Some(msg.id),
             interaction: None,
         };
@@ -252,7 +243,7 @@ impl EventHandler for Bot {
                 tracing::warn!("cannot acknowledge slash command {}: {e:#}", cmd.data.name);
             }
             let origin = Origin {
-                channel: cmd.channel_id,
+                channel: Some(cmd.channel_id),
                 message: None,
                 interaction: Some(reply),
             };
@@ -429,7 +420,7 @@ impl Bot {
         let Some(Live { ctx: hctx, done }) = self.live() else {
             return;
         };
-        let bot = BotRef {
+        let bot = Delivery {
             cfg: self.cfg.clone(),
             ctx: hctx,
         };
@@ -459,7 +450,7 @@ impl Bot {
         let Some(Live { ctx: hctx, done }) = self.live() else {
             return;
         };
-        let bot = BotRef {
+        let bot = Delivery {
             cfg: self.cfg.clone(),
             ctx: hctx,
         };
@@ -473,171 +464,6 @@ impl Bot {
             let _ = drain.await;
             drop(done);
         });
-    }
-}
-
-impl Origin {
-    /// For work with no originating message (resumed after a restart).
-    fn none() -> Origin {
-        Origin {
-            channel: ChannelId::new(1),
-            message: None,
-            interaction: None,
-        }
-    }
-
-    fn is_none(&self) -> bool {
-        self.channel.get() == 1 && self.message.is_none()
-    }
-}
-
-/// What a spawned task needs: cheap clones, no serenity state.
-#[derive(Clone)]
-struct BotRef {
-    cfg: DiscordConfig,
-    ctx: handlers::Context,
-}
-
-impl BotRef {
-    /// Perform the handlers' `Outgoing` items in order, until the handler drops its sender.
-    async fn drain(
-        self,
-        ctx: Context,
-        mut origin: Origin,
-        mut rx: mpsc::UnboundedReceiver<Outgoing>,
-    ) {
-        let mut answered = false;
-        let mut typing: Option<tokio::task::JoinHandle<()>> = None;
-        while let Some(item) = rx.recv().await {
-            match item {
-                Outgoing::Reply { target, reply } => {
-                    let sent_to_origin = self.reply(&ctx, &origin, target, reply).await;
-                    answered |= sent_to_origin;
-                }
-                Outgoing::CreateThread { case_id, name } => {
-                    if let Some(thread) = self.create_thread(&ctx, &origin, &name).await {
-                        if let Err(e) =
-                            handlers::bind_thread(&self.ctx, &case_id, thread.get()).await
-                        {
-                            tracing::error!(case_id = %case_id.as_str(), "cannot bind thread: {e:#}");
-                        }
-                        // A slash command's own answer stays in the interaction.
-                        if origin.interaction.is_none() {
-                            origin.channel = thread;
-                            origin.message = None;
-                        }
-                    }
-                }
-                Outgoing::Typing if typing.is_none() && !origin.is_none() => {
-                    typing = Some(tokio::spawn(keep_typing(ctx.clone(), origin.channel)));
-                }
-                Outgoing::Typing => {}
-                Outgoing::SwitchCase(_) => {}
-            }
-        }
-        if let Some(typing) = typing {
-            typing.abort();
-        }
-        if let Some(reply) = &origin.interaction
-            && !answered
-        {
-            reply.finish(&ctx).await;
-        }
-    }
-
-    /// Post one reply; true if it went to the origin.
-    async fn reply(&self, ctx: &Context, origin: &Origin, target: Target, reply: Reply) -> bool {
-        let channel = match &target {
-            Target::Origin => None,
-            Target::Case(case_id) => match self.ctx.store.get(case_id) {
-                Ok(Some(case)) => case.thread_id.map(ChannelId::new),
-                Ok(None) => None,
-                Err(e) => {
-                    tracing::warn!(case_id = %case_id.as_str(), "cannot load case: {e:#}");
-                    None
-                }
-            },
-            Target::SummaryChannel => match self.cfg.summary_channel {
-                Some(id) => Some(ChannelId::new(id)),
-                None => return false,
-            },
-        };
-        match channel {
-            Some(channel) => {
-                post(ctx, channel, reply).await;
-                false
-            }
-            None if origin.is_none() => {
-                tracing::warn!(?target, "reply with nowhere to go dropped");
-                false
-            }
-            None => match &origin.interaction {
-                Some(interaction) => {
-                    interaction.followup(ctx, reply).await;
-                    true
-                }
-                None => {
-                    post(ctx, origin.channel, reply).await;
-                    true
-                }
-            },
-        }
-    }
-
-    /// Create the thread of a new case: on the message when there is one, else in the channel.
-    async fn create_thread(&self, ctx: &Context, origin: &Origin, name: &str) -> Option<ChannelId> {
-        if origin.is_none() {
-            return None;
-        }
-        let name: String = name.chars().take(100).collect();
-        let builder =
-            CreateThread::new(name.clone()).auto_archive_duration(AutoArchiveDuration::OneWeek);
-        let result = match origin.message {
-            Some(message) => {
-                timeout(
-                    origin
-                        .channel
-                        .create_thread_from_message(&ctx.http, message, builder),
-                )
-                .await
-            }
-            None => {
-                let builder = builder.kind(ChannelType::PublicThread);
-                timeout(origin.channel.create_thread(&ctx.http, builder)).await
-            }
-        };
-        match result {
-            Ok(thread) => Some(thread.id),
-            Err(e) => {
-                tracing::error!(channel = %origin.channel, "cannot create thread {name:?}: {e:#}");
-                None
-            }
-        }
-    }
-}
-
-/// Discord shows "casebot is typing…" for about 10 seconds; renew it until the work is done
-/// (the task is aborted when the handler finishes).
-async fn keep_typing(ctx: Context, channel: ChannelId) {
-    loop {
-        if let Err(e) = timeout(channel.broadcast_typing(&ctx.http)).await {
-            tracing::debug!(%channel, "typing indicator failed: {e:#}");
-        }
-        tokio::time::sleep(Duration::from_secs(8)).await;
-    }
-}
-
-/// Send a message with its files; failures are logged (the user cannot be told either).
-async fn post(ctx: &Context, channel: ChannelId, reply: Reply) {
-    let mut message = CreateMessage::new();
-    if !reply.text.is_empty() {
-        message = message.content(reply.text);
-    }
-    for file in reply.files {
-        message = message.add_file(CreateAttachment::bytes(file.bytes, file.name));
-    }
-    if let Err(e) = timeout(channel.send_message(&ctx.http, message)).await {
-        tracing::error!(%channel, "cannot post reply: {e:#}");
     }
 }
 

@@ -1,0 +1,178 @@
+//! Delivery: performs the handlers' `Outgoing` items for one incoming message (or for resumed
+//! work) as Discord REST calls, in the order the handler produced them.
+
+use handlers::{Outgoing, Reply, Target};
+use serenity::all::{
+    AutoArchiveDuration, ChannelId, ChannelType, Context, CreateAttachment, CreateMessage,
+    CreateThread, MessageId,
+};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+use super::slash::InteractionReply;
+use super::timeout;
+use crate::config::DiscordConfig;
+
+/// Where the replies of one incoming message go.
+#[derive(Debug, Clone)]
+pub(super) struct Origin {
+    /// Channel or thread of the message; `None` for resumed work, which has no origin.
+    pub(super) channel: Option<ChannelId>,
+    /// The message to hang a new case thread on (none for slash commands).
+    pub(super) message: Option<MessageId>,
+    /// A slash command answers through its interaction.
+    pub(super) interaction: Option<InteractionReply>,
+}
+
+impl Origin {
+    /// For work with no originating message (resumed after a restart).
+    pub(super) fn none() -> Origin {
+        Origin {
+            channel: None,
+            message: None,
+            interaction: None,
+        }
+    }
+}
+
+/// What a spawned task needs: cheap clones, no serenity state.
+#[derive(Clone)]
+pub(super) struct Delivery {
+    pub(super) cfg: DiscordConfig,
+    pub(super) ctx: handlers::Context,
+}
+
+impl Delivery {
+    /// Perform the handlers' `Outgoing` items in order, until the handler drops its sender.
+    pub(super) async fn drain(
+        self,
+        ctx: Context,
+        mut origin: Origin,
+        mut rx: mpsc::UnboundedReceiver<Outgoing>,
+    ) {
+        let mut answered = false;
+        let mut typing: Option<tokio::task::JoinHandle<()>> = None;
+        while let Some(item) = rx.recv().await {
+            match item {
+                Outgoing::Reply { target, reply } => {
+                    let sent_to_origin = self.reply(&ctx, &origin, target, reply).await;
+                    answered |= sent_to_origin;
+                }
+                Outgoing::CreateThread { case_id, name } => {
+                    if let Some(thread) = self.create_thread(&ctx, &origin, &name).await {
+                        if let Err(e) =
+                            handlers::bind_thread(&self.ctx, &case_id, thread.get()).await
+                        {
+                            tracing::error!(case_id = %case_id.as_str(), "cannot bind thread: {e:#}");
+                        }
+                        // A slash command's own answer stays in the interaction.
+                        if origin.interaction.is_none() {
+                            origin.channel = Some(thread);
+                            origin.message = None;
+                        }
+                    }
+                }
+                Outgoing::Typing => {
+                    if let (None, Some(channel)) = (&typing, origin.channel) {
+                        typing = Some(tokio::spawn(keep_typing(ctx.clone(), channel)));
+                    }
+                }
+                Outgoing::SwitchCase(_) => {}
+            }
+        }
+        if let Some(typing) = typing {
+            typing.abort();
+        }
+        if let Some(reply) = &origin.interaction
+            && !answered
+        {
+            reply.finish(&ctx).await;
+        }
+    }
+
+    /// Post one reply; true if it went to the origin.
+    async fn reply(&self, ctx: &Context, origin: &Origin, target: Target, reply: Reply) -> bool {
+        let channel = match &target {
+            Target::Origin => None,
+            Target::Case(case_id) => match self.ctx.store.get(case_id) {
+                Ok(Some(case)) => case.thread_id.map(ChannelId::new),
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::warn!(case_id = %case_id.as_str(), "cannot load case: {e:#}");
+                    None
+                }
+            },
+            Target::SummaryChannel => match self.cfg.summary_channel {
+                Some(id) => Some(ChannelId::new(id)),
+                None => return false,
+            },
+        };
+        match (channel, &origin.interaction, origin.channel) {
+            (Some(channel), _, _) => {
+                post(ctx, channel, reply).await;
+                false
+            }
+            (None, Some(interaction), _) => {
+                interaction.followup(ctx, reply).await;
+                true
+            }
+            (None, None, Some(channel)) => {
+                post(ctx, channel, reply).await;
+                true
+            }
+            (None, None, None) => {
+                tracing::warn!(?target, "reply with nowhere to go dropped");
+                false
+            }
+        }
+    }
+
+    /// Create the thread of a new case: on the message when there is one, else in the channel.
+    async fn create_thread(&self, ctx: &Context, origin: &Origin, name: &str) -> Option<ChannelId> {
+        let channel = origin.channel?;
+        let name: String = name.chars().take(100).collect();
+        let builder =
+            CreateThread::new(name.clone()).auto_archive_duration(AutoArchiveDuration::OneWeek);
+        let result = match origin.message {
+            Some(message) => {
+                timeout(channel.create_thread_from_message(&ctx.http, message, builder)).await
+            }
+            None => {
+                let builder = builder.kind(ChannelType::PublicThread);
+                timeout(channel.create_thread(&ctx.http, builder)).await
+            }
+        };
+        match result {
+            Ok(thread) => Some(thread.id),
+            Err(e) => {
+                tracing::error!(%channel, "cannot create thread {name:?}: {e:#}");
+                None
+            }
+        }
+    }
+}
+
+/// Discord shows "casebot is typing…" for about 10 seconds; renew it until the work is done
+/// (the task is aborted when the handler finishes).
+async fn keep_typing(ctx: Context, channel: ChannelId) {
+    loop {
+        if let Err(e) = timeout(channel.broadcast_typing(&ctx.http)).await {
+            tracing::debug!(%channel, "typing indicator failed: {e:#}");
+        }
+        tokio::time::sleep(Duration::from_secs(8)).await;
+    }
+}
+
+/// Send a message with its files; failures are logged (the user cannot be told either).
+async fn post(ctx: &Context, channel: ChannelId, reply: Reply) {
+    let mut message = CreateMessage::new();
+    if !reply.text.is_empty() {
+        message = message.content(reply.text);
+    }
+    for file in reply.files {
+        message = message.add_file(CreateAttachment::bytes(file.bytes, file.name));
+    }
+    if let Err(e) = timeout(channel.send_message(&ctx.http, message)).await {
+        tracing::error!(%channel, "cannot post reply: {e:#}");
+    }
+}
