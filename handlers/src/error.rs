@@ -235,9 +235,9 @@ impl DownloadError {
             D::NotFound(code) => pick(
                 lang,
                 format!(
-                    "The attachment is gone (HTTP {code}): the link expired or the file was deleted. Please upload it again."
+                    "The attachment is gone ({code}): the link expired or the file was deleted. Please upload it again."
                 ),
-                format!("附件已不存在（HTTP {code}）：链接已过期或文件被删除。请重新上传。"),
+                format!("附件已不存在（{code}）：链接已过期或文件被删除。请重新上传。"),
             ),
             D::Status(s) => pick(
                 lang,
