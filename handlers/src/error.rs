@@ -191,6 +191,14 @@ impl UserError {
                 ),
                 format!("抱歉，只有支持工程师可以使用 `{cmd}`。工程师会跟进处理。"),
             ),
+            other => other.bundle_message(lang),
+        }
+    }
+
+    /// Messages about bundles, downloads and codes (split from [`UserError::message`]).
+    fn bundle_message(&self, lang: Lang) -> String {
+        use UserError as U;
+        match self {
             U::NoBundles => pick(
                 lang,
                 "No log bundle is stored for this case yet. Attach one (see `collect`).".into(),
@@ -211,6 +219,9 @@ impl UserError {
                     "无法读取 `{name}`：{reason}。请上传日志收集工具生成的 zip 包（见 `collect`）。"
                 ),
             ),
+            // Case messages are answered by `message` itself and never reach here; a debug form
+            // (rather than calling back into `message`) keeps a forgotten variant from looping.
+            other => format!("{other:?}"),
         }
     }
 }
