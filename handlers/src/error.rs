@@ -284,3 +284,47 @@ impl DownloadError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_user_error_has_a_sentence_in_both_languages() {
+        let id = CaseId::parse("CAS-11694-G2W9Y6").unwrap();
+        let all = [
+            UserError::NoCase,
+            UserError::NoSuchCase("CAS-1".into()),
+            UserError::CaseClosed(id.clone()),
+            UserError::NotClosed(id),
+            UserError::UnknownDevice {
+                name: "pc".into(),
+                known: vec![],
+            },
+            UserError::NothingToVerify,
+            UserError::WhichDevice(vec!["a".into(), "b".into()]),
+            UserError::SplitAll,
+            UserError::CloseNeedsConfirmation(vec!["a".into()]),
+            UserError::EngineersOnly("close"),
+            UserError::NoBundles,
+            UserError::Download(DownloadError::TooLarge { limit: 200 << 20 }),
+            UserError::UnknownCode("x".into()),
+            UserError::Unreadable {
+                name: "a.zip".into(),
+                reason: "not a zip".into(),
+            },
+        ];
+        for e in all {
+            let en = e.message(Lang::En);
+            let zh = e.message(Lang::Zh);
+            assert!(en.ends_with(['.', ')']) || en.ends_with('`'), "{e:?}: {en}");
+            assert!(
+                zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "{e:?}: {zh}"
+            );
+            assert_ne!(en, zh);
+        }
+        assert_eq!(size(200 << 20), "200 MB");
+        assert_eq!(size(2048), "2 KB");
+    }
+}
