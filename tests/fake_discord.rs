@@ -137,6 +137,9 @@ struct Inner {
     channels: HashMap<u64, (String, Option<u64>)>,
     /// Requests the fake did not understand (a test fails on them).
     unknown: Vec<String>,
+    /// Answer IDENTIFY with close code 4014, as Discord does when the bot's privileged intents
+    /// (Message Content) are not enabled in the Developer Portal.
+    refuse_intents: bool,
 }
 
 struct Shared {
@@ -380,6 +383,11 @@ impl FakeDiscord {
         if let Some((_, tx)) = &inner.conn {
             let _ = tx.send(WsCmd::Send(text));
         }
+    }
+
+    /// From now on, refuse IDENTIFY because of disallowed intents (close code 4014).
+    pub fn refuse_privileged_intents(&self) {
+        self.shared.lock().refuse_intents = true;
     }
 
     /// Close the gateway socket with a resumable close code, as Discord does on a restart.

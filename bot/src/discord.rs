@@ -79,7 +79,7 @@ pub async fn run(
     tokio::select! {
         res = client.start() => {
             if let Err(e) = res {
-                anyhow::bail!("Discord connection ended: {e}");
+                return Err(gateway_failure(&e));
             }
         }
         () = shutdown => {
@@ -99,6 +99,21 @@ pub async fn run(
         tracing::warn!("in-flight work did not finish in time; journaled work resumes on restart");
     }
     Ok(())
+}
+
+/// The gateway gave up for good: say what the operator must change.
+fn gateway_failure(e: &serenity::Error) -> anyhow::Error {
+    use serenity::gateway::GatewayError as G;
+    match e {
+        serenity::Error::Gateway(G::DisallowedGatewayIntents) => anyhow::anyhow!(
+            "Discord refused the Message Content intent: enable it for the bot in the Discord \
+             Developer Portal (Bot → Privileged Gateway Intents), then start casebot again"
+        ),
+        serenity::Error::Gateway(G::InvalidAuthentication) => anyhow::anyhow!(
+            "the Discord gateway rejected the token: check DISCORD_TOKEN or token_file"
+        ),
+        other => anyhow::anyhow!("the Discord connection ended: {other}"),
+    }
 }
 
 fn cfg_base(cfg: &DiscordConfig) -> &str {

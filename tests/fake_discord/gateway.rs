@@ -78,6 +78,10 @@ fn on_client_op(
             inner.heartbeats += 1;
             vec![json!({"op": 11}).to_string()]
         }
+        Some(2) if inner.refuse_intents => {
+            let _ = tx.send(WsCmd::Close(4014));
+            vec![]
+        }
         Some(2) => {
             inner.identifies += 1;
             let session = format!("session-{}", inner.identifies);
