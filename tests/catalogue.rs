@@ -118,11 +118,12 @@ fn load_rule_files() -> Vec<RuleFile> {
                 })
                 .unwrap_or_default();
             RuleFile {
+                id: str_of("id").to_string(),
                 root_cause: str_of("root_cause").to_string(),
-                fallback: value
-                    .get("fallback")
-                    .and_then(|v| v.as_bool())
-                    .unwrap_or(false),
+                confidence: value
+                    .get("confidence")
+                    .and_then(|v| v.as_float())
+                    .unwrap_or(0.0),
                 fixtures,
                 path,
             }

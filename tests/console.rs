@@ -189,7 +189,7 @@ fn customer_gets_guidance_without_evidence() {
         "{out}"
     );
     assert!(
-        out.contains("device wcc0021z675842 fixed"),
+        out.to_lowercase().contains("device wcc0021z675842 fixed"),
         "what to reply next: {out}"
     );
     assert!(

@@ -1,1 +1,412 @@
-//! Integration tests: diagnose.
+//! `casebot diagnose` as a user runs it: the real binary over the founding-case bundles, golden
+//! JSON and text reports (`CASEBOT_BLESS=1` rewrites them), and inputs that cannot be read.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::util::fixture;
+
+/// Longest a single CLI run may take (debug build, 50 MB input).
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Run the casebot binary with `args`, failing the test if it does not finish in time.
+fn casebot(args: &[&str]) -> Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_casebot-cli"))
+        .args(args)
+        .env("RUST_LOG", "error")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start casebot");
+    let id = child.id();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(TIMEOUT) {
+        Ok(out) => out.expect("casebot output"),
+        Err(_) => {
+            // Only the process this test started.
+            let _ = Command::new("kill").arg("-9").arg(id.to_string()).status();
+            panic!("casebot {args:?} did not finish within {TIMEOUT:?}");
+        }
+    }
+}
+
+fn diagnose_json(path: &Path) -> Value {
+    let p = path.to_str().expect("utf-8 path");
+    let out = casebot(&["diagnose", p, "--json"]);
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("stdout is one JSON document")
+}
+
+fn diagnose_text(path: &Path, lang: &str) -> String {
+    let p = path.to_str().expect("utf-8 path");
+    let out = casebot(&["diagnose", p, "--lang", lang]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 report")
+}
+
+/// The rule-set hash changes with every rule edit; goldens pin the diagnosis, not the hash.
+fn normalise_json(mut v: Value) -> Value {
+    if let Some(o) = v.as_object_mut() {
+        o.insert(
+            "rules_version".into(),
+            Value::String("<rules-version>".into()),
+        );
+    }
+    v
+}
+
+fn normalise_text(s: &str) -> String {
+    s.lines()
+        .map(|l| match l.split_once(": ") {
+            Some((k, _)) if k == "Rule set" || k == "规则集" => format!("{k}: <rules-version>"),
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+/// Compare with `tests/fixtures/expected/<name>`, or write it when `CASEBOT_BLESS=1`.
+fn golden(name: &str, actual: &str) {
+    let path = fixture("expected").join(name);
+    if std::env::var_os("CASEBOT_BLESS").is_some() {
+        std::fs::create_dir_all(fixture("expected")).expect("mkdir expected");
+        std::fs::write(&path, actual).expect("write golden");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with CASEBOT_BLESS=1 to create it)",
+            path.display()
+        )
+    });
+    if expected != actual {
+        let first = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(expected.lines().count().min(actual.lines().count()));
+        panic!(
+            "{} differs from the output at line {}:\n  expected: {:?}\n  actual:   {:?}\n(CASEBOT_BLESS=1 rewrites it)",
+            path.display(),
+            first + 1,
+            expected.lines().nth(first),
+            actual.lines().nth(first)
+        );
+    }
+}
+
+fn golden_all(bundle: &str, name: &str) -> Value {
+    let path = fixture("bundles").join(bundle);
+    let json = normalise_json(diagnose_json(&path));
+    let pretty = serde_json::to_string_pretty(&json).expect("json") + "\n";
+    golden(&format!("{name}.json"), &pretty);
+    golden(
+        &format!("{name}.en.txt"),
+        &normalise_text(&diagnose_text(&path, "en")),
+    );
+    golden(
+        &format!("{name}.zh.txt"),
+        &normalise_text(&diagnose_text(&path, "zh")),
+    );
+    json
+}
+
+fn top(d: &Value) -> &Value {
+    let f = &d["findings"][0];
+    assert!(
+        f["confidence"].as_f64().unwrap_or(0.0) >= 0.5,
+        "no confident finding: {d:#}"
+    );
+    f
+}
+
+fn commands(f: &Value) -> Vec<String> {
+    f["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["command"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn device1_winmgmt_disabled() {
+    let d = golden_all("device1.zip", "device1");
+    assert_eq!(d["schema"], "casebot.diagnosis.v1");
+    let f = top(&d);
+    assert_eq!(f["root_cause"], "service-disabled-advanced-installer");
+    assert!(f["confidence"].as_f64().unwrap() >= 0.9);
+    assert_eq!(f["subject"]["service"], "Winmgmt");
+    assert!(commands(f).contains(&"sc config winmgmt start= auto".to_string()));
+    assert_eq!(d["device"]["name"], "wcc0021z675842");
+    assert_eq!(d["device"]["os_build"], "19041.4046");
+    assert_eq!(d["device"]["updates"][0], "KB5034763");
+    let evidence = f["evidence"].as_array().unwrap();
+    assert!(evidence.iter().any(|e| {
+        e["file"].as_str().unwrap().ends_with("Logs/CBS/CBS.log")
+            && e["text"]
+                .as_str()
+                .unwrap()
+                .contains("HRESULT_FROM_WIN32(1058)")
+    }));
+    let files: Vec<&str> = d["bundle"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["encoding"].as_str().unwrap())
+        .collect();
+    assert!(
+        files.contains(&"utf-16le") && files.contains(&"gbk"),
+        "{files:?}"
+    );
+}
+
+#[test]
+fn device2_txf_log_corrupt() {
+    let d = golden_all("device2.zip", "device2");
+    let f = top(&d);
+    assert_eq!(f["root_cause"], "txf-transaction-log-corrupt");
+    let cmds = commands(f);
+    assert!(
+        cmds.contains(&r"fsutil resource setautoreset true C:\".to_string()),
+        "{cmds:?}"
+    );
+    assert!(cmds.contains(&"chkdsk C: /f".to_string()), "{cmds:?}");
+    assert_eq!(d["device"]["name"], "WCC0021Z673965");
+}
+
+#[test]
+fn healthy_cbs_log_has_no_confident_finding() {
+    let d = golden_all("healthy-cbs.log", "healthy-cbs");
+    for f in d["findings"].as_array().unwrap() {
+        assert!(f["confidence"].as_f64().unwrap() < 0.5, "{f:#}");
+    }
+    assert!(d["unexplained"].as_array().unwrap().is_empty(), "{d:#}");
+}
+
+#[test]
+fn healthy_bundle_with_binary_evtx_has_no_finding() {
+    let d = golden_all("healthy-evtx", "healthy-evtx");
+    assert!(d["findings"].as_array().unwrap().is_empty(), "{d:#}");
+    let kinds: Vec<&str> = d["bundle"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"evtx"), "{kinds:?}");
+}
+
+/// Built independently of the generated fixtures: the same answer from the documented grammar.
+#[test]
+fn independently_written_variant_gives_the_same_answer() {
+    let d = diagnose_json(&fixture("bundles").join("device1-variant"));
+    let f = top(&d);
+    assert_eq!(f["root_cause"], "service-disabled-advanced-installer");
+    assert_eq!(f["subject"]["service"], "Winmgmt");
+    assert!(f["confidence"].as_f64().unwrap() >= 0.9);
+    assert!(commands(f).contains(&"net start winmgmt".to_string()));
+}
+
+/// The rollback's second boot logs S_OK for the uninstall run: that is not success.
+#[test]
+fn rollback_s_ok_is_not_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::fs::read_to_string(fixture("bundles").join("device1-variant/CBS.log")).unwrap();
+    // Only the second boot's lines from the uninstall run on.
+    let tail: Vec<&str> = src
+        .lines()
+        .skip_while(|l| !l.contains("07:52:24"))
+        .collect();
+    std::fs::write(dir.path().join("CBS.log"), tail.join("\n")).unwrap();
+    let d = diagnose_json(&dir.path().join("CBS.log"));
+    assert_eq!(top(&d)["root_cause"], "service-disabled-advanced-installer");
+}
+
+#[test]
+fn text_report_has_the_parts_a_user_needs() {
+    let t = diagnose_text(&fixture("bundles").join("device1.zip"), "en");
+    for part in [
+        "Root cause 1:",
+        "confidence 0.",
+        "0x80070422 ERROR_SERVICE_DISABLED",
+        "Logs/CBS/CBS.log:",
+        "1. ",
+        "> sc config winmgmt start= auto",
+    ] {
+        assert!(t.contains(part), "missing {part:?} in:\n{t}");
+    }
+    let zh = diagnose_text(&fixture("bundles").join("device1.zip"), "zh");
+    assert!(zh.contains("根本原因") && zh.contains("解决步骤"), "{zh}");
+}
+
+/// A one-line `casebot: <reason>` on stderr, a non-zero exit, no panic.
+fn assert_clear_failure(out: &Output, mentions: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "should fail: {err}");
+    assert_ne!(out.status.code(), Some(101), "panicked: {err}");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("casebot: "))
+        .unwrap_or_else(|| panic!("no `casebot: ` line in {err:?}"));
+    assert!(line.contains(mentions), "{line}");
+}
+
+/// Either read (exit 0, one JSON document) or refused with a clear one-line reason; never a panic.
+fn assert_handled(path: &Path) -> Option<Value> {
+    let out = casebot(&["diagnose", path.to_str().unwrap(), "--json"]);
+    assert_ne!(
+        out.status.code(),
+        Some(101),
+        "panicked: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() {
+        Some(serde_json::from_slice(&out.stdout).expect("JSON"))
+    } else {
+        assert_clear_failure(&out, &path.file_name().unwrap().to_string_lossy());
+        None
+    }
+}
+
+#[test]
+fn missing_path_is_a_clear_error() {
+    let out = casebot(&["diagnose", "/nonexistent/casebot/bundle.zip"]);
+    assert_clear_failure(&out, "/nonexistent/casebot/bundle.zip");
+}
+
+#[test]
+fn corrupt_zip_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("corrupt.zip");
+    std::fs::write(&p, b"PK\x03\x04 this is not really a zip archive").unwrap();
+    let out = casebot(&["diagnose", p.to_str().unwrap()]);
+    assert_clear_failure(&out, "corrupt.zip");
+}
+
+#[test]
+fn binary_junk_is_handled() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("junk.bin");
+    // Deterministic pseudo-random bytes (xorshift).
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let bytes: Vec<u8> = (0..64 * 1024)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect();
+    std::fs::write(&p, bytes).unwrap();
+    if let Some(d) = assert_handled(&p) {
+        assert!(d["findings"].as_array().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn truncated_evtx_is_handled() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("System.evtx");
+    let full = std::fs::read(fixture("evtx/language-pack-setup-operational.evtx")).unwrap();
+    std::fs::write(&p, &full[..full.len() / 3]).unwrap();
+    if let Some(d) = assert_handled(&p) {
+        assert!(d["findings"].as_array().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn empty_file_is_handled() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("empty.log");
+    std::fs::write(&p, b"").unwrap();
+    if let Some(d) = assert_handled(&p) {
+        assert!(d["findings"].as_array().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn fifty_megabyte_line_without_newline_is_handled() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("long.log");
+    let mut f = std::fs::File::create(&p).unwrap();
+    let chunk = vec![b'A'; 1 << 20];
+    for _ in 0..50 {
+        f.write_all(&chunk).unwrap();
+    }
+    drop(f);
+    if let Some(d) = assert_handled(&p) {
+        assert!(d["findings"].as_array().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn unknown_language_is_refused() {
+    let p = fixture("bundles").join("healthy-cbs.log");
+    let out = casebot(&["diagnose", p.to_str().unwrap(), "--lang", "fr"]);
+    assert_clear_failure(&out, "fr");
+}
+
+#[test]
+fn rules_lint_passes_on_the_catalogue() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let rules = root.join("diagnosis/rules");
+    let out = casebot(&[
+        "rules",
+        "lint",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--fixtures",
+        fixture("rules").to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn rules_lint_reports_a_broken_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("broken.toml"),
+        "id = \"broken\"\nroot_cause = \"no-such-cause\"\ntitle = \"t\"\ntitle_zh = \"t\"\nconfidence = 0.9\n[[signal]]\nname = \"s\"\npattern = \"(unclosed\"\n",
+    )
+    .unwrap();
+    let out = casebot(&[
+        "rules",
+        "lint",
+        "--rules",
+        dir.path().to_str().unwrap(),
+        "--fixtures",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("broken.toml: root_cause: `no-such-cause`"),
+        "{text}"
+    );
+    assert!(text.contains("broken.toml: signal `s`.pattern"), "{text}");
+}

@@ -124,6 +124,20 @@ impl Acks {
     }
 }
 
+/// A bundle being written when the kill landed is a temp file; reopening removes it.
+fn assert_no_partial_bundles(dir: &Path, context: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        assert!(
+            name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{context}: unexpected file {name} in the bundle directory"
+        );
+    }
+}
+
 fn open_after_kill(dir: &Path) -> SledStore {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -146,7 +160,7 @@ fn sigkill_at_random_moments_loses_no_acknowledged_write() {
     for round in 0..rounds {
         let (mut child, lines) = spawn_writer(&path, "write");
         // Kill anywhere from mid-startup to well into steady writing.
-        let delay = Duration::from_millis(random_u64(round) % 250);
+        let delay = Duration::from_millis(random_u64(round) % 400);
         std::thread::sleep(delay);
         child.kill().expect("SIGKILL");
         child.wait().expect("reap");
@@ -166,6 +180,7 @@ fn sigkill_at_random_moments_loses_no_acknowledged_write() {
         let store = open_after_kill(&path);
         let context = format!("round {round} (killed after {delay:?}, {count} lines)");
         this_round.verify(&store, &context);
+        assert_no_partial_bundles(&path.join("bundles"), &context);
         if full {
             acks = this_round;
         } else {
@@ -280,6 +295,31 @@ fn cases_export_import_round_trip_through_the_cli() {
     let mut again = Vec::new();
     restored.export(&mut again).expect("export");
     assert_eq!(String::from_utf8(again).expect("utf-8"), dump);
+}
+
+#[test]
+fn cases_cli_uses_the_configured_data_dir() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let configured = work.path().join("configured-store");
+    let id = {
+        let store = SledStore::open(&configured).expect("open");
+        let id = store.new_case_id().expect("id");
+        store.create(sample(id.clone()), None).expect("create");
+        id
+    };
+    std::fs::write(
+        work.path().join("casebot.toml"),
+        "[store]\ndata_dir = \"configured-store\"\n",
+    )
+    .expect("config");
+    let out = cli(&["cases", "export"], work.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(id.as_str()));
+    assert!(!work.path().join("casebot-data").exists());
 }
 
 #[test]

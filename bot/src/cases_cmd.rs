@@ -13,21 +13,24 @@ use store::{CaseStore, SledStore};
 
 use crate::cli::CasesCommand;
 
-/// Store directory used when `--data` is not given (the same default as `console`).
-pub const DEFAULT_DATA_DIR: &str = "casebot-data";
-
 /// Run a `cases` subcommand.
+///
+/// The store directory is `--data`, else `[store] data_dir` of the config (`--config`, or
+/// `./casebot.toml` if present), else `./casebot-data`: the directory `serve` would use.
 pub fn run(config: Option<&Path>, cmd: CasesCommand) -> anyhow::Result<ExitCode> {
-    // The store location comes from `--data`; the config file has no say over these tools.
-    let _ = config;
     match cmd {
-        CasesCommand::Export { out, data } => export(&data_dir(data), out.as_deref()),
-        CasesCommand::Import { file, data } => import(&data_dir(data), &file),
+        CasesCommand::Export { out, data } => export(&data_dir(config, data)?, out.as_deref()),
+        CasesCommand::Import { file, data } => import(&data_dir(config, data)?, &file),
     }
 }
 
-fn data_dir(data: Option<PathBuf>) -> PathBuf {
-    data.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))
+fn data_dir(config: Option<&Path>, data: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    match data {
+        Some(dir) => Ok(dir),
+        None => Ok(crate::config::Config::load(config)
+            .context("cannot find the store directory from the config (or pass --data DIR)")?
+            .data_dir),
+    }
 }
 
 fn export(dir: &Path, out: Option<&Path>) -> anyhow::Result<ExitCode> {

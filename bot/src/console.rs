@@ -36,7 +36,8 @@ struct Session {
 
 fn parse_role(s: &str) -> anyhow::Result<Role> {
     match s.to_ascii_lowercase().as_str() {
-        "engineer" | "eng" => Ok(Role::Engineer),
+        // Empty when started as the no-token fallback (`ConsoleArgs::default()`).
+        "" | "engineer" | "eng" => Ok(Role::Engineer),
         "customer" | "cust" => Ok(Role::Customer),
         other => anyhow::bail!("--as must be `engineer` or `customer`, not `{other}`"),
     }
@@ -243,5 +244,6 @@ mod tests {
     fn roles() {
         assert_eq!(parse_role("customer").unwrap(), Role::Customer);
         assert!(parse_role("admin").is_err());
+        assert_eq!(parse_role("").unwrap(), Role::Engineer);
     }
 }

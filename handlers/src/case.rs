@@ -173,14 +173,16 @@ pub fn lang(req: &Req<'_>, lang: Lang) -> Result<(), HandlerError> {
 /// `export`: summary as Markdown and the case as JSON.
 pub fn export(req: &Req<'_>) -> Result<(), HandlerError> {
     let case = req.case()?;
-    let files = summary::export_files(&case, req.lang())
+    let files = summary::export_files(&case, req.lang(), req.view.role)
         .map_err(|e| HandlerError::Internal(format!("export: {e}")))?;
-    let text = match req.lang() {
-        Lang::En => format!(
+    let text = match (req.lang(), files.len()) {
+        (Lang::En, 1) => format!("Export of {}: summary (Markdown).", case.id),
+        (Lang::Zh, 1) => format!("{} 的导出：总结（Markdown）。", case.id),
+        (Lang::En, _) => format!(
             "Export of {}: summary (Markdown) and case record (JSON).",
             case.id
         ),
-        Lang::Zh => format!("{} 的导出：总结（Markdown）和案例记录（JSON）。", case.id),
+        (Lang::Zh, _) => format!("{} 的导出：总结（Markdown）和案例记录（JSON）。", case.id),
     };
     req.post(Target::Origin, vec![Reply { text, files }]);
     Ok(())
@@ -231,8 +233,8 @@ pub fn help(req: &Req<'_>) -> Result<(), HandlerError> {
     }
     out.push_str(t(
         lang,
-        "Attach a log bundle (zip) in a case to diagnose it; add `device:<name>` if the zip is not named after the device.",
-        "在案例中上传日志包（zip）即可诊断；如果 zip 不是以设备名命名，请加上 `device:<设备名>`。",
+        "Attach a log bundle (zip) in a case to diagnose it; add `device:<name>` if the zip is not named after the device. After a fix, a plain `fixed` or `still failing` reply is enough when one device is waiting.",
+        "在案例中上传日志包（zip）即可诊断；如果 zip 不是以设备名命名，请加上 `device:<设备名>`。修复后，如果只有一台设备在等待验证，直接回复 `fixed` 或 `still failing` 即可。",
     ));
     req.say(&out);
     Ok(())

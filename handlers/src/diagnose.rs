@@ -6,7 +6,7 @@
 //! bundles when the rule-set version changes.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use diagnosis::report::Finding;
 use diagnosis::{Diagnosis, DiagnosisError, Lang};
@@ -17,11 +17,6 @@ use crate::error::{HandlerError, UserError};
 use crate::lifecycle::{self, Stamp};
 use crate::render::{self, View, t};
 use crate::{Attachment, Context, Outbox, Outgoing, Reply, Role, Target};
-
-/// After this long a running diagnosis posts a "still working" line.
-const PROGRESS_AFTER: Duration = Duration::from_secs(20);
-/// Typing indicators are refreshed this often while a diagnosis runs.
-const TYPING_EVERY: Duration = Duration::from_secs(8);
 
 /// Where progress of a running diagnosis is shown.
 struct Progress<'a> {
@@ -46,8 +41,10 @@ fn unreadable(name: &str, e: &DiagnosisError) -> UserError {
 }
 
 /// Run the engine on `path` off the async threads, bounded by the semaphore.
+#[tracing::instrument(skip(ctx, progress), fields(bundle = %progress.name))]
 async fn run_engine(
     ctx: &Context,
+    case_id: &CaseId,
     path: &Path,
     progress: &Progress<'_>,
 ) -> Result<Diagnosis, HandlerError> {
@@ -72,13 +69,13 @@ async fn run_engine(
     });
     let started = Instant::now();
     let mut announced = false;
-    let mut tick = tokio::time::interval(TYPING_EVERY);
+    let mut tick = tokio::time::interval(ctx.typing_every);
     let joined = loop {
         tokio::select! {
             r = &mut task => break r,
             _ = tick.tick() => {
                 let _ = progress.out.send(Outgoing::Typing);
-                if !announced && started.elapsed() >= PROGRESS_AFTER {
+                if !announced && started.elapsed() >= ctx.progress_after {
                     announced = true;
                     let text = match progress.lang {
                         Lang::En => format!("Still diagnosing `{}` — large bundles take a while …", progress.name),
@@ -91,7 +88,30 @@ async fn run_engine(
     };
     let result =
         joined.map_err(|e| HandlerError::Internal(format!("diagnosis task failed: {e}")))?;
-    result.map_err(|e| unreadable(&progress.name, &e).into())
+    let mut d = result.map_err(|e| unreadable(&progress.name, &e))?;
+    if let Some(case) = ctx.store.get(case_id)? {
+        fill_updates(&mut d, &case.problem);
+    }
+    Ok(d)
+}
+
+/// When the logs do not name the update, the case's problem statement does: record it and fill
+/// the `<kb>` placeholder the engine leaves in steps.
+fn fill_updates(d: &mut Diagnosis, problem: &str) {
+    let stated = crate::open::parse_facts(problem).updates;
+    if d.device.updates.is_empty() {
+        d.device.updates = stated;
+    }
+    let Some(kb) = d.device.updates.first().cloned() else {
+        return;
+    };
+    for step in d.findings.iter_mut().flat_map(|f| f.steps.iter_mut()) {
+        step.text = step.text.replace("<kb>", &kb);
+        step.text_zh = step.text_zh.replace("<kb>", &kb);
+        if let Some(c) = step.command.as_mut() {
+            *c = c.replace("<kb>", &kb);
+        }
+    }
 }
 
 /// Present a stored bundle (named by its hash) under its uploaded file name, so the engine's
@@ -256,7 +276,7 @@ async fn attachment(
         lang: req.lang(),
         name: att.name.clone(),
     };
-    let d = match run_engine(ctx, &stored.path, &progress).await {
+    let d = match run_engine(ctx, id, &stored.path, &progress).await {
         Ok(d) => d,
         Err(e) => {
             ctx.store.journal_remove(&entry.id)?;
@@ -350,7 +370,7 @@ pub async fn rerun(req: &Req<'_>, only: Option<&str>) -> Result<(), HandlerError
             lang: req.lang(),
             name,
         };
-        let d = match run_engine(req.ctx, &path, &progress).await {
+        let d = match run_engine(req.ctx, &case.id, &path, &progress).await {
             Ok(d) => d,
             Err(HandlerError::User(e)) => {
                 req.say(&e.message(req.lang()));
@@ -393,7 +413,7 @@ pub async fn resume(ctx: &Context, out: &Outbox) -> Result<(), HandlerError> {
             lang: case.lang,
             name: entry.bundle_name.clone(),
         };
-        let d = match run_engine(ctx, &path, &progress).await {
+        let d = match run_engine(ctx, &case.id, &path, &progress).await {
             Ok(d) => d,
             Err(HandlerError::User(e)) => {
                 ctx.store.journal_remove(&entry.id)?;
@@ -488,7 +508,7 @@ async fn rediagnose_case(ctx: &Context, case: &Case, out: &Outbox) -> Result<(),
             lang: case.lang,
             name,
         };
-        let d = match run_engine(ctx, &path, &progress).await {
+        let d = match run_engine(ctx, &case.id, &path, &progress).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(case_id = %case.id, %device, "re-diagnosis failed: {e:#}");
@@ -517,4 +537,44 @@ async fn rediagnose_case(ctx: &Context, case: &Case, out: &Outbox) -> Result<(),
         post(out, &target, replies);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_case_statement_names_the_update_when_the_logs_do_not() {
+        let mut d = crate::render::tests::winmgmt();
+        d.device.updates.clear();
+        d.findings[0].steps[0].text = "Install the update <kb> again.".into();
+        d.findings[0].steps[0].text_zh = "重新安装更新 <kb>。".into();
+        fill_updates(&mut d, "KB5034763 rolls back on 2 devices");
+        assert_eq!(d.device.updates, vec!["KB5034763"]);
+        assert_eq!(
+            d.findings[0].steps[0].text,
+            "Install the update KB5034763 again."
+        );
+        assert_eq!(d.findings[0].steps[0].text_zh, "重新安装更新 KB5034763。");
+    }
+
+    #[test]
+    fn updates_found_in_the_logs_win() {
+        let mut d = crate::render::tests::winmgmt();
+        fill_updates(&mut d, "KB5000000 fails");
+        assert_eq!(d.device.updates, vec!["KB5034763"]);
+    }
+
+    #[test]
+    fn device_names_from_message_bundle_or_file() {
+        let mut d = crate::render::tests::winmgmt();
+        assert_eq!(device_name(" pc7 ", &d, "x.zip", "abcdef12"), "pc7");
+        assert_eq!(device_name("", &d, "x.zip", "abcdef12"), "wcc0021z675842");
+        d.device.name = None;
+        assert_eq!(
+            device_name("", &d, "WCC0021Z673965.zip", "abcdef12"),
+            "WCC0021Z673965"
+        );
+        assert_eq!(device_name("", &d, "CBS.log", "abcdef12"), "device-abcdef");
+    }
 }

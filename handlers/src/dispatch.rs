@@ -127,6 +127,7 @@ fn warn_secret(req: &Req<'_>) {
 }
 
 /// Handle one message (see [`crate::handle_message`]).
+#[tracing::instrument(skip_all, fields(message_id = %msg.message_id, case_id))]
 pub(crate) async fn handle(ctx: &Context, mut msg: Incoming, out: &Outbox) -> anyhow::Result<()> {
     if ctx.store.is_processed(&msg.message_id)? {
         return Ok(());
@@ -134,6 +135,9 @@ pub(crate) async fn handle(ctx: &Context, mut msg: Incoming, out: &Outbox) -> an
     let redacted = crate::redact::redact(&msg.text);
     msg.text = redacted.text;
     let case_id = resolve_case(ctx, &msg)?;
+    if let Some(id) = &case_id {
+        tracing::Span::current().record("case_id", id.as_str());
+    }
     let case_lang = match &case_id {
         Some(id) => ctx.store.get(id)?.map(|c| c.lang),
         None => None,

@@ -49,6 +49,7 @@ pub fn client(cfg: &DownloadConfig) -> reqwest::Client {
 }
 
 /// Fetch `att` and store it with `store.put_bundle`.
+#[tracing::instrument(skip(http, cfg, store, att), fields(name = %att.name))]
 pub async fn fetch(
     http: &reqwest::Client,
     cfg: &DownloadConfig,
@@ -112,8 +113,9 @@ async fn download(
     };
     let mut resp = http.get(url).send().await.map_err(net)?;
     let status = resp.status();
-    if status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::GONE {
-        return Err(dl(DownloadError::NotFound));
+    // Discord CDN links expire: an expired signature answers 403 or 404.
+    if matches!(status.as_u16(), 403 | 404 | 410) {
+        return Err(dl(DownloadError::NotFound(status.as_u16())));
     }
     if !status.is_success() {
         return Err(dl(DownloadError::Status(status.as_u16())));

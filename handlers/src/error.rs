@@ -58,8 +58,8 @@ pub enum DownloadError {
     BadUrl(String),
     /// The host is not in `download.allowed_hosts`.
     HostNotAllowed(String),
-    /// The server answered 404/410: the link expired or the file was deleted.
-    NotFound,
+    /// The server answered 403/404/410: the link expired or the file was deleted.
+    NotFound(u16),
     /// Any other non-success status.
     Status(u16),
     /// Larger than `download.max_bytes` (announced or while streaming).
@@ -220,16 +220,24 @@ impl DownloadError {
     pub fn message(&self, lang: Lang) -> String {
         use DownloadError as D;
         match self {
-            D::BadUrl(u) => pick(lang, format!("`{u}` is not a valid link."), format!("`{u}` 不是有效链接。")),
+            D::BadUrl(u) => pick(
+                lang,
+                format!("`{u}` is not a valid link."),
+                format!("`{u}` 不是有效链接。"),
+            ),
             D::HostNotAllowed(h) => pick(
                 lang,
-                format!("Attachments from `{h}` are not accepted; please attach the file directly."),
+                format!(
+                    "Attachments from `{h}` are not accepted; please attach the file directly."
+                ),
                 format!("不接受来自 `{h}` 的附件，请直接上传文件。"),
             ),
-            D::NotFound => pick(
+            D::NotFound(code) => pick(
                 lang,
-                "The attachment is gone (404): the link expired or the file was deleted. Please upload it again.".into(),
-                "附件已不存在（404）：链接已过期或文件被删除。请重新上传。".into(),
+                format!(
+                    "The attachment is gone (HTTP {code}): the link expired or the file was deleted. Please upload it again."
+                ),
+                format!("附件已不存在（HTTP {code}）：链接已过期或文件被删除。请重新上传。"),
             ),
             D::Status(s) => pick(
                 lang,
@@ -238,8 +246,14 @@ impl DownloadError {
             ),
             D::TooLarge { limit } => pick(
                 lang,
-                format!("The attachment is larger than the {} limit. Please upload only the collector's zip.", size(*limit)),
-                format!("附件超过 {} 的限制。请只上传收集工具生成的 zip 包。", size(*limit)),
+                format!(
+                    "The attachment is larger than the {} limit. Please upload only the collector's zip.",
+                    size(*limit)
+                ),
+                format!(
+                    "附件超过 {} 的限制。请只上传收集工具生成的 zip 包。",
+                    size(*limit)
+                ),
             ),
             D::Timeout { secs } => pick(
                 lang,
@@ -251,7 +265,11 @@ impl DownloadError {
                 format!("Downloading the attachment failed: {e}."),
                 format!("下载附件失败：{e}。"),
             ),
-            D::File(e) => pick(lang, format!("Cannot read the file: {e}."), format!("无法读取文件：{e}。")),
+            D::File(e) => pick(
+                lang,
+                format!("Cannot read the file: {e}."),
+                format!("无法读取文件：{e}。"),
+            ),
         }
     }
 }

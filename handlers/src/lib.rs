@@ -3,6 +3,20 @@
 //! feature handles it, and the result is rendered into chat-agnostic [`Reply`]s.
 //!
 //! OWNER: handlers helper. The public items in this file are the contract with `bot`.
+//!
+//! Layout (a message's path through the crate):
+//! - `dispatch`: the one place that redacts, parses ([`command`]), resolves the case and the
+//!   reader's language and role, calls a feature module, and turns [`UserError`]s into replies.
+//! - feature modules: `open` (open, collect), `case` (status, cases, case, note, lang, export,
+//!   help, explain), `verify` (device fixed/failing), `close` (close, reopen, split — engineers),
+//!   `diagnose` (attachments, re-runs, resume after restart, rule reloads, recurrence).
+//! - pure parts: [`command`], [`lifecycle`] (status transitions), [`redact`] (secrets),
+//!   [`render`] (zh/en, customer/engineer, 2000-character splitting), [`summary`] (close summary
+//!   and export).
+//! - [`download`]: attachment fetching with host allowlist, size caps and timeout.
+//!
+//! Feature modules push [`Outgoing`] items into an [`Outbox`] instead of returning one reply, so
+//! that typing and "diagnosing …" progress reach the chat before a long diagnosis finishes.
 
 mod case;
 mod close;
@@ -212,6 +226,10 @@ pub struct Context {
     pub engine: Engine,
     /// Language chosen per user with `lang` (user id → language); not persisted.
     pub user_langs: Arc<Mutex<HashMap<String, Lang>>>,
+    /// A diagnosis running longer than this posts a "still diagnosing" line.
+    pub progress_after: std::time::Duration,
+    /// How often the typing indicator is refreshed while a diagnosis runs.
+    pub typing_every: std::time::Duration,
 }
 
 impl Context {
@@ -226,6 +244,8 @@ impl Context {
             diagnoses: Arc::new(tokio::sync::Semaphore::new(permits)),
             engine: Arc::new(diagnosis::diagnose_path),
             user_langs: Arc::new(Mutex::new(HashMap::new())),
+            progress_after: std::time::Duration::from_secs(20),
+            typing_every: std::time::Duration::from_secs(8),
         }
     }
 

@@ -44,6 +44,21 @@ pub fn finding_title(f: &Finding, lang: Lang) -> &str {
     loc(lang, &f.title, &f.title_zh)
 }
 
+/// What a finding is about, for titles: ` (WMI, Winmgmt)` / `（WMI, Winmgmt）`, or empty.
+pub fn subject_suffix(f: &Finding, lang: Lang) -> String {
+    let values: Vec<&str> = f
+        .subject
+        .values()
+        .map(String::as_str)
+        .filter(|v| !v.trim().is_empty() && !v.starts_with('<'))
+        .collect();
+    match (values.is_empty(), lang) {
+        (true, _) => String::new(),
+        (false, Lang::En) => format!(" ({})", values.join(", ")),
+        (false, Lang::Zh) => format!("（{}）", values.join(", ")),
+    }
+}
+
 /// Split `text` into chunks of at most [`MAX_MESSAGE_CHARS`] characters at line boundaries.
 /// A chunk cut inside a code fence closes it and the next chunk reopens it.
 pub fn chunk(text: &str) -> Vec<String> {
@@ -181,9 +196,10 @@ pub fn customer_text(device: &str, d: &Diagnosis, lang: Lang) -> String {
         Some(f) => {
             let _ = writeln!(
                 out,
-                "{}{}",
+                "{}{}{}",
                 t(lang, "What is wrong: ", "问题原因："),
-                finding_title(f, lang)
+                finding_title(f, lang),
+                subject_suffix(f, lang)
             );
             if !f.steps.is_empty() {
                 let _ = writeln!(

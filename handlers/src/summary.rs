@@ -8,9 +8,9 @@ use std::fmt::Write as _;
 use diagnosis::Lang;
 use store::{Case, DeviceRecord, DeviceStatus};
 
-use crate::ReplyFile;
 use crate::redact::redact;
-use crate::render::{finding_title, loc, t};
+use crate::render::{finding_title, loc, subject_suffix, t};
+use crate::{ReplyFile, Role};
 
 /// Schema id of the JSON export.
 pub const EXPORT_SCHEMA: &str = "casebot.case-export.v1";
@@ -26,7 +26,12 @@ fn status_word(s: DeviceStatus, lang: Lang) -> &'static str {
 
 fn root_cause_line(d: &DeviceRecord, lang: Lang) -> String {
     match d.diagnosis.as_ref().and_then(|x| x.top()) {
-        Some(f) => format!("{} (`{}`)", finding_title(f, lang), f.root_cause),
+        Some(f) => format!(
+            "{}{} (`{}`)",
+            finding_title(f, lang),
+            subject_suffix(f, lang),
+            f.root_cause
+        ),
         None => t(lang, "not determined", "未确定").to_string(),
     }
 }
@@ -91,7 +96,7 @@ fn push_overview(out: &mut String, case: &Case, lang: Lang) {
     }
 }
 
-fn push_device(out: &mut String, d: &DeviceRecord, lang: Lang) {
+fn push_device(out: &mut String, d: &DeviceRecord, lang: Lang, evidence: bool) {
     let _ = writeln!(out, "\n### {} `{}`\n", t(lang, "Device", "设备"), d.name);
     let top = d.diagnosis.as_ref().and_then(|x| x.top());
     let symptom = match top {
@@ -111,15 +116,8 @@ fn push_device(out: &mut String, d: &DeviceRecord, lang: Lang) {
         root_cause_line(d, lang)
     );
     if let Some(f) = top {
-        let _ = writeln!(out, "- {}:", t(lang, "Evidence", "证据"));
-        for e in f.evidence.iter().take(3) {
-            let line: String = redact(&e.text)
-                .text
-                .replace('`', "'")
-                .chars()
-                .take(200)
-                .collect();
-            let _ = writeln!(out, "  - `{}:{}` `{line}`", e.file, e.line);
+        if evidence {
+            push_evidence(out, f, lang);
         }
         let _ = writeln!(out, "- {}:", t(lang, "Action", "处理"));
         for (i, s) in f.steps.iter().enumerate() {
@@ -144,8 +142,30 @@ fn push_device(out: &mut String, d: &DeviceRecord, lang: Lang) {
     );
 }
 
+fn push_evidence(out: &mut String, f: &diagnosis::report::Finding, lang: Lang) {
+    let _ = writeln!(out, "- {}:", t(lang, "Evidence", "证据"));
+    for e in f.evidence.iter().take(3) {
+        let line: String = redact(&e.text)
+            .text
+            .replace('`', "'")
+            .chars()
+            .take(200)
+            .collect();
+        let _ = writeln!(out, "  - `{}:{}` `{line}`", e.file, e.line);
+    }
+}
+
 /// The close summary in Markdown.
 pub fn summary_markdown(case: &Case, lang: Lang) -> String {
+    render_summary(case, lang, true)
+}
+
+/// The summary without log lines, for customers' exports.
+pub fn customer_summary(case: &Case, lang: Lang) -> String {
+    render_summary(case, lang, false)
+}
+
+fn render_summary(case: &Case, lang: Lang, evidence: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -158,9 +178,38 @@ pub fn summary_markdown(case: &Case, lang: Lang) -> String {
     push_overview(&mut out, case, lang);
     let _ = writeln!(out, "\n## {}", t(lang, "Details", "排查详情"));
     for d in case.devices.values() {
-        push_device(&mut out, d, lang);
+        push_device(&mut out, d, lang, evidence);
     }
+    push_notes(&mut out, case, lang);
     out
+}
+
+/// Notes from the timeline: what people added by hand belongs in the record.
+fn push_notes(out: &mut String, case: &Case, lang: Lang) {
+    let notes: Vec<_> = case.timeline.iter().filter(|e| e.kind == "note").collect();
+    if notes.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n### {}\n", t(lang, "Notes", "备注"));
+    for n in notes {
+        let _ = writeln!(out, "- {}: {}", n.author, n.text);
+    }
+}
+
+/// Unix seconds as `YYYY-MM-DD HH:MM UTC` (civil-from-days; no date crate needed for this).
+pub fn utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let (h, m) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02} UTC")
 }
 
 /// The short part of a summary (up to the details), for listings.
@@ -173,15 +222,28 @@ pub fn summary_head(summary: &str) -> &str {
     summary[..cut].trim_end()
 }
 
-/// `export`: the summary (stored one if closed) plus timeline as Markdown, and the case as JSON.
-pub fn export_files(case: &Case, lang: Lang) -> Result<Vec<ReplyFile>, serde_json::Error> {
-    let mut md = case
-        .summary
-        .clone()
-        .unwrap_or_else(|| summary_markdown(case, lang));
+/// `export`: the summary (the stored one if closed) plus the timeline as Markdown, and for
+/// engineers the case record as JSON. Customers get the summary without log lines.
+pub fn export_files(
+    case: &Case,
+    lang: Lang,
+    role: Role,
+) -> Result<Vec<ReplyFile>, serde_json::Error> {
+    let mut md = match (role, &case.summary) {
+        (Role::Engineer, Some(s)) => s.clone(),
+        (Role::Engineer, None) => summary_markdown(case, lang),
+        (Role::Customer, _) => customer_summary(case, lang),
+    };
     let _ = writeln!(md, "\n## {}\n", t(lang, "Timeline", "时间线"));
     for e in &case.timeline {
-        let _ = writeln!(md, "- {} {} `{}` {}", e.at, e.author, e.kind, e.text);
+        let _ = writeln!(md, "- {} {} `{}` {}", utc(e.at), e.author, e.kind, e.text);
+    }
+    let md_file = ReplyFile {
+        name: format!("{}-summary.md", case.id),
+        bytes: redact(&md).text.into_bytes(),
+    };
+    if role == Role::Customer {
+        return Ok(vec![md_file]);
     }
     let json = serde_json::to_string_pretty(&serde_json::json!({
         "schema": EXPORT_SCHEMA,
@@ -190,10 +252,7 @@ pub fn export_files(case: &Case, lang: Lang) -> Result<Vec<ReplyFile>, serde_jso
     }))?;
     // Stored text is redacted on the way in; log lines inside diagnoses are masked here.
     Ok(vec![
-        ReplyFile {
-            name: format!("{}-summary.md", case.id),
-            bytes: redact(&md).text.into_bytes(),
-        },
+        md_file,
         ReplyFile {
             name: format!("{}.json", case.id),
             bytes: redact(&json).text.into_bytes(),
@@ -236,6 +295,7 @@ mod tests {
         let d = crate::render::tests::winmgmt();
         lifecycle::record_diagnosis(&mut c, "wcc0021z675842", d, AT).unwrap();
         lifecycle::verify(&mut c, "wcc0021z675842", Verdict::Fixed, None, AT).unwrap();
+        lifecycle::log(&mut c, AT, "note", "C: 盘无第三方加密");
         c
     }
 
@@ -256,9 +316,31 @@ mod tests {
         assert!(s.contains("`wcc0021z675842/CBS.log:14`"), "{s}");
         assert!(s.contains("`sc config winmgmt start= auto`"), "{s}");
         assert!(s.contains("结果: 已修复（已验证）"), "{s}");
+        assert!(
+            s.contains("（Winmgmt） (`service-disabled-advanced-installer`)"),
+            "{s}"
+        );
+        assert!(s.contains("### 备注\n\n- eng: C: 盘无第三方加密"), "{s}");
         assert!(s.contains("结果: 等待日志"), "{s}");
         assert!(s.contains("KB5034763") && s.contains("19041.4046"), "{s}");
         assert!(!summary_head(&s).contains("排查详情"));
+    }
+
+    #[test]
+    fn customer_export_has_no_log_lines_and_no_json() {
+        let files = export_files(&closed_case(), Lang::Zh, Role::Customer).unwrap();
+        assert_eq!(files.len(), 1);
+        let md = String::from_utf8(files[0].bytes.clone()).unwrap();
+        assert!(md.contains("## 排查详情") && md.contains("sc config winmgmt start= auto"));
+        assert!(!md.contains("CBS.log"), "{md}");
+        assert!(md.contains("1970-01-01 00:00 UTC"), "{md}");
+    }
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc(1_707_906_006), "2024-02-14 10:20 UTC");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00 UTC");
     }
 
     #[test]
@@ -275,7 +357,7 @@ mod tests {
         let d = c.devices.get_mut("wcc0021z675842").unwrap();
         d.diagnosis.as_mut().unwrap().findings[0].evidence[0].text =
             "mapped with password=Upl0ad!".into();
-        let files = export_files(&c, Lang::En).unwrap();
+        let files = export_files(&c, Lang::En, Role::Engineer).unwrap();
         assert_eq!(files[0].name, "CAS-11694-G2W9Y6-summary.md");
         assert_eq!(files[1].name, "CAS-11694-G2W9Y6.json");
         let json: serde_json::Value = serde_json::from_slice(&files[1].bytes).unwrap();

@@ -28,6 +28,17 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// The directory holds other files and no store: refuse rather than scatter files into it.
+    #[error(
+        "{path} is not a casebot store: it already holds other files (such as `{example}`); \
+         choose an empty or new directory"
+    )]
+    NotAStore {
+        /// The directory.
+        path: PathBuf,
+        /// One of the files found.
+        example: String,
+    },
     /// No such case.
     #[error("no case {0}")]
     NotFound(String),

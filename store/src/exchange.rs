@@ -172,8 +172,13 @@ impl Dump {
             }
             Line::Case { v, case } => {
                 check(v)?;
-                let envelope = serde_json::json!({ "v": v, "case": case });
-                let case = migrate_case(envelope).map_err(|e| e.to_string())?;
+                // v0 cases predate the envelope: the bare object is the stored shape.
+                let stored = if v == 0 {
+                    case
+                } else {
+                    serde_json::json!({ "v": v, "case": case })
+                };
+                let case = migrate_case(stored).map_err(|e| e.to_string())?;
                 if let Some(first) = case_lines.insert(case.id.clone(), no) {
                     return Err(format!("case {} already appeared on line {first}", case.id));
                 }

@@ -240,6 +240,13 @@ impl CaseStore for MemStore {
         Ok(true)
     }
 
+    fn prune_processed(&self, before: u64) -> Result<u64, StoreError> {
+        let mut inner = self.lock();
+        let count = inner.processed.len();
+        inner.processed.retain(|_, at| *at >= before);
+        Ok((count - inner.processed.len()) as u64)
+    }
+
     fn list(&self) -> Result<Vec<Case>, StoreError> {
         Ok(self
             .lock()

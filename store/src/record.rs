@@ -158,7 +158,7 @@ pub fn migrate_case(value: Value) -> Result<Case, StoreError> {
             Value::Object(mut map) => map.remove("case").unwrap_or(Value::Null),
             _ => Value::Null,
         },
-        Some(v) => return Err(too_new("case", v)),
+        Some(v) => return Err(unknown_version("case", v)),
     };
     serde_json::from_value(value).map_err(|e| codec("case", e))
 }
@@ -202,7 +202,7 @@ pub(crate) fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T,
     let value: Value = serde_json::from_slice(bytes).map_err(|e| codec(what, e))?;
     match version_of(&value) {
         Some(CURRENT) => serde_json::from_value(value).map_err(|e| codec(what, e)),
-        Some(v) => Err(too_new(what, v)),
+        Some(v) => Err(unknown_version(what, v)),
         None => Err(StoreError::Codec {
             what: what.into(),
             reason: "no schema version".into(),
@@ -217,10 +217,15 @@ fn version_of(value: &Value) -> Option<u32> {
         .and_then(|v| u32::try_from(v).ok())
 }
 
-fn too_new(what: &str, v: u32) -> StoreError {
+fn unknown_version(what: &str, v: u32) -> StoreError {
+    let reason = if v > CURRENT {
+        format!("schema version {v} is newer than this casebot understands ({CURRENT})")
+    } else {
+        format!("schema version {v} is not a version casebot ever wrote")
+    };
     StoreError::Codec {
         what: what.into(),
-        reason: format!("schema version {v} is newer than this casebot understands ({CURRENT})"),
+        reason,
     }
 }
 

@@ -3,7 +3,8 @@
 //! Layout of the store directory:
 //! - `db/`: the sled database (trees `cases`, `processed`, `threads`, `journal`, `meta`);
 //! - `bundles/`: uploaded bundles by sha256;
-//! - `casebot.lock`: held (advisory lock) while a process has the store open.
+//! - `casebot.lock`: held (advisory lock) while a process has the store open;
+//! - `casebot-store`: marker written once the database is initialised.
 //!
 //! Everything sled-specific lives in this file, so moving to another embedded database is a
 //! change to this one file.
@@ -117,8 +118,8 @@ impl SledStore {
                     return Err(StoreError::Corrupt {
                         path: self.path.join("db"),
                         reason: "the database files are damaged or missing (the store was \
-                                 created here, but its records cannot be found); restore from \
-                                 an export with `casebot cases import`"
+                                 created here, but its records cannot be found); move the \
+                                 directory aside and restore an export with `casebot cases import`"
                             .into(),
                     });
                 }
@@ -180,13 +181,30 @@ impl SledStore {
     }
 }
 
-/// Create the directory and prove it can be written.
+/// Create the directory (refusing one that holds something else) and prove it can be written.
 fn prepare_dir(path: &Path) -> Result<(), StoreError> {
     let not_writable = |e: std::io::Error| StoreError::NotWritable {
         path: path.to_path_buf(),
         reason: e.to_string(),
     };
     fs::create_dir_all(path).map_err(not_writable)?;
+    if !path.join(MARKER_FILE).exists() && !path.join("db").exists() {
+        // Names a first open may leave behind if it was interrupted.
+        let ours = |name: &str| {
+            [LOCK_FILE, "bundles", "db"].contains(&name) || name.starts_with(".write-probe-")
+        };
+        let entries = fs::read_dir(path).map_err(not_writable)?;
+        if let Some(other) = entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .find(|name| !ours(name))
+        {
+            return Err(StoreError::NotAStore {
+                path: path.to_path_buf(),
+                example: other,
+            });
+        }
+    }
     let probe = path.join(format!(".write-probe-{}", std::process::id()));
     File::create(&probe)
         .and_then(|mut f| f.write_all(b"casebot"))
@@ -539,10 +557,9 @@ impl CaseStore for SledStore {
     }
 
     fn is_processed(&self, message_id: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .processed
+        self.processed
             .contains_key(MessageKey(message_id).bytes())
-            .map_err(db_err)?)
+            .map_err(db_err)
     }
 
     fn mark_processed(&self, message_id: &str) -> Result<bool, StoreError> {
@@ -557,6 +574,28 @@ impl CaseStore for SledStore {
             .map_err(db_err)?;
         self.durable()?;
         Ok(swapped.is_ok())
+    }
+
+    fn prune_processed(&self, before: u64) -> Result<u64, StoreError> {
+        let mut removed = 0;
+        for item in self.processed.iter() {
+            let (key, bytes) = item.map_err(db_err)?;
+            let record: ProcessedRecord = decode("processed id", &bytes)?;
+            // Compare-and-swap so an id re-recorded meanwhile is kept.
+            if record.at < before
+                && self
+                    .processed
+                    .compare_and_swap(&key, Some(&bytes), None as Option<&[u8]>)
+                    .map_err(db_err)?
+                    .is_ok()
+            {
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            self.durable()?;
+        }
+        Ok(removed)
     }
 
     fn list(&self) -> Result<Vec<Case>, StoreError> {

@@ -7,8 +7,8 @@ use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use flate2::bufread::MultiGzDecoder;
-use zip::ZipArchive;
 use zip::read::ZipFile;
+use zip::{CompressionMethod, ZipArchive};
 
 use super::open::{Opener, join};
 
@@ -44,6 +44,37 @@ fn entry_name(raw: &[u8]) -> String {
             .0
             .into_owned(),
     }
+}
+
+/// Why entry `i` cannot be unpacked, when the cause is its encryption or compression method.
+fn zip_refusal(zip: &mut ZipArchive<BufReader<File>>, i: usize) -> Option<String> {
+    let raw = zip.by_index_raw(i).ok()?;
+    if raw.encrypted() {
+        return Some("encrypted zip entry (password protected), not read".to_string());
+    }
+    let method = raw.compression();
+    if matches!(
+        method,
+        CompressionMethod::Stored | CompressionMethod::Deflated
+    ) {
+        return None;
+    }
+    let known = [
+        (CompressionMethod::DEFLATE64, "deflate64"),
+        (CompressionMethod::BZIP2, "bzip2"),
+        (CompressionMethod::LZMA, "lzma"),
+        (CompressionMethod::ZSTD, "zstd"),
+        (CompressionMethod::XZ, "xz"),
+        (CompressionMethod::PPMD, "ppmd"),
+        (CompressionMethod::AES, "aes"),
+    ];
+    let method = known
+        .iter()
+        .find(|(m, _)| *m == method)
+        .map_or_else(|| method.to_string(), |(_, name)| (*name).to_string());
+    Some(format!(
+        "unsupported zip compression ({method}): repack the bundle as a standard (deflate) zip"
+    ))
 }
 
 impl Opener<'_> {
@@ -89,13 +120,16 @@ impl Opener<'_> {
         if !self.take_entry() {
             return false;
         }
-        match zip.by_index(i) {
-            Ok(entry) => self.unpack_zip_file(entry, prefix, depth),
-            Err(e) => {
-                let reason = format!("unreadable zip entry: {e}");
-                self.skip(&join(prefix, &listed), reason);
+        let error = match zip.by_index(i) {
+            Ok(entry) => {
+                self.unpack_zip_file(entry, prefix, depth);
+                return true;
             }
-        }
+            Err(e) => e.to_string(),
+        };
+        let reason =
+            zip_refusal(zip, i).unwrap_or_else(|| format!("unreadable zip entry: {error}"));
+        self.skip(&join(prefix, &listed), reason);
         true
     }
 
@@ -110,7 +144,7 @@ impl Opener<'_> {
         let invalid = || format!("not a valid zip archive: {error}");
         let file = File::open(disk).map_err(|_| invalid())?;
         let mut reader = BufReader::new(file);
-        let mut recovered = 0usize;
+        let (skipped_before, unpacked_before) = (self.skipped_len(), self.unpacked_count());
         let stop = loop {
             let entry = match zip::read::read_zipfile_from_stream(&mut reader) {
                 Ok(Some(entry)) => entry,
@@ -123,15 +157,18 @@ impl Opener<'_> {
             if !self.take_entry() {
                 break Some(self.entries_reason(1));
             }
-            recovered += 1;
             self.unpack_zip_file(entry, prefix, depth);
         };
+        let recovered = self.unpacked_count() - unpacked_before;
         if recovered == 0 {
+            // Junk that merely starts like a zip: report the archive, not bogus entries.
+            self.truncate_skipped(skipped_before);
             return Err(invalid());
         }
         let after = stop.map_or_else(String::new, |e| format!("; stopped at: {e}"));
+        let noun = if recovered == 1 { "entry" } else { "entries" };
         let reason = format!(
-            "damaged zip archive ({error}): {recovered} entries found via local headers{after}"
+            "damaged zip archive ({error}): {recovered} {noun} recovered from local headers{after}"
         );
         self.skip(&self.label(prefix), reason);
         Ok(())

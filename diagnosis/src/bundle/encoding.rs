@@ -177,6 +177,12 @@ pub(crate) struct LineReader<R> {
     max: usize,
     /// The decoder has been flushed (end of input or a read error).
     done: bool,
+    /// Text after which a line also ends (see [`LineReader::break_after`]).
+    token: Option<&'static str>,
+    /// Cached end of the next `token` in `text` at or after `pos` (`usize::MAX`: none).
+    token_end: Option<usize>,
+    /// Lines truncated so far.
+    truncated_lines: u64,
 }
 
 impl<R: Read> LineReader<R> {
@@ -194,7 +200,43 @@ impl<R: Read> LineReader<R> {
             no: 0,
             max,
             done: false,
+            token: None,
+            token_end: None,
+            truncated_lines: 0,
         })
+    }
+
+    /// Also end a line right after each `token` (and a line break directly following it).
+    /// Event XML exports put every event on one line; ending lines at `</Event>` keeps each
+    /// event whole instead of truncating the file at the line limit.
+    pub(crate) fn break_after(mut self, token: &'static str) -> Self {
+        self.token = Some(token);
+        self
+    }
+
+    /// Where the next line ends in `text`: (end of its text, where the next line starts).
+    fn next_break(&mut self) -> Option<(usize, usize)> {
+        let bytes = self.text.as_bytes();
+        let newline = bytes[self.pos..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|i| self.pos + i);
+        if let Some(token) = self.token {
+            // A cached end at or before `pos` belongs to a token already consumed.
+            if self.token_end.is_none_or(|t| t <= self.pos) {
+                let found = self.text[self.pos..].find(token);
+                self.token_end = Some(found.map_or(usize::MAX, |i| self.pos + i + token.len()));
+            }
+            let end = self.token_end.unwrap_or(usize::MAX);
+            if end <= newline.unwrap_or(usize::MAX) && end != usize::MAX {
+                let rest = &bytes[end..];
+                let eol = [&b"\r\n"[..], b"\n"]
+                    .into_iter()
+                    .find(|e| rest.starts_with(e));
+                return Some((end, end + eol.map_or(0, <[u8]>::len)));
+            }
+        }
+        newline.map(|n| (n, n + 1))
     }
 
     /// Append `text[pos..end]` to the line, keeping at most `max` bytes on a char boundary.
@@ -220,10 +262,16 @@ impl<R: Read> LineReader<R> {
         self.truncated = true;
     }
 
+    /// Lines cut at the limit so far.
+    pub(crate) fn truncated_lines(&self) -> u64 {
+        self.truncated_lines
+    }
+
     fn take_line(&mut self) -> Line {
         if self.line.ends_with('\r') {
             self.line.pop();
         }
+        self.truncated_lines += u64::from(self.truncated);
         self.no += 1;
         self.pending = false;
         self.truncated = false;
@@ -254,18 +302,15 @@ impl<R: Read> Iterator for LineReader<R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(i) = self.text.as_bytes()[self.pos..]
-                .iter()
-                .position(|&b| b == b'\n')
-            {
-                let end = self.pos + i;
+            if let Some((end, next)) = self.next_break() {
                 self.push_segment(end);
-                self.pos = end + 1;
+                self.pos = next;
                 return Some(Ok(self.take_line()));
             }
             self.push_segment(self.text.len());
             self.text.clear();
             self.pos = 0;
+            self.token_end = None;
             if self.done {
                 return self.pending.then(|| Ok(self.take_line()));
             }
@@ -290,6 +335,12 @@ pub(crate) struct LineCounter {
     prev: u8,
     newlines: u64,
     last_is_newline: bool,
+    /// The line limit in raw units (bytes, or UTF-16 code units).
+    max: u64,
+    /// Units of the current line so far.
+    current: u64,
+    /// Lines longer than `max` units: [`LineReader`] truncates them.
+    long: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -301,7 +352,9 @@ enum Width {
 }
 
 impl LineCounter {
-    pub(crate) fn new(enc: TextEncoding, head: &[u8]) -> Self {
+    /// A counter for text in `enc` whose head is `head`, with the line limit `max` (bytes of
+    /// UTF-8; measured here in raw units, exact for UTF-8 and close for the others).
+    pub(crate) fn new(enc: TextEncoding, head: &[u8], max: usize) -> Self {
         let (width, bom): (Width, &[u8]) = match enc {
             TextEncoding::Utf16Le => (Width::Utf16Le, &[0xFF, 0xFE]),
             TextEncoding::Utf16Be => (Width::Utf16Be, &[0xFE, 0xFF]),
@@ -316,7 +369,17 @@ impl LineCounter {
             prev: 0,
             newlines: 0,
             last_is_newline: false,
+            max: max as u64,
+            current: 0,
+            long: 0,
         }
+    }
+
+    /// A line ended after `len` units.
+    fn end_line(&mut self, len: u64) {
+        self.newlines += 1;
+        self.long += u64::from(len > self.max);
+        self.current = 0;
     }
 
     pub(crate) fn feed(&mut self, mut buf: &[u8]) {
@@ -328,7 +391,12 @@ impl LineCounter {
         }
         match self.width {
             Width::Byte => {
-                self.newlines += buf.iter().filter(|&&b| b == b'\n').count() as u64;
+                let mut start = 0;
+                for (i, _) in buf.iter().enumerate().filter(|&(_, &b)| b == b'\n') {
+                    self.end_line(self.current + (i - start) as u64);
+                    start = i + 1;
+                }
+                self.current += (buf.len() - start) as u64;
                 self.last_is_newline = buf.last() == Some(&b'\n');
             }
             Width::Utf16Le | Width::Utf16Be => self.feed_utf16(buf),
@@ -345,7 +413,11 @@ impl LineCounter {
             }
             let unit = if le { [self.prev, b] } else { [b, self.prev] };
             let newline = unit == [b'\n', 0];
-            self.newlines += u64::from(newline);
+            if newline {
+                self.end_line(self.current);
+            } else {
+                self.current += 1;
+            }
             self.last_is_newline = newline;
         }
     }
@@ -356,6 +428,11 @@ impl LineCounter {
         let half_unit = self.width != Width::Byte && self.seen % 2 == 1;
         let tail = self.seen > 0 && (!self.last_is_newline || half_unit);
         self.newlines + u64::from(tail)
+    }
+
+    /// Number of lines longer than the limit (including a final line without LF).
+    pub(crate) fn long_lines(&self) -> u64 {
+        self.long + u64::from(self.current > self.max)
     }
 }
 
@@ -390,7 +467,7 @@ mod tests {
     /// The counter must agree with the reader on every input.
     fn count(bytes: &[u8]) -> u64 {
         let enc = detect_encoding(bytes);
-        let mut counter = LineCounter::new(enc, bytes);
+        let mut counter = LineCounter::new(enc, bytes, 100);
         // Feed in odd-sized pieces to cross UTF-16 unit and BOM boundaries.
         for piece in bytes.chunks(3) {
             counter.feed(piece);
@@ -450,6 +527,36 @@ mod tests {
     }
 
     #[test]
+    fn one_line_event_xml_breaks_after_each_event() {
+        let event = |i: usize| format!("<Event xmlns='x'><EventID>{i}</EventID></Event>");
+        let one_line: String = (0..5000).map(event).collect::<String>() + "\r\n";
+        let got: Vec<String> = LineReader::new(one_line.as_bytes(), TextEncoding::Utf8, 100)
+            .expect("text")
+            .break_after("</Event>")
+            .map(|l| l.expect("line").text)
+            .collect();
+        assert_eq!(got.len(), 5000, "no empty line after the last event");
+        assert_eq!(got[0], event(0));
+        assert_eq!(got[4999], event(4999));
+        let pretty = "<Events>\n<Event>\n<EventID>1</EventID>\n</Event>\n</Events>\n";
+        let got: Vec<String> = LineReader::new(pretty.as_bytes(), TextEncoding::Utf8, 100)
+            .expect("text")
+            .break_after("</Event>")
+            .map(|l| l.expect("line").text)
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "<Events>",
+                "<Event>",
+                "<EventID>1</EventID>",
+                "</Event>",
+                "</Events>"
+            ]
+        );
+    }
+
+    #[test]
     fn bad_bytes_become_replacement_characters() {
         let got = lines(b"ok\xFF\xFE\xFDtail\n", 100);
         assert_eq!(got.len(), 1);
@@ -464,6 +571,29 @@ mod tests {
         let mut padded = b"2024-02-14 10:01:02, Info   CBS    x\r\n".to_vec();
         padded.extend(std::iter::repeat_n(0u8, 64));
         assert_eq!(detect_encoding(&padded), TextEncoding::Utf8);
+    }
+
+    #[test]
+    fn counter_counts_long_lines_like_the_reader_truncates_them() {
+        let text = format!(
+            "{}\r\nshort\n{}\n{}",
+            "a".repeat(99),
+            "b".repeat(101),
+            "c".repeat(150)
+        );
+        let samples = [text.as_bytes().to_vec(), utf16le(&text, true)];
+        for bytes in samples {
+            let enc = detect_encoding(&bytes);
+            let mut counter = LineCounter::new(enc, &bytes, 100);
+            for piece in bytes.chunks(7) {
+                counter.feed(piece);
+            }
+            let mut reader = LineReader::new(&bytes[..], enc, 100).expect("text");
+            let lines: Vec<Line> = reader.by_ref().map(|l| l.expect("line")).collect();
+            assert_eq!(lines[0].text.len(), 99, "CR stripped after the limit check");
+            assert_eq!(counter.long_lines(), 2);
+            assert_eq!(reader.truncated_lines(), 2);
+        }
     }
 
     #[test]

@@ -200,6 +200,10 @@ fn score_services(line: &str) -> Option<(LogKind, u32)> {
 /// The kind the file name suggests, used only to break ties.
 fn kind_from_name(name: &str) -> Option<LogKind> {
     let file = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
+    // Only the Windows log names (`CBS.log`, `CbsPersist_….log`, `dism (2).log`), not notes.
+    if !file.ends_with(".log") {
+        return None;
+    }
     let kind = if file.starts_with("cbs") {
         LogKind::Cbs
     } else if file.starts_with("dism") {
@@ -237,6 +241,8 @@ mod tests {
             "name breaks the all-zero tie"
         );
         assert_eq!(kind("notes.txt", ""), LogKind::Text);
+        assert_eq!(kind("cbs notes.txt", "what I tried\n"), LogKind::Text);
+        assert_eq!(kind("CbsPersist_20240214.log", ""), LogKind::Cbs);
     }
 
     #[test]

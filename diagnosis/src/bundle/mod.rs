@@ -9,9 +9,15 @@
 //! - `kind`: kind detection from content.
 //!
 //! Archives are unpacked entry by entry into a private temp directory owned by the [`Bundle`],
-//! never into memory. Every file is read once while opening (to hash, detect and count lines)
-//! and again by whoever calls [`BundleFile::lines`]; line counts in [`Bundle::summary`] are
-//! therefore exact and free.
+//! never into memory, and deleted with it. Every file is read once while opening (to hash,
+//! detect and count lines) and again by whoever calls [`BundleFile::lines`]; line counts in
+//! [`Bundle::summary`] therefore cost no extra pass (except event-xml files, whose lines also
+//! end at `</Event>`, and evtx files, whose records are counted from their chunks).
+//!
+//! What is refused and listed in [`Bundle::skipped`]: entries with `..`, absolute or drive
+//! paths; symbolic links; binary files that are not evtx; archives nested deeper than the limit
+//! or in an unsupported format (7z, rar, tar); damaged archives and entries; anything beyond a
+//! limit. Kind and encoding rules are in the `kind` and `encoding` modules.
 
 mod archive;
 mod encoding;
@@ -25,18 +31,22 @@ use crate::error::DiagnosisError;
 use crate::parse::LogKind;
 use crate::report::{BundleSummary, FileSummary, Skipped};
 
-/// Safe defaults against zip bombs and runaway inputs; every limit is named in skip reasons.
+/// Safe defaults against zip bombs and runaway inputs; every limit is named in skip reasons
+/// (e.g. `exceeds max_unpacked_bytes (8589934592)`), and hitting one skips only what is beyond.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// Total bytes unpacked from archives.
+    /// Total bytes unpacked from archives (files of an input directory are not unpacked and do
+    /// not count). Enforced while streaming, whatever sizes the archive declares.
     pub max_unpacked_bytes: u64,
-    /// Total entries (files) across all archives.
+    /// Total entries (files) across all archives and input directories.
     pub max_entries: usize,
     /// Archive nesting depth (a zip in a zip is depth 2).
     pub max_depth: usize,
-    /// Maximum compression ratio of one entry (unpacked / packed).
+    /// Maximum compression ratio of one entry (unpacked / packed). For gzip and cab, which have
+    /// no per-file packed size, the packed size of the whole archive is used.
     pub max_ratio: u64,
-    /// Longest line kept; longer lines are truncated (and the file still read).
+    /// Longest line kept, in bytes of UTF-8 text; longer lines are truncated on a character
+    /// boundary (and the file still read).
     pub max_line_bytes: usize,
 }
 
@@ -83,6 +93,9 @@ impl TextEncoding {
     }
 }
 
+/// Where a line also ends in event-xml files.
+const EVENT_END: &str = "</Event>";
+
 /// One decoded line of a text file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
@@ -105,6 +118,7 @@ pub struct BundleFile {
     pub bytes: u64,
     /// Lines (records for evtx), counted while opening.
     lines: u64,
+    /// `Limits::max_line_bytes` of the open call.
     max_line_bytes: usize,
     // Where the bytes live: the original path on disk or a spilled temp file.
     data: Data,
@@ -119,11 +133,16 @@ impl BundleFile {
     /// Stream the decoded lines of a text file. Never holds the whole file in memory: lines
     /// longer than the limit given to [`Bundle::open`] are cut there (on a character boundary)
     /// and the rest of the line is read and dropped. Bad bytes become U+FFFD.
+    /// In event-xml files a line also ends after each `</Event>`: `wevtutil qe /f:xml` writes
+    /// all events on one line, and each event must survive the line limit.
     /// Fails with `InvalidInput` for binary files (evtx): use [`BundleFile::open_raw`].
     pub fn lines(&self) -> std::io::Result<Box<dyn Iterator<Item = std::io::Result<Line>> + '_>> {
         let Data::Disk(p) = &self.data;
         let file = std::io::BufReader::new(std::fs::File::open(p)?);
         match encoding::LineReader::new(file, self.encoding, self.max_line_bytes) {
+            Some(reader) if self.kind == LogKind::EventXml => {
+                Ok(Box::new(reader.break_after(EVENT_END)))
+            }
             Some(reader) => Ok(Box::new(reader)),
             None => Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
@@ -132,15 +151,16 @@ impl BundleFile {
         }
     }
 
-    /// Number of lines [`BundleFile::lines`] yields (records for evtx, from chunk headers).
+    /// Number of lines [`BundleFile::lines`] yields, counted while opening (for evtx: event
+    /// records found by walking its chunks).
     pub fn line_count(&self) -> u64 {
         self.lines
     }
 
-    /// Open the raw (undecoded) bytes, e.g. for the evtx parser.
+    /// Open the raw (undecoded) bytes, buffered, e.g. for the evtx parser.
     pub fn open_raw(&self) -> std::io::Result<Box<dyn std::io::Read + '_>> {
         let Data::Disk(p) = &self.data;
-        Ok(Box::new(std::fs::File::open(p)?))
+        Ok(Box::new(std::io::BufReader::new(std::fs::File::open(p)?)))
     }
 }
 

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 
+use super::encoding::LineReader;
 use super::kind::detect_kind;
 use super::scan::{PumpError, Scan, evtx_records, pump};
 use super::{BundleFile, Data, Limits, TextEncoding};
@@ -35,14 +36,27 @@ pub(super) fn container_of(head: &[u8], name: &str, encoding: TextEncoding) -> O
         return Some(Container::Cab);
     }
     // A damaged archive should be reported as one ("not a valid zip archive"), not as junk.
-    let lower = name.to_ascii_lowercase();
-    let damaged = encoding == TextEncoding::Binary || head.is_empty();
-    match () {
-        _ if damaged && lower.ends_with(".zip") => Some(Container::Zip),
-        _ if damaged && lower.ends_with(".gz") => Some(Container::Gzip),
-        _ if damaged && lower.ends_with(".cab") => Some(Container::Cab),
-        _ => None,
+    if encoding != TextEncoding::Binary && !head.is_empty() {
+        return None;
     }
+    let lower = name.to_ascii_lowercase();
+    [
+        (".zip", Container::Zip),
+        (".gz", Container::Gzip),
+        (".cab", Container::Cab),
+    ]
+    .into_iter()
+    .find(|(ext, _)| lower.ends_with(ext))
+    .map(|(_, container)| container)
+}
+
+/// Lines of an event-xml file as [`BundleFile::lines`] yields them, and how many of them are
+/// cut at the limit (a second, decoding pass; such exports are small next to CBS logs).
+fn count_lines(disk: &Path, encoding: TextEncoding, max: usize) -> Option<(u64, u64)> {
+    let file = BufReader::new(File::open(disk).ok()?);
+    let mut reader = LineReader::new(file, encoding, max)?.break_after(super::EVENT_END);
+    let lines = reader.by_ref().count() as u64;
+    Some((lines, reader.truncated_lines()))
 }
 
 /// Why a non-archive file cannot be read as a log, if it cannot.
@@ -108,6 +122,8 @@ pub(super) struct Opener<'a> {
     unpacked: u64,
     /// Name of the input, used where a skip concerns the whole top-level archive.
     top: String,
+    /// Archive entries unpacked without error.
+    extracted: usize,
 }
 
 /// What an [`Opener`] produced.
@@ -128,7 +144,23 @@ impl<'a> Opener<'a> {
             entries: 0,
             unpacked: 0,
             top: String::new(),
+            extracted: 0,
         }
+    }
+
+    /// Archive entries unpacked without error so far.
+    pub fn unpacked_count(&self) -> usize {
+        self.extracted
+    }
+
+    pub fn skipped_len(&self) -> usize {
+        self.skipped.len()
+    }
+
+    /// Forget skips recorded after the first `len` (used when an archive is judged unreadable
+    /// as a whole).
+    pub fn truncate_skipped(&mut self, len: usize) {
+        self.skipped.truncate(len);
     }
 
     /// The path to report for an archive whose entries are named `prefix/…`.
@@ -225,11 +257,18 @@ impl<'a> Opener<'a> {
             Err(e) => return self.skip(&rel, format!("cannot write temp file: {e}")),
         };
         let mut sink = io::BufWriter::new(file);
-        let result = pump(reader, Some(&mut sink), None, cap.bytes);
+        let result = pump(
+            reader,
+            Some(&mut sink),
+            None,
+            cap.bytes,
+            self.limits.max_line_bytes,
+        );
         drop(sink);
         match result {
             Ok(scan) => {
                 self.unpacked += scan.bytes;
+                self.extracted += 1;
                 self.add(rel, path, scan, depth, true);
             }
             Err(e) => {
@@ -238,6 +277,7 @@ impl<'a> Opener<'a> {
                 let reason = match e {
                     PumpError::Cap => cap.reason,
                     PumpError::Io(e) => format!("corrupt or unreadable entry: {e}"),
+                    PumpError::Write(e) => format!("cannot write temp file: {e}"),
                 };
                 self.skip(&rel, reason);
             }
@@ -265,11 +305,21 @@ impl<'a> Opener<'a> {
             }
             return;
         }
-        let lines = if kind == LogKind::Evtx {
-            evtx_records(&disk)
-        } else {
-            scan.lines
+        let (lines, long) = match kind {
+            LogKind::Evtx => (evtx_records(&disk), 0),
+            // Lines also end at `</Event>` there, which the byte counter cannot see.
+            LogKind::EventXml => count_lines(&disk, scan.encoding, self.limits.max_line_bytes)
+                .unwrap_or((scan.lines, scan.long_lines)),
+            _ => (scan.lines, scan.long_lines),
         };
+        if long > 0 {
+            // The file is read; the limit hit is still reported where limits are reported.
+            let max = self.limits.max_line_bytes;
+            let reason = format!(
+                "{long} line(s) cut at max_line_bytes ({max}); the rest of the file was read"
+            );
+            self.skip(&rel, reason);
+        }
         self.files.push(BundleFile {
             path: rel,
             kind,
@@ -315,10 +365,16 @@ impl<'a> Opener<'a> {
         };
         let file = File::open(path).map_err(io_err)?;
         let mut hash = Sha256::new();
-        let scan = match pump(BufReader::new(file), None, Some(&mut hash), u64::MAX) {
+        let max_line = self.limits.max_line_bytes;
+        let scan = match pump(
+            BufReader::new(file),
+            None,
+            Some(&mut hash),
+            u64::MAX,
+            max_line,
+        ) {
             Ok(scan) => scan,
-            Err(PumpError::Io(e)) => return Err(io_err(e)),
-            Err(PumpError::Cap) => return Err(io_err(io::Error::other("size overflow"))),
+            Err(e) => return Err(io_err(e.into_io())),
         };
         let sha = hex::encode(hash.finalize());
         let bytes = scan.bytes;
@@ -341,9 +397,11 @@ impl<'a> Opener<'a> {
     /// The hash covers, for each regular file in byte order of its relative path: the path, a
     /// NUL byte, the length as 8 little-endian bytes, and the contents. Returns (sha256, bytes).
     pub fn open_dir(&mut self, root: &Path) -> Result<(String, u64), DiagnosisError> {
+        self.top = super::display_name(root);
         let found = self.list_dir(root)?;
         let mut hash = Sha256::new();
         let mut total = 0u64;
+        let max_line = self.limits.max_line_bytes;
         for (i, (rel, path)) in found.iter().enumerate() {
             if !self.take_entry() {
                 let reason = self.entries_reason(found.len() - i);
@@ -354,26 +412,41 @@ impl<'a> Opener<'a> {
             hash.update(rel.as_bytes());
             hash.update([0]);
             hash.update(len.to_le_bytes());
-            let scan = File::open(path)
-                .map_err(PumpError::Io)
-                .and_then(|file| pump(BufReader::new(file), None, Some(&mut hash), u64::MAX));
+            let scan = File::open(path).map_err(PumpError::Io).and_then(|file| {
+                pump(
+                    BufReader::new(file),
+                    None,
+                    Some(&mut hash),
+                    u64::MAX,
+                    max_line,
+                )
+            });
             match scan {
                 Ok(scan) => {
                     total += scan.bytes;
                     self.add(rel.clone(), path.clone(), scan, 0, false);
                 }
-                Err(PumpError::Io(e)) => self.skip(rel, format!("cannot read: {e}")),
-                Err(PumpError::Cap) => self.skip(rel, "cannot read: size overflow"),
+                Err(e) => self.skip(rel, format!("cannot read: {}", e.into_io())),
             }
         }
         Ok((hex::encode(hash.finalize()), total))
     }
 
     /// Regular files under `root`, sorted by relative `/`-separated path.
+    /// The walk stops once more files than `max_entries` are listed (only that many can be
+    /// read): pointing casebot at a whole disk ends quickly with a skip naming the limit.
     fn list_dir(&mut self, root: &Path) -> Result<Vec<(String, PathBuf)>, DiagnosisError> {
         let mut found = Vec::new();
         let mut stack = vec![(root.to_path_buf(), String::new())];
         while let Some((dir, rel)) = stack.pop() {
+            if found.len() > self.limits.max_entries {
+                let reason = format!(
+                    "directory not fully listed: more than {} files, exceeds max_entries ({})",
+                    self.limits.max_entries, self.limits.max_entries
+                );
+                self.skip(&self.label(&rel), reason);
+                break;
+            }
             let entries = match std::fs::read_dir(&dir) {
                 Ok(entries) => entries,
                 Err(source) if rel.is_empty() => {

@@ -22,6 +22,8 @@ pub(crate) struct Scan {
     pub encoding: TextEncoding,
     /// Lines as [`super::BundleFile::lines`] yields them (0 for binary files).
     pub lines: u64,
+    /// Lines longer than the line limit (see [`LineCounter::long_lines`]).
+    pub long_lines: u64,
 }
 
 /// Why a pass stopped early.
@@ -29,12 +31,26 @@ pub(crate) struct Scan {
 pub(crate) enum PumpError {
     /// More than `cap` bytes came out of the reader.
     Cap,
+    /// Reading (or decompressing) failed.
     Io(io::Error),
+    /// Writing the copy failed (e.g. the temp disk is full).
+    Write(io::Error),
+}
+
+impl PumpError {
+    /// As an I/O error, for passes without a cap or copy (where only `Io` can happen).
+    pub(crate) fn into_io(self) -> io::Error {
+        match self {
+            PumpError::Cap => io::Error::other("more bytes than the size limit"),
+            PumpError::Io(e) | PumpError::Write(e) => e,
+        }
+    }
 }
 
 /// Accumulates a [`Scan`] chunk by chunk.
 #[derive(Debug, Default)]
 struct Scanner {
+    max_line: usize,
     head: Vec<u8>,
     counter: Option<LineCounter>,
     encoding: Option<TextEncoding>,
@@ -65,7 +81,7 @@ impl Scanner {
     /// Detect the encoding from the head and start counting lines.
     fn decide(&mut self) {
         let encoding = detect_encoding(&self.head);
-        let mut counter = LineCounter::new(encoding, &self.head);
+        let mut counter = LineCounter::new(encoding, &self.head, self.max_line);
         counter.feed(&self.head);
         self.encoding = Some(encoding);
         self.counter = Some(counter);
@@ -90,28 +106,34 @@ impl Scanner {
             self.decide();
         }
         let encoding = self.encoding.unwrap_or(TextEncoding::Binary);
-        let lines = match (&self.counter, encoding) {
-            (_, TextEncoding::Binary) | (None, _) => 0,
-            (Some(counter), _) => counter.finish(),
+        let (lines, long_lines) = match (&self.counter, encoding) {
+            (_, TextEncoding::Binary) | (None, _) => (0, 0),
+            (Some(counter), _) => (counter.finish(), counter.long_lines()),
         };
         Scan {
             head: self.head,
             bytes: self.bytes,
             encoding,
             lines,
+            long_lines,
         }
     }
 }
 
 /// Read `src` to the end: write every byte to `sink` (if any) and to `hash` (if any), and scan
-/// it. Stops with [`PumpError::Cap`] as soon as more than `cap` bytes were read.
+/// it (lines longer than `max_line` are counted). Stops with [`PumpError::Cap`] as soon as more
+/// than `cap` bytes were read.
 pub(crate) fn pump(
     mut src: impl Read,
     mut sink: Option<&mut dyn Write>,
     mut hash: Option<&mut Sha256>,
     cap: u64,
+    max_line: usize,
 ) -> Result<Scan, PumpError> {
-    let mut scanner = Scanner::default();
+    let mut scanner = Scanner {
+        max_line,
+        ..Scanner::default()
+    };
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let n = match src.read(&mut buf) {
@@ -125,7 +147,7 @@ pub(crate) fn pump(
         }
         let chunk = &buf[..n];
         if let Some(sink) = sink.as_deref_mut() {
-            sink.write_all(chunk).map_err(PumpError::Io)?;
+            sink.write_all(chunk).map_err(PumpError::Write)?;
         }
         if let Some(hash) = hash.as_deref_mut() {
             hash.update(chunk);
@@ -133,7 +155,7 @@ pub(crate) fn pump(
         scanner.feed(chunk);
     }
     if let Some(sink) = sink {
-        sink.flush().map_err(PumpError::Io)?;
+        sink.flush().map_err(PumpError::Write)?;
     }
     Ok(scanner.finish())
 }
@@ -205,7 +227,8 @@ mod tests {
         let data = b"one\r\ntwo\r\nthree";
         let mut out = Vec::new();
         let mut hash = Sha256::new();
-        let scan = pump(&data[..], Some(&mut out), Some(&mut hash), 1 << 20).expect("pump");
+        let scan =
+            pump(&data[..], Some(&mut out), Some(&mut hash), 1 << 20, 1 << 16).expect("pump");
         assert_eq!(out, data);
         assert_eq!(scan.bytes, data.len() as u64);
         assert_eq!(scan.lines, 3);
@@ -220,16 +243,16 @@ mod tests {
     fn pump_stops_at_the_cap() {
         let data = vec![b'a'; 200_000];
         assert!(matches!(
-            pump(&data[..], None, None, 100_000),
+            pump(&data[..], None, None, 100_000, 1 << 16),
             Err(PumpError::Cap)
         ));
-        assert!(pump(&data[..], None, None, 200_000).is_ok());
+        assert!(pump(&data[..], None, None, 200_000, 1 << 16).is_ok());
     }
 
     #[test]
     fn lines_are_counted_past_the_sniffed_head() {
         let data = "x\n".repeat(100_000);
-        let scan = pump(data.as_bytes(), None, None, u64::MAX).expect("pump");
+        let scan = pump(data.as_bytes(), None, None, u64::MAX, 1 << 16).expect("pump");
         assert_eq!(scan.lines, 100_000);
         assert_eq!(scan.head.len(), SNIFF_BYTES);
     }
@@ -241,13 +264,13 @@ mod tests {
             .into_bytes();
         assert!(data.len() > SNIFF_BYTES);
         data.extend_from_slice(&encoding_rs::GBK.encode("  来源: 服务控制管理器\r\n").0);
-        let scan = pump(&data[..], None, None, u64::MAX).expect("pump");
+        let scan = pump(&data[..], None, None, u64::MAX, 1 << 16).expect("pump");
         assert_eq!(scan.encoding, TextEncoding::Gbk);
         assert_eq!(scan.lines, 3001);
 
         let mut utf8 = "ascii\n".repeat(20_000).into_bytes();
         utf8.extend_from_slice("来源\n".as_bytes());
-        let scan = pump(&utf8[..], None, None, u64::MAX).expect("pump");
+        let scan = pump(&utf8[..], None, None, u64::MAX, 1 << 16).expect("pump");
         assert_eq!(scan.encoding, TextEncoding::Utf8);
     }
 }

@@ -164,6 +164,26 @@ fn gbk_event_text_in_a_directory_and_renamed_cbs() {
 }
 
 #[test]
+fn one_line_event_xml_export_keeps_every_event() {
+    let event = |i: u32| {
+        format!(
+            "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>\
+             <Provider Name='Service Control Manager'/><EventID>{i}</EventID></System></Event>"
+        )
+    };
+    let xml: String = (0..2000).map(event).collect();
+    assert!(xml.len() > Limits::default().max_line_bytes);
+    let dir = TempDir::new().expect("tmp");
+    let bundle = open(&write(&dir, "System.xml", xml.as_bytes()));
+    let f = &bundle.files[0];
+    assert_eq!(f.kind, LogKind::EventXml);
+    let lines = texts(f);
+    assert_eq!(lines.len(), 2000);
+    assert_eq!(lines[1999], event(1999));
+    assert_eq!(f.line_count(), 2000);
+}
+
+#[test]
 fn path_traversal_and_absolute_entries_are_refused() {
     let zip = zip_bytes(&[
         ("../evil.log", CBS_CRLF.as_bytes()),
@@ -218,6 +238,29 @@ fn entry_count_limit() {
     assert_eq!(bundle.skipped[0].path, "b.zip");
     assert!(bundle.skipped[0].reason.contains("2 more file(s)"));
     assert!(bundle.skipped[0].reason.contains("exceeds max_entries (3)"));
+}
+
+#[test]
+fn entry_count_limit_in_a_directory() {
+    let dir = TempDir::new().expect("tmp");
+    for d in 0..4 {
+        for f in 0..3 {
+            write(&dir, &format!("d{d}/f{f}.log"), b"x\n");
+        }
+    }
+    let limits = Limits {
+        max_entries: 5,
+        ..Limits::default()
+    };
+    let bundle = Bundle::open(dir.path(), &limits).expect("opens");
+    assert_eq!(bundle.files.len(), 5);
+    let limit_skips: Vec<&Skipped> = bundle
+        .skipped
+        .iter()
+        .filter(|s| s.reason.contains("exceeds max_entries (5)"))
+        .collect();
+    assert!(!limit_skips.is_empty(), "{:?}", bundle.skipped);
+    assert_eq!(open(dir.path()).files.len(), 12);
 }
 
 #[test]
@@ -281,9 +324,63 @@ fn truncated_zip_yields_the_entries_before_the_cut() {
     let damage = skip_reason(&bundle, "cut.zip");
     assert!(damage.starts_with("damaged zip archive ("), "{damage}");
     assert!(
-        damage.contains("2 entries found via local headers"),
+        damage.contains("1 entry recovered from local headers"),
         "{damage}"
     );
+}
+
+#[test]
+fn unsupported_zip_compression_is_named() {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let stored = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    w.start_file("big.log", stored).expect("start");
+    w.write_all(b"stored text\n").expect("write");
+    w.start_file("ok.log", stored).expect("start");
+    w.write_all(b"fine\n").expect("write");
+    let mut bytes = w.finish().expect("finish").into_inner();
+    // Mark the first entry as Deflate64 (method 9), as Explorer does for large files: the
+    // method field sits at offset 8 of the local header and 10 of the central header.
+    bytes[8] = 9;
+    let central = bytes
+        .windows(4)
+        .position(|w| w == b"PK\x01\x02")
+        .expect("central directory");
+    bytes[central + 10] = 9;
+    let dir = TempDir::new().expect("tmp");
+    let bundle = open(&write(&dir, "b.zip", &bytes));
+    assert_eq!(paths(&bundle), vec!["ok.log"]);
+    assert_eq!(
+        skip_reason(&bundle, "big.log"),
+        "unsupported zip compression (deflate64): repack the bundle as a standard (deflate) zip"
+    );
+}
+
+#[test]
+fn damaged_archives_never_panic() {
+    let dir = TempDir::new().expect("tmp");
+    let good = zip_bytes(&[("a.log", CBS_CRLF.as_bytes()), ("b.log", b"x\n")]);
+    let gz = gz_bytes(CBS_CRLF.as_bytes());
+    let mut seed = 0x2545_f491_u64;
+    for round in 0..60 {
+        // Flip a few bytes of a valid archive, or cut it short.
+        let source = if round % 2 == 0 { &good } else { &gz };
+        let mut bytes = source.clone();
+        for _ in 0..(round % 5 + 1) {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let at = (seed >> 33) as usize % bytes.len();
+            bytes[at] ^= (seed >> 24) as u8 | 1;
+        }
+        if round % 3 == 0 {
+            bytes.truncate(bytes.len() * 2 / 3);
+        }
+        let name = if round % 2 == 0 { "r.zip" } else { "r.log.gz" };
+        let path = write(&dir, name, &bytes);
+        match Bundle::open(&path, &Limits::default()) {
+            Ok(bundle) => assert!(!bundle.files.is_empty()),
+            Err(DiagnosisError::Unreadable { reason, .. }) => assert!(!reason.is_empty()),
+            Err(other) => panic!("unexpected error {other:?}"),
+        }
+    }
 }
 
 #[test]
@@ -330,6 +427,10 @@ fn fifty_megabyte_line_without_newline_is_truncated() {
     let lines = texts(f);
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0].len(), limits.max_line_bytes);
+    assert_eq!(
+        skip_reason(&bundle, "huge.log"),
+        "1 line(s) cut at max_line_bytes (65536); the rest of the file was read"
+    );
 }
 
 #[test]

@@ -69,6 +69,7 @@ pub(super) static CODES: &[Entry] = codes! {
     0x80073713 "ERROR_ADVANCED_INSTALLER_FAILED" "" "An advanced installer failed during setup or servicing." "高级安装程序在安装或更新过程中失败。";
     0x8007371b "ERROR_SXS_TRANSACTION_CLOSURE_INCOMPLETE" "" "One or more required members of the transaction are not present (store corruption)." "事务缺少一个或多个必需成员（组件存储损坏）。";
     0x80073d02 "ERROR_PACKAGES_IN_USE" "" "The app package could not be installed because resources it modifies are in use." "应用包修改的资源正在使用中，无法安装。";
+    0x80070302 "ERROR_CANTFETCHBACKWARDS" "" "Win32 770; in servicing logs a sign that delta hydration failed because WinSxS files were modified (hard-linked system files patched)." "Win32 770；在更新日志中通常表示增量还原失败，因为 WinSxS 文件被修改（硬链接的系统文件被改动）。";
     // --- WinHTTP ---------------------------------------------------------------------------
     0x80072ee2 "ERROR_WINHTTP_TIMEOUT" "" "The connection to the update server timed out." "连接更新服务器超时。";
     0x80072ee7 "ERROR_WINHTTP_NAME_NOT_RESOLVED" "" "The server name could not be resolved." "无法解析服务器名称。";
@@ -81,6 +82,9 @@ pub(super) static CODES: &[Entry] = codes! {
     // --- NTSTATUS --------------------------------------------------------------------------
     0xc015001a "STATUS_SXS_COMPONENT_STORE_CORRUPT" "" "The component store is corrupt (NTSTATUS form)." "组件存储已损坏（NTSTATUS）。";
     0xc01a001d "STATUS_LOG_FULL" "" "The log is full: the CLFS/TxR transaction log has no space left at boot." "日志已满：启动时 CLFS/TxR 事务日志没有剩余空间。";
+    // --- MOSETUP_E (Windows Setup) --------------------------------------------------------
+    0xc1900101 "MOSETUP_E_SETUP_PLATFORM" "" "Setup platform error; the upgrade rolled back (usually an incompatible driver)." "安装平台错误，升级已回滚（通常是驱动不兼容）。";
+    0xc1900104 "MOSETUP_E_PROCESS_TIMEOUT" "" "Setup did not finish in time; often reported with \"We couldn't update the system reserved partition\"." "安装未在规定时间内完成；常伴随“无法更新系统保留分区”。";
     // --- CBS_E -----------------------------------------------------------------------------
     0x800f0800 "CBS_E_INTERNAL_ERROR" "" "Internal servicing stack error." "更新服务堆栈内部错误。";
     0x800f0801 "CBS_E_NOT_INITIALIZED" "" "The servicing session is not initialized." "更新会话未初始化。";

@@ -254,13 +254,22 @@ fn subject(rule: &Rule, vars: &BTreeMap<String, String>) -> BTreeMap<String, Str
         .collect()
 }
 
-fn steps(rule: &Rule, vars: &BTreeMap<String, String>) -> Vec<Step> {
+pub(crate) fn steps(rule: &Rule, vars: &BTreeMap<String, String>) -> Vec<Step> {
+    // An unknown KB reads better as "install the update again" than as "<kb>".
+    let mut vars = vars.clone();
+    vars.entry("kb".to_string()).or_default();
+    let text = |t: &str| {
+        render_template(t, &vars)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     rule.steps
         .iter()
         .map(|s| Step {
-            text: render_template(&s.text, vars),
-            text_zh: render_template(&s.text_zh, vars),
-            command: s.command.as_deref().map(|c| render_template(c, vars)),
+            text: text(&s.text),
+            text_zh: text(&s.text_zh),
+            command: s.command.as_deref().map(|c| render_template(c, &vars)),
         })
         .collect()
 }

@@ -15,8 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::bundle::Bundle;
 use crate::parse::{LogKind, Record};
-use crate::report::{BundleSummary, Diagnosis, Evidence, Finding, Missing, SCHEMA, Skipped, Step};
-use crate::rule::{Rule, RuleSet, render_template};
+use crate::report::{BundleSummary, Diagnosis, Evidence, Finding, Missing, SCHEMA, Skipped};
+use crate::rule::{Rule, RuleSet};
 use facts::Facts;
 use findings::{Built, Ctx};
 use state::RuleState;
@@ -274,15 +274,7 @@ fn fallback(
                     text: u.text.clone(),
                 })
                 .collect(),
-            steps: rule
-                .steps
-                .iter()
-                .map(|s| Step {
-                    text: render_template(&s.text, vars),
-                    text_zh: render_template(&s.text_zh, vars),
-                    command: s.command.as_deref().map(|c| render_template(c, vars)),
-                })
-                .collect(),
+            steps: findings::steps(rule, vars),
             confirm: Vec::new(),
             confirm_zh: Vec::new(),
         },

@@ -364,9 +364,28 @@ impl PlainParser {
     }
 }
 
+/// Get-WindowsUpdateLog (`2022/05/21 18:46:43.8925713 8976  5116  Handler …`), the older
+/// tab-separated WindowsUpdate.log (`2015-06-01\t10:26:46:374\t 996\t 1a4\tAgent\t…`) and
+/// ReportingEvents.log (`{GUID}\t2019-08-21 10:22:22:398+0800\t1\t147 [AGENT]\t…`).
 static WU_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"^(?P<t>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2})(?:\.\d+)?\s+\d+\s+\d+\s+(?P<c>\S+)\s+")
+    re(concat!(
+        r"^(?:(?P<t>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2})(?:\.\d+)?\s+\d+\s+\d+\s+(?P<c>\S+)\s",
+        r"|(?P<d2>\d{4}-\d{2}-\d{2})\t(?P<t2>\d{2}:\d{2}:\d{2}):\d{3}\t\s*[0-9a-fA-F]+\t\s*[0-9a-fA-F]+\t(?P<c2>[^\t]+)\t",
+        r"|\{[0-9A-Fa-f-]{36}\}\t(?P<d3>\d{4}-\d{2}-\d{2}) (?P<t3>\d{2}:\d{2}:\d{2}))"
+    ))
 });
+
+/// Time and component of a WindowsUpdate/ReportingEvents line.
+fn wu_prefix(text: &str) -> (Option<String>, Option<String>) {
+    let Some(c) = WU_LINE.captures(text) else {
+        return (None, None);
+    };
+    let get = |n: &str| c.name(n).map(|m| m.as_str().trim().to_string());
+    let time = get("t")
+        .or_else(|| Some(format!("{} {}", get("d2")?, get("t2")?)))
+        .or_else(|| Some(format!("{} {}", get("d3")?, get("t3")?)));
+    (time, get("c").or_else(|| get("c2")))
+}
 
 fn failure_words(t: &str) -> bool {
     let l = t.to_ascii_lowercase();
@@ -379,14 +398,11 @@ impl LineParser for PlainParser {
         if text.trim().is_empty() {
             return;
         }
-        let mut time = None;
-        let mut component = None;
-        if self.kind == LogKind::Windowsupdate
-            && let Some(c) = WU_LINE.captures(text)
-        {
-            time = Some(c["t"].to_string());
-            component = Some(c["c"].to_string());
-        }
+        let (time, component) = if self.kind == LogKind::Windowsupdate {
+            wu_prefix(text)
+        } else {
+            (None, None)
+        };
         let mut rec = record(line.no, time, Level::Info, component, text.to_string());
         let trimmed = text.trim_start();
         rec.level = if self.kind == LogKind::Setupapi && trimmed.starts_with("!!!") {

@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{Fact, Level, LineParser, Record, extract_codes, kb_numbers};
+use super::{Fact, Level, LineParser, Record, extract_codes, kb_numbers, scm};
 use crate::bundle::Line;
 
 /// Longest event kept while waiting for `</Event>`; beyond it the partial event is dropped.
@@ -172,20 +172,30 @@ pub(super) fn event_record(line: u64, ev: EventInfo) -> Record {
         text.push_str(&kb);
         data.insert("kb".into(), kb);
     }
+    let mut codes = extract_codes(&text);
+    let mut service = None;
+    if scm::is_scm(&ev.provider) {
+        for c in scm::scm_codes(&text, &data) {
+            if !codes.contains(&c) {
+                codes.push(c);
+            }
+        }
+        service = scm::start_change(ev.id, ev.message.as_deref().unwrap_or(""), &data);
+    }
     Record {
         line,
         time: ev.time,
         level: ev.level,
         component: Some(ev.provider.clone()),
-        codes: extract_codes(&text),
+        codes,
         text,
-        fact: Some(Fact::Event {
+        fact: service.or(Some(Fact::Event {
             provider: ev.provider,
             id: ev.id,
             channel: ev.channel,
             computer: ev.computer,
             data,
-        }),
+        })),
     }
 }
 

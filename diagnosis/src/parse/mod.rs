@@ -11,6 +11,7 @@ mod event_text;
 mod event_xml;
 mod evtx;
 mod hresult;
+mod scm;
 mod services;
 
 use std::collections::BTreeMap;

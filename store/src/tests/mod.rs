@@ -83,4 +83,6 @@ all_backends!(
     import_conflict_changes_nothing,
     import_bad_input_names_the_line,
     concurrent_updates_lose_nothing,
+    prune_forgets_only_old_message_ids,
+    import_migrates_old_case_lines,
 );

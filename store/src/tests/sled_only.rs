@@ -200,3 +200,21 @@ fn read_only_directory_is_not_writable() {
         "{err:?}"
     );
 }
+
+#[test]
+fn a_directory_holding_other_files_is_not_taken_over() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("notes.txt"), b"mine").expect("write");
+    let err = SledStore::open(dir.path()).expect_err("not a store");
+    assert!(matches!(err, StoreError::NotAStore { ref example, .. } if example == "notes.txt"));
+    assert!(
+        err.to_string().contains(&dir.path().display().to_string()),
+        "{err}"
+    );
+    assert!(!dir.path().join("db").exists(), "nothing created");
+    // A store may hold extra files once it exists (an operator's README, say).
+    let store_dir = dir.path().join("store");
+    drop(open(&store_dir));
+    std::fs::write(store_dir.join("README"), b"backups nightly").expect("write");
+    drop(open(&store_dir));
+}

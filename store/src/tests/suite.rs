@@ -351,3 +351,39 @@ pub fn concurrent_updates_lose_nothing(store: &dyn CaseStore) {
     let case = store.get(&id).expect("get").expect("present");
     assert_eq!(case.timeline.len(), 100, "every read-modify-write kept");
 }
+
+pub fn prune_forgets_only_old_message_ids(store: &dyn CaseStore) {
+    store.mark_processed("old").expect("mark");
+    let id = created(store, 1, None);
+    store
+        .update(&id, Some("also-old"), &mut |c| c.title.push('!'))
+        .expect("update");
+    assert_eq!(
+        store.prune_processed(0).expect("prune"),
+        0,
+        "nothing is older than 1970"
+    );
+    assert!(store.is_processed("old").expect("p"));
+    assert_eq!(store.prune_processed(u64::MAX).expect("prune"), 2);
+    assert!(!store.is_processed("old").expect("p") && !store.is_processed("also-old").expect("p"));
+    assert!(
+        store.get(&id).expect("get").is_some(),
+        "cases are untouched"
+    );
+}
+
+pub fn import_migrates_old_case_lines(store: &dyn CaseStore) {
+    let dump = concat!(
+        "{\"kind\":\"header\",\"format\":\"casebot-store\",\"v\":1}\n",
+        "{\"kind\":\"case\",\"v\":0,\"case\":{\"id\":\"CAS-00003-OLD000\",",
+        "\"title\":\"old\",\"problem\":\"p\",\"opener\":\"o\",\"channel_id\":null,",
+        "\"thread_id\":null,\"status\":\"open\",\"devices\":[{\"name\":\"PC1\",",
+        "\"status\":\"awaiting-logs\",\"bundles\":[],\"diagnosis\":null,",
+        "\"verification\":null}],\"timeline\":[],\"created_at\":1,\"updated_at\":1}}\n",
+    );
+    assert_eq!(store.import(&mut Cursor::new(dump)).expect("import"), 1);
+    let id = CaseId::parse("CAS-00003-OLD000").expect("id");
+    let case = store.get(&id).expect("get").expect("imported");
+    assert!(case.devices.contains_key("PC1"));
+    assert_eq!(case.lang, diagnosis::Lang::En);
+}

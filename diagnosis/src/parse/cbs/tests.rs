@@ -259,6 +259,26 @@ fn windowsupdate_log() {
 }
 
 #[test]
+fn older_windowsupdate_and_reporting_events() {
+    let log = "2015-06-01\t10:26:46:374\t 996\t 1a4\tAgent\t  * WARNING: Exit code = 0x8024402C\n{6E8B1E1C-8F1E-4F55-9A07-3C8B5A8A0C11}\t2019-08-21 10:22:22:398+0800\t1\t162 [AGENT_INSTALLING_FAILED]\t101\t{D5A2F2D6-0000-4000-8000-000000000001}\t200\t80070643\tAutomatic Updates\tFailure\tContent Install\tInstallation Failure: Windows failed to install the following update with error 0x80070643: Security Update (KB5034441).\n";
+    let recs = parse_str(LogKind::Windowsupdate, log);
+    assert_eq!(recs[0].time.as_deref(), Some("2015-06-01 10:26:46"));
+    assert_eq!(recs[0].component.as_deref(), Some("Agent"));
+    assert_eq!(recs[0].level, Level::Warning);
+    assert_eq!(recs[0].codes, vec![0x8024402c]);
+    assert_eq!(recs[1].time.as_deref(), Some("2019-08-21 10:22:22"));
+    assert_eq!(recs[1].level, Level::Error);
+    assert_eq!(recs[1].codes, vec![0x80070643]);
+    assert_eq!(
+        recs[1].fact,
+        Some(Fact::Update {
+            kb: "KB5034441".into(),
+            ok: None
+        })
+    );
+}
+
+#[test]
 fn build_and_kb_helpers() {
     assert_eq!(
         os_build_from_package("Package_for_RollupFix~31bf3856ad364e35~amd64~~19041.4046.1.14")

@@ -18,6 +18,10 @@ fn fake_engine(path: &Path, _: &RuleSet, _: &Limits) -> Result<Diagnosis, Diagno
         path: path.to_path_buf(),
         reason: format!("not a text bundle: {e}"),
     })?;
+    if text.starts_with("SLOW") {
+        // A large bundle: long enough for progress updates in tests.
+        std::thread::sleep(Duration::from_millis(600));
+    }
     if text.starts_with("JUNK") {
         return Err(DiagnosisError::Unreadable {
             path: path.to_path_buf(),
@@ -173,6 +177,14 @@ impl FakeChat {
         drop(tx);
         let mut out = Vec::new();
         while let Some(o) = rx.recv().await {
+            // Every message any test produces respects the chat limit.
+            if let Outgoing::Reply { reply, .. } = &o {
+                assert!(
+                    reply.text.chars().count() <= MAX_MESSAGE_CHARS,
+                    "{}",
+                    reply.text
+                );
+            }
             out.push(o);
         }
         out
@@ -531,99 +543,7 @@ async fn journaled_diagnosis_is_resumed() {
     assert!(chat.ctx.store.journal_list().unwrap().is_empty());
 }
 
-mod download {
-    use super::*;
-    use axum::body::Body;
-    use axum::routing::get;
-
-    async fn server() -> String {
-        let app = axum::Router::new()
-            .route("/ok.zip", get(|| async { DEVICE1 }))
-            .route(
-                "/big.zip",
-                get(|| async { axum::response::Response::new(Body::from(vec![b'x'; 4096])) }),
-            )
-            .route(
-                "/stream.zip",
-                get(|| async {
-                    let chunks = (0..8).map(|_| Ok::<_, std::io::Error>(vec![b'y'; 1024]));
-                    Body::from_stream(futures::stream::iter(chunks))
-                }),
-            )
-            .route(
-                "/slow.zip",
-                get(|| async {
-                    tokio::time::sleep(Duration::from_secs(5)).await;
-                    "late"
-                }),
-            );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        format!("http://127.0.0.1:{}", addr.port())
-    }
-
-    fn chat() -> FakeChat {
-        FakeChat::with_config(
-            Kind::Mem,
-            HandlersConfig {
-                download: DownloadConfig {
-                    allowed_hosts: vec!["127.0.0.1".into()],
-                    max_bytes: 2048,
-                    timeout: Duration::from_millis(800),
-                },
-                ..Default::default()
-            },
-        )
-    }
-
-    fn url(base: &str, path: &str, size: Option<u64>) -> Attachment {
-        Attachment {
-            name: path.trim_start_matches('/').into(),
-            size,
-            source: AttachmentSource::Url(format!("{base}{path}")),
-        }
-    }
-
-    async fn attach(chat: &FakeChat, id: &CaseId, att: Attachment) -> String {
-        chat.ctx.set_user_lang("eng", Lang::En);
-        text(&chat.send(Role::Engineer, Some(id), "", vec![att]).await)
-    }
-
-    #[tokio::test]
-    async fn downloads_are_checked_and_failures_store_nothing() {
-        let base = server().await;
-        let chat = chat();
-        let id = switched(
-            &chat
-                .send(Role::Engineer, None, "open downloads", vec![])
-                .await,
-        );
-        let cases = [
-            ("/missing.zip", None, "404"),
-            ("/big.zip", None, "2 KB limit"),
-            ("/big.zip", Some(1 << 30), "limit"),
-            ("/stream.zip", None, "limit"),
-            ("/slow.zip", None, "longer than"),
-        ];
-        for (path, size, needle) in cases {
-            let t = attach(&chat, &id, url(&base, path, size)).await;
-            assert!(t.contains(needle), "{path}: {t}");
-        }
-        let other = base.replace("127.0.0.1", "localhost");
-        let t = attach(&chat, &id, url(&other, "/ok.zip", None)).await;
-        assert!(t.contains("`localhost` are not accepted"), "{t}");
-        assert!(chat.case(&id).devices.is_empty());
-        assert!(chat.ctx.store.journal_list().unwrap().is_empty());
-
-        let t = attach(&chat, &id, url(&base, "/ok.zip", None)).await;
-        assert!(t.contains("Winmgmt"), "{t}");
-        let case = chat.case(&id);
-        let bundle = &case.devices["wcc0021z675842"].bundles[0];
-        let path = chat.ctx.store.bundle_path(&bundle.sha256).unwrap().unwrap();
-        assert_eq!(std::fs::read_to_string(path).unwrap(), DEVICE1);
-    }
-}
+mod download;
 
 /// Real engine and rules: a rule-set change re-diagnoses open cases and posts what changed.
 #[tokio::test]
@@ -680,4 +600,88 @@ async fn rule_change_rediagnoses_open_cases_with_the_real_engine() {
     ));
     let top = chat.case(&id).devices["pc2"].diagnosis.clone().unwrap();
     assert_eq!(top.top().unwrap().root_cause, "txf-transaction-log-corrupt");
+}
+
+#[tokio::test]
+async fn long_diagnoses_show_progress_and_do_not_block_other_cases() {
+    let mut chat = FakeChat::with_config(
+        Kind::Mem,
+        HandlersConfig {
+            max_concurrent_diagnoses: 1,
+            ..Default::default()
+        },
+    );
+    chat.ctx.progress_after = Duration::from_millis(100);
+    chat.ctx.typing_every = Duration::from_millis(40);
+    chat.ctx.set_user_lang("eng", Lang::En);
+    let slow_case = switched(&chat.send(Role::Engineer, None, "open slow", vec![]).await);
+    let other = switched(&chat.send(Role::Engineer, None, "open other", vec![]).await);
+    let chat = Arc::new(chat);
+    let slow = {
+        let chat = Arc::clone(&chat);
+        let b = chat.bundle("big.zip", "SLOW\nWinmgmt\n");
+        let id = slow_case.clone();
+        tokio::spawn(async move {
+            chat.send(Role::Engineer, Some(&id), "device:pc1", vec![b])
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let started = std::time::Instant::now();
+    let t = text(
+        &chat
+            .send(Role::Engineer, Some(&other), "status", vec![])
+            .await,
+    );
+    assert!(t.contains(other.as_str()));
+    assert!(
+        started.elapsed() < Duration::from_millis(400),
+        "status waited for the slow diagnosis"
+    );
+    let out = slow.await.unwrap();
+    let typing = out.iter().filter(|o| matches!(o, Outgoing::Typing)).count();
+    assert!(typing >= 3, "typing refreshed while working: {out:?}");
+    let t = text(&out);
+    assert!(t.contains("Still diagnosing `big.zip`"), "{t}");
+    assert!(t.contains("Winmgmt"), "{t}");
+}
+
+#[tokio::test]
+async fn secrets_in_notes_and_verdicts_are_never_stored_or_repeated() {
+    let chat = FakeChat::new(Kind::Sled);
+    let id = switched(
+        &chat
+            .send(Role::Engineer, None, "open secrets", vec![])
+            .await,
+    );
+    chat.send(
+        Role::Engineer,
+        Some(&id),
+        "",
+        vec![chat.bundle("a.zip", DEVICE1)],
+    )
+    .await;
+    let token = "MTIzNDU2Nzg5MDEyMzQ1Njc4OQ.GaBcDe.abcdefghijklmnopqrstuvwxyz0123";
+    let mut seen = String::new();
+    for line in [
+        format!("note bot token {token}"),
+        "note share at https://bank:S3cret!@files.example.com/up".to_string(),
+        "device wcc0021z675842 fixed pwd Abc#123 was needed".to_string(),
+    ] {
+        let out = chat.send(Role::Engineer, Some(&id), &line, vec![]).await;
+        let t = text(&out);
+        assert!(t.contains("⚠️"), "{line}: {t}");
+        seen.push_str(&t);
+    }
+    seen.push_str(&text(
+        &chat.send(Role::Engineer, Some(&id), "close", vec![]).await,
+    ));
+    seen.push_str(&text(
+        &chat.send(Role::Engineer, Some(&id), "export", vec![]).await,
+    ));
+    seen.push_str(&serde_json::to_string(&chat.case(&id)).unwrap());
+    for secret in [token, "S3cret!", "Abc#123"] {
+        assert!(!seen.contains(secret), "{secret} leaked");
+    }
+    assert!(seen.contains("https://[REDACTED]@files.example.com/up"));
 }
