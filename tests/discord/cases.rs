@@ -120,7 +120,7 @@ async fn bad_attachments_get_a_clear_reply_and_nothing_is_stored() {
 
         let gone = fake.missing_attachment("gone.zip", 2048);
         fake.say(thread.id, &eng, "", false, &[gone]);
-        fake.wait_post_containing(thread.id, "(404)").await;
+        fake.wait_post_containing(thread.id, "404)").await;
 
         let huge = fake.attachment("huge.zip", vec![b'x'; 3 << 20]);
         fake.say(thread.id, &eng, "", false, std::slice::from_ref(&huge));
