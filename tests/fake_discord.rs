@@ -397,9 +397,9 @@ impl FakeDiscord {
         }
     }
 
-    /// Wait (polling) until `check` yields a value; panics with `what` after 30 s.
+    /// Wait (polling) until `check` yields a value; panics with `what` after 60 s.
     async fn wait_for<T>(&self, what: &str, check: impl Fn(&Inner) -> Option<T>) -> T {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(v) = check(&self.shared.lock()) {
                 return v;
