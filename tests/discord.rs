@@ -41,7 +41,7 @@ data_dir = "{data}"
 [download]
 allowed_hosts = ["127.0.0.1"]
 max_bytes = 1048576
-timeout_secs = 20
+timeout_secs = 40
 "#,
         base = fake.base_url(),
         role = crate::fake_discord::ENGINEER_ROLE,

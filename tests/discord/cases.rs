@@ -272,7 +272,7 @@ async fn a_slow_bundle_does_not_hold_up_other_cases() {
         let slow = fake.slow_attachment(
             &format!("{DEVICE1}.zip"),
             device1_zip(),
-            Duration::from_secs(12),
+            Duration::from_secs(20),
         );
         fake.say(slow_case.id, &eng, "", false, &[slow]);
         // casebot shows it is working as soon as it starts the download.
