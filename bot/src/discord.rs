@@ -22,7 +22,7 @@ use std::time::Duration;
 use handlers::{Attachment, AttachmentSource, Author, Incoming, Outgoing, Reply, Role, Target};
 use secrecy::{ExposeSecret, SecretString};
 use serenity::all::{
-    ApplicationId, Channel, ChannelId, ClientBuilder, Context, EventHandler, GatewayIntents,
+    ApplicationId, Channel, ChannelId, ClientBuilder, Context, EventHandler, GatewayIntents, Guild,
     GuildId, HttpBuilder, Interaction, Message, Ready, RoleId, UserId,
 };
 use serenity::async_trait;
@@ -217,6 +217,16 @@ impl EventHandler for Bot {
         }
         if !self.resumed.swap(true, Ordering::SeqCst) {
             self.resume_journal(ctx).await;
+        }
+    }
+
+    async fn guild_create(&self, _ctx: Context, guild: Guild, _is_new: Option<bool>) {
+        if self.cfg.allowed_guilds.contains(&guild.id.get()) {
+            tracing::info!(guild = %guild.name, id = %guild.id, "serving guild");
+        } else {
+            // Invited somewhere it was not configured for: say so once, then stay silent there.
+            tracing::warn!(guild = %guild.name, id = %guild.id,
+                "casebot is a member of a guild that is not in discord.allowed_guilds; ignoring it");
         }
     }
 
