@@ -284,6 +284,13 @@ pub(crate) fn lines_of(text: &str) -> Vec<Line> {
 }
 
 #[cfg(test)]
+pub(crate) fn parse_str(kind: LogKind, text: &str) -> Vec<Record> {
+    let mut out = Vec::new();
+    parse_lines(kind, lines_of(text), &mut |r| out.push(r));
+    out
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -302,11 +309,4 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].codes, vec![0x800f0922]);
     }
-}
-
-#[cfg(test)]
-pub(crate) fn parse_str(kind: LogKind, text: &str) -> Vec<Record> {
-    let mut out = Vec::new();
-    parse_lines(kind, lines_of(text), &mut |r| out.push(r));
-    out
 }
