@@ -4,11 +4,16 @@
 //!   `级别 日期和时间 来源 事件 ID 任务类别`), then one row per event whose last column, the
 //!   description, may be quoted and run over several lines;
 //! - PowerShell `Get-WinEvent … | Format-List` blocks (`TimeCreated :`, `ProviderName :`,
-//!   `Id :`, `Message :` with indented continuation lines).
+//!   `Id :`, `Message :` with indented continuation lines);
+//! - PowerShell `Get-WinEvent` default tables, grouped under `ProviderName: X` lines, with the
+//!   columns `TimeCreated  Id LevelDisplayName Message` (messages may be cut with `...`).
 //!
 //! Any other text goes to the one-record-per-line parser.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use super::cbs::PlainParser;
 use super::event_xml::{EventInfo, event_record};
@@ -63,6 +68,27 @@ enum Mode {
     Plain,
     Table { sep: char, cols: Vec<Col> },
     List { blank: bool },
+    WinEvent,
+}
+
+/// A `Get-WinEvent` table row: time (`2/14/2024 10:01:02 AM` or `2024/2/14 10:01:02`), id,
+/// level word, message.
+static WINEVENT_ROW: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?P<t>\S+ \d{1,2}:\d{2}:\d{2}(?: ?[AaPp][Mm])?)\s+(?P<id>\d{1,5})\s+(?P<lvl>\S+)\s+(?P<msg>.*)$")
+        .expect("built-in regex is valid")
+});
+
+fn is_winevent_header(text: &str) -> bool {
+    let w: Vec<&str> = text.split_whitespace().collect();
+    w.first() == Some(&"TimeCreated") && w.contains(&"Id") && w.contains(&"Message")
+}
+
+/// `   ProviderName: Microsoft-Windows-WindowsUpdateClient` group line of a `Get-WinEvent` table.
+fn group_provider(text: &str) -> Option<&str> {
+    text.trim_start()
+        .strip_prefix("ProviderName:")
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && text.starts_with(' '))
 }
 
 /// Text files: event tables and lists when recognised, else one record per line.
@@ -70,6 +96,8 @@ pub(super) struct TextParser {
     plain: PlainParser,
     mode: Mode,
     cur: Option<Current>,
+    /// Provider of the current `Get-WinEvent` table group.
+    provider: String,
 }
 
 impl TextParser {
@@ -78,6 +106,7 @@ impl TextParser {
             plain: PlainParser::new(LogKind::Text),
             mode: Mode::Plain,
             cur: None,
+            provider: String::new(),
         }
     }
 
@@ -138,6 +167,35 @@ impl TextParser {
             line: line.no,
             ev,
             message,
+        });
+    }
+
+    /// A row of a `Get-WinEvent` table, a group line, or a wrapped message line.
+    fn winevent_line(&mut self, line: &Line, sink: &mut dyn FnMut(Record)) {
+        let t = line.text.trim_end();
+        if t.trim().is_empty() || is_winevent_header(t) || t.trim_start().starts_with("---") {
+            return;
+        }
+        if let Some(p) = group_provider(t) {
+            self.flush(sink);
+            self.provider = p.to_string();
+            return;
+        }
+        let Some(c) = WINEVENT_ROW.captures(t) else {
+            self.push_message(t);
+            return;
+        };
+        self.flush(sink);
+        self.cur = Some(Current {
+            line: line.no,
+            ev: EventInfo {
+                provider: self.provider.clone(),
+                id: c["id"].parse().unwrap_or(0),
+                level: level(&c["lvl"]),
+                time: Some(c["t"].to_string()),
+                ..EventInfo::default()
+            },
+            message: c["msg"].to_string(),
         });
     }
 
@@ -214,8 +272,13 @@ impl LineParser for TextParser {
                     self.list_line(&line, b, sink);
                 }
             }
+            Mode::WinEvent => self.winevent_line(&line, sink),
             Mode::Plain => {
-                if let Some((sep, cols)) = table_header(&line.text) {
+                if let Some(p) = group_provider(&line.text) {
+                    self.provider = p.to_string();
+                } else if is_winevent_header(&line.text) {
+                    self.mode = Mode::WinEvent;
+                } else if let Some((sep, cols)) = table_header(&line.text) {
                     self.mode = Mode::Table { sep, cols };
                 } else if is_list_start(&line.text) {
                     self.mode = Mode::List { blank: false };
@@ -296,6 +359,23 @@ Second line of the description.\"\n";
                 .text
                 .contains("0x800F0922: 2024-02 Cumulative Update")
         );
+    }
+
+    #[test]
+    fn get_winevent_table() {
+        let text = "\n\n   ProviderName: Microsoft-Windows-WindowsUpdateClient\n\nTimeCreated                      Id LevelDisplayName Message\n-----------                      -- ---------------- -------\n2/14/2024 10:01:02 AM            20 Error            Installation Failure: Windows failed to install the following update with error 0x800F0922: 2024-02 Cumulat...\n2/14/2024 9:58:10 AM             43 Information      Installation Started: Windows has started installing the following update: 2024-02 Cumul...\n\n   ProviderName: Service Control Manager\n\nTimeCreated                      Id LevelDisplayName Message\n-----------                      -- ---------------- -------\n2/14/2024 9:00:00 AM           7000 Error            The Windows Management Instrumentation service failed to start due to the following error: ...\n";
+        let recs = parse_str(LogKind::Text, text);
+        assert_eq!(
+            ids(&recs),
+            vec![
+                ("Microsoft-Windows-WindowsUpdateClient".into(), 20, 7),
+                ("Microsoft-Windows-WindowsUpdateClient".into(), 43, 8),
+                ("Service Control Manager".into(), 7000, 14)
+            ]
+        );
+        assert_eq!(recs[0].codes, vec![0x800f0922]);
+        assert_eq!(recs[0].level, Level::Error);
+        assert_eq!(recs[0].time.as_deref(), Some("2/14/2024 10:01:02 AM"));
     }
 
     #[test]
