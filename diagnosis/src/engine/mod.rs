@@ -59,6 +59,8 @@ pub fn run(bundle: &Bundle, rules: &RuleSet) -> Diagnosis {
 pub struct Scan<'r> {
     rules: &'r RuleSet,
     paths: Vec<String>,
+    /// Kind of each file, by index.
+    kinds: Vec<LogKind>,
     kind: LogKind,
     states: Vec<RuleState>,
     facts: Facts,
@@ -71,6 +73,7 @@ impl<'r> Scan<'r> {
         Scan {
             rules,
             paths: Vec::new(),
+            kinds: Vec::new(),
             kind: LogKind::Text,
             states: rules.rules.iter().map(RuleState::new).collect(),
             facts: Facts::default(),
@@ -81,6 +84,7 @@ impl<'r> Scan<'r> {
     /// Start the next file of the bundle (`path` inside the bundle, its detected kind).
     pub fn begin_file(&mut self, path: &str, kind: LogKind) {
         self.paths.push(path.to_string());
+        self.kinds.push(kind);
         self.kind = kind;
         self.facts.kinds.insert(kind.as_str());
     }
@@ -122,6 +126,7 @@ impl<'r> Scan<'r> {
             rules: self.rules,
             facts: &self.facts,
             paths: &self.paths,
+            kinds: &self.kinds,
             vars,
         };
         let mut built: Vec<(usize, Built)> = self

@@ -7,6 +7,7 @@
 //! XML export.
 
 mod cbs;
+mod event_table;
 mod event_text;
 mod event_xml;
 mod evtx;
@@ -231,6 +232,7 @@ where
         LogKind::EventText => Box::new(event_text::EventTextParser::new()),
         LogKind::EventXml => Box::new(event_xml::EventXmlParser::new()),
         LogKind::Services => Box::new(services::ServicesParser::new()),
+        LogKind::Text => Box::new(event_table::TextParser::new()),
         _ => Box::new(cbs::PlainParser::new(kind)),
     };
     let mut n = 0;
