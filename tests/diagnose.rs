@@ -457,3 +457,42 @@ fn excerpt_buried_in_50k_healthy_lines() {
     assert_eq!(top(&d)["root_cause"], "service-disabled-advanced-installer");
     assert!(top(&d)["evidence"][0]["line"].as_u64().unwrap() > 25_000);
 }
+
+/// `--rules DIR` loads rules at run time (the bot's reload path); a broken directory is refused
+/// with the file and field named.
+#[test]
+fn rules_dir_at_run_time() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("tables")).unwrap();
+    for f in [
+        "ai-service-disabled.toml",
+        "tables/installer-services.toml",
+        "tables/noise.toml",
+    ] {
+        std::fs::copy(root.join("diagnosis/rules").join(f), dir.path().join(f)).unwrap();
+    }
+    let bundle = fixture("bundles").join("device1.zip");
+    let rules = dir.path().to_str().unwrap();
+    let out = casebot(&[
+        "diagnose",
+        bundle.to_str().unwrap(),
+        "--json",
+        "--rules",
+        rules,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["findings"].as_array().unwrap().len(), 1, "{d:#}");
+    assert_eq!(top(&d)["rule"], "ai-service-disabled");
+
+    std::fs::write(dir.path().join("tables/noise.toml"), "patterns = ['(']\n").unwrap();
+    let out = casebot(&["diagnose", bundle.to_str().unwrap(), "--rules", rules]);
+    assert_clear_failure(&out, "tables/noise.toml: patterns[0]");
+}

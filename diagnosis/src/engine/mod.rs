@@ -115,13 +115,7 @@ impl<'r> Scan<'r> {
     /// Turn what was seen into the diagnosis.
     pub fn finish(self, mut summary: BundleSummary) -> Diagnosis {
         let device = self.facts.device(&self.paths);
-        let mut vars = BTreeMap::new();
-        if let Some(kb) = device.updates.first() {
-            vars.insert("kb".to_string(), kb.clone());
-        }
-        if let Some(name) = &device.name {
-            vars.insert("computer".to_string(), name.clone());
-        }
+        let vars = template_vars(&device);
         let ctx = Ctx {
             rules: self.rules,
             facts: &self.facts,
@@ -211,6 +205,18 @@ impl<'r> Scan<'r> {
             .map(|(e, _)| e.first.clone())
             .collect()
     }
+}
+
+/// The built-in template variables: `kb` (first KB of the device) and `computer`.
+fn template_vars(device: &crate::report::Device) -> BTreeMap<String, String> {
+    let mut vars = BTreeMap::new();
+    if let Some(kb) = device.updates.first() {
+        vars.insert("kb".to_string(), kb.clone());
+    }
+    if let Some(name) = &device.name {
+        vars.insert("computer".to_string(), name.clone());
+    }
+    vars
 }
 
 /// A hint adds nothing next to a confident finding when its evidence lines are that finding's,
