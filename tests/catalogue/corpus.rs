@@ -246,3 +246,41 @@ fn corpus_buried_in_fifty_thousand_healthy_lines() {
     });
     assert_scores("buried corpus", &cases, &results);
 }
+
+/// Every file below `dir`, recursively.
+fn all_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read dir") {
+        let path = entry.expect("dir entry").path();
+        if path.is_dir() {
+            all_files(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn corpus_is_held_out_from_the_rule_fixtures() {
+    // A corpus excerpt copied into the fixtures would make the accuracy figure meaningless.
+    let mut fixtures = Vec::new();
+    all_files(&super::rule_fixtures_dir(), &mut fixtures);
+    let fixture_lines: std::collections::HashSet<String> = fixtures
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .flat_map(|t| t.lines().map(str::to_string).collect::<Vec<_>>())
+        .filter(|l| l.len() > 60)
+        .collect();
+    let mut corpus = Vec::new();
+    all_files(&corpus_dir(), &mut corpus);
+    let shared: Vec<String> = corpus
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .flat_map(|t| t.lines().map(str::to_string).collect::<Vec<_>>())
+        .filter(|l| fixture_lines.contains(l))
+        .collect();
+    assert!(
+        shared.is_empty(),
+        "corpus lines also in rule fixtures:\n{}",
+        shared.join("\n")
+    );
+}
