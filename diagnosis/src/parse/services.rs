@@ -234,8 +234,13 @@ impl LineParser for ServicesParser {
         };
         match key.to_ascii_uppercase().as_str() {
             "SERVICE_NAME" | "NAME" | "SERVICENAME" => {
-                if self.block.name.is_some() {
+                if self.block.name.is_some() && self.block.start.is_some() {
+                    // A new service starts: the previous block is complete.
                     self.flush(sink);
+                } else if self.block.name.is_some() {
+                    // `Select *` lists both Name and ServiceName, or `sc query` blocks carry no
+                    // start type: the later name replaces the earlier one.
+                    self.block.text.clear();
                 }
                 if self.block.start.is_none() {
                     self.block.line = line.no;
@@ -337,6 +342,18 @@ mod tests {
                 ("Winmgmt".into(), StartType::Disabled, 1),
                 ("HTTP".into(), StartType::Manual, 4),
                 ("winmgmt".into(), StartType::Disabled, 7)
+            ]
+        );
+    }
+
+    #[test]
+    fn select_all_with_name_and_service_name() {
+        let text = "Name                : winmgmt\nRequiredServices    : {RPCSS}\nDisplayName         : Windows Management Instrumentation\nServiceName         : winmgmt\nStatus              : Stopped\nStartType           : Disabled\n\nName                : HTTP\nServiceName         : HTTP\nStartType           : Manual\n";
+        assert_eq!(
+            services(text),
+            vec![
+                ("winmgmt".into(), StartType::Disabled, 4),
+                ("HTTP".into(), StartType::Manual, 9)
             ]
         );
     }
