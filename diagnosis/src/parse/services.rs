@@ -359,6 +359,17 @@ mod tests {
     }
 
     #[test]
+    fn queryex_then_qc_in_one_file() {
+        // The bot's collection script: `sc queryex type= service state= all > services.txt`
+        // then `sc qc winmgmt >> services.txt`.
+        let text = "\r\nSERVICE_NAME: BITS\r\nDISPLAY_NAME: 后台智能传送服务\r\n        TYPE               : 20  WIN32_SHARE_PROCESS  \r\n        STATE              : 4  RUNNING \r\n                                (STOPPABLE, NOT_PAUSABLE, ACCEPTS_SHUTDOWN)\r\n        WIN32_EXIT_CODE    : 0  (0x0)\r\n        PID                : 1234\r\n        FLAGS              : \r\n\r\nSERVICE_NAME: Winmgmt\r\nDISPLAY_NAME: Windows Management Instrumentation\r\n        STATE              : 1  STOPPED \r\n        WIN32_EXIT_CODE    : 1058  (0x422)\r\n\r\n[SC] QueryServiceConfig 成功\r\n\r\nSERVICE_NAME: winmgmt\r\n        TYPE               : 20  WIN32_SHARE_PROCESS\r\n        START_TYPE         : 4   DISABLED\r\n        DEPENDENCIES       : RPCSS\r\n";
+        assert_eq!(
+            services(text),
+            vec![("winmgmt".into(), StartType::Disabled, 18)]
+        );
+    }
+
+    #[test]
     fn start_type_words() {
         assert_eq!(start_type("4   DISABLED"), Some(StartType::Disabled));
         assert_eq!(start_type("AutomaticDelayedStart"), Some(StartType::Auto));
