@@ -273,7 +273,7 @@ fn assert_clear_failure(out: &Output, mentions: &str) {
 
 /// Either read (exit 0, one JSON document) or refused with a clear one-line reason; never a panic.
 fn assert_handled(path: &Path) -> Option<Value> {
-    let out = casebot(&["diagnose", path.to_str().unwrap(), "--json"]);
+    let out = casebot(&["diagnose", path.to_str().expect("utf-8 path"), "--json"]);
     assert_ne!(
         out.status.code(),
         Some(101),
@@ -283,7 +283,10 @@ fn assert_handled(path: &Path) -> Option<Value> {
     if out.status.success() {
         Some(serde_json::from_slice(&out.stdout).expect("JSON"))
     } else {
-        assert_clear_failure(&out, &path.file_name().unwrap().to_string_lossy());
+        assert_clear_failure(
+            &out,
+            &path.file_name().expect("file name").to_string_lossy(),
+        );
         None
     }
 }
@@ -409,4 +412,87 @@ fn rules_lint_reports_a_broken_rule() {
         "{text}"
     );
     assert!(text.contains("broken.toml: signal `s`.pattern"), "{text}");
+}
+
+/// `n` lines of a healthy CBS log (sessions, CSI transactions, SQM noise, completions).
+fn healthy_lines(n: usize) -> Vec<String> {
+    let lines = [
+        "Info                  CBS    Session: 31094117_2018832011 initialized by client WindowsUpdateAgent, external staging directory: (null), external registry directory: (null)",
+        "Info                  CBS    Read out cached package applicability for package: Package_for_RollupFix~31bf3856ad364e35~amd64~~19041.4170.1.11, ApplicableState: 112, CurrentState:112",
+        "Info                  CSI    00000a01 CSI Transaction @0x1f2e3d4c5b6a initialized for deployment engine {d16d444c-56d8-11d5-882d-0080c847b195} with flags 00000002 and client id [10]\"TI5.31094117_2018832011:1/\"",
+        "Info                  CBS    SQM: Failed to start upload with file pattern: C:\\Windows\\servicing\\sqm\\*_std.sqm, flags: 0x2 [HRESULT = 0x80004005 - E_FAIL]",
+        "Info                  CBS    Exec: Processing complete.  Session: 31094117_2018832011, Package: Package_for_RollupFix~31bf3856ad364e35~amd64~~19041.4170.1.11 [HRESULT = 0x00000000 - S_OK]",
+        "Info                  CSI    00000a02 CSI Transaction @0x1f2e3d4c5b6a destroyed",
+    ];
+    (0..n)
+        .map(|i| {
+            format!(
+                "2024-03-12 10:{:02}:{:02}, {}",
+                (i / 60) % 60,
+                i % 60,
+                lines[i % lines.len()]
+            )
+        })
+        .collect()
+}
+
+/// The excerpt is found in the middle of 50,000 healthy lines, and the healthy lines alone give
+/// no confident finding.
+#[test]
+fn excerpt_buried_in_50k_healthy_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let excerpt =
+        std::fs::read_to_string(fixture("bundles").join("device1-variant/CBS.log")).unwrap();
+    let mut lines = healthy_lines(50_000);
+    let healthy = dir.path().join("healthy.log");
+    std::fs::write(&healthy, lines.join("\r\n")).unwrap();
+    let d = diagnose_json(&healthy);
+    for f in d["findings"].as_array().unwrap() {
+        assert!(f["confidence"].as_f64().unwrap() < 0.5, "{f:#}");
+    }
+    lines.splice(25_000..25_000, excerpt.lines().map(str::to_string));
+    let buried = dir.path().join("buried.log");
+    std::fs::write(&buried, lines.join("\r\n")).unwrap();
+    let d = diagnose_json(&buried);
+    assert_eq!(top(&d)["root_cause"], "service-disabled-advanced-installer");
+    assert!(top(&d)["evidence"][0]["line"].as_u64().unwrap() > 25_000);
+}
+
+/// `--rules DIR` loads rules at run time (the bot's reload path); a broken directory is refused
+/// with the file and field named.
+#[test]
+fn rules_dir_at_run_time() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("tables")).unwrap();
+    for f in [
+        "ai-service-disabled.toml",
+        "tables/installer-services.toml",
+        "tables/noise.toml",
+    ] {
+        std::fs::copy(root.join("diagnosis/rules").join(f), dir.path().join(f)).unwrap();
+    }
+    let bundle = fixture("bundles").join("device1.zip");
+    let rules = dir.path().to_str().unwrap();
+    let out = casebot(&[
+        "diagnose",
+        bundle.to_str().unwrap(),
+        "--json",
+        "--rules",
+        rules,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["findings"].as_array().unwrap().len(), 1, "{d:#}");
+    assert_eq!(top(&d)["rule"], "ai-service-disabled");
+
+    std::fs::write(dir.path().join("tables/noise.toml"), "patterns = ['(']\n").unwrap();
+    let out = casebot(&["diagnose", bundle.to_str().unwrap(), "--rules", rules]);
+    assert_clear_failure(&out, "tables/noise.toml: patterns[0]");
 }

@@ -27,6 +27,8 @@ struct Labels {
     files: &'static str,
     skipped: &'static str,
     rules: &'static str,
+    rule: &'static str,
+    lines: &'static str,
 }
 
 const EN: Labels = Labels {
@@ -49,6 +51,8 @@ const EN: Labels = Labels {
     files: "Files read",
     skipped: "Skipped",
     rules: "Rule set",
+    rule: "rule",
+    lines: "lines",
 };
 
 const ZH: Labels = Labels {
@@ -71,6 +75,8 @@ const ZH: Labels = Labels {
     files: "已读取文件",
     skipped: "已跳过",
     rules: "规则集",
+    rule: "规则",
+    lines: "行",
 };
 
 /// Render the terminal report in `lang`.
@@ -130,12 +136,13 @@ fn header(out: &mut String, d: &Diagnosis, l: &Labels) {
 fn finding(out: &mut String, n: usize, f: &Finding, l: &Labels, lang: Lang) {
     let _ = writeln!(
         out,
-        "\n{} {n}: {}\n  {} · {} {:.2} · rule {}",
+        "\n{} {n}: {}\n  {} · {} {:.2} · {} {}",
         l.root_cause,
         pick(lang, &f.title, &f.title_zh),
         f.root_cause,
         l.confidence,
         f.confidence,
+        l.rule,
         f.rule
     );
     if !f.subject.is_empty() {
@@ -224,8 +231,8 @@ fn footer(out: &mut String, d: &Diagnosis, l: &Labels) {
     for f in &d.bundle.files {
         let _ = writeln!(
             out,
-            "  {} [{}, {}, {} lines]",
-            f.path, f.kind, f.encoding, f.lines
+            "  {} [{}, {}, {} {}]",
+            f.path, f.kind, f.encoding, f.lines, l.lines
         );
     }
     if !d.bundle.skipped.is_empty() {

@@ -23,6 +23,8 @@ pub(crate) struct Ctx<'a> {
     pub rules: &'a RuleSet,
     pub facts: &'a Facts,
     pub paths: &'a [String],
+    /// Kind of each file, by index (servicing logs come first in evidence).
+    pub kinds: &'a [crate::parse::LogKind],
     /// Built-in template variables (kb, computer).
     pub vars: BTreeMap<String, String>,
 }
@@ -203,7 +205,7 @@ fn evidence(
             .flat_map(|(_, hits)| hits)
             .filter(|h| seen.insert((h.file, h.line)))
             .collect();
-        v.sort_by_key(|h| (h.file, h.line));
+        v.sort_by_key(|h| (kind_rank(ctx.kinds.get(h.file)), h.file, h.line));
         v.into_iter()
             .map(|h| Evidence {
                 file: ctx.paths.get(h.file).cloned().unwrap_or_default(),
@@ -217,6 +219,18 @@ fn evidence(
     out.extend(pick(false));
     out.truncate(rule.max_evidence);
     out
+}
+
+/// Evidence order between files: the servicing logs, then service snapshots, then events.
+fn kind_rank(kind: Option<&crate::parse::LogKind>) -> u8 {
+    use crate::parse::LogKind as K;
+    match kind {
+        Some(K::Cbs | K::Dism) => 0,
+        Some(K::Windowsupdate | K::Setupapi | K::Panther) => 1,
+        Some(K::Services) => 2,
+        Some(K::Evtx | K::EventText | K::EventXml) => 3,
+        _ => 4,
+    }
 }
 
 fn hit_codes(st: &RuleState) -> BTreeSet<u32> {

@@ -59,6 +59,8 @@ pub fn run(bundle: &Bundle, rules: &RuleSet) -> Diagnosis {
 pub struct Scan<'r> {
     rules: &'r RuleSet,
     paths: Vec<String>,
+    /// Kind of each file, by index.
+    kinds: Vec<LogKind>,
     kind: LogKind,
     states: Vec<RuleState>,
     facts: Facts,
@@ -71,6 +73,7 @@ impl<'r> Scan<'r> {
         Scan {
             rules,
             paths: Vec::new(),
+            kinds: Vec::new(),
             kind: LogKind::Text,
             states: rules.rules.iter().map(RuleState::new).collect(),
             facts: Facts::default(),
@@ -81,6 +84,7 @@ impl<'r> Scan<'r> {
     /// Start the next file of the bundle (`path` inside the bundle, its detected kind).
     pub fn begin_file(&mut self, path: &str, kind: LogKind) {
         self.paths.push(path.to_string());
+        self.kinds.push(kind);
         self.kind = kind;
         self.facts.kinds.insert(kind.as_str());
     }
@@ -111,17 +115,12 @@ impl<'r> Scan<'r> {
     /// Turn what was seen into the diagnosis.
     pub fn finish(self, mut summary: BundleSummary) -> Diagnosis {
         let device = self.facts.device(&self.paths);
-        let mut vars = BTreeMap::new();
-        if let Some(kb) = device.updates.first() {
-            vars.insert("kb".to_string(), kb.clone());
-        }
-        if let Some(name) = &device.name {
-            vars.insert("computer".to_string(), name.clone());
-        }
+        let vars = template_vars(&device);
         let ctx = Ctx {
             rules: self.rules,
             facts: &self.facts,
             paths: &self.paths,
+            kinds: &self.kinds,
             vars,
         };
         let mut built: Vec<(usize, Built)> = self
@@ -206,6 +205,18 @@ impl<'r> Scan<'r> {
             .map(|(e, _)| e.first.clone())
             .collect()
     }
+}
+
+/// The built-in template variables: `kb` (first KB of the device) and `computer`.
+fn template_vars(device: &crate::report::Device) -> BTreeMap<String, String> {
+    let mut vars = BTreeMap::new();
+    if let Some(kb) = device.updates.first() {
+        vars.insert("kb".to_string(), kb.clone());
+    }
+    if let Some(name) = &device.name {
+        vars.insert("computer".to_string(), name.clone());
+    }
+    vars
 }
 
 /// A hint adds nothing next to a confident finding when its evidence lines are that finding's,

@@ -67,9 +67,11 @@ pub(crate) fn build(
     noise: Noise,
     version: String,
 ) -> RuleSet {
+    // Kinds read by the same patterns share one compiled set (RegexSet clones are cheap).
+    let mut cache: HashMap<Vec<String>, RegexSet> = HashMap::new();
     let index = KINDS
         .iter()
-        .map(|k| kind_index(&rules, kind_bit(*k)))
+        .map(|k| kind_index(&rules, kind_bit(*k), &mut cache))
         .collect();
     RuleSet {
         rules,
@@ -80,7 +82,11 @@ pub(crate) fn build(
     }
 }
 
-fn kind_index(rules: &[Rule], bit: KindSet) -> KindIndex {
+fn kind_index(
+    rules: &[Rule],
+    bit: KindSet,
+    cache: &mut HashMap<Vec<String>, RegexSet>,
+) -> KindIndex {
     let mut patterns = Vec::new();
     let mut refs = Vec::new();
     let mut by_code: HashMap<u32, Vec<MatchRef>> = HashMap::new();
@@ -110,10 +116,15 @@ fn kind_index(rules: &[Rule], bit: KindSet) -> KindIndex {
     }
     // Every pattern compiled on its own already, so the set compiles too; an empty set is the
     // safe fallback should the combined size exceed the limit (then matchers run one by one).
-    let set = RegexSetBuilder::new(&patterns)
-        .size_limit(REGEX_SIZE_LIMIT * 8)
-        .build()
-        .unwrap_or_else(|_| RegexSet::empty());
+    let set = cache
+        .entry(patterns.clone())
+        .or_insert_with(|| {
+            RegexSetBuilder::new(&patterns)
+                .size_limit(REGEX_SIZE_LIMIT * 8)
+                .build()
+                .unwrap_or_else(|_| RegexSet::empty())
+        })
+        .clone();
     let refs = if set.len() == patterns.len() {
         refs
     } else {

@@ -189,3 +189,69 @@ fn compile_dir() {
     }
     assert!(problems.is_empty());
 }
+
+/// Lint runs the fixtures: a hit that does not fire and a miss that does are both reported.
+#[test]
+fn lint_runs_fixtures() {
+    let rules = tempfile::tempdir().unwrap();
+    let fixtures = tempfile::tempdir().unwrap();
+    let rule = r#"
+id = "txf"
+root_cause = "txf-transaction-log-corrupt"
+title = "T"
+title_zh = "T"
+confidence = 0.9
+[[signal]]
+name = "commit"
+kinds = ["cbs"]
+pattern = 'Failed to commit CBS transaction'
+"#;
+    std::fs::write(rules.path().join("txf.toml"), rule).unwrap();
+    let rc = fixtures.path().join("txf-transaction-log-corrupt");
+    std::fs::create_dir_all(rc.join("hit")).unwrap();
+    std::fs::create_dir_all(rc.join("miss")).unwrap();
+    let line = "2024-02-16 14:20:55, Error                 CBS    Exec: Failed to commit CBS transaction. [HRESULT = 0x80071ab1 - ERROR_LOG_GROWTH_FAILED]\n";
+    let healthy = "2024-02-16 14:20:55, Info                  CBS    Exec: Processing complete. [HRESULT = 0x00000000 - S_OK]\n";
+    std::fs::write(rc.join("hit/ok.log"), line).unwrap();
+    std::fs::write(rc.join("hit/bad.log"), healthy).unwrap();
+    std::fs::write(rc.join("miss/ok.log"), healthy).unwrap();
+    std::fs::write(rc.join("miss/bad.log"), line).unwrap();
+    let problems = lint(rules.path(), fixtures.path());
+    let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    assert!(
+        text.iter().any(|p| p.starts_with(
+            "txf-transaction-log-corrupt/hit/bad.log: no `txf-transaction-log-corrupt` finding"
+        )),
+        "{text:#?}"
+    );
+    assert!(
+        text.iter()
+            .any(|p| p.starts_with("txf-transaction-log-corrupt/miss/bad.log: near miss gives")),
+        "{text:#?}"
+    );
+    assert!(!text.iter().any(|p| p.contains("/ok.log")), "{text:#?}");
+    // Every other root cause has no rule in this directory.
+    assert!(
+        text.iter()
+            .any(|p| p == "reboot-pending: root cause has no rule"),
+        "{text:#?}"
+    );
+}
+
+#[test]
+fn lint_reports_identical_rules() {
+    let rules = tempfile::tempdir().unwrap();
+    for id in ["a", "b"] {
+        let r = RULE.replace("id = \"r1\"", &format!("id = \"{id}\""));
+        std::fs::write(rules.path().join(format!("{id}.toml")), r).unwrap();
+    }
+    std::fs::create_dir_all(rules.path().join("tables")).unwrap();
+    std::fs::write(rules.path().join("tables/installers.toml"), TABLE).unwrap();
+    let problems = lint(rules.path(), rules.path());
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.file == "b.toml" && p.message.contains("identical to a.toml")),
+        "{problems:#?}"
+    );
+}
