@@ -51,7 +51,7 @@ const ROOT_CAUSES: &[&str] = &[
 ];
 
 /// Confidence at which a finding is a diagnosis rather than a hint (DESIGN §5).
-const CONFIDENT: f64 = 0.5;
+const CONFIDENT: f64 = diagnosis::report::CONFIDENT;
 
 fn tests_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -159,6 +159,12 @@ fn describe(d: &Diagnosis) -> String {
     } else {
         top.join(", ")
     }
+}
+
+#[test]
+fn the_engine_vocabulary_is_the_design_vocabulary() {
+    // Lint checks ids against the engine's list; this list is DESIGN §5. They must not drift.
+    assert_eq!(diagnosis::rule::ROOT_CAUSES, ROOT_CAUSES);
 }
 
 #[test]

@@ -20,9 +20,9 @@ use crate::fake_discord::{FakeDiscord, FakeUser, GUILD, Posted, SUMMARIES, SUPPO
 
 /// Fails the test instead of hanging CI.
 async fn within<T>(fut: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(60), fut)
+    tokio::time::timeout(Duration::from_secs(120), fut)
         .await
-        .expect("test timed out after 60 s")
+        .expect("test timed out after 120 s (CI runs every test binary in parallel on two cores)")
 }
 
 /// The config a test bot runs with, pointed at the fake.
@@ -41,7 +41,7 @@ data_dir = "{data}"
 [download]
 allowed_hosts = ["127.0.0.1"]
 max_bytes = 1048576
-timeout_secs = 20
+timeout_secs = 40
 "#,
         base = fake.base_url(),
         role = crate::fake_discord::ENGINEER_ROLE,

@@ -137,6 +137,9 @@ struct Inner {
     channels: HashMap<u64, (String, Option<u64>)>,
     /// Requests the fake did not understand (a test fails on them).
     unknown: Vec<String>,
+    /// Answer IDENTIFY with close code 4014, as Discord does when the bot's privileged intents
+    /// (Message Content) are not enabled in the Developer Portal.
+    refuse_intents: bool,
 }
 
 struct Shared {
@@ -382,6 +385,11 @@ impl FakeDiscord {
         }
     }
 
+    /// From now on, refuse IDENTIFY because of disallowed intents (close code 4014).
+    pub fn refuse_privileged_intents(&self) {
+        self.shared.lock().refuse_intents = true;
+    }
+
     /// Close the gateway socket with a resumable close code, as Discord does on a restart.
     pub fn disconnect(&self) {
         if let Some((_, tx)) = self.shared.lock().conn.take() {
@@ -389,9 +397,9 @@ impl FakeDiscord {
         }
     }
 
-    /// Wait (polling) until `check` yields a value; panics with `what` after 30 s.
+    /// Wait (polling) until `check` yields a value; panics with `what` after 60 s.
     async fn wait_for<T>(&self, what: &str, check: impl Fn(&Inner) -> Option<T>) -> T {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(v) = check(&self.shared.lock()) {
                 return v;

@@ -49,6 +49,7 @@ struct Acks {
     /// entry id → Some(present) when known, None while a removal was in flight.
     journal: HashMap<String, Option<bool>>,
     bundles: Vec<String>,
+    marks: Vec<String>,
 }
 
 impl Acks {
@@ -73,6 +74,7 @@ impl Acks {
                 self.journal.insert(id.to_string(), Some(false));
             }
             ["ack", "bundle", sha] if sha.len() == 64 => self.bundles.push(sha.to_string()),
+            ["ack", "mark", mid] => self.marks.push(mid.to_string()),
             _ => {}
         }
     }
@@ -81,6 +83,7 @@ impl Acks {
         self.updates.extend(later.updates);
         self.journal.extend(later.journal);
         self.bundles.extend(later.bundles);
+        self.marks.extend(later.marks);
     }
 
     fn verify(&self, store: &SledStore, context: &str) {
@@ -114,6 +117,12 @@ impl Acks {
                     "{context}: journal entry {id}"
                 );
             }
+        }
+        for mid in &self.marks {
+            assert!(
+                store.is_processed(mid).expect("processed"),
+                "{context}: mark {mid} lost"
+            );
         }
         for sha in &self.bundles {
             let path = store.bundle_path(sha).expect("bundle path");
@@ -160,7 +169,7 @@ fn sigkill_at_random_moments_loses_no_acknowledged_write() {
     for round in 0..rounds {
         let (mut child, lines) = spawn_writer(&path, "write");
         // Kill anywhere from mid-startup to well into steady writing.
-        let delay = Duration::from_millis(random_u64(round) % 400);
+        let delay = Duration::from_millis(random_u64(round) % 300);
         std::thread::sleep(delay);
         child.kill().expect("SIGKILL");
         child.wait().expect("reap");

@@ -50,7 +50,8 @@ pub struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub struct RawDiscord {
     /// Base URL of the Discord API (default `https://discord.com`); the gateway URL is asked from
-    /// it. Tests point it at a fake Discord on 127.0.0.1.
+    /// it. Tests point it at a fake Discord on 127.0.0.1. When set, casebot's own rate limiter is
+    /// off: the other end is a fake or a rate-limiting proxy.
     pub api_base_url: Option<String>,
     /// Application id, needed only to register slash commands before the first READY.
     pub application_id: Option<u64>,

@@ -21,9 +21,6 @@ use tokio::io::AsyncBufReadExt;
 
 use crate::cli::ConsoleArgs;
 
-/// Default store directory.
-pub const DEFAULT_DATA: &str = "./casebot-data";
-
 /// A console session's fixed settings.
 struct Session {
     ctx: Context,
@@ -45,8 +42,6 @@ fn parse_role(s: &str) -> anyhow::Result<Role> {
 
 /// Run the console until end of input.
 pub fn run(config: Option<&Path>, args: ConsoleArgs) -> anyhow::Result<ExitCode> {
-    // The console needs no settings beyond its arguments; a config file only matters to Discord.
-    let _ = config;
     let role = parse_role(&args.role)?;
     let lang = args
         .lang
@@ -54,7 +49,16 @@ pub fn run(config: Option<&Path>, args: ConsoleArgs) -> anyhow::Result<ExitCode>
         .map(str::parse::<Lang>)
         .transpose()
         .map_err(|e| anyhow::anyhow!("--lang: {e}"))?;
-    let data = args.data.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));
+    // `--data`, else the store `serve` would use (`[store] data_dir` of the config), so that the
+    // console and the Discord bot share their cases.
+    let data = match args.data {
+        Some(dir) => dir,
+        None => {
+            crate::config::Config::load(config)
+                .context("reading the config for the store directory (or pass --data DIR)")?
+                .data_dir
+        }
+    };
     let store =
         SledStore::open(&data).with_context(|| format!("opening store {}", data.display()))?;
     let rules = RuleSet::builtin().context("loading the built-in rules")?;

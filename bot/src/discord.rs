@@ -22,7 +22,7 @@ use std::time::Duration;
 use handlers::{Attachment, AttachmentSource, Author, Incoming, Outgoing, Reply, Role, Target};
 use secrecy::{ExposeSecret, SecretString};
 use serenity::all::{
-    ApplicationId, Channel, ChannelId, ClientBuilder, Context, EventHandler, GatewayIntents,
+    ApplicationId, Channel, ChannelId, ClientBuilder, Context, EventHandler, GatewayIntents, Guild,
     GuildId, HttpBuilder, Interaction, Message, Ready, RoleId, UserId,
 };
 use serenity::async_trait;
@@ -79,7 +79,7 @@ pub async fn run(
     tokio::select! {
         res = client.start() => {
             if let Err(e) = res {
-                anyhow::bail!("Discord connection ended: {e}");
+                return Err(gateway_failure(&e));
             }
         }
         () = shutdown => {
@@ -99,6 +99,21 @@ pub async fn run(
         tracing::warn!("in-flight work did not finish in time; journaled work resumes on restart");
     }
     Ok(())
+}
+
+/// The gateway gave up for good: say what the operator must change.
+fn gateway_failure(e: &serenity::Error) -> anyhow::Error {
+    use serenity::gateway::GatewayError as G;
+    match e {
+        serenity::Error::Gateway(G::DisallowedGatewayIntents) => anyhow::anyhow!(
+            "Discord refused the Message Content intent: enable it for the bot in the Discord \
+             Developer Portal (Bot → Privileged Gateway Intents), then start casebot again"
+        ),
+        serenity::Error::Gateway(G::InvalidAuthentication) => anyhow::anyhow!(
+            "the Discord gateway rejected the token: check DISCORD_TOKEN or token_file"
+        ),
+        other => anyhow::anyhow!("the Discord connection ended: {other}"),
+    }
 }
 
 fn cfg_base(cfg: &DiscordConfig) -> &str {
@@ -202,6 +217,16 @@ impl EventHandler for Bot {
         }
         if !self.resumed.swap(true, Ordering::SeqCst) {
             self.resume_journal(ctx).await;
+        }
+    }
+
+    async fn guild_create(&self, _ctx: Context, guild: Guild, _is_new: Option<bool>) {
+        if self.cfg.allowed_guilds.contains(&guild.id.get()) {
+            tracing::info!(guild = %guild.name, id = %guild.id, "serving guild");
+        } else {
+            // Invited somewhere it was not configured for: say so once, then stay silent there.
+            tracing::warn!(guild = %guild.name, id = %guild.id,
+                "casebot is a member of a guild that is not in discord.allowed_guilds; ignoring it");
         }
     }
 

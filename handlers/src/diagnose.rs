@@ -280,6 +280,14 @@ async fn attachment(
         Ok(d) => d,
         Err(e) => {
             ctx.store.journal_remove(&entry.id)?;
+            if matches!(e, HandlerError::User(UserError::Unreadable { .. })) && !stored.duplicate {
+                // Nothing refers to a bundle this message just stored and the engine cannot
+                // read: drop it, so a bad upload leaves nothing behind. (`bundle_path` checks
+                // that the file exists, so the store stays consistent.)
+                if let Err(err) = std::fs::remove_file(&stored.path) {
+                    tracing::warn!(path = %stored.path.display(), "removing an unreadable bundle: {err}");
+                }
+            }
             return Err(e);
         }
     };

@@ -191,6 +191,14 @@ impl UserError {
                 ),
                 format!("抱歉，只有支持工程师可以使用 `{cmd}`。工程师会跟进处理。"),
             ),
+            other => other.bundle_message(lang),
+        }
+    }
+
+    /// Messages about bundles, downloads and codes (split from [`UserError::message`]).
+    fn bundle_message(&self, lang: Lang) -> String {
+        use UserError as U;
+        match self {
             U::NoBundles => pick(
                 lang,
                 "No log bundle is stored for this case yet. Attach one (see `collect`).".into(),
@@ -211,6 +219,9 @@ impl UserError {
                     "无法读取 `{name}`：{reason}。请上传日志收集工具生成的 zip 包（见 `collect`）。"
                 ),
             ),
+            // Case messages are answered by `message` itself and never reach here; a debug form
+            // (rather than calling back into `message`) keeps a forgotten variant from looping.
+            other => format!("{other:?}"),
         }
     }
 }
@@ -235,9 +246,9 @@ impl DownloadError {
             D::NotFound(code) => pick(
                 lang,
                 format!(
-                    "The attachment is gone (HTTP {code}): the link expired or the file was deleted. Please upload it again."
+                    "The attachment is gone ({code}): the link expired or the file was deleted. Please upload it again."
                 ),
-                format!("附件已不存在（HTTP {code}）：链接已过期或文件被删除。请重新上传。"),
+                format!("附件已不存在（{code}）：链接已过期或文件被删除。请重新上传。"),
             ),
             D::Status(s) => pick(
                 lang,
@@ -271,5 +282,49 @@ impl DownloadError {
                 format!("无法读取文件：{e}。"),
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_user_error_has_a_sentence_in_both_languages() {
+        let id = CaseId::parse("CAS-11694-G2W9Y6").unwrap();
+        let all = [
+            UserError::NoCase,
+            UserError::NoSuchCase("CAS-1".into()),
+            UserError::CaseClosed(id.clone()),
+            UserError::NotClosed(id),
+            UserError::UnknownDevice {
+                name: "pc".into(),
+                known: vec![],
+            },
+            UserError::NothingToVerify,
+            UserError::WhichDevice(vec!["a".into(), "b".into()]),
+            UserError::SplitAll,
+            UserError::CloseNeedsConfirmation(vec!["a".into()]),
+            UserError::EngineersOnly("close"),
+            UserError::NoBundles,
+            UserError::Download(DownloadError::TooLarge { limit: 200 << 20 }),
+            UserError::UnknownCode("x".into()),
+            UserError::Unreadable {
+                name: "a.zip".into(),
+                reason: "not a zip".into(),
+            },
+        ];
+        for e in all {
+            let en = e.message(Lang::En);
+            let zh = e.message(Lang::Zh);
+            assert!(en.ends_with(['.', ')']) || en.ends_with('`'), "{e:?}: {en}");
+            assert!(
+                zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "{e:?}: {zh}"
+            );
+            assert_ne!(en, zh);
+        }
+        assert_eq!(size(200 << 20), "200 MB");
+        assert_eq!(size(2048), "2 KB");
     }
 }

@@ -138,7 +138,16 @@ fn definition_text(id: &str, title: &str, facts: &ProblemFacts, lang: Lang) -> S
         "**Scope**: this case covers the problem above only; each device is diagnosed separately. If other problems are mixed in, an engineer will `split` them into their own cases. Please correct anything above that is wrong with `note <text>`.",
         "**范围**：本案例只处理上述问题，每台设备单独诊断。如果混有其他问题，工程师会用 `split` 拆分为单独的案例。如以上信息有误，请用 `note <说明>` 补充。",
     );
-    let _ = writeln!(out, "{scope}\n");
+    let _ = writeln!(out, "{scope}");
+    if facts.updates.len() > 1 || facts.codes.len() > 1 {
+        let mixed = t(
+            lang,
+            "⚠️ This report names several updates or error codes. If they are different problems on different devices, an engineer should `split` them into separate cases.",
+            "⚠️ 该报告提到了多个更新或错误代码。如果它们是不同设备上的不同问题，工程师应使用 `split` 拆分为单独的案例。",
+        );
+        let _ = writeln!(out, "{mixed}");
+    }
+    out.push('\n');
     out
 }
 
@@ -232,6 +241,10 @@ mod tests {
         assert!(text.contains("- Update: KB5034763"));
         assert!(text.contains("- Affected devices: 2"));
         assert!(text.contains("**Scope**"));
+        assert!(!text.contains("⚠️"));
+        let mixed = parse_facts("KB5034763 fails with 0x800f0922, KB5034441 with 0x80070643");
+        let text = definition_text("CAS-11694-G2W9Y6", "x", &mixed, Lang::En);
+        assert!(text.contains("`split`") && text.contains("⚠️"), "{text}");
         assert!(collect_text(Lang::Zh).contains("wevtutil epl System"));
         assert!(collect_text(Lang::Zh).chars().count() < 1500);
     }

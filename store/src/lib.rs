@@ -25,22 +25,25 @@
 //!   for different cases are handled concurrently, so the bot gets this benefit);
 //! - latency of an acknowledged write is at most about two flushes.
 //!
-//! Measured with `cargo bench -p store` (10,000 cases, every update carrying a message id, on the
-//! shared 2-core development machine with a load average of 13–16 from other builds):
+//! Measured with `cargo bench -p store` (10,000 cases, every update carrying a message id), three
+//! runs on the shared 2-core development machine while other builds kept its load average at
+//! 13–15, so the spread is mostly other people's compilers:
 //!
 //! | concurrent writers | acknowledged updates/s |
 //! |---|---|
-//! | 1  | ≈2,700 |
-//! | 4  | ≈3,500 |
-//! | 16 | ≈6,600 |
-//! | 64 | ≈8,300 |
+//! | 1  | 1,900–4,300 |
+//! | 4  | 4,200–5,700 |
+//! | 16 | 5,800–6,200 |
+//! | 64 | 5,100–7,100 |
 //!
-//! So the 5,000/s target is met with 16 or more writers in flight, not by a single sequential
-//! writer. sled runs in its high-throughput mode (it was faster than the low-space mode at every
-//! writer count we measured), which costs disk space: 10,000 fresh cases take ≈18.5 MiB
-//! (≈1.9 KiB each); after ≈100,000 more updates the database holds ≈195 MiB for ≈24 MiB of live
-//! data, because sled's log keeps superseded versions until its segment cleaner reclaims them.
-//! `casebot cases export` + `import` into an empty directory rewrites it compactly.
+//! So the 5,000/s target is met with 16 or more writers in flight, not by a lone sequential
+//! writer, whose rate is the disk's flush rate. sled runs in its default low-space mode (its
+//! high-throughput mode measured the same within this noise). On disk, 10,000 fresh cases take
+//! ≈18.5 MiB (≈1.9 KiB each); after ≈100,000 more updates the database holds ≈180 MiB for ≈23 MiB
+//! of live data (as JSON lines), because sled's log keeps superseded versions until its segment
+//! cleaner reclaims them. `casebot cases export` + `import` into an empty directory rewrites it
+//! (≈67 MiB, most of it the ≈100,000 processed message ids; see
+//! [`CaseStore::prune_processed`]).
 //!
 //! `new_case_id` is not flushed on its own: an id only matters once a case using it is written,
 //! and that write's flush carries the counter too. Read-only calls never flush.
@@ -163,7 +166,9 @@ pub trait CaseStore: Send + Sync {
     fn journal_remove(&self, id: &str) -> Result<(), StoreError>;
     /// Unfinished work, oldest first (resumed after a restart).
     fn journal_list(&self) -> Result<Vec<JournalEntry>, StoreError>;
-    /// Dump the whole store as JSON lines.
+    /// Dump the whole store as JSON lines. Each record is read consistently, but writes made
+    /// while the export runs may or may not appear; export a store no bot is writing to (the
+    /// `casebot cases export` command can only open a store no other process holds).
     fn export(&self, out: &mut dyn Write) -> Result<u64, StoreError>;
     /// Restore from JSON lines produced by `export`. Returns records imported.
     fn import(&self, input: &mut dyn BufRead) -> Result<u64, StoreError>;

@@ -252,9 +252,7 @@ fn take_lock(path: &Path) -> Result<File, StoreError> {
 
 /// Open sled, turning its errors (and panics on damaged files) into startup errors.
 fn open_db(db_path: &Path) -> Result<sled::Db, StoreError> {
-    let config = sled::Config::new()
-        .path(db_path)
-        .mode(sled::Mode::HighThroughput);
+    let config = sled::Config::new().path(db_path).mode(sled::Mode::LowSpace);
     let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
     match opened {
         Ok(result) => result.map_err(|e| open_error(db_path, e)),

@@ -6,7 +6,8 @@
 //! - `ack update <case-id> <message-id>`: a timeline entry whose text is the message id;
 //! - `ack journal <entry-id>` / `ack unjournal <entry-id>`: a journal entry added / removed
 //!   (`removing <entry-id>` is printed before a removal starts);
-//! - `ack bundle <sha256>`: a bundle stored.
+//! - `ack bundle <sha256>`: a bundle stored;
+//! - `ack mark <message-id>`: a message id recorded without a case change.
 //!
 //! `store-crash-writer <dir> hold`: opens the store, prints `ready`, and keeps it open until
 //! stdin closes (so another process can observe the lock).
@@ -129,6 +130,11 @@ fn writer(store: &SledStore, tag: u64, t: u32) {
                 say(&format!("removing {job}"));
                 if store.journal_remove(&job).is_ok() {
                     say(&format!("ack unjournal {job}"));
+                }
+            }
+            9 => {
+                if let Ok(true) = store.mark_processed(&mid) {
+                    say(&format!("ack mark {mid}"));
                 }
             }
             8 => {

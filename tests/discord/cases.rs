@@ -120,7 +120,7 @@ async fn bad_attachments_get_a_clear_reply_and_nothing_is_stored() {
 
         let gone = fake.missing_attachment("gone.zip", 2048);
         fake.say(thread.id, &eng, "", false, &[gone]);
-        fake.wait_post_containing(thread.id, "(404)").await;
+        fake.wait_post_containing(thread.id, "404)").await;
 
         let huge = fake.attachment("huge.zip", vec![b'x'; 3 << 20]);
         fake.say(thread.id, &eng, "", false, std::slice::from_ref(&huge));
@@ -272,7 +272,7 @@ async fn a_slow_bundle_does_not_hold_up_other_cases() {
         let slow = fake.slow_attachment(
             &format!("{DEVICE1}.zip"),
             device1_zip(),
-            Duration::from_secs(12),
+            Duration::from_secs(20),
         );
         fake.say(slow_case.id, &eng, "", false, &[slow]);
         // casebot shows it is working as soon as it starts the download.
@@ -290,6 +290,49 @@ async fn a_slow_bundle_does_not_hold_up_other_cases() {
         fake.wait_post_containing(slow_case.id, "`service-disabled-advanced-installer`")
             .await;
         bot.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journaled_work_is_resumed_into_the_case_thread_after_a_crash() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let eng = FakeUser::engineer();
+        let bot = start(config(&fake, dir.path()));
+        fake.wait_ready().await;
+        let (thread, id) = open_case(&fake, &eng, "KB5034763 rolls back").await;
+        bot.stop().await;
+
+        // What a crash mid-diagnosis leaves behind: the bundle stored and the work journaled.
+        {
+            let store = store::SledStore::open(dir.path()).unwrap();
+            let stored = store::CaseStore::put_bundle(&store, &mut &device1_zip()[..]).unwrap();
+            let entry = store::JournalEntry {
+                id: "crashed-1".into(),
+                case_id: store::CaseId::parse(&id).unwrap(),
+                device: DEVICE1.into(),
+                bundle_sha256: stored.sha256,
+                bundle_name: format!("{DEVICE1}.zip"),
+                author: "alice-engineer".into(),
+                accepted_at: 0,
+            };
+            store::CaseStore::journal_add(&store, &entry).unwrap();
+        }
+
+        let bot = start(config(&fake, dir.path()));
+        fake.wait_identified(2).await;
+        fake.wait_post_containing(thread.id, "after a restart")
+            .await;
+        fake.wait_post_containing(
+            thread.id,
+            "An advanced installer needs a service that is disabled",
+        )
+        .await;
+        bot.stop().await;
+        let store = store::SledStore::open(dir.path()).unwrap();
+        assert!(store::CaseStore::journal_list(&store).unwrap().is_empty());
     })
     .await;
 }

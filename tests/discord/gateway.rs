@@ -176,3 +176,20 @@ async fn a_slash_diagnose_takes_the_bundle_as_an_attachment_option() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_opened_inside_a_thread_gets_its_thread_in_the_parent_channel() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let bot = start(config(&fake, dir.path()));
+        fake.wait_ready().await;
+        let question = fake.user_thread(SUPPORT, "a question");
+        fake.command(question, &FakeUser::engineer(), "open KB5034763 rolls back");
+        let thread = fake.wait_thread(1).await;
+        assert_eq!((thread.parent, thread.message), (SUPPORT, None));
+        fake.wait_post_containing(thread.id, "Opened case").await;
+        bot.stop().await;
+    })
+    .await;
+}

@@ -226,3 +226,23 @@ async fn the_serve_process_stops_cleanly_on_sigterm() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_message_content_intent_stops_with_a_hint() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        fake.refuse_privileged_intents();
+        let dir = tempfile::tempdir().unwrap();
+        let bot = start(config(&fake, dir.path()));
+        let err = bot
+            .task
+            .await
+            .expect("bot task panicked")
+            .expect_err("refused intents must stop the bot");
+        assert!(
+            err.to_string().contains("Privileged Gateway Intents"),
+            "{err:#}"
+        );
+    })
+    .await;
+}

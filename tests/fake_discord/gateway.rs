@@ -78,6 +78,10 @@ fn on_client_op(
             inner.heartbeats += 1;
             vec![json!({"op": 11}).to_string()]
         }
+        Some(2) if inner.refuse_intents => {
+            let _ = tx.send(WsCmd::Close(4014));
+            vec![]
+        }
         Some(2) => {
             inner.identifies += 1;
             let session = format!("session-{}", inner.identifies);
@@ -90,7 +94,10 @@ fn on_client_op(
                 "session_id": session, "resume_gateway_url": ws_url,
                 "application": {"id": APPLICATION.to_string(), "flags": 0}}});
             inner.conn = Some((conn_id, tx.clone()));
-            vec![ready.to_string()]
+            inner.seq += 1;
+            let guild = json!({"op": 0, "s": inner.seq, "t": "GUILD_CREATE",
+                               "d": guild_json(&inner.channels)});
+            vec![ready.to_string(), guild.to_string()]
         }
         Some(6) => {
             inner.resumes += 1;
@@ -114,4 +121,22 @@ fn on_client_op(
         }
         _ => vec![],
     }
+}
+
+/// The GUILD_CREATE payload of [`GUILD`]: every field serenity's `Guild` requires.
+fn guild_json(channels: &std::collections::HashMap<u64, (String, Option<u64>)>) -> Value {
+    let channels: Vec<Value> = channels
+        .iter()
+        .filter(|(_, (_, parent))| parent.is_none())
+        .map(|(id, (name, _))| super::channel_json(*id, name, None))
+        .collect();
+    json!({
+        "id": GUILD.to_string(), "name": "Support", "owner_id": "1", "verification_level": 0,
+        "default_message_notifications": 0, "explicit_content_filter": 0, "roles": [],
+        "emojis": [], "features": [], "mfa_level": 0, "system_channel_flags": 0,
+        "premium_tier": 0, "preferred_locale": "en-US", "nsfw_level": 0, "stickers": [],
+        "premium_progress_bar_enabled": false, "joined_at": "2024-01-01T00:00:00.000000+00:00",
+        "large": false, "unavailable": false, "member_count": 3, "voice_states": [],
+        "members": [], "channels": channels, "threads": [], "presences": [],
+        "stage_instances": [], "guild_scheduled_events": []})
 }

@@ -193,8 +193,18 @@ async fn post_message_thread(
     State(s): St,
     Path((parent, message)): Path<(u64, u64)>,
     axum::Json(payload): axum::Json<Value>,
-) -> axum::Json<Value> {
-    axum::Json(record_thread(&s, parent, Some(message), &payload))
+) -> Response {
+    // As Discord: a message inside a thread cannot start another thread.
+    let in_thread = s
+        .lock()
+        .channels
+        .get(&parent)
+        .is_some_and(|(_, p)| p.is_some());
+    if in_thread {
+        let body = json!({"code": 50024, "message": "Cannot execute action on this channel type"});
+        return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+    }
+    axum::Json(record_thread(&s, parent, Some(message), &payload)).into_response()
 }
 
 async fn post_typing(State(s): St, Path(channel): Path<u64>) -> StatusCode {

@@ -3,7 +3,7 @@
 
 use handlers::{Outgoing, Reply, Target};
 use serenity::all::{
-    AutoArchiveDuration, ChannelId, ChannelType, Context, CreateAttachment, CreateMessage,
+    AutoArchiveDuration, Channel, ChannelId, ChannelType, Context, CreateAttachment, CreateMessage,
     CreateThread, MessageId,
 };
 use std::time::Duration;
@@ -131,25 +131,43 @@ impl Delivery {
     async fn create_thread(&self, ctx: &Context, origin: &Origin, name: &str) -> Option<ChannelId> {
         let channel = origin.channel?;
         let name: String = name.chars().take(100).collect();
-        let builder =
-            CreateThread::new(name.clone()).auto_archive_duration(AutoArchiveDuration::OneWeek);
-        let result = match origin.message {
-            Some(message) => {
-                timeout(channel.create_thread_from_message(&ctx.http, message, builder)).await
-            }
-            None => {
-                let builder = builder.kind(ChannelType::PublicThread);
-                timeout(channel.create_thread(&ctx.http, builder)).await
-            }
+        let err = match try_create_thread(ctx, channel, origin.message, &name).await {
+            Ok(thread) => return Some(thread),
+            Err(e) => e,
         };
-        match result {
-            Ok(thread) => Some(thread.id),
-            Err(e) => {
-                tracing::error!(%channel, "cannot create thread {name:?}: {e:#}");
-                None
+        // A message inside a thread cannot carry a thread of its own: open the case thread in
+        // the parent channel instead.
+        if let Ok(Channel::Guild(c)) = timeout(channel.to_channel(&ctx.http)).await
+            && let Some(parent) = c.parent_id
+        {
+            match try_create_thread(ctx, parent, None, &name).await {
+                Ok(thread) => return Some(thread),
+                Err(e) => tracing::error!(%parent, "cannot create thread {name:?}: {e:#}"),
             }
         }
+        tracing::error!(%channel, "cannot create thread {name:?}: {err:#}");
+        None
     }
+}
+
+/// One attempt at creating a thread, hung on `message` if given.
+async fn try_create_thread(
+    ctx: &Context,
+    channel: ChannelId,
+    message: Option<MessageId>,
+    name: &str,
+) -> anyhow::Result<ChannelId> {
+    let builder = CreateThread::new(name).auto_archive_duration(AutoArchiveDuration::OneWeek);
+    let thread = match message {
+        Some(message) => {
+            timeout(channel.create_thread_from_message(&ctx.http, message, builder)).await?
+        }
+        None => {
+            let builder = builder.kind(ChannelType::PublicThread);
+            timeout(channel.create_thread(&ctx.http, builder)).await?
+        }
+    };
+    Ok(thread.id)
 }
 
 /// Discord shows "casebot is typing…" for about 10 seconds; renew it until the work is done

@@ -41,22 +41,34 @@ pub(crate) fn detect_encoding(head: &[u8]) -> TextEncoding {
     if looks_binary(head) {
         return TextEncoding::Binary;
     }
-    if is_utf8_prefix(head) || !is_gbk_prefix(head) {
-        // Neither UTF-8 nor GBK: decode as UTF-8 with replacement characters rather than fail.
+    utf8_or_gbk(head)
+}
+
+/// UTF-8 unless the bytes are invalid UTF-8 and valid GBK. UTF-8 text with a few damaged bytes
+/// stays UTF-8; bytes that are neither decode as UTF-8 with replacement characters.
+fn utf8_or_gbk(bytes: &[u8]) -> TextEncoding {
+    if is_utf8_prefix(bytes) || mostly_utf8(bytes) || !is_gbk_prefix(bytes) {
         TextEncoding::Utf8
     } else {
         TextEncoding::Gbk
     }
 }
 
+/// Far more valid multi-byte UTF-8 characters than invalid sequences. GBK read as UTF-8 forms a
+/// valid character only by chance (about one pair in twelve), so GBK text fails this.
+fn mostly_utf8(bytes: &[u8]) -> bool {
+    let (mut multibyte, mut invalid) = (0usize, 0usize);
+    for chunk in bytes.utf8_chunks() {
+        multibyte += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
+        invalid += usize::from(!chunk.invalid().is_empty());
+    }
+    multibyte >= 8 * invalid
+}
+
 /// Re-decide a file that looked like ASCII (so UTF-8) in its head, from the bytes starting at
 /// its first non-ASCII byte: GBK text often has a long ASCII preamble (CBS-style headers).
 pub(crate) fn refine_after_ascii(window: &[u8]) -> TextEncoding {
-    if is_utf8_prefix(window) || !is_gbk_prefix(window) {
-        TextEncoding::Utf8
-    } else {
-        TextEncoding::Gbk
-    }
+    utf8_or_gbk(window)
 }
 
 /// UTF-16 without BOM: ASCII-heavy text has a NUL in every other byte. Little endian puts the
@@ -503,6 +515,18 @@ mod tests {
         let (gbk, _, _) = GBK.encode("事件[0]:\r\n  日志名称: System\r\n");
         assert_eq!(detect_encoding(&gbk), TextEncoding::Gbk);
         assert_eq!(lines(&gbk, 100), vec!["事件[0]:", "  日志名称: System"]);
+    }
+
+    #[test]
+    fn damaged_utf8_stays_utf8_and_gbk_is_not_mistaken_for_it() {
+        let mut bytes = "信息 日志 中文内容 更新失败 服务已禁用\n"
+            .repeat(20)
+            .into_bytes();
+        bytes.insert(30, 0xFF);
+        assert_eq!(detect_encoding(&bytes), TextEncoding::Utf8);
+        let text = "信息 日志 中文内容 更新失败 服务已禁用\n".repeat(20);
+        let (gbk, _, _) = GBK.encode(&text);
+        assert_eq!(detect_encoding(&gbk), TextEncoding::Gbk);
     }
 
     #[test]

@@ -202,6 +202,13 @@ impl Bundle {
                 }
             }
         })?;
+        if !meta.is_dir() && !meta.is_file() {
+            // A device or pipe may never end (`/dev/zero`): refuse rather than hash forever.
+            return Err(DiagnosisError::Unreadable {
+                path: path.to_path_buf(),
+                reason: "not a regular file or directory".to_string(),
+            });
+        }
         let mut opener = open::Opener::new(limits);
         let (sha256, bytes) = if meta.is_dir() {
             opener.open_dir(path)?

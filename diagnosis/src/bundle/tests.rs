@@ -402,6 +402,14 @@ fn missing_path_and_empty_archives() {
     let dir = TempDir::new().expect("tmp");
     let err = Bundle::open(&dir.path().join("nope.zip"), &Limits::default()).expect_err("missing");
     assert!(matches!(err, DiagnosisError::NotFound { .. }), "{err:?}");
+    #[cfg(unix)]
+    {
+        let err = Bundle::open(Path::new("/dev/zero"), &Limits::default()).expect_err("device");
+        assert!(
+            err.to_string().ends_with("not a regular file or directory"),
+            "{err}"
+        );
+    }
     let err = Bundle::open(dir.path(), &Limits::default()).expect_err("empty dir");
     assert!(err.to_string().contains("holds no files"), "{err}");
     let err = Bundle::open(&write(&dir, "e.zip", &zip_bytes(&[])), &Limits::default())

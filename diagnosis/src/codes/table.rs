@@ -31,6 +31,8 @@ pub(super) static CODES: &[Entry] = codes! {
     0x80070005 "E_ACCESSDENIED" "ERROR_ACCESS_DENIED" "Access is denied (ACLs on WinSxS, SoftwareDistribution or the CBS registry key, or antivirus)." "拒绝访问（WinSxS、SoftwareDistribution 或 CBS 注册表项权限异常，或被杀毒软件拦截）。";
     0x8007000e "E_OUTOFMEMORY" "ERROR_OUTOFMEMORY" "Not enough memory to complete the operation." "内存不足，无法完成操作。";
     0x80070057 "E_INVALIDARG" "ERROR_INVALID_PARAMETER" "An argument is invalid." "参数无效。";
+    0x80004002 "E_NOINTERFACE" "" "No such interface supported." "不支持此接口。";
+    0x80010108 "RPC_E_DISCONNECTED" "" "The object invoked has disconnected from its clients." "调用的对象已与其客户端断开连接。";
     // --- Win32 errors (HRESULT_FROM_WIN32) ------------------------------------------------
     0x80070001 "ERROR_INVALID_FUNCTION" "" "Incorrect function." "函数不正确。";
     0x80070002 "ERROR_FILE_NOT_FOUND" "" "The system cannot find the file specified." "系统找不到指定的文件。";
@@ -70,6 +72,21 @@ pub(super) static CODES: &[Entry] = codes! {
     0x8007371b "ERROR_SXS_TRANSACTION_CLOSURE_INCOMPLETE" "" "One or more required members of the transaction are not present (store corruption)." "事务缺少一个或多个必需成员（组件存储损坏）。";
     0x80073d02 "ERROR_PACKAGES_IN_USE" "" "The app package could not be installed because resources it modifies are in use." "应用包修改的资源正在使用中，无法安装。";
     0x80070302 "ERROR_CANTFETCHBACKWARDS" "" "Win32 770; in servicing logs a sign that delta hydration failed because WinSxS files were modified (hard-linked system files patched)." "Win32 770；在更新日志中通常表示增量还原失败，因为 WinSxS 文件被修改（硬链接的系统文件被改动）。";
+    0x80070006 "E_HANDLE" "ERROR_INVALID_HANDLE" "The handle is invalid." "句柄无效。";
+    0x80070015 "ERROR_NOT_READY" "" "The device is not ready." "设备未就绪。";
+    0x80070017 "ERROR_CRC" "" "Data error (cyclic redundancy check): the disk or file is damaged." "数据错误（循环冗余检查）：磁盘或文件已损坏。";
+    0x800700b7 "ERROR_ALREADY_EXISTS" "" "Cannot create a file when that file already exists." "文件已存在，无法创建。";
+    0x8007041b "ERROR_DEPENDENT_SERVICES_RUNNING" "" "A stop control was sent to a service other running services depend on." "有其他正在运行的服务依赖此服务，无法停止。";
+    0x80070420 "ERROR_SERVICE_ALREADY_RUNNING" "" "An instance of the service is already running." "该服务已在运行。";
+    0x80070426 "ERROR_SERVICE_NOT_ACTIVE" "" "The service has not been started." "服务尚未启动。";
+    0x80070430 "ERROR_SERVICE_MARKED_FOR_DELETE" "" "The specified service has been marked for deletion." "指定的服务已标记为删除。";
+    0x8007045a "ERROR_DLL_INIT_FAILED" "" "A dynamic link library (DLL) initialization routine failed." "动态链接库（DLL）初始化例程失败。";
+    0x8007054f "ERROR_INTERNAL_ERROR" "" "An internal error occurred." "发生内部错误。";
+    0x800705aa "ERROR_NO_SYSTEM_RESOURCES" "" "Insufficient system resources exist to complete the requested service." "系统资源不足，无法完成请求的服务。";
+    0x80070652 "ERROR_INSTALL_ALREADY_RUNNING" "" "Another installation is already in progress." "另一个安装正在进行中。";
+    0x8007139f "ERROR_INVALID_STATE" "" "The group or resource is not in the correct state to perform the requested operation." "组或资源的状态不正确，无法执行请求的操作。";
+    0x80071a90 "ERROR_TRANSACTIONAL_CONFLICT" "" "The function attempted to use a name reserved for use by another transaction (TxF)." "该操作尝试使用为另一个事务保留的名称（TxF）。";
+    0x80073cf9 "ERROR_INSTALL_FAILED" "" "The app package installation failed." "应用包安装失败。";
     // --- WinHTTP ---------------------------------------------------------------------------
     0x80072ee2 "ERROR_WINHTTP_TIMEOUT" "" "The connection to the update server timed out." "连接更新服务器超时。";
     0x80072ee7 "ERROR_WINHTTP_NAME_NOT_RESOLVED" "" "The server name could not be resolved." "无法解析服务器名称。";
@@ -212,5 +229,8 @@ pub(super) static CODES: &[Entry] = codes! {
     0x8024402c "WU_E_PT_WINHTTP_NAME_NOT_RESOLVED" "" "The proxy or server name could not be resolved." "无法解析代理或服务器名称。";
     0x8024500c "WU_E_REDIRECTOR_CONNECT_POLICY" "" "Connections to the Windows Update redirector are blocked by policy." "策略阻止连接到 Windows 更新重定向服务器。";
     0x80246007 "WU_E_DM_NOTDOWNLOADED" "" "The update has not been downloaded." "更新尚未下载。";
+    0x80240438 "WU_E_PT_ENDPOINT_UNREACHABLE" "" "There is no route or network connectivity to the update endpoint." "无法访问更新服务器终结点（无路由或网络连接）。";
+    0x8024401f "WU_E_PT_HTTP_STATUS_SERVER_ERROR" "" "HTTP 500: the server had an internal error." "HTTP 500：服务器内部错误。";
+    0x80246008 "WU_E_DM_FAILTOCONNECTTOBITS" "" "Windows Update could not connect to BITS (Background Intelligent Transfer Service)." "Windows 更新无法连接到后台智能传送服务（BITS）。";
     0x80248007 "WU_E_DS_NODATA" "" "The requested information is not in the Windows Update data store." "Windows 更新数据存储中没有所需信息。";
 };

@@ -158,6 +158,8 @@ pub(super) struct CbsParser {
     /// Installers by sequence number, from `Begin executing advanced installer` blocks.
     ai: HashMap<u64, AiInfo>,
     last_ai: Option<AiInfo>,
+    /// Sequence number of the last `Begin executing advanced installer` block.
+    last_seq: Option<u64>,
     /// An `End executing` record without its `Completion status:` yet.
     awaiting_status: Option<AiInfo>,
     /// `operation flags Uninstall` was logged since the queue started: this is a rollback run.
@@ -170,6 +172,7 @@ impl CbsParser {
             cur: None,
             ai: HashMap::new(),
             last_ai: None,
+            last_seq: None,
             awaiting_status: None,
             rollback_run: false,
         }
@@ -195,11 +198,17 @@ impl CbsParser {
         if t.contains("Processing advanced operation queue") {
             self.rollback_run = false;
         }
-        if t.contains("ninstall")
-            && UNINSTALL.is_match(t)
-            && !t.contains("Begin executing advanced installer")
-        {
-            self.rollback_run = true;
+        // `Container AI invoked with operation flags Uninstall|Install` follows the Begin block
+        // of the installer it belongs to and sets the direction of the run from there on.
+        if t.contains("operation flags") && !t.contains("Begin executing advanced installer") {
+            let uninstall = t.contains("ninstall") && UNINSTALL.is_match(t);
+            self.rollback_run = uninstall;
+            if let Some(ai) = &mut self.last_ai {
+                ai.uninstall = uninstall;
+            }
+            if let Some(ai) = self.last_seq.and_then(|s| self.ai.get_mut(&s)) {
+                ai.uninstall = uninstall;
+            }
         }
         if t.contains("Failed execution of queue item")
             && let Some(f) = queue_failed(t)
@@ -244,9 +253,10 @@ impl CbsParser {
                     .map(|c| c["name"].trim().to_string())
                     .unwrap_or_default(),
                 guid: AI_ID.captures(t).map(|c| c["id"].to_string()),
-                uninstall: self.rollback_run || UNINSTALL.is_match(t),
+                uninstall: self.rollback_run || UNINSTALL.is_match(t) || removes_component(t),
             };
-            if let Some(seq) = sequence(t) {
+            self.last_seq = sequence(t);
+            if let Some(seq) = self.last_seq {
                 self.ai.insert(seq, info.clone());
             }
             self.last_ai = Some(info);
@@ -279,6 +289,19 @@ impl CbsParser {
             }
         })
     }
+}
+
+/// `Old component: <X>` with `New component: (null)`: the installer removes a component.
+fn removes_component(t: &str) -> bool {
+    let field = |name: &str| {
+        t.find(name)
+            .map(|i| t[i + name.len()..].lines().next().unwrap_or("").trim())
+    };
+    let empty = |v: &str| v.is_empty() || v == "(null)" || v.starts_with("[l:0]");
+    matches!(
+        (field("Old component:"), field("New component:")),
+        (Some(old), Some(new)) if !empty(old) && empty(new)
+    )
 }
 
 fn sequence(t: &str) -> Option<u64> {

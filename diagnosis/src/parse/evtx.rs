@@ -7,7 +7,7 @@
 
 use std::io::{self, Read, Seek};
 
-use evtx::{EvtxParser, ParserSettings};
+use evtx::EvtxParser;
 
 use super::Record;
 use super::event_xml::{event_record, parse_event_xml};
@@ -41,9 +41,9 @@ fn invalid(msg: String) -> io::Error {
 }
 
 fn parse_inner<R: Read + Seek>(data: R, sink: &mut dyn FnMut(Record)) -> io::Result<u64> {
-    let parser = EvtxParser::from_read_seek(data)
+    // Default settings: single-threaded here (the crate's multithreading feature is off).
+    let mut parser = EvtxParser::from_read_seek(data)
         .map_err(|e| invalid(format!("evtx: not a readable event log: {e}")))?;
-    let mut parser = parser.with_configuration(ParserSettings::default().num_threads(1));
     let mut n = 0_u64;
     let mut errors = 0_usize;
     let mut first_error = None;
@@ -155,6 +155,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn through_the_bundle() {
+        let bundle = crate::Bundle::open(&sample(), &crate::Limits::default()).expect("opens");
+        assert_eq!(bundle.files.len(), 1);
+        let file = &bundle.files[0];
+        assert_eq!(file.kind, crate::parse::LogKind::Evtx);
+        let mut n = 0;
+        let read = crate::parse::parse_file(file, &mut |_| n += 1).expect("parses");
+        assert!(n > 0);
+        assert_eq!(read, n);
     }
 
     #[test]

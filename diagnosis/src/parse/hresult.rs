@@ -32,11 +32,17 @@ static CODE_RE: LazyLock<Regex> = LazyLock::new(|| {
         // status: 0x800f0922, overall result:0x800f0922, Operation result: 0x…
         r"|(?:^|[^A-Za-z0-9_])(?:status|result)\s*[:=]\s*0x(?P<ks>[0-9a-f]{1,8})(?:$|[^A-Za-z0-9_])",
         // with status -2147023143, Error Value: 2147942402
-        r"|(?:^|[^A-Za-z0-9_])(?:status|result|error\s+value|error|code)\s*[:=]?\s*(?P<dec>-?[0-9]{9,10})(?:$|[^0-9])",
+        r"|(?:^|[^A-Za-z0-9_])(?:hresult|status|result|error\s+value|error|code)\s*[:=]?\s*(?P<dec>-?[0-9]{9,10})(?:$|[^0-9])",
+        // Win32 numbers in words: DOQ `INSTALL index: 194, phase: 2, result 13, inf: x.inf`,
+        // CSI `Failed in StartService for … with error code 2`
+        r"|(?:^|[^A-Za-z0-9_])(?:result (?P<doq>[0-9]{1,5}), inf:|with error code (?P<wec>[0-9]{1,5})(?:$|[^0-9x]))",
+        // DISM console: a line `Error: 14098` (Win32 number alone on the line)
+        r"|(?m:^[ \t]*Error:[ \t]*(?P<dism>[0-9]{1,5})[ \t]*\r?$)",
         // CSI failure records: `(F) 80070002 [Warning,Facility=FACILITY_NTWIN32,Code=…]`
         r"|(?:^|[^A-Za-z0-9_])(?P<fx>[0-9a-f]{8})\s*\[(?:Error|Warning),\s*Facility=",
         // any 0x-prefixed 8-digit value with the severity bit: 0x80071a91, 0XC01A001D
-        r"|(?:^|[^A-Za-z0-9_])0x(?P<gen>[89a-f][0-9a-f]{7})(?:$|[^A-Za-z0-9_])",
+        // (`@0xff83e97c` is a pointer in a CSI stack trace, not a code)
+        r"|(?:^|[^A-Za-z0-9_@])0x(?P<gen>[89a-f][0-9a-f]{7})(?:$|[^A-Za-z0-9_])",
         // symbolic NTSTATUS names stand alone (STATUS_SXS_COMPONENT_STORE_CORRUPT)
         r"|(?-i:(?P<sym>\bSTATUS_[A-Z0-9_]{4,}))",
     ))
@@ -85,6 +91,12 @@ fn group<'a>(caps: &Captures<'a>, name: &str) -> Option<&'a str> {
 fn decode_captures(caps: &Captures<'_>) -> Option<u32> {
     if let Some(m) = group(caps, "w32") {
         return win32_arg(m);
+    }
+    if let Some(m) = group(caps, "doq")
+        .or_else(|| group(caps, "wec"))
+        .or_else(|| group(caps, "dism"))
+    {
+        return m.parse().ok().map(hresult_from_win32);
     }
     if let Some(m) = group(caps, "kh").or_else(|| group(caps, "ks")) {
         return u32::from_str_radix(m, 16).ok().and_then(keyed);
@@ -241,6 +253,37 @@ mod tests {
     }
 
     #[test]
+    fn win32_numbers_in_words() {
+        assert_eq!(
+            one("INSTALL index: 194, phase: 2, result 13, inf: mshdc.inf"),
+            vec![0x8007000d]
+        );
+        assert_eq!(
+            one("INSTALL index: 12, phase: 2, result 0, inf: a.inf"),
+            Vec::<u32>::new()
+        );
+        assert_eq!(
+            one(
+                "(F) Failed in StartService for [30]\"clr_optimization_v4.0.30319_32\" with error code 2[gle=0x80004005]"
+            ),
+            vec![0x80070002, 0x80004005]
+        );
+    }
+
+    #[test]
+    fn powershell_and_dism_console() {
+        assert_eq!(one("HResult : -2146498270"), vec![0x800f0922]);
+        assert_eq!(
+            one(
+                "Deployment Image Servicing and Management tool\nError: 14098\n\nThe component store has been corrupted."
+            ),
+            vec![0x80073712]
+        );
+        assert_eq!(one("Error: 0x800f081f"), vec![0x800f081f]);
+        assert!(one("Error: 2 files were skipped").is_empty());
+    }
+
+    #[test]
     fn csi_facility_form() {
         assert_eq!(
             one(
@@ -329,6 +372,9 @@ mod tests {
                 .is_empty()
         );
         assert!(one("Flags = 0x00000010, count 0x00000004").is_empty());
+        // loghub Windows_2k.log: pointers in a CSI stack trace.
+        assert!(one("00000001@2016/9/27:20:30:31.455 WcpInitialize (wcp.dll version 0.0.0.6) called (stack @0x7fed806eb5d @0x7fef9fb9b6d @0xff83e97c @0xff83d799)").is_empty());
+        assert!(one("CSI Store 4991456 (0x00000000004c29e0) initialized").is_empty());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! XML export.
 
 mod cbs;
+mod event_table;
 mod event_text;
 mod event_xml;
 mod evtx;
@@ -231,13 +232,22 @@ where
         LogKind::EventText => Box::new(event_text::EventTextParser::new()),
         LogKind::EventXml => Box::new(event_xml::EventXmlParser::new()),
         LogKind::Services => Box::new(services::ServicesParser::new()),
+        LogKind::Text => Box::new(event_table::TextParser::new()),
         _ => Box::new(cbs::PlainParser::new(kind)),
     };
     let mut n = 0;
     for line in lines {
-        let line = line?;
-        n = n.max(line.no);
-        parser.line(line, sink);
+        match line {
+            Ok(line) => {
+                n = n.max(line.no);
+                parser.line(line, sink);
+            }
+            Err(e) => {
+                // Keep what was read before the failure: the pending record is complete so far.
+                parser.finish(sink);
+                return Err(e);
+            }
+        }
     }
     parser.finish(sink);
     Ok(n)
@@ -278,4 +288,25 @@ pub(crate) fn parse_str(kind: LogKind, text: &str) -> Vec<Record> {
     let mut out = Vec::new();
     parse_lines(kind, lines_of(text), &mut |r| out.push(r));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_error_keeps_the_pending_record() {
+        let lines = vec![
+            Ok(Line {
+                no: 1,
+                text: "2024-01-01 00:00:00, Error CBS Failed [HRESULT = 0x800f0922 - CBS_E_INSTALLERS_FAILED]".into(),
+            }),
+            Err(std::io::Error::other("disk gone")),
+        ];
+        let mut out = Vec::new();
+        let r = parse_line_results(LogKind::Cbs, lines, &mut |rec| out.push(rec));
+        assert_eq!(r.expect_err("error passed on").to_string(), "disk gone");
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].codes, vec![0x800f0922]);
+    }
 }

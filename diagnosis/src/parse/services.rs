@@ -234,8 +234,13 @@ impl LineParser for ServicesParser {
         };
         match key.to_ascii_uppercase().as_str() {
             "SERVICE_NAME" | "NAME" | "SERVICENAME" => {
-                if self.block.name.is_some() {
+                if self.block.name.is_some() && self.block.start.is_some() {
+                    // A new service starts: the previous block is complete.
                     self.flush(sink);
+                } else if self.block.name.is_some() {
+                    // `Select *` lists both Name and ServiceName, or `sc query` blocks carry no
+                    // start type: the later name replaces the earlier one.
+                    self.block.text.clear();
                 }
                 if self.block.start.is_none() {
                     self.block.line = line.no;
@@ -338,6 +343,29 @@ mod tests {
                 ("HTTP".into(), StartType::Manual, 4),
                 ("winmgmt".into(), StartType::Disabled, 7)
             ]
+        );
+    }
+
+    #[test]
+    fn select_all_with_name_and_service_name() {
+        let text = "Name                : winmgmt\nRequiredServices    : {RPCSS}\nDisplayName         : Windows Management Instrumentation\nServiceName         : winmgmt\nStatus              : Stopped\nStartType           : Disabled\n\nName                : HTTP\nServiceName         : HTTP\nStartType           : Manual\n";
+        assert_eq!(
+            services(text),
+            vec![
+                ("winmgmt".into(), StartType::Disabled, 4),
+                ("HTTP".into(), StartType::Manual, 9)
+            ]
+        );
+    }
+
+    #[test]
+    fn queryex_then_qc_in_one_file() {
+        // The bot's collection script: `sc queryex type= service state= all > services.txt`
+        // then `sc qc winmgmt >> services.txt`.
+        let text = "\r\nSERVICE_NAME: BITS\r\nDISPLAY_NAME: 后台智能传送服务\r\n        TYPE               : 20  WIN32_SHARE_PROCESS  \r\n        STATE              : 4  RUNNING \r\n                                (STOPPABLE, NOT_PAUSABLE, ACCEPTS_SHUTDOWN)\r\n        WIN32_EXIT_CODE    : 0  (0x0)\r\n        PID                : 1234\r\n        FLAGS              : \r\n\r\nSERVICE_NAME: Winmgmt\r\nDISPLAY_NAME: Windows Management Instrumentation\r\n        STATE              : 1  STOPPED \r\n        WIN32_EXIT_CODE    : 1058  (0x422)\r\n\r\n[SC] QueryServiceConfig 成功\r\n\r\nSERVICE_NAME: winmgmt\r\n        TYPE               : 20  WIN32_SHARE_PROCESS\r\n        START_TYPE         : 4   DISABLED\r\n        DEPENDENCIES       : RPCSS\r\n";
+        assert_eq!(
+            services(text),
+            vec![("winmgmt".into(), StartType::Disabled, 18)]
         );
     }
 

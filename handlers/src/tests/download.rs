@@ -68,7 +68,7 @@ async fn downloads_are_checked_and_failures_store_nothing() {
             .await,
     );
     let cases = [
-        ("/missing.zip", None, "404"),
+        ("/missing.zip", None, "(404)"),
         ("/big.zip", None, "2 KB limit"),
         ("/big.zip", Some(1 << 30), "limit"),
         ("/stream.zip", None, "limit"),

@@ -411,6 +411,26 @@ async fn unreadable_bundle_gets_a_clear_reply_and_changes_nothing() {
     );
     assert!(chat.case(&id).devices.is_empty());
     assert!(chat.ctx.store.journal_list().unwrap().is_empty());
+    assert_eq!(
+        stored_bundles(chat.dir.path()),
+        0,
+        "the unreadable bundle is not kept"
+    );
+}
+
+/// Content-addressed bundle files (64 hex digits) anywhere below `dir`.
+fn stored_bundles(dir: &Path) -> usize {
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            n += stored_bundles(&p);
+        } else {
+            let name = e.file_name().to_string_lossy().into_owned();
+            n += usize::from(name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()));
+        }
+    }
+    n
 }
 
 #[tokio::test]
@@ -449,6 +469,7 @@ async fn device_named_in_the_message_wins_and_recurrence_is_noted() {
         "{t}"
     );
     assert!(chat.case(&second).devices.contains_key("branch-pc7"));
+    assert_eq!(stored_bundles(chat.dir.path()), 2, "both bundles are kept");
 }
 
 #[tokio::test]

@@ -126,6 +126,46 @@ fn rollback_run_success_is_marked_uninstall() {
     );
 }
 
+/// The shape of a real Win11 rollback capture: the direction is logged after the Begin block
+/// (`Container AI invoked with operation flags Uninstall`), and the removal shows as
+/// `New component: (null)`.
+#[test]
+fn rollback_direction_logged_after_begin() {
+    let log = "\
+2026-10-08 20:50:05, Info CSI 00000038 Begin executing advanced installer phase 39 index 11 (sequence 51)
+    Old component: (null)
+    New component: Microsoft-Windows-Containers-DisposableClientVM, version 10.0.26100.9549, arch amd64
+    Installer ID: {9edf0f01-1234-4321-aaaa-bbbbccccdddd}
+    Installer name: 'Container Installer'
+2026-10-08 20:50:05, Info CSI 0000003c Container AI invoked with operation flags Install
+2026-10-08 20:50:05, Info CSI 0000003e End executing advanced installer (sequence 51)
+    Completion status: S_OK 
+2026-10-08 20:55:37, Info CBS Startup: Processing advanced operation queue, startupPhase: 0
+2026-10-08 20:55:38, Info CSI 00000033 Begin executing advanced installer phase 39 index 11 (sequence 51)
+    Old component: Microsoft-Windows-Containers-DisposableClientVM, version 10.0.26100.9549, arch amd64
+    New component: (null)
+    Installer ID: {9edf0f01-1234-4321-aaaa-bbbbccccdddd}
+    Installer name: 'Container Installer'
+2026-10-08 20:55:38, Info CSI 00000037 Container AI invoked with operation flags Uninstall
+2026-10-08 20:55:38, Info CSI 00000039 End executing advanced installer (sequence 51)
+    Completion status: S_OK 
+2026-10-08 20:55:38, Info CSI 0000003f Begin executing advanced installer phase 39 index 0 (sequence 0)
+    Old component: (null)
+    New component: (null)
+    Installer name: 'Container Installer'
+2026-10-08 20:55:38, Info CSI 00000041 End executing advanced installer (sequence 0)
+    Completion status: S_OK 
+";
+    let done: Vec<bool> = facts(&parse_str(LogKind::Cbs, log))
+        .into_iter()
+        .filter_map(|f| match f {
+            Fact::InstallerDone { uninstall, .. } => Some(uninstall),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(done, vec![false, true, true]);
+}
+
 #[test]
 fn forward_run_success_is_not_uninstall() {
     let log = "\
