@@ -97,10 +97,10 @@ pub struct DiagnoseArgs {
 pub enum RulesCommand {
     /// Check every rule file: schema, regexes, ids, fixtures, duplicates.
     Lint {
-        /// Rules directory (default: the built-in catalogue).
+        /// Rules directory (default: ./diagnosis/rules, i.e. run from the workspace root).
         #[arg(long)]
         rules: Option<PathBuf>,
-        /// Fixtures directory (default: tests/fixtures/rules).
+        /// Fixtures directory (default: ./tests/fixtures/rules).
         #[arg(long)]
         fixtures: Option<PathBuf>,
     },
