@@ -147,7 +147,7 @@ impl<'r> Scan<'r> {
         {
             built.push((i, fallback(rule, &unexplained, &ctx.vars)));
         }
-        drop_redundant_hints(&mut built, &self.rules.noise.consequences);
+        drop_redundant_hints(&mut built);
         // Rules' own missing entries: from the confident findings, or from the hints if none is.
         let confident = top >= crate::report::CONFIDENT;
         let mut missing: Vec<Missing> = built
@@ -222,7 +222,7 @@ fn template_vars(device: &crate::report::Device) -> BTreeMap<String, String> {
 /// A hint adds nothing next to a confident finding when its evidence lines are that finding's,
 /// or when every failing code it saw is one the confident findings explain (the generic
 /// 0x800f0922 of an advanced-installer rollback): leave it out.
-fn drop_redundant_hints(built: &mut Vec<(usize, Built)>, consequences: &[u32]) {
+fn drop_redundant_hints(built: &mut Vec<(usize, Built)>) {
     let confident: Vec<&Built> = built
         .iter()
         .map(|(_, b)| b)
@@ -235,11 +235,12 @@ fn drop_redundant_hints(built: &mut Vec<(usize, Built)>, consequences: &[u32]) {
         .iter()
         .flat_map(|b| b.finding.evidence.iter().map(|e| (e.file.clone(), e.line)))
         .collect();
-    let mut codes: BTreeSet<u32> = confident
+    // Only the confident findings' own codes: a consequence code (0x800f0922) seen next to an
+    // unrelated confident finding still leaves the hint worth showing.
+    let codes: BTreeSet<u32> = confident
         .iter()
         .flat_map(|b| b.codes.iter().copied())
         .collect();
-    codes.extend(consequences.iter().copied());
     built.retain(|(_, b)| {
         let covered = b
             .finding

@@ -305,3 +305,39 @@ fn healthy_log_gives_nothing() {
     assert!(d.unexplained.is_empty());
     assert!(d.bundle.missing.iter().any(|m| m.kind == "cbs-persist"));
 }
+
+/// A hint is left out only when a confident finding already explains its evidence; next to an
+/// unrelated confident finding it stays as an alternative.
+#[test]
+fn hints_next_to_an_unrelated_confident_finding_stay() {
+    let rules = RuleSet::builtin().unwrap();
+    let mut scan = Scan::new(&rules);
+    scan.begin_file("CBS.log", LogKind::Cbs);
+    scan.record(&rec(
+        5,
+        Level::Error,
+        "2024-02-15 10:00:00, Error CBS Exec: Failed to commit CBS transaction. [HRESULT = 0x80071ab1 - ERROR_LOG_GROWTH_FAILED]",
+        &[0x8007_1ab1],
+    ));
+    scan.begin_file("System.txt", LogKind::EventText);
+    scan.record(&event(
+        9,
+        "Microsoft-Windows-WindowsUpdateClient",
+        20,
+        "System",
+        "Installation Failure: Windows failed to install the following update with error 0x800f0922.",
+        &[0x800f_0922],
+    ));
+    let d = scan.finish(BundleSummary::default());
+    assert_eq!(
+        d.top().map(|f| f.root_cause.as_str()),
+        Some("txf-transaction-log-corrupt")
+    );
+    assert!(
+        d.findings
+            .iter()
+            .any(|f| f.rule == "ai-service-disabled" && f.confidence < 0.5),
+        "{:?}",
+        d.findings
+    );
+}
