@@ -156,13 +156,6 @@ pub(super) fn parse_event_xml(xml: &str) -> Option<EventInfo> {
 pub(super) fn event_record(line: u64, ev: EventInfo) -> Record {
     let mut data = ev.data;
     let scm = scm::is_scm(&ev.provider);
-    if scm
-        && let Some((name, start)) =
-            scm::start_change(ev.id, ev.message.as_deref().unwrap_or(""), &data)
-    {
-        data.insert("service".into(), name);
-        data.insert("startType".into(), scm::start_name(start).into());
-    }
     let mut text = format!("{} {}:", ev.provider, ev.id);
     if let Some(m) = &ev.message {
         text.push(' ');
@@ -180,6 +173,14 @@ pub(super) fn event_record(line: u64, ev: EventInfo) -> Record {
         text.push_str("\nkb: ");
         text.push_str(&kb);
         data.insert("kb".into(), kb);
+    }
+    // Decoded start-type changes go to the data only; the text stays as the log wrote it.
+    if scm
+        && let Some((name, start)) =
+            scm::start_change(ev.id, ev.message.as_deref().unwrap_or(""), &data)
+    {
+        data.insert("service".into(), name);
+        data.insert("startType".into(), scm::start_name(start).into());
     }
     let mut codes = extract_codes(&text);
     if scm {
