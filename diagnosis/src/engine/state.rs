@@ -91,15 +91,13 @@ pub(crate) fn candidates(
     record: &Record,
 ) -> Vec<MatchRef> {
     let bit = kind_bit(kind);
-    let Some(index) = crate::rule::KINDS
-        .iter()
-        .position(|k| *k == kind)
-        .and_then(|i| rules.index.get(i))
-    else {
+    let Some(index) = rules.kind_index(kind) else {
         return Vec::new();
     };
     let mut out: Vec<MatchRef> = Vec::new();
-    if !index.refs.is_empty() {
+    if index.one_by_one {
+        out.extend(all_pattern_refs(rules, bit));
+    } else if !index.refs.is_empty() {
         out.extend(
             index
                 .set
@@ -107,9 +105,6 @@ pub(crate) fn candidates(
                 .iter()
                 .map(|i| index.refs[i]),
         );
-    } else if !index.set.is_empty() {
-        // The combined set could not be built: fall back to every pattern matcher.
-        out.extend(all_pattern_refs(rules, bit));
     }
     for code in &record.codes {
         if let Some(refs) = index.by_code.get(code) {

@@ -67,25 +67,22 @@ pub(crate) fn build(
     noise: Noise,
     version: String,
 ) -> RuleSet {
-    // Kinds read by the same patterns share one compiled set (RegexSet clones are cheap).
-    let mut cache: HashMap<Vec<String>, RegexSet> = HashMap::new();
-    let index = KINDS
-        .iter()
-        .map(|k| kind_index(&rules, kind_bit(*k), &mut cache))
-        .collect();
     RuleSet {
         rules,
         tables,
         noise,
-        index,
+        index: KINDS.iter().map(|_| std::sync::OnceLock::new()).collect(),
+        set_cache: std::sync::Mutex::default(),
         version,
     }
 }
 
-fn kind_index(
+/// The prefilter of one kind. Kinds read by the same patterns share one compiled set
+/// (`cache`; RegexSet clones are cheap).
+pub(crate) fn kind_index(
     rules: &[Rule],
     bit: KindSet,
-    cache: &mut HashMap<Vec<String>, RegexSet>,
+    cache: &mut HashMap<Vec<String>, Option<RegexSet>>,
 ) -> KindIndex {
     let mut patterns = Vec::new();
     let mut refs = Vec::new();
@@ -114,23 +111,28 @@ fn kind_index(
             add(&e.m, MatchRef::Exclude(ri, ei));
         }
     }
-    // Every pattern compiled on its own already, so the set compiles too; an empty set is the
-    // safe fallback should the combined size exceed the limit (then matchers run one by one).
-    let set = cache
-        .entry(patterns.clone())
-        .or_insert_with(|| {
-            RegexSetBuilder::new(&patterns)
-                .size_limit(REGEX_SIZE_LIMIT * 8)
-                .build()
-                .unwrap_or_else(|_| RegexSet::empty())
-        })
-        .clone();
-    let refs = if set.len() == patterns.len() {
-        refs
-    } else {
-        Vec::new()
+    // Every pattern compiled on its own already; should the combined set exceed its size limit,
+    // the matchers run one by one instead.
+    let built = cache.entry(patterns.clone()).or_insert_with(|| {
+        RegexSetBuilder::new(&patterns)
+            .size_limit(REGEX_SIZE_LIMIT * 8)
+            .build()
+            .ok()
+    });
+    let Some(set) = built.clone() else {
+        return KindIndex {
+            set: RegexSet::empty(),
+            refs: Vec::new(),
+            by_code,
+            one_by_one: !patterns.is_empty(),
+        };
     };
-    KindIndex { set, refs, by_code }
+    KindIndex {
+        set,
+        refs,
+        by_code,
+        one_by_one: false,
+    }
 }
 
 fn compile_table(text: &str) -> Result<(Table, Noise), String> {

@@ -11,6 +11,7 @@ mod template;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::{Mutex, OnceLock};
 
 use regex::{Regex, RegexSet};
 use sha2::{Digest, Sha256};
@@ -227,7 +228,10 @@ impl Default for Noise {
 #[derive(Debug)]
 pub(crate) struct KindIndex {
     pub set: RegexSet,
+    /// The matcher of each pattern of `set`.
     pub refs: Vec<MatchRef>,
+    /// The set could not be built: try every pattern matcher of this kind.
+    pub one_by_one: bool,
     /// Matchers without a pattern (codes only), keyed by code.
     pub by_code: HashMap<u32, Vec<MatchRef>>,
 }
@@ -238,7 +242,11 @@ pub struct RuleSet {
     pub(crate) rules: Vec<Rule>,
     pub(crate) tables: BTreeMap<String, Table>,
     pub(crate) noise: Noise,
-    pub(crate) index: Vec<KindIndex>,
+    /// Prefilter per kind (order of [`KINDS`]), built the first time a file of that kind is read
+    /// so that a CBS-only bundle compiles only the CBS set.
+    pub(crate) index: Vec<OnceLock<KindIndex>>,
+    /// Compiled sets by pattern list, shared between kinds read by the same patterns.
+    pub(crate) set_cache: Mutex<HashMap<Vec<String>, Option<RegexSet>>>,
     version: String,
 }
 
@@ -282,6 +290,21 @@ impl RuleSet {
     /// The compiled rules, in file order.
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// The prefilter for `kind`, compiled on first use.
+    pub(crate) fn kind_index(&self, kind: LogKind) -> Option<&KindIndex> {
+        let i = KINDS.iter().position(|k| *k == kind)?;
+        let cell = self.index.get(i)?;
+        Some(cell.get_or_init(|| {
+            // A poisoned cache only means another thread panicked mid-insert: start afresh.
+            let mut cache = self.set_cache.lock().unwrap_or_else(|e| {
+                let mut g = e.into_inner();
+                g.clear();
+                g
+            });
+            compile::kind_index(&self.rules, kind_bit(kind), &mut cache)
+        }))
     }
 }
 
