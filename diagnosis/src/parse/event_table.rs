@@ -318,13 +318,17 @@ Second line of the description.\"\n";
         assert_eq!(recs.len(), 2);
         assert_eq!(
             ids(&recs),
-            vec![("Microsoft-Windows-WindowsUpdateClient".into(), 20, 2)]
+            vec![
+                ("Microsoft-Windows-WindowsUpdateClient".into(), 20, 2),
+                ("Service Control Manager".into(), 7040, 3)
+            ]
         );
         assert_eq!(recs[0].level, Level::Error);
         assert_eq!(recs[0].codes, vec![0x800f0922]);
         assert_eq!(recs[0].time.as_deref(), Some("2/14/2024 10:01:02 AM"));
-        assert!(matches!(&recs[1].fact, Some(Fact::Service { name, .. }) if name == "Winmgmt"));
-        assert_eq!(recs[1].line, 3);
+        assert!(
+            matches!(&recs[1].fact, Some(Fact::Event { data, .. }) if data["service"] == "Winmgmt")
+        );
     }
 
     #[test]

@@ -151,9 +151,11 @@ pub(super) fn parse_event_xml(xml: &str) -> Option<EventInfo> {
 }
 
 /// The record of an event: text `Provider ID: message` plus `key: value` data lines; KB numbers
-/// from titles and package identifiers are added to the data as `kb`.
+/// from titles and package identifiers are added to the data as `kb`, and a Service Control
+/// Manager start-type change (7040) as `service` (key name) and `startType`.
 pub(super) fn event_record(line: u64, ev: EventInfo) -> Record {
     let mut data = ev.data;
+    let scm = scm::is_scm(&ev.provider);
     let mut text = format!("{} {}:", ev.provider, ev.id);
     if let Some(m) = &ev.message {
         text.push(' ');
@@ -172,15 +174,21 @@ pub(super) fn event_record(line: u64, ev: EventInfo) -> Record {
         text.push_str(&kb);
         data.insert("kb".into(), kb);
     }
+    // Decoded start-type changes go to the data only; the text stays as the log wrote it.
+    if scm
+        && let Some((name, start)) =
+            scm::start_change(ev.id, ev.message.as_deref().unwrap_or(""), &data)
+    {
+        data.insert("service".into(), name);
+        data.insert("startType".into(), scm::start_name(start).into());
+    }
     let mut codes = extract_codes(&text);
-    let mut service = None;
-    if scm::is_scm(&ev.provider) {
+    if scm {
         for c in scm::scm_codes(&text, &data) {
             if !codes.contains(&c) {
                 codes.push(c);
             }
         }
-        service = scm::start_change(ev.id, ev.message.as_deref().unwrap_or(""), &data);
     }
     Record {
         line,
@@ -189,13 +197,13 @@ pub(super) fn event_record(line: u64, ev: EventInfo) -> Record {
         component: Some(ev.provider.clone()),
         codes,
         text,
-        fact: service.or(Some(Fact::Event {
+        fact: Some(Fact::Event {
             provider: ev.provider,
             id: ev.id,
             channel: ev.channel,
             computer: ev.computer,
             data,
-        })),
+        }),
     }
 }
 

@@ -110,7 +110,9 @@ pub struct Record {
 /// Structured facts parsers extract for cross-file rules.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fact {
-    /// A service's configured start type (from `sc qc`, `Get-Service`, or event 7040).
+    /// A service's configured start type from a snapshot (`sc qc`, `Get-Service`, registry). Event
+    /// 7040 changes are in that event's data (`service`, `startType`) instead: a snapshot is the
+    /// current truth, an old event is not.
     Service {
         /// Service key name as written (`winmgmt`).
         name: String,

@@ -1,13 +1,17 @@
-//! Service Control Manager events: start-type changes (7040) become [`Fact::Service`], and the
-//! Win32 errors SCM reports as message text (7000/7001/7023/7024: "The service cannot be
-//! started, either because it is disabled …") or as `%%1058` insertions become codes.
+//! Service Control Manager events: start-type changes (7040) are decoded into the event data
+//! (`service`, `startType`), and the Win32 errors SCM reports as message text (7000/7001/7023/
+//! 7024: "The service cannot be started, either because it is disabled …") or as `%%1058`
+//! insertions become codes.
+//!
+//! A 7040 event is deliberately not a [`super::Fact::Service`]: a tool that edits the registry
+//! leaves no 7040, so an old event must never override the start type of a services snapshot.
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{Fact, StartType, hresult_from_win32};
+use super::{StartType, hresult_from_win32};
 
 /// Distinctive parts of Win32 error messages, English and Chinese (zh-CN), as SCM renders them.
 const MESSAGES: &[(&str, u32)] = &[
@@ -102,9 +106,24 @@ fn key_name(display: &str) -> String {
         .map_or_else(|| display.trim().to_string(), |(_, k)| (*k).to_string())
 }
 
-/// Event 7040 as a service start type: the key name from `param4` when the event data has it
-/// (XML/evtx), else the display name from the message, mapped to its key name when known.
-pub(super) fn start_change(id: u32, text: &str, data: &BTreeMap<String, String>) -> Option<Fact> {
+/// The name used for a start type in event data (as in the JSON output).
+pub(super) fn start_name(start: StartType) -> &'static str {
+    match start {
+        StartType::Boot => "boot",
+        StartType::System => "system",
+        StartType::Auto => "auto",
+        StartType::Manual => "manual",
+        StartType::Disabled => "disabled",
+    }
+}
+
+/// Event 7040's service and new start type: the key name from `param4` when the event data has
+/// it (XML/evtx), else the display name from the message, mapped to its key name when known.
+pub(super) fn start_change(
+    id: u32,
+    text: &str,
+    data: &BTreeMap<String, String>,
+) -> Option<(String, StartType)> {
     if id != 7040 {
         return None;
     }
@@ -113,25 +132,28 @@ pub(super) fn start_change(id: u32, text: &str, data: &BTreeMap<String, String>)
         data.get("param4").or(data.get("param1")),
     ) && let Some(start) = start_words(to)
     {
-        return Some(Fact::Service {
-            name: key_name(name),
-            start,
-        });
+        return Some((key_name(name), start));
     }
     let c = CHANGE_EN
         .captures(text)
         .or_else(|| CHANGE_ZH.captures(text))?;
-    let start = start_words(&c[3])?;
-    Some(Fact::Service {
-        name: key_name(&c[1]),
-        start,
-    })
+    Some((key_name(&c[1]), start_words(&c[3])?))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::parse::{LogKind, parse_str};
+    use crate::parse::{Fact, LogKind, Record, parse_str};
+
+    fn change(r: &Record) -> (u32, Option<&str>, Option<&str>) {
+        match &r.fact {
+            Some(Fact::Event { id, data, .. }) => (
+                *id,
+                data.get("service").map(String::as_str),
+                data.get("startType").map(String::as_str),
+            ),
+            other => panic!("not an event: {other:?}"),
+        }
+    }
 
     const SCM_TEXT: &str = "\
 Event[0]:
@@ -167,20 +189,9 @@ Background Intelligent Transfer Service 服务的启动类型从 自动启动 �
         assert_eq!(recs.len(), 3);
         assert_eq!(recs[0].codes, vec![0x80070422]);
         assert!(matches!(recs[0].fact, Some(Fact::Event { id: 7001, .. })));
-        assert_eq!(
-            recs[1].fact,
-            Some(Fact::Service {
-                name: "Winmgmt".into(),
-                start: StartType::Disabled
-            })
-        );
-        assert_eq!(
-            recs[2].fact,
-            Some(Fact::Service {
-                name: "BITS".into(),
-                start: StartType::Manual
-            })
-        );
+        assert_eq!(change(&recs[1]), (7040, Some("Winmgmt"), Some("disabled")));
+        assert_eq!(change(&recs[2]), (7040, Some("BITS"), Some("manual")));
+        assert!(!recs[1].text.contains("startType"), "text stays as logged");
     }
 
     #[test]
@@ -188,13 +199,7 @@ Background Intelligent Transfer Service 服务的启动类型从 自动启动 �
         let xml = "<Event><System><Provider Name='Service Control Manager'/><EventID Qualifiers='16384'>7040</EventID><Level>4</Level><Channel>System</Channel></System><EventData><Data Name='param1'>Windows Management Instrumentation</Data><Data Name='param2'>auto start</Data><Data Name='param3'>disabled</Data><Data Name='param4'>Winmgmt</Data></EventData></Event>\n<Event><System><Provider Name='Service Control Manager'/><EventID Qualifiers='49152'>7000</EventID><Level>2</Level></System><EventData><Data Name='param1'>Windows Management Instrumentation</Data><Data Name='param2'>%%1058</Data></EventData></Event>";
         let recs = parse_str(LogKind::EventXml, xml);
         assert_eq!(recs.len(), 2);
-        assert_eq!(
-            recs[0].fact,
-            Some(Fact::Service {
-                name: "Winmgmt".into(),
-                start: StartType::Disabled
-            })
-        );
+        assert_eq!(change(&recs[0]), (7040, Some("Winmgmt"), Some("disabled")));
         assert_eq!(recs[1].codes, vec![0x80070422]);
     }
 
@@ -202,6 +207,6 @@ Background Intelligent Transfer Service 服务的启动类型从 自动启动 �
     fn other_providers_are_untouched() {
         let text = "Event[0]:\n  Source: Some App\n  Event ID: 7040\n  Description: The start type of the X service was changed from auto start to disabled.\n";
         let recs = parse_str(LogKind::EventText, text);
-        assert!(matches!(recs[0].fact, Some(Fact::Event { .. })));
+        assert_eq!(change(&recs[0]), (7040, None, None));
     }
 }
