@@ -500,6 +500,37 @@ pub async fn reload_rules(
     Ok(())
 }
 
+/// Re-diagnose open cases whose stored conclusions came from another rule-set version: casebot
+/// was upgraded, or its rules changed, while it was down. Called from [`resume`] at start-up.
+pub async fn rediagnose_stale(ctx: &Context, out: &Outbox) -> Result<(), HandlerError> {
+    let version = ctx.rule_set().version().to_string();
+    for case in ctx.store.list()? {
+        let stale = case.status != CaseStatus::Closed
+            && case.devices.values().any(|r| {
+                r.status != store::DeviceStatus::Fixed
+                    && r.diagnosis
+                        .as_ref()
+                        .is_some_and(|d| d.rules_version != version)
+            });
+        if stale {
+            rediagnose_case(ctx, &case, out).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Store a re-diagnosis whose conclusion did not change, silently: the case keeps its status and
+/// timeline, and the stored rule-set version is current so the device is not re-run next start.
+fn refresh(ctx: &Context, id: &CaseId, device: &str, d: &Diagnosis) -> Result<(), HandlerError> {
+    dispatch::update(ctx, id, |c| {
+        if let Some(r) = c.devices.get_mut(device) {
+            r.diagnosis = Some(d.clone());
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
 /// Re-diagnose the devices of one open case that are not verified fixed (a verified fix stays
 /// verified whatever the new rules say) and post the conclusions that changed.
 async fn rediagnose_case(ctx: &Context, case: &Case, out: &Outbox) -> Result<(), HandlerError> {
@@ -524,6 +555,7 @@ async fn rediagnose_case(ctx: &Context, case: &Case, out: &Outbox) -> Result<(),
             }
         };
         if !changed(old, &d) {
+            refresh(ctx, &case.id, &device, &d)?;
             continue;
         }
         let before = conclusion(old, case.lang);

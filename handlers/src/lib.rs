@@ -295,9 +295,11 @@ pub async fn bind_thread(ctx: &Context, case_id: &CaseId, thread_id: u64) -> any
     Ok(())
 }
 
-/// Resume journaled work after a restart, pushing its replies into `out`.
+/// After a restart: finish journaled work, then re-diagnose open cases whose conclusions came
+/// from another rule-set version (an upgraded casebot), pushing replies into `out`.
 pub async fn resume(ctx: &Context, out: &Outbox) -> anyhow::Result<()> {
-    Ok(diagnose::resume(ctx, out).await?)
+    diagnose::resume(ctx, out).await?;
+    Ok(diagnose::rediagnose_stale(ctx, out).await?)
 }
 
 /// Swap in a new rule set; if its version differs, re-diagnose open cases and post changes.

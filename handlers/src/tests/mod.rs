@@ -623,6 +623,56 @@ async fn rule_change_rediagnoses_open_cases_with_the_real_engine() {
     assert_eq!(top.top().unwrap().root_cause, "txf-transaction-log-corrupt");
 }
 
+/// A restart with other rules (an upgraded casebot): `resume` re-diagnoses the open cases whose
+/// stored conclusions came from the old rules, once; the next restart has nothing to redo.
+#[tokio::test]
+async fn restart_with_new_rules_rediagnoses_stale_cases_once() {
+    let mut chat = FakeChat::new(Kind::Sled);
+    let empty = RuleSet::from_files(&[]).unwrap();
+    chat.ctx = Context::new(chat.ctx.store.clone(), empty, HandlersConfig::default());
+    chat.ctx.set_user_lang("eng", Lang::En);
+    let id = switched(&chat.send(Role::Engineer, None, "open TxF", vec![]).await);
+    let cbs = "2024-02-14 10:20:09, Error                 CBS    Exec: Failed to commit CBS transaction. [HRESULT = 0x80071ab1 - ERROR_LOG_GROWTH_FAILED]\n";
+    chat.send(
+        Role::Engineer,
+        Some(&id),
+        "device:pc2",
+        vec![chat.bundle("CBS.log", cbs)],
+    )
+    .await;
+
+    let restarted = Context::new(
+        chat.ctx.store.clone(),
+        RuleSet::builtin().unwrap(),
+        HandlersConfig::default(),
+    );
+    let resume_once = |ctx: Context| async move {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::time::timeout(Duration::from_secs(30), resume(&ctx, &tx))
+            .await
+            .unwrap()
+            .unwrap();
+        drop(tx);
+        let mut out = Vec::new();
+        while let Some(o) = rx.recv().await {
+            out.push(o);
+        }
+        text(&out)
+    };
+    let first = resume_once(restarted.clone()).await;
+    assert!(
+        first.contains("txf-transaction-log-corrupt") && first.contains("`pc2`"),
+        "{first}"
+    );
+    let top = chat.case(&id).devices["pc2"].diagnosis.clone().unwrap();
+    assert_eq!(top.top().unwrap().root_cause, "txf-transaction-log-corrupt");
+    let second = resume_once(restarted).await;
+    assert!(
+        second.is_empty(),
+        "nothing stale after the first run: {second}"
+    );
+}
+
 #[tokio::test]
 async fn long_diagnoses_show_progress_and_do_not_block_other_cases() {
     let mut chat = FakeChat::with_config(
