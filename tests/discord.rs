@@ -27,6 +27,11 @@ async fn within<T>(fut: impl Future<Output = T>) -> T {
 
 /// The config a test bot runs with, pointed at the fake.
 fn config(fake: &FakeDiscord, data_dir: &std::path::Path) -> Config {
+    config_with(fake, data_dir, "")
+}
+
+/// [`config`] plus `extra` TOML at the end (e.g. a `[diagnoses]` section).
+fn config_with(fake: &FakeDiscord, data_dir: &std::path::Path, extra: &str) -> Config {
     let text = format!(
         r#"
 lang = "en"
@@ -42,6 +47,7 @@ data_dir = "{data}"
 allowed_hosts = ["127.0.0.1"]
 max_bytes = 1048576
 timeout_secs = 40
+{extra}
 "#,
         base = fake.base_url(),
         role = crate::fake_discord::ENGINEER_ROLE,

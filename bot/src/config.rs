@@ -115,6 +115,20 @@ pub struct RawLimits {
 pub struct RawDiagnoses {
     /// Diagnoses run at the same time; further bundles wait (default 2).
     pub max_concurrent: Option<usize>,
+    /// Load the rules from this directory instead of the built-in catalogue, and reload them
+    /// while serving when the files change; open cases are then re-diagnosed.
+    pub rules_dir: Option<PathBuf>,
+    /// How often `rules_dir` is checked for changes, in seconds (default 30).
+    pub rules_poll_secs: Option<u64>,
+}
+
+/// Where the rules come from while serving.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RulesReload {
+    /// The rules directory.
+    pub dir: PathBuf,
+    /// How often it is checked for a new rule-set version.
+    pub every: Duration,
 }
 
 /// An engineer role as configured: a snowflake id or a role name.
@@ -156,6 +170,8 @@ pub struct Config {
     pub token_file: Option<PathBuf>,
     /// Settings handed to the handlers.
     pub handlers: HandlersConfig,
+    /// Rules loaded from (and reloaded from) a directory; `None`: the built-in catalogue.
+    pub rules: Option<RulesReload>,
 }
 
 /// Every problem found in a config, listed together.
@@ -219,6 +235,7 @@ impl Config {
         if max_concurrent == 0 {
             problems.push("diagnoses.max_concurrent must be at least 1".to_owned());
         }
+        let rules = validate_rules(&raw.diagnoses, &mut problems);
         let data_dir = raw
             .store
             .data_dir
@@ -242,6 +259,7 @@ impl Config {
                 limits,
                 max_concurrent_diagnoses: max_concurrent,
             },
+            rules,
         })
     }
 
@@ -292,6 +310,28 @@ fn toml_location(text: &str, span: Option<std::ops::Range<usize>>) -> String {
         }
         None => String::new(),
     }
+}
+
+/// `[diagnoses] rules_dir`: the directory must hold a rule set that compiles now, so a typo is
+/// reported at startup rather than at the first reload.
+fn validate_rules(raw: &RawDiagnoses, problems: &mut Vec<String>) -> Option<RulesReload> {
+    let every = Duration::from_secs(raw.rules_poll_secs.unwrap_or(30));
+    if every.is_zero() {
+        problems.push("diagnoses.rules_poll_secs must be at least 1".to_owned());
+    }
+    let dir = raw.rules_dir.clone()?;
+    if !dir.is_dir() {
+        problems.push(format!(
+            "diagnoses.rules_dir = {:?}: not a directory",
+            dir.display().to_string()
+        ));
+        return None;
+    }
+    if let Err(e) = diagnosis::RuleSet::load_dir(&dir) {
+        problems.push(format!("diagnoses.rules_dir: {e}"));
+        return None;
+    }
+    Some(RulesReload { dir, every })
 }
 
 fn validate_discord(raw: RawDiscord, problems: &mut Vec<String>) -> DiscordConfig {

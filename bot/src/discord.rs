@@ -28,7 +28,7 @@ use serenity::all::{
 use serenity::async_trait;
 use tokio::sync::mpsc;
 
-use crate::config::{DiscordConfig, RoleRef};
+use crate::config::{DiscordConfig, RoleRef, RulesReload};
 
 /// Every REST call gets this long before it is abandoned (and logged).
 const REST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -45,6 +45,7 @@ const INTERNAL_ERROR: &str = "Sorry, something went wrong on casebot's side whil
 /// in-flight work finish (or leave it journaled), and return. The caller flushes the store.
 pub async fn run(
     cfg: DiscordConfig,
+    rules: Option<RulesReload>,
     token: SecretString,
     ctx: handlers::Context,
     shutdown: impl Future<Output = ()>,
@@ -64,6 +65,8 @@ pub async fn run(
         live: Mutex::new(Some(Live { ctx, done: done_tx })),
         accepting: AtomicBool::new(true),
         resumed: AtomicBool::new(false),
+        rules,
+        stopping: tokio::sync::watch::Sender::new(false),
         recent: Mutex::new(RecentIds::default()),
         roles: tokio::sync::Mutex::new(HashMap::new()),
         parents: Mutex::new(HashMap::new()),
@@ -89,6 +92,7 @@ pub async fn run(
         }
     }
     bot.accepting.store(false, Ordering::SeqCst);
+    bot.stopping.send_replace(true);
     // Serenity's shard tasks may outlive this function and they hold `bot`: release the store
     // handle here so the caller's flush and close are the last word on it.
     drop(bot.live.lock().map(|mut g| g.take()));
@@ -166,6 +170,10 @@ struct Bot {
     accepting: AtomicBool,
     /// `handlers::resume` runs once per process, not on every re-identify.
     resumed: AtomicBool,
+    /// Where to reload the rules from while serving, if anywhere.
+    rules: Option<RulesReload>,
+    /// Set when `run` returns, so background tasks let go of the store.
+    stopping: tokio::sync::watch::Sender<bool>,
     recent: Mutex<RecentIds>,
     /// Role name (lowercase) → id per guild, fetched once when engineer roles are given by name.
     roles: tokio::sync::Mutex<HashMap<GuildId, HashMap<String, RoleId>>>,
@@ -216,7 +224,10 @@ impl EventHandler for Bot {
             slash::register(&ctx, &self.cfg.allowed_guilds).await;
         }
         if !self.resumed.swap(true, Ordering::SeqCst) {
-            self.resume_journal(ctx).await;
+            self.resume_journal(ctx.clone()).await;
+            if let Some(rules) = self.rules.clone() {
+                self.watch_rules(ctx, rules);
+            }
         }
     }
 
@@ -467,6 +478,58 @@ impl Bot {
             drop(tx);
             let _ = drain.await;
             drop(done);
+        });
+    }
+
+    /// Check the rules directory every `rules.every`; when the rule-set version changes, swap
+    /// the rules in and re-diagnose open cases (changed conclusions go to the case threads). A
+    /// rule set that does not compile is logged and the running one kept.
+    fn watch_rules(&self, ctx: Context, rules: RulesReload) {
+        let Some(Live { ctx: hctx, .. }) = self.live() else {
+            return;
+        };
+        let bot = Delivery {
+            cfg: self.cfg.clone(),
+            ctx: hctx,
+        };
+        let mut stopping = self.stopping.subscribe();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(rules.every);
+            tick.tick().await;
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stopping.changed() => return,
+                }
+                let dir = rules.dir.clone();
+                let loaded =
+                    tokio::task::spawn_blocking(move || diagnosis::RuleSet::load_dir(&dir)).await;
+                let set = match loaded {
+                    Ok(Ok(set)) => set,
+                    Ok(Err(e)) => {
+                        tracing::warn!("rules in {} not reloaded: {e:#}", rules.dir.display());
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::warn!("rules reload task failed: {e}");
+                        continue;
+                    }
+                };
+                if set.version() == bot.ctx.rule_set().version() {
+                    continue;
+                }
+                tracing::info!(
+                    version = set.version(),
+                    "rules changed: re-diagnosing open cases"
+                );
+                let (tx, rx) = mpsc::unbounded_channel();
+                let drain = tokio::spawn(bot.clone().drain(ctx.clone(), Origin::none(), rx));
+                if let Err(e) = handlers::reload_rules(&bot.ctx, set, &tx).await {
+                    tracing::error!("re-diagnosis after a rules change failed: {e:#}");
+                }
+                drop(tx);
+                let _ = drain.await;
+            }
         });
     }
 

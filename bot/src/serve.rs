@@ -53,9 +53,13 @@ pub async fn serve(
     let store = tokio::task::spawn_blocking(move || open_store(&dir))
         .await
         .context("store open task failed")??;
-    let rules = diagnosis::RuleSet::builtin().context("cannot load the built-in rules")?;
+    let rules = match &cfg.rules {
+        Some(r) => diagnosis::RuleSet::load_dir(&r.dir)
+            .with_context(|| format!("cannot load the rules in {}", r.dir.display()))?,
+        None => diagnosis::RuleSet::builtin().context("cannot load the built-in rules")?,
+    };
     let ctx = handlers::Context::new(Arc::clone(&store), rules, cfg.handlers.clone());
-    let result = crate::discord::run(cfg.discord, token, ctx, shutdown).await;
+    let result = crate::discord::run(cfg.discord, cfg.rules, token, ctx, shutdown).await;
     // Flush even when the connection failed: acknowledged work must reach the disk.
     let flushed = tokio::task::spawn_blocking(move || store.flush())
         .await

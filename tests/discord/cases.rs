@@ -336,3 +336,59 @@ async fn journaled_work_is_resumed_into_the_case_thread_after_a_crash() {
     })
     .await;
 }
+
+/// Copy the rule catalogue (with its tables) into `to`, leaving out `skip`.
+fn copy_rules(from: &std::path::Path, to: &std::path::Path, skip: &str) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        if path.is_dir() {
+            copy_rules(&path, &to.join(&name), skip);
+        } else if name != skip {
+            std::fs::copy(&path, to.join(&name)).unwrap();
+        }
+    }
+}
+
+/// Rules served from a directory are reloaded while the bot runs: when the TxF rule appears,
+/// the open case's device is re-diagnosed and the new conclusion is posted in its thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changed_rules_rediagnose_open_cases_while_serving() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let catalogue = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../diagnosis/rules");
+        let rules = dir.path().join("rules");
+        copy_rules(&catalogue, &rules, "txf-transaction-log-corrupt.toml");
+        let extra = format!(
+            "[diagnoses]\nrules_dir = \"{}\"\nrules_poll_secs = 1",
+            rules.display()
+        );
+        let bot = start(config_with(&fake, &dir.path().join("data"), &extra));
+        fake.wait_ready().await;
+        let eng = FakeUser::engineer();
+        let (thread, _id) = open_case(&fake, &eng, "KB5034763 fails with 0x80071ab1").await;
+        let bundle = fake.attachment(&format!("{DEVICE2}.zip"), device2_zip());
+        fake.say(thread.id, &eng, "", false, &[bundle]);
+        fake.wait_file(thread.id, DEVICE2, ".md").await;
+        assert!(
+            posts_with(&fake, thread.id, "`txf-transaction-log-corrupt`").is_empty(),
+            "without the TxF rule there is no TxF conclusion"
+        );
+
+        std::fs::copy(
+            catalogue.join("txf-transaction-log-corrupt.toml"),
+            rules.join("txf-transaction-log-corrupt.toml"),
+        )
+        .unwrap();
+        let update = fake
+            .wait_post_containing(thread.id, "diagnosis rules were updated")
+            .await;
+        assert!(update.content.contains(DEVICE2), "{}", update.content);
+        fake.wait_post_containing(thread.id, "`txf-transaction-log-corrupt`")
+            .await;
+        bot.stop().await;
+    })
+    .await;
+}
