@@ -339,14 +339,14 @@ async fn journaled_work_is_resumed_into_the_case_thread_after_a_crash() {
 
 /// Copy the rule catalogue (with its tables) into `to`, leaving out `skip`.
 fn copy_rules(from: &std::path::Path, to: &std::path::Path, skip: &str) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
+    std::fs::create_dir_all(to).expect("create rules dir");
+    for entry in std::fs::read_dir(from).expect("read rules dir").flatten() {
         let path = entry.path();
         let name = entry.file_name();
         if path.is_dir() {
             copy_rules(&path, &to.join(&name), skip);
         } else if name != skip {
-            std::fs::copy(&path, to.join(&name)).unwrap();
+            std::fs::copy(&path, to.join(&name)).expect("copy rule file");
         }
     }
 }
