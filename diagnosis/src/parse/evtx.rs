@@ -169,6 +169,41 @@ mod tests {
         assert_eq!(read, n);
     }
 
+    /// Records every warning the `log` facade receives (the evtx crate logs through it).
+    struct Warnings(std::sync::Mutex<Vec<String>>);
+
+    impl log::Log for Warnings {
+        fn enabled(&self, m: &log::Metadata) -> bool {
+            m.level() <= log::Level::Warn
+        }
+        fn log(&self, r: &log::Record) {
+            if self.enabled(r.metadata())
+                && let Ok(mut v) = self.0.lock()
+            {
+                v.push(r.args().to_string());
+            }
+        }
+        fn flush(&self) {}
+    }
+
+    static WARNINGS: Warnings = Warnings(std::sync::Mutex::new(Vec::new()));
+
+    #[test]
+    fn parsing_logs_no_warning() {
+        // Only this test installs a logger in this test binary.
+        log::set_logger(&WARNINGS).expect("logger installed once");
+        log::set_max_level(log::LevelFilter::Warn);
+        let bytes = std::fs::read(sample()).expect("sample present");
+        let (r, recs) = read_all(bytes);
+        r.expect("sample parses");
+        assert!(!recs.is_empty());
+        let seen = WARNINGS.0.lock().expect("not poisoned").clone();
+        assert!(
+            !seen.iter().any(|w| w.contains("num_threads")),
+            "evtx settings warned: {seen:?}"
+        );
+    }
+
     #[test]
     fn junk_is_an_error() {
         let (r, recs) = read_all(b"this is not an event log at all".repeat(100));
