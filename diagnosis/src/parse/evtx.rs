@@ -18,6 +18,9 @@ const MAX_ERRORS: usize = 10_000;
 /// Size of an evtx chunk; the file is a header block followed by whole chunks.
 const CHUNK_SIZE: u64 = 65_536;
 
+/// Size of the file header block of every evtx file written by Windows.
+const HEADER_BLOCK: u64 = 4096;
+
 /// Parse an `.evtx` stream: the events read and, if part of the file was unreadable, why.
 pub(super) fn parse_evtx_read(
     raw: &mut dyn Read,
@@ -25,6 +28,11 @@ pub(super) fn parse_evtx_read(
 ) -> io::Result<Parsed> {
     let mut spool = tempfile::tempfile()?;
     let len = io::copy(raw, &mut spool)?;
+    // The crate skips a partial last chunk; padded with zeros it reads the records before the cut.
+    let tail = len.saturating_sub(HEADER_BLOCK) % CHUNK_SIZE;
+    if len > HEADER_BLOCK && tail != 0 {
+        spool.set_len(len + (CHUNK_SIZE - tail))?;
+    }
     spool.rewind()?;
     parse_evtx(spool, len, sink)
 }
@@ -204,6 +212,9 @@ mod tests {
             match parse_evtx_read(&mut f, &mut |rec| out.push(rec)) {
                 Ok(p) => {
                     assert_eq!(out.len() as u64, p.read, "cut {cut}");
+                    if cut == bytes.len() - 1000 {
+                        assert!(p.read > 0, "records before the cut are kept");
+                    }
                     let note = p.damage.expect("a cut file is reported as damaged");
                     assert!(note.starts_with("evtx: damaged after "), "{note}");
                 }
