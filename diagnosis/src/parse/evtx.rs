@@ -65,7 +65,7 @@ fn invalid(msg: String) -> io::Error {
 fn truncation(header_block: u64, chunks_in_header: u64, len: u64) -> Option<String> {
     let body = len.saturating_sub(header_block);
     let whole = body / CHUNK_SIZE;
-    if body % CHUNK_SIZE != 0 {
+    if !body.is_multiple_of(CHUNK_SIZE) {
         Some(format!(
             "file cut off inside chunk {} ({} of {CHUNK_SIZE} bytes present)",
             whole + 1,
