@@ -29,10 +29,17 @@ pub fn run(bundle: &Bundle, rules: &RuleSet) -> Diagnosis {
     let mut lines = BTreeMap::new();
     for file in &bundle.files {
         scan.begin_file(&file.path, file.kind);
-        let result = crate::parse::parse_file(file, &mut |r: Record| scan.record(&r));
+        let result = crate::parse::parse_file_checked(file, &mut |r: Record| scan.record(&r));
         match result {
-            Ok(n) => {
-                lines.insert(file.path.clone(), n);
+            Ok(p) => {
+                lines.insert(file.path.clone(), p.read);
+                // The records before the damage were used; say what was lost.
+                if let Some(reason) = p.damage {
+                    skipped.push(Skipped {
+                        path: file.path.clone(),
+                        reason,
+                    });
+                }
             }
             Err(e) => skipped.push(Skipped {
                 path: file.path.clone(),

@@ -341,3 +341,33 @@ fn hints_next_to_an_unrelated_confident_finding_stay() {
         d.findings
     );
 }
+
+#[test]
+fn truncated_evtx_is_read_and_listed_as_damaged() {
+    let sample = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/evtx/language-pack-setup-operational.evtx");
+    let bytes = std::fs::read(&sample).expect("sample present");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("Setup-cut.evtx");
+    std::fs::write(&path, &bytes[..bytes.len() - 1000]).expect("write");
+    let bundle = crate::Bundle::open(&path, &crate::Limits::default()).expect("opens");
+    let d = run(&bundle, &RuleSet::builtin().expect("builtin rules"));
+    let file = &d.bundle.files[0];
+    assert!(file.lines > 0, "the records before the damage are read");
+    let note = d
+        .bundle
+        .skipped
+        .iter()
+        .find(|s| s.path == file.path)
+        .expect("the damaged file is listed in bundle.skipped");
+    assert!(
+        note.reason.starts_with("evtx: damaged after ") && !note.reason.contains("after 0 "),
+        "{}",
+        note.reason
+    );
+
+    // The intact file has no such note.
+    let bundle = crate::Bundle::open(&sample, &crate::Limits::default()).expect("opens");
+    let d = run(&bundle, &RuleSet::builtin().expect("builtin rules"));
+    assert!(d.bundle.skipped.is_empty(), "{:?}", d.bundle.skipped);
+}

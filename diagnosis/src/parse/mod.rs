@@ -193,17 +193,37 @@ pub enum StartType {
     Disabled,
 }
 
+/// What [`parse_file_checked`] read from one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    /// Lines (or events) read.
+    pub read: u64,
+    /// Set when only part of the file was readable (an `.evtx` with damaged records or cut off
+    /// mid-chunk): what was lost, starting with `evtx: damaged after N records`.
+    pub damage: Option<String>,
+}
+
 /// Parse one file of a bundle into records, calling `sink` for each, streaming.
 ///
-/// Returns the number of lines (or events) read.
+/// Returns the number of lines (or events) read. Partial damage is not reported here; use
+/// [`parse_file_checked`] to learn about it.
 pub fn parse_file(
     file: &crate::bundle::BundleFile,
     sink: &mut dyn FnMut(Record),
 ) -> std::io::Result<u64> {
+    parse_file_checked(file, sink).map(|p| p.read)
+}
+
+/// Like [`parse_file`], and also says whether part of a readable file was damaged.
+pub fn parse_file_checked(
+    file: &crate::bundle::BundleFile,
+    sink: &mut dyn FnMut(Record),
+) -> std::io::Result<Parsed> {
     if file.kind == LogKind::Evtx {
         return evtx::parse_evtx_read(&mut file.open_raw()?, sink);
     }
-    parse_line_results(file.kind, file.lines()?, sink)
+    let read = parse_line_results(file.kind, file.lines()?, sink)?;
+    Ok(Parsed { read, damage: None })
 }
 
 /// Parse already-decoded lines of a file of `kind` (the core of [`parse_file`]).
