@@ -294,6 +294,14 @@ impl Bot {
         self.live.lock().ok().and_then(|g| g.clone())
     }
 
+    /// Where handler output goes, and the in-flight token shutdown waits for; `None` once the
+    /// bot is stopping.
+    fn delivery(&self) -> Option<(Delivery, mpsc::Sender<()>)> {
+        let Live { ctx, done } = self.live()?;
+        let cfg = self.cfg.clone();
+        Some((Delivery { cfg, ctx }, done))
+    }
+
     /// Remember a message id; false if it was already seen (a redelivered event).
     fn remember(&self, id: u64) -> bool {
         self.recent.lock().map(|mut r| r.insert(id)).unwrap_or(true)
@@ -453,16 +461,11 @@ impl Bot {
 
     /// Handle one message in its own task, draining its outbox as replies are produced.
     fn spawn_handle(&self, ctx: Context, incoming: Incoming, origin: Origin) {
-        let Some(Live { ctx: hctx, done }) = self.live() else {
+        let Some((bot, done)) = self.delivery() else {
             return;
         };
-        let bot = Delivery {
-            cfg: self.cfg.clone(),
-            ctx: hctx,
-        };
         tokio::spawn(async move {
-            let (tx, rx) = mpsc::unbounded_channel();
-            let drain = tokio::spawn(bot.clone().drain(ctx, origin.clone(), rx));
+            let (tx, drain) = bot.open(ctx, origin.clone());
             let message_id = incoming.message_id.clone();
             if let Err(e) = handlers::handle_message(&bot.ctx, incoming, &tx).await {
                 tracing::error!(%message_id, "handling failed: {e:#}");
@@ -485,12 +488,8 @@ impl Bot {
     /// the rules in and re-diagnose open cases (changed conclusions go to the case threads). A
     /// rule set that does not compile is logged and the running one kept.
     fn watch_rules(&self, ctx: Context, rules: RulesReload) {
-        let Some(Live { ctx: hctx, .. }) = self.live() else {
+        let Some((bot, _)) = self.delivery() else {
             return;
-        };
-        let bot = Delivery {
-            cfg: self.cfg.clone(),
-            ctx: hctx,
         };
         let mut stopping = self.stopping.subscribe();
         tokio::spawn(async move {
@@ -522,8 +521,7 @@ impl Bot {
                     version = set.version(),
                     "rules changed: re-diagnosing open cases"
                 );
-                let (tx, rx) = mpsc::unbounded_channel();
-                let drain = tokio::spawn(bot.clone().drain(ctx.clone(), Origin::none(), rx));
+                let (tx, drain) = bot.open(ctx.clone(), Origin::none());
                 if let Err(e) = handlers::reload_rules(&bot.ctx, set, &tx).await {
                     tracing::error!("re-diagnosis after a rules change failed: {e:#}");
                 }
@@ -535,16 +533,11 @@ impl Bot {
 
     /// After a restart: resume journaled diagnoses; their replies go to the case threads.
     async fn resume_journal(&self, ctx: Context) {
-        let Some(Live { ctx: hctx, done }) = self.live() else {
+        let Some((bot, done)) = self.delivery() else {
             return;
         };
-        let bot = Delivery {
-            cfg: self.cfg.clone(),
-            ctx: hctx,
-        };
         tokio::spawn(async move {
-            let (tx, rx) = mpsc::unbounded_channel();
-            let drain = tokio::spawn(bot.clone().drain(ctx, Origin::none(), rx));
+            let (tx, drain) = bot.open(ctx, Origin::none());
             if let Err(e) = handlers::resume(&bot.ctx, &tx).await {
                 tracing::error!("resuming journaled work failed: {e:#}");
             }

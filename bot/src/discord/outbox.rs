@@ -43,6 +43,17 @@ pub(super) struct Delivery {
 }
 
 impl Delivery {
+    /// An outbox for one piece of handler work and the task delivering what is put into it;
+    /// drop the outbox, then await the task, to know everything was delivered.
+    pub(super) fn open(
+        &self,
+        ctx: Context,
+        origin: Origin,
+    ) -> (handlers::Outbox, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (tx, tokio::spawn(self.clone().drain(ctx, origin, rx)))
+    }
+
     /// Perform the handlers' `Outgoing` items in order, until the handler drops its sender.
     pub(super) async fn drain(
         self,

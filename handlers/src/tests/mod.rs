@@ -566,9 +566,9 @@ async fn journaled_diagnosis_is_resumed() {
 
 mod download;
 
-/// Real engine and rules: a rule-set change re-diagnoses open cases and posts what changed.
-#[tokio::test]
-async fn rule_change_rediagnoses_open_cases_with_the_real_engine() {
+/// A SledStore chat whose engine has no rules, and a case whose device `pc2` sent a CBS.log
+/// with a TxF failure: diagnosed, but with no finding.
+async fn txf_case_diagnosed_without_rules() -> (FakeChat, CaseId) {
     let mut chat = FakeChat::new(Kind::Sled);
     let empty = RuleSet::from_files(&[]).unwrap();
     chat.ctx = Context::new(chat.ctx.store.clone(), empty, HandlersConfig::default());
@@ -589,6 +589,13 @@ async fn rule_change_rediagnoses_open_cases_with_the_real_engine() {
         !t.contains("txf-transaction-log-corrupt"),
         "no rules, no finding: {t}"
     );
+    (chat, id)
+}
+
+/// Real engine and rules: a rule-set change re-diagnoses open cases and posts what changed.
+#[tokio::test]
+async fn rule_change_rediagnoses_open_cases_with_the_real_engine() {
+    let (chat, id) = txf_case_diagnosed_without_rules().await;
 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let builtin = RuleSet::builtin().unwrap();
@@ -627,19 +634,7 @@ async fn rule_change_rediagnoses_open_cases_with_the_real_engine() {
 /// stored conclusions came from the old rules, once; the next restart has nothing to redo.
 #[tokio::test]
 async fn restart_with_new_rules_rediagnoses_stale_cases_once() {
-    let mut chat = FakeChat::new(Kind::Sled);
-    let empty = RuleSet::from_files(&[]).unwrap();
-    chat.ctx = Context::new(chat.ctx.store.clone(), empty, HandlersConfig::default());
-    chat.ctx.set_user_lang("eng", Lang::En);
-    let id = switched(&chat.send(Role::Engineer, None, "open TxF", vec![]).await);
-    let cbs = "2024-02-14 10:20:09, Error                 CBS    Exec: Failed to commit CBS transaction. [HRESULT = 0x80071ab1 - ERROR_LOG_GROWTH_FAILED]\n";
-    chat.send(
-        Role::Engineer,
-        Some(&id),
-        "device:pc2",
-        vec![chat.bundle("CBS.log", cbs)],
-    )
-    .await;
+    let (chat, id) = txf_case_diagnosed_without_rules().await;
 
     let restarted = Context::new(
         chat.ctx.store.clone(),
