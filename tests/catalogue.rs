@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use diagnosis::{Diagnosis, Limits, RuleSet};
 
-/// The `root_cause` vocabulary of DESIGN §5, in its order.
+/// The `root_cause` vocabulary of DESIGN §5, in its order. Deliberately a second copy, written
+/// from the design rather than imported from `diagnosis::rule`, so that a rename or a dropped id in
+/// the engine fails this test instead of silently changing the vocabulary.
 const ROOT_CAUSES: &[&str] = &[
     "service-disabled-advanced-installer",
     "dependent-service-not-running-advanced-installer",
