@@ -53,6 +53,9 @@ pub async fn serve(
     let store = tokio::task::spawn_blocking(move || open_store(&dir))
         .await
         .context("store open task failed")??;
+    // A scan of the idempotency tree: off the async threads, like every other store call here.
+    let pruning = Arc::clone(&store);
+    let _ = tokio::task::spawn_blocking(move || prune_old_message_ids(&pruning)).await;
     let rules = match &cfg.rules {
         Some(r) => diagnosis::RuleSet::load_dir(&r.dir)
             .with_context(|| format!("cannot load the rules in {}", r.dir.display()))?,
@@ -66,6 +69,23 @@ pub async fn serve(
         .context("store flush task failed")?;
     flushed.context("cannot flush the store on shutdown")?;
     result
+}
+
+/// How long processed message ids are kept: Discord redelivers within minutes, so a week is
+/// ample and keeps the idempotency tree from growing forever.
+const KEEP_MESSAGE_IDS: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// Forget message ids older than [`KEEP_MESSAGE_IDS`]; a failure is logged, not fatal.
+fn prune_old_message_ids(store: &Arc<dyn CaseStore>) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let before = now.saturating_sub(KEEP_MESSAGE_IDS).as_secs();
+    match store.prune_processed(before) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(pruned = n, "forgot processed message ids older than a week"),
+        Err(e) => tracing::warn!("cannot prune processed message ids: {e}"),
+    }
 }
 
 /// Open the embedded store; "in use by another casebot process" is reported as such.
