@@ -16,7 +16,7 @@
 //! (a case, thread binding or journal entry with the same key) refuses the import naming the line.
 //! Nothing already stored is lost or changed, apart from the counter rising to the dump's value.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, Write};
 
 use serde::{Deserialize, Serialize};
@@ -280,10 +280,10 @@ fn new_threads<'d, T: MergeTarget>(
     dump: &'d Dump,
     target: &mut T,
 ) -> Result<Vec<(u64, &'d CaseId)>, T::Err> {
-    let in_dump: HashMap<&CaseId, ()> = dump.cases.iter().map(|(_, c)| (&c.id, ())).collect();
+    let in_dump: HashSet<&CaseId> = dump.cases.iter().map(|(_, c)| &c.id).collect();
     let mut new = Vec::new();
     for (line, thread, case) in &dump.threads {
-        let known = in_dump.contains_key(case) || target.get_case(case)?.is_some();
+        let known = in_dump.contains(case) || target.get_case(case)?.is_some();
         if !known {
             let reason = format!("thread {thread} is bound to {case}, which is not in the dump");
             return Err(target.fail(conflict(*line, reason)));
