@@ -16,8 +16,9 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::cbs::PlainParser;
+use super::event_text::level;
 use super::event_xml::{EventInfo, event_record};
-use super::{Level, LineParser, LogKind, Record};
+use super::{LineParser, LogKind, Record};
 use crate::bundle::Line;
 
 /// Longest description kept per event.
@@ -39,14 +40,6 @@ fn column(name: &str) -> Col {
         "Source" | "来源" => Col::Source,
         "Event ID" | "事件 ID" | "事件ID" => Col::Id,
         _ => Col::Other,
-    }
-}
-
-fn level(value: &str) -> Level {
-    match value.trim() {
-        "Error" | "Critical" | "错误" | "关键" | "严重" => Level::Error,
-        "Warning" | "警告" => Level::Warning,
-        _ => Level::Info,
     }
 }
 

@@ -50,7 +50,8 @@ fn field(label: &str) -> Option<Field> {
     })
 }
 
-fn level(value: &str) -> Level {
+/// Level word of an export, in English or Chinese (event_table's exports use the same words).
+pub(super) fn level(value: &str) -> Level {
     match value.trim() {
         "Error" | "Critical" | "错误" | "关键" | "严重" => Level::Error,
         "Warning" | "警告" => Level::Warning,
