@@ -252,9 +252,11 @@ impl LineParser for TextParser {
     fn line(&mut self, line: Line, sink: &mut dyn FnMut(Record)) {
         match &mut self.mode {
             Mode::Table { sep, cols } => {
-                let (sep, cols) = (*sep, cols.clone());
                 if !line.text.trim().is_empty() {
+                    // Move the columns out of `mode` for the row (and back) instead of cloning per line.
+                    let (sep, cols) = (*sep, std::mem::take(cols));
                     self.table_line(sep, &cols, &line, sink);
+                    self.mode = Mode::Table { sep, cols };
                 }
             }
             Mode::List { blank } => {
