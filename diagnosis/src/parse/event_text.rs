@@ -59,8 +59,8 @@ pub(super) fn level(value: &str) -> Level {
     }
 }
 
-/// `Event[12]:` / `事件[12]:` header.
-fn is_header(text: &str) -> bool {
+/// `Event[12]:` / `事件[12]:` header (kind detection uses it too, so both agree).
+pub(crate) fn is_header(text: &str) -> bool {
     let t = text.trim();
     let t = t
         .strip_suffix(':')
