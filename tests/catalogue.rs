@@ -324,4 +324,4 @@ fn rules_lint_passes() {
     assert!(ok, "casebot rules lint failed:\n{output}");
 }
 
-mod corpus;
+pub(crate) mod corpus;

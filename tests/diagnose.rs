@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::catalogue::corpus::healthy_cbs;
 use crate::util::fixture;
 
 /// Longest a single CLI run may take (debug build, 50 MB input).
@@ -414,28 +415,6 @@ fn rules_lint_reports_a_broken_rule() {
     assert!(text.contains("broken.toml: signal `s`.pattern"), "{text}");
 }
 
-/// `n` lines of a healthy CBS log (sessions, CSI transactions, SQM noise, completions).
-fn healthy_lines(n: usize) -> Vec<String> {
-    let lines = [
-        "Info                  CBS    Session: 31094117_2018832011 initialized by client WindowsUpdateAgent, external staging directory: (null), external registry directory: (null)",
-        "Info                  CBS    Read out cached package applicability for package: Package_for_RollupFix~31bf3856ad364e35~amd64~~19041.4170.1.11, ApplicableState: 112, CurrentState:112",
-        "Info                  CSI    00000a01 CSI Transaction @0x1f2e3d4c5b6a initialized for deployment engine {d16d444c-56d8-11d5-882d-0080c847b195} with flags 00000002 and client id [10]\"TI5.31094117_2018832011:1/\"",
-        "Info                  CBS    SQM: Failed to start upload with file pattern: C:\\Windows\\servicing\\sqm\\*_std.sqm, flags: 0x2 [HRESULT = 0x80004005 - E_FAIL]",
-        "Info                  CBS    Exec: Processing complete.  Session: 31094117_2018832011, Package: Package_for_RollupFix~31bf3856ad364e35~amd64~~19041.4170.1.11 [HRESULT = 0x00000000 - S_OK]",
-        "Info                  CSI    00000a02 CSI Transaction @0x1f2e3d4c5b6a destroyed",
-    ];
-    (0..n)
-        .map(|i| {
-            format!(
-                "2024-03-12 10:{:02}:{:02}, {}",
-                (i / 60) % 60,
-                i % 60,
-                lines[i % lines.len()]
-            )
-        })
-        .collect()
-}
-
 /// The excerpt is found in the middle of 50,000 healthy lines, and the healthy lines alone give
 /// no confident finding.
 #[test]
@@ -443,14 +422,22 @@ fn excerpt_buried_in_50k_healthy_lines() {
     let dir = tempfile::tempdir().unwrap();
     let excerpt =
         std::fs::read_to_string(fixture("bundles").join("device1-variant/CBS.log")).unwrap();
-    let mut lines = healthy_lines(50_000);
+    // The catalogue corpus's generator, so both tests bury excerpts in the same healthy log.
+    let mut lines: Vec<String> = healthy_cbs(50_000, 10)
+        .lines()
+        .map(str::to_string)
+        .collect();
     let healthy = dir.path().join("healthy.log");
     std::fs::write(&healthy, lines.join("\r\n")).unwrap();
     let d = diagnose_json(&healthy);
     for f in d["findings"].as_array().unwrap() {
         assert!(f["confidence"].as_f64().unwrap() < 0.5, "{f:#}");
     }
-    lines.splice(25_000..25_000, excerpt.lines().map(str::to_string));
+    // Insert at a record start, not between an installer record's continuation lines.
+    let at = (25_000..lines.len())
+        .find(|&i| lines[i].starts_with("2024-"))
+        .unwrap();
+    lines.splice(at..at, excerpt.lines().map(str::to_string));
     let buried = dir.path().join("buried.log");
     std::fs::write(&buried, lines.join("\r\n")).unwrap();
     let d = diagnose_json(&buried);

@@ -101,14 +101,8 @@ pub fn parse_query(query: &str) -> Vec<u32> {
             .into_iter()
             .collect();
     }
-    if let Some(neg) = q.strip_prefix('-') {
-        return neg
-            .parse::<i64>()
-            .ok()
-            .filter(|v| (1..=1_i64 << 31).contains(v))
-            .and_then(|v| u32::try_from((1_i64 << 32) - v).ok())
-            .into_iter()
-            .collect();
+    if q.starts_with('-') {
+        return crate::parse::signed_decimal(q).into_iter().collect();
     }
     if q.bytes().all(|b| b.is_ascii_digit()) {
         return decimal_query(q);

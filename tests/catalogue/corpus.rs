@@ -136,7 +136,7 @@ fn corpus_top1_accuracy_and_healthy_files_stay_healthy() {
 
 /// Healthy CBS lines: sessions, applicability, successful advanced installers and the benign noise
 /// of domain doc §A.2 item 8. Deterministic; `n` lines starting at `first_hour`.
-fn healthy_cbs(n: usize, first_hour: u32) -> String {
+pub(crate) fn healthy_cbs(n: usize, first_hour: u32) -> String {
     let mut out = String::with_capacity(n * 150);
     let mut lines = 0usize;
     let mut i = 0u32;

@@ -2,7 +2,7 @@
 //! each log family, and the highest score wins. The file name only breaks ties, because
 //! bundles arrive with renamed files (`log.txt`, `cbs (2).log`).
 
-use crate::parse::LogKind;
+use crate::parse::{LogKind, is_event_text_header};
 
 use super::TextEncoding;
 use super::encoding::{EVTX_MAGIC, decode_sample};
@@ -146,13 +146,8 @@ fn is_windowsupdate(line: &str) -> bool {
 /// `wevtutil qe … /f:text`: `Event[0]:` headers and indented `Log Name:` fields, in English
 /// or Chinese (`事件[0]:`, `日志名称:`).
 fn score_event_text(line: &str) -> Option<(LogKind, u32)> {
-    for prefix in ["Event[", "事件["] {
-        if let Some(rest) = line.strip_prefix(prefix) {
-            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-            if digits > 0 && rest[digits..].starts_with("]:") {
-                return Some((LogKind::EventText, 3));
-            }
-        }
+    if is_event_text_header(line) {
+        return Some((LogKind::EventText, 3));
     }
     if !line.starts_with(' ') {
         return None;

@@ -6,15 +6,13 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::parse::{Fact, LogKind, Record, StartType};
+use crate::parse::{Fact, LogKind, Record, StartType, kb_numbers};
 use crate::report::Device;
 
 /// `Package_for_RollupFix~31bf3856ad364e35~amd64~~19041.4046.1.13` → build 19041, UBR 4046.
 static ROLLUP: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r"(?i)Package_for_RollupFix~[0-9a-f]+~\w*~[^~]*~(\d{4,5})\.(\d{1,5})\.").ok()
 });
-/// KB numbers in package names, event data and update titles.
-static KB: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"(?i)\bKB(\d{6,8})\b").ok());
 static PACKAGE_KB: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"(?i)Package_(?:\d+_)?for_KB(\d{6,8})").ok());
 
@@ -153,13 +151,8 @@ impl Facts {
     }
 
     fn add_kbs(&mut self, text: &str, priority: u8) {
-        if !(text.contains("KB") || text.contains("kb")) {
-            return;
-        }
-        let Some(re) = KB.as_ref() else { return };
-        let found: Vec<String> = re.captures_iter(text).map(|c| c[1].to_string()).collect();
-        for n in found {
-            self.add_kb(&n, priority);
+        for kb in kb_numbers(text) {
+            self.add_kb(kb.trim_start_matches("KB"), priority);
         }
     }
 

@@ -25,37 +25,31 @@ use unexplained::Failures;
 /// Diagnose `bundle` with `rules`. Deterministic; never fails (unreadable files become skips).
 pub fn run(bundle: &Bundle, rules: &RuleSet) -> Diagnosis {
     let mut scan = Scan::new(rules);
-    let mut skipped = Vec::new();
-    let mut lines = BTreeMap::new();
-    for file in &bundle.files {
+    // `summary.files` is `bundle.files` in the same order: fill in line counts as files are read.
+    let mut summary = bundle.summary();
+    for (file, row) in bundle.files.iter().zip(&mut summary.files) {
         scan.begin_file(&file.path, file.kind);
         let result = crate::parse::parse_file_checked(file, &mut |r: Record| scan.record(&r));
         match result {
             Ok(p) => {
-                lines.insert(file.path.clone(), p.read);
+                // Where opening counted nothing, the parser's count stands in.
+                if row.lines == 0 {
+                    row.lines = p.read;
+                }
                 // The records before the damage were used; say what was lost.
                 if let Some(reason) = p.damage {
-                    skipped.push(Skipped {
+                    summary.skipped.push(Skipped {
                         path: file.path.clone(),
                         reason,
                     });
                 }
             }
-            Err(e) => skipped.push(Skipped {
+            Err(e) => summary.skipped.push(Skipped {
                 path: file.path.clone(),
                 reason: format!("read error: {e}"),
             }),
         }
     }
-    let mut summary = bundle.summary();
-    for f in &mut summary.files {
-        if let Some(n) = lines.get(&f.path)
-            && f.lines == 0
-        {
-            f.lines = *n;
-        }
-    }
-    summary.skipped.extend(skipped);
     scan.finish(summary)
 }
 

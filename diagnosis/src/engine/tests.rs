@@ -189,10 +189,9 @@ fn event_log_code_alone_gives_a_hint_with_what_would_confirm_it() {
     assert!(d.bundle.missing.iter().any(|m| m.kind == "cbs"));
 }
 
-#[test]
-fn founding_device_2_txf() {
-    let rules = RuleSet::builtin().unwrap();
-    let mut scan = Scan::new(&rules);
+/// A scan whose CBS.log already holds founding device 2's failed TxF commit.
+fn scan_with_txf_commit_failure(rules: &RuleSet) -> Scan<'_> {
+    let mut scan = Scan::new(rules);
     scan.begin_file("CBS.log", LogKind::Cbs);
     scan.record(&rec(
         5,
@@ -200,6 +199,13 @@ fn founding_device_2_txf() {
         "2024-02-15 10:00:00, Error CBS Exec: Failed to commit CBS transaction. [HRESULT = 0x80071ab1 - ERROR_LOG_GROWTH_FAILED]",
         &[0x8007_1ab1],
     ));
+    scan
+}
+
+#[test]
+fn founding_device_2_txf() {
+    let rules = RuleSet::builtin().unwrap();
+    let mut scan = scan_with_txf_commit_failure(&rules);
     scan.begin_file("System.txt", LogKind::EventText);
     scan.record(&event(
         2,
@@ -311,14 +317,7 @@ fn healthy_log_gives_nothing() {
 #[test]
 fn hints_next_to_an_unrelated_confident_finding_stay() {
     let rules = RuleSet::builtin().unwrap();
-    let mut scan = Scan::new(&rules);
-    scan.begin_file("CBS.log", LogKind::Cbs);
-    scan.record(&rec(
-        5,
-        Level::Error,
-        "2024-02-15 10:00:00, Error CBS Exec: Failed to commit CBS transaction. [HRESULT = 0x80071ab1 - ERROR_LOG_GROWTH_FAILED]",
-        &[0x8007_1ab1],
-    ));
+    let mut scan = scan_with_txf_commit_failure(&rules);
     scan.begin_file("System.txt", LogKind::EventText);
     scan.record(&event(
         9,

@@ -348,10 +348,13 @@ impl LineParser for CbsParser {
     fn line(&mut self, line: Line, sink: &mut dyn FnMut(Record)) {
         if let Some(prefix) = parse_prefix(&line.text) {
             self.flush(sink);
+            // The line is owned: trim it in place rather than copy it (once per record).
+            let mut text = line.text;
+            text.truncate(text.trim_end().len());
             self.cur = Some(Pending {
                 line: line.no,
                 prefix,
-                text: line.text.trim_end().to_string(),
+                text,
             });
             return;
         }
@@ -417,16 +420,19 @@ fn failure_words(t: &str) -> bool {
 
 impl LineParser for PlainParser {
     fn line(&mut self, line: Line, sink: &mut dyn FnMut(Record)) {
-        let text = line.text.trim_end();
+        // The line is owned: trim it in place and move it into the record rather than copy it.
+        let mut text = line.text;
+        text.truncate(text.trim_end().len());
         if text.trim().is_empty() {
             return;
         }
         let (time, component) = if self.kind == LogKind::Windowsupdate {
-            wu_prefix(text)
+            wu_prefix(&text)
         } else {
             (None, None)
         };
-        let mut rec = record(line.no, time, Level::Info, component, text.to_string());
+        let mut rec = record(line.no, time, Level::Info, component, text);
+        let text = rec.text.as_str();
         let trimmed = text.trim_start();
         rec.level = if self.kind == LogKind::Setupapi && trimmed.starts_with("!!!") {
             Level::Error

@@ -16,8 +16,9 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::cbs::PlainParser;
+use super::event_text::level;
 use super::event_xml::{EventInfo, event_record};
-use super::{Level, LineParser, LogKind, Record};
+use super::{LineParser, LogKind, Record};
 use crate::bundle::Line;
 
 /// Longest description kept per event.
@@ -39,14 +40,6 @@ fn column(name: &str) -> Col {
         "Source" | "来源" => Col::Source,
         "Event ID" | "事件 ID" | "事件ID" => Col::Id,
         _ => Col::Other,
-    }
-}
-
-fn level(value: &str) -> Level {
-    match value.trim() {
-        "Error" | "Critical" | "错误" | "关键" | "严重" => Level::Error,
-        "Warning" | "警告" => Level::Warning,
-        _ => Level::Info,
     }
 }
 
@@ -259,9 +252,11 @@ impl LineParser for TextParser {
     fn line(&mut self, line: Line, sink: &mut dyn FnMut(Record)) {
         match &mut self.mode {
             Mode::Table { sep, cols } => {
-                let (sep, cols) = (*sep, cols.clone());
                 if !line.text.trim().is_empty() {
+                    // Move the columns out of `mode` for the row (and back) instead of cloning per line.
+                    let (sep, cols) = (*sep, std::mem::take(cols));
                     self.table_line(sep, &cols, &line, sink);
+                    self.mode = Mode::Table { sep, cols };
                 }
             }
             Mode::List { blank } => {

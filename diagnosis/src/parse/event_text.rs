@@ -50,7 +50,8 @@ fn field(label: &str) -> Option<Field> {
     })
 }
 
-fn level(value: &str) -> Level {
+/// Level word of an export, in English or Chinese (event_table's exports use the same words).
+pub(super) fn level(value: &str) -> Level {
     match value.trim() {
         "Error" | "Critical" | "错误" | "关键" | "严重" => Level::Error,
         "Warning" | "警告" => Level::Warning,
@@ -58,8 +59,8 @@ fn level(value: &str) -> Level {
     }
 }
 
-/// `Event[12]:` / `事件[12]:` header.
-fn is_header(text: &str) -> bool {
+/// `Event[12]:` / `事件[12]:` header (kind detection uses it too, so both agree).
+pub(crate) fn is_header(text: &str) -> bool {
     let t = text.trim();
     let t = t
         .strip_suffix(':')

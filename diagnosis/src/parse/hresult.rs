@@ -147,8 +147,9 @@ fn keyed(v: u32) -> Option<u32> {
     }
 }
 
-/// `-2147023143` (signed) or `2147942402` (unsigned) decimal with the severity bit set.
-fn signed_decimal(s: &str) -> Option<u32> {
+/// `-2147023143` (signed) or `2147942402` (unsigned) decimal with the severity bit set (also
+/// for `casebot explain` queries).
+pub(crate) fn signed_decimal(s: &str) -> Option<u32> {
     let v: i64 = s.parse().ok()?;
     let u = if v < 0 {
         u32::try_from(v + (1_i64 << 32)).ok()?

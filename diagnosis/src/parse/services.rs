@@ -88,18 +88,7 @@ impl ServicesParser {
             return true;
         }
         let chars: Vec<char> = line.text.chars().collect();
-        let cell = |i: usize| -> String {
-            let (a, b) = t.cols[i];
-            let b = if i + 1 == t.cols.len() {
-                chars.len()
-            } else {
-                b.min(chars.len())
-            };
-            chars.get(a.min(chars.len())..b).map_or(String::new(), |s| {
-                s.iter().collect::<String>().trim().to_string()
-            })
-        };
-        let (name, start) = (cell(t.name), cell(t.start));
+        let (name, start) = (cell(&chars, t.cols[t.name]), cell(&chars, t.cols[t.start]));
         if let (false, Some(st)) = (name.is_empty(), start_type(&start)) {
             sink(service_record(
                 line.no,
@@ -142,12 +131,7 @@ impl ServicesParser {
         let hchars: Vec<char> = self.header_line.chars().collect();
         let names: Vec<String> = ranges
             .iter()
-            .map(|(a, b)| {
-                let b = (*b).min(hchars.len());
-                hchars.get((*a).min(b)..b).map_or(String::new(), |s| {
-                    s.iter().collect::<String>().trim().to_ascii_lowercase()
-                })
-            })
+            .map(|&range| cell(&hchars, range).to_ascii_lowercase())
             .collect();
         let name = names.iter().position(|n| n == "name" || n == "servicename");
         let start = names
@@ -200,6 +184,17 @@ impl ServicesParser {
         sink(service_record(*no, name.clone(), st, text));
         true
     }
+}
+
+/// The trimmed text of a column, given as a char range (the last column's end is `usize::MAX`),
+/// cut short or empty where the line is shorter.
+fn cell(chars: &[char], (start, end): (usize, usize)) -> String {
+    let end = end.min(chars.len());
+    chars[start.min(end)..end]
+        .iter()
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 fn service_record(line: u64, name: String, start: StartType, text: String) -> Record {

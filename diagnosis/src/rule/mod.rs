@@ -17,7 +17,7 @@ use regex::{Regex, RegexSet};
 use sha2::{Digest, Sha256};
 
 use crate::error::DiagnosisError;
-use crate::parse::{Level, LogKind};
+use crate::parse::{Level, LogKind, hresult_from_win32};
 
 pub use lint::{LintProblem, lint};
 pub(crate) use template::{names as template_names, render as render_template};
@@ -385,11 +385,8 @@ pub(crate) fn parse_rule_code(s: &str) -> Option<u32> {
         .and_then(|r| r.strip_suffix(')'))
     {
         let n: u32 = inner.trim().parse().ok()?;
-        return Some(if n == 0 || n > 0xffff {
-            n
-        } else {
-            0x8007_0000 | n
-        });
+        // Values above the Win32 range are taken as written, not cut to 16 bits.
+        return Some(if n > 0xffff { n } else { hresult_from_win32(n) });
     }
     let hex = t
         .strip_prefix("0x")

@@ -40,6 +40,13 @@ text_zh = "sc {service}"
 command = "sc config {service|lower} start= auto"
 "#;
 
+/// The error text of loading `rule` as `path` next to the installers table.
+fn load_err(path: &str, rule: &str) -> String {
+    RuleSet::from_files(&files(&[(path, rule), ("tables/installers.toml", TABLE)]))
+        .unwrap_err()
+        .to_string()
+}
+
 #[test]
 fn compiles_a_rule_with_its_table() {
     let set = RuleSet::from_files(&files(&[
@@ -64,33 +71,18 @@ fn compiles_a_rule_with_its_table() {
 #[test]
 fn errors_name_file_and_field() {
     let bad = RULE.replace(r"(?P<installer>\w+)", r"(?P<installer>\w+");
-    let err = RuleSet::from_files(&files(&[
-        ("r1.toml", &bad),
-        ("tables/installers.toml", TABLE),
-    ]))
-    .unwrap_err()
-    .to_string();
+    let err = load_err("r1.toml", &bad);
     assert!(
         err.contains("r1.toml") && err.contains("signal `ai`.pattern"),
         "{err}"
     );
 
     let typo = RULE.replace("kinds = [\"cbs\"]", "kind = [\"cbs\"]");
-    let err = RuleSet::from_files(&files(&[
-        ("r1.toml", &typo),
-        ("tables/installers.toml", TABLE),
-    ]))
-    .unwrap_err()
-    .to_string();
+    let err = load_err("r1.toml", &typo);
     assert!(err.contains("unknown field `kind`"), "{err}");
 
     let wrong_rc = RULE.replace("service-disabled-advanced-installer", "made-up");
-    let err = RuleSet::from_files(&files(&[
-        ("r1.toml", &wrong_rc),
-        ("tables/installers.toml", TABLE),
-    ]))
-    .unwrap_err()
-    .to_string();
+    let err = load_err("r1.toml", &wrong_rc);
     assert!(err.contains("root_cause: `made-up`"), "{err}");
 
     let err = RuleSet::from_files(&files(&[("r1.toml", RULE)]))
@@ -98,12 +90,7 @@ fn errors_name_file_and_field() {
         .to_string();
     assert!(err.contains("correlate.table"), "{err}");
 
-    let err = RuleSet::from_files(&files(&[
-        ("other.toml", RULE),
-        ("tables/installers.toml", TABLE),
-    ]))
-    .unwrap_err()
-    .to_string();
+    let err = load_err("other.toml", RULE);
     assert!(err.contains("file stem"), "{err}");
 }
 
@@ -113,12 +100,7 @@ fn templates_must_use_known_captures() {
         "command = \"sc config {service|lower} start= auto\"",
         "command = \"x {nope}\"",
     );
-    let err = RuleSet::from_files(&files(&[
-        ("r1.toml", &bad),
-        ("tables/installers.toml", TABLE),
-    ]))
-    .unwrap_err()
-    .to_string();
+    let err = load_err("r1.toml", &bad);
     assert!(
         err.contains("step[0].command") && err.contains("{nope}"),
         "{err}"
