@@ -42,3 +42,14 @@ pub fn diagnose_path(
     let bundle = Bundle::open(path, limits)?;
     Ok(engine::run(&bundle, rules))
 }
+
+/// [`diagnose_path`] for an input stored under another name: see [`Bundle::open_as`].
+pub fn diagnose_as(
+    path: &Path,
+    name: &str,
+    rules: &RuleSet,
+    limits: &Limits,
+) -> Result<Diagnosis, DiagnosisError> {
+    let bundle = Bundle::open_as(path, name, limits)?;
+    Ok(engine::run(&bundle, rules))
+}

@@ -190,6 +190,18 @@ impl Bundle {
     /// `sha256`/`bytes` are those of the input file; for a directory, see `open::Opener::open_dir`
     /// (hash over sorted relative paths, lengths and contents; bytes summed).
     pub fn open(path: &Path, limits: &Limits) -> Result<Bundle, DiagnosisError> {
+        Bundle::open_as(path, &display_name(path), limits)
+    }
+
+    /// [`Bundle::open`] for an input stored under another name (a chat upload kept by its
+    /// hash): the bundle, and a single file's entry, are called `name`, and kind detection
+    /// uses `name` where it would use the file name. Only its last path component counts.
+    pub fn open_as(path: &Path, name: &str, limits: &Limits) -> Result<Bundle, DiagnosisError> {
+        let name = Path::new(name)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| display_name(path));
         let meta = std::fs::metadata(path).map_err(|source| {
             if source.kind() == std::io::ErrorKind::NotFound {
                 DiagnosisError::NotFound {
@@ -213,17 +225,17 @@ impl Bundle {
         let (sha256, bytes) = if meta.is_dir() {
             opener.open_dir(path)?
         } else {
-            opener.open_file(path)?
+            opener.open_file(path, &name)?
         };
         let opened = opener.finish();
         if opened.files.is_empty() {
             return Err(DiagnosisError::Unreadable {
                 path: path.to_path_buf(),
-                reason: nothing_readable(&display_name(path), &opened.skipped),
+                reason: nothing_readable(&name, &opened.skipped),
             });
         }
         Ok(Bundle {
-            name: display_name(path),
+            name,
             sha256,
             bytes,
             files: opened.files,

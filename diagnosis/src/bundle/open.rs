@@ -358,7 +358,7 @@ impl<'a> Opener<'a> {
     }
 
     /// Open a single input file: hash it, then expand or add it. Returns (sha256, bytes).
-    pub fn open_file(&mut self, path: &Path) -> Result<(String, u64), DiagnosisError> {
+    pub fn open_file(&mut self, path: &Path, name: &str) -> Result<(String, u64), DiagnosisError> {
         let io_err = |source| DiagnosisError::Io {
             path: path.to_path_buf(),
             source,
@@ -378,7 +378,7 @@ impl<'a> Opener<'a> {
         };
         let sha = hex::encode(hash.finalize());
         let bytes = scan.bytes;
-        let name = super::display_name(path);
+        let name = name.to_string();
         self.top.clone_from(&name);
         match container_of(&scan.head, &name, scan.encoding) {
             Some(container) => {

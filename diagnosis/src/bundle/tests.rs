@@ -569,3 +569,24 @@ fn unpacked_files_live_as_long_as_the_bundle() {
     drop(bundle);
     assert!(!unpacked.exists(), "temp dir removed with the bundle");
 }
+
+/// A chat upload kept under its hash is read under the name it was posted with.
+#[test]
+fn a_stored_upload_is_opened_under_its_posted_name() {
+    let dir = TempDir::new().unwrap();
+    let cbs = b"2024-02-14 10:20:08, Error                 CBS    Startup: Failed to process advanced operation queue [HRESULT = 0x800f0922 - CBS_E_INSTALLERS_FAILED]\r\n";
+    let stored = write(&dir, "9f86d081884c7d659a2feaa0c55ad015", cbs);
+    let bundle = Bundle::open_as(&stored, "uploads/CBS.log", &Limits::default()).unwrap();
+    assert_eq!(bundle.name, "CBS.log");
+    assert_eq!(paths(&bundle), ["CBS.log"]);
+    assert_eq!(file(&bundle, "CBS.log").kind, LogKind::Cbs);
+
+    let zipped = write(
+        &dir,
+        "e3b0c44298fc1c14",
+        &zip_bytes(&[("pc7/CBS.log", cbs)]),
+    );
+    let bundle = Bundle::open_as(&zipped, "pc7.zip", &Limits::default()).unwrap();
+    assert_eq!(bundle.name, "pc7.zip");
+    assert_eq!(paths(&bundle), ["pc7/CBS.log"]);
+}
