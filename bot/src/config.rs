@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use anyhow::Context as _;
 use diagnosis::{Lang, Limits};
 use handlers::{DownloadConfig, HandlersConfig};
 use secrecy::SecretString;
@@ -188,6 +189,18 @@ const TOKEN_IN_FILE: &str = "a Discord token must not be written in the config f
      set DISCORD_TOKEN or point `token_file` at a file holding it";
 
 impl Config {
+    /// The store directory of the offline commands (`console`, `cases`): `data` (`--data`) if
+    /// given, else the one `serve` would use (`[store] data_dir` of the config), so that they
+    /// work on the bot's cases.
+    pub fn store_dir(config: Option<&Path>, data: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+        match data {
+            Some(dir) => Ok(dir),
+            None => Ok(Config::load(config)
+                .context("cannot find the store directory from the config (or pass --data DIR)")?
+                .data_dir),
+        }
+    }
+
     /// Load the config: `path` if given (must exist), else `./casebot.toml` if present, else the
     /// built-in defaults.
     pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
