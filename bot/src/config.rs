@@ -124,12 +124,15 @@ pub struct RawDiagnoses {
 }
 
 /// Where the rules come from while serving.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct RulesReload {
     /// The rules directory.
     pub dir: PathBuf,
     /// How often it is checked for a new rule-set version.
     pub every: Duration,
+    /// The rule set compiled when the config was validated: `serve` starts with it instead of
+    /// compiling the directory a second time.
+    pub loaded: std::sync::Arc<diagnosis::RuleSet>,
 }
 
 /// An engineer role as configured: a snowflake id or a role name.
@@ -340,11 +343,17 @@ fn validate_rules(raw: &RawDiagnoses, problems: &mut Vec<String>) -> Option<Rule
         ));
         return None;
     }
-    if let Err(e) = diagnosis::RuleSet::load_dir(&dir) {
-        problems.push(format!("diagnoses.rules_dir: {e}"));
-        return None;
+    match diagnosis::RuleSet::load_dir(&dir) {
+        Ok(set) => Some(RulesReload {
+            dir,
+            every,
+            loaded: std::sync::Arc::new(set),
+        }),
+        Err(e) => {
+            problems.push(format!("diagnoses.rules_dir: {e}"));
+            None
+        }
     }
-    Some(RulesReload { dir, every })
 }
 
 fn validate_discord(raw: RawDiscord, problems: &mut Vec<String>) -> DiscordConfig {

@@ -56,10 +56,10 @@ pub async fn serve(
     // A scan of the idempotency tree: off the async threads, like every other store call here.
     let pruning = Arc::clone(&store);
     let _ = tokio::task::spawn_blocking(move || prune_old_message_ids(&pruning)).await;
+    // A configured rules directory was compiled when the config was validated.
     let rules = match &cfg.rules {
-        Some(r) => diagnosis::RuleSet::load_dir(&r.dir)
-            .with_context(|| format!("cannot load the rules in {}", r.dir.display()))?,
-        None => diagnosis::RuleSet::builtin().context("cannot load the built-in rules")?,
+        Some(r) => Arc::clone(&r.loaded),
+        None => Arc::new(diagnosis::RuleSet::builtin().context("cannot load the built-in rules")?),
     };
     let ctx = handlers::Context::new(Arc::clone(&store), rules, cfg.handlers.clone());
     let result = crate::discord::run(cfg.discord, cfg.rules, token, ctx, shutdown).await;
