@@ -223,11 +223,8 @@ async fn a_customer_close_is_refused_politely() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_bot_keeps_the_case_and_its_thread() {
     within(async {
-        let fake = FakeDiscord::start().await;
-        let dir = tempfile::tempdir().unwrap();
+        let (fake, dir, bot) = ready_bot().await;
         let eng = FakeUser::engineer();
-        let bot = start(config(&fake, dir.path()));
-        fake.wait_ready().await;
         let open = fake.message_event(SUPPORT, &eng, "open KB5034763 rolls back", true, &[]);
         fake.dispatch("MESSAGE_CREATE", open.clone());
         let thread = fake.wait_thread(1).await;
@@ -285,11 +282,8 @@ async fn a_slow_bundle_does_not_hold_up_other_cases() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn journaled_work_is_resumed_into_the_case_thread_after_a_crash() {
     within(async {
-        let fake = FakeDiscord::start().await;
-        let dir = tempfile::tempdir().unwrap();
+        let (fake, dir, bot) = ready_bot().await;
         let eng = FakeUser::engineer();
-        let bot = start(config(&fake, dir.path()));
-        fake.wait_ready().await;
         let (thread, id) = open_case(&fake, &eng, "KB5034763 rolls back").await;
         bot.stop().await;
 
