@@ -59,13 +59,13 @@ async fn run_engine(
         ctx.rule_set(),
         ctx.config.limits.clone(),
     );
-    let (stage_dir, staged) = stage(path, &progress.name)
-        .map_err(|e| HandlerError::Internal(format!("staging {}: {e}", path.display())))?;
+    let (stored, name) = (path.to_path_buf(), progress.name.clone());
     let mut task = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        // The staging directory lives until the engine is done with it.
-        let _stage_dir = stage_dir;
-        engine(&staged, &rules, &limits)
+        // Staging may copy the whole bundle, so it runs here with the engine, not on an async
+        // thread. The staging directory lives until the engine is done with it.
+        let (_stage_dir, staged) = stage(&stored, &name)?;
+        Ok::<_, std::io::Error>(engine(&staged, &rules, &limits))
     });
     let started = Instant::now();
     let mut announced = false;
@@ -86,8 +86,9 @@ async fn run_engine(
             }
         }
     };
-    let result =
-        joined.map_err(|e| HandlerError::Internal(format!("diagnosis task failed: {e}")))?;
+    let result = joined
+        .map_err(|e| HandlerError::Internal(format!("diagnosis task failed: {e}")))?
+        .map_err(|e| HandlerError::Internal(format!("staging {}: {e}", path.display())))?;
     let mut d = result.map_err(|e| unreadable(&progress.name, &e))?;
     if let Some(case) = ctx.store.get(case_id)? {
         fill_updates(&mut d, &case.problem);
