@@ -136,9 +136,14 @@ pub fn reply(text: impl Into<String>) -> Reply {
     }
 }
 
-/// Evidence text, with secrets masked and backticks neutralised so it stays one code span.
+/// A log line fit for one code span: secrets masked, backticks neutralised.
+pub(crate) fn code_span_text(text: &str) -> String {
+    redact(text).text.replace('`', "'")
+}
+
+/// Evidence text as one code span, cut at 300 characters.
 fn evidence_line(text: &str) -> String {
-    let clean = redact(text).text.replace('`', "'");
+    let clean = code_span_text(text);
     let mut s: String = clean.chars().take(300).collect();
     if clean.chars().count() > 300 {
         s.push('…');
