@@ -130,9 +130,10 @@ pub struct RulesReload {
     pub dir: PathBuf,
     /// How often it is checked for a new rule-set version.
     pub every: Duration,
-    /// The rule set compiled when the config was validated: `serve` starts with it instead of
-    /// compiling the directory a second time.
-    pub loaded: std::sync::Arc<diagnosis::RuleSet>,
+    /// The rule set compiled when the config was validated: `serve` takes it to start with
+    /// instead of compiling the directory a second time (and so holds no stale copy after a
+    /// reload).
+    pub loaded: Option<std::sync::Arc<diagnosis::RuleSet>>,
 }
 
 /// An engineer role as configured: a snowflake id or a role name.
@@ -347,7 +348,7 @@ fn validate_rules(raw: &RawDiagnoses, problems: &mut Vec<String>) -> Option<Rule
         Ok(set) => Some(RulesReload {
             dir,
             every,
-            loaded: std::sync::Arc::new(set),
+            loaded: Some(std::sync::Arc::new(set)),
         }),
         Err(e) => {
             problems.push(format!("diagnoses.rules_dir: {e}"));
