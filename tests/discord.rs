@@ -86,6 +86,16 @@ fn start_with_token(cfg: Config, token: &str) -> RunningBot {
     RunningBot { stop, task }
 }
 
+/// The usual start of a test: a fake Discord, an empty store directory and the bot connected to
+/// both (READY seen). The directory must outlive the bot.
+async fn ready_bot() -> (FakeDiscord, tempfile::TempDir, RunningBot) {
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().expect("temporary store directory");
+    let bot = start(config(&fake, dir.path()));
+    fake.wait_ready().await;
+    (fake, dir, bot)
+}
+
 /// A collector-style zip: the files of a rule fixture directory under `<device>/Logs/`.
 fn bundle(device: &str, fixture: &str) -> Vec<u8> {
     use std::io::Write as _;

@@ -7,8 +7,6 @@
 //! registration and interaction answer so tests can assert on what users would see. Attachments
 //! are served from `/attachments/<name>` on the same server.
 
-#![allow(dead_code)]
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -70,8 +68,6 @@ impl FakeUser {
 /// A message casebot posted.
 #[derive(Debug, Clone)]
 pub struct Posted {
-    /// Message id.
-    pub id: u64,
     /// Channel or thread it was posted in.
     pub channel: u64,
     /// Text.
@@ -540,11 +536,6 @@ impl FakeDiscord {
     /// Interaction callbacks: (interaction id, callback type).
     pub fn callbacks(&self) -> Vec<(u64, u64)> {
         self.shared.lock().callbacks.clone()
-    }
-
-    /// Typing indicators, by channel.
-    pub fn typing(&self) -> Vec<u64> {
-        self.shared.lock().typing.clone()
     }
 
     /// Requests the fake did not understand.

@@ -5,13 +5,14 @@
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use store::{CaseStore, SledStore};
 
 use crate::cli::CasesCommand;
+use crate::config::Config;
 
 /// Run a `cases` subcommand.
 ///
@@ -19,17 +20,10 @@ use crate::cli::CasesCommand;
 /// `./casebot.toml` if present), else `./casebot-data`: the directory `serve` would use.
 pub fn run(config: Option<&Path>, cmd: CasesCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        CasesCommand::Export { out, data } => export(&data_dir(config, data)?, out.as_deref()),
-        CasesCommand::Import { file, data } => import(&data_dir(config, data)?, &file),
-    }
-}
-
-fn data_dir(config: Option<&Path>, data: Option<PathBuf>) -> anyhow::Result<PathBuf> {
-    match data {
-        Some(dir) => Ok(dir),
-        None => Ok(crate::config::Config::load(config)
-            .context("cannot find the store directory from the config (or pass --data DIR)")?
-            .data_dir),
+        CasesCommand::Export { out, data } => {
+            export(&Config::store_dir(config, data)?, out.as_deref())
+        }
+        CasesCommand::Import { file, data } => import(&Config::store_dir(config, data)?, &file),
     }
 }
 

@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use anyhow::Context as _;
 use diagnosis::{Lang, Limits};
 use handlers::{DownloadConfig, HandlersConfig};
 use secrecy::SecretString;
@@ -123,12 +124,16 @@ pub struct RawDiagnoses {
 }
 
 /// Where the rules come from while serving.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct RulesReload {
     /// The rules directory.
     pub dir: PathBuf,
     /// How often it is checked for a new rule-set version.
     pub every: Duration,
+    /// The rule set compiled when the config was validated: `serve` takes it to start with
+    /// instead of compiling the directory a second time (and so holds no stale copy after a
+    /// reload).
+    pub loaded: Option<std::sync::Arc<diagnosis::RuleSet>>,
 }
 
 /// An engineer role as configured: a snowflake id or a role name.
@@ -188,6 +193,18 @@ const TOKEN_IN_FILE: &str = "a Discord token must not be written in the config f
      set DISCORD_TOKEN or point `token_file` at a file holding it";
 
 impl Config {
+    /// The store directory of the offline commands (`console`, `cases`): `data` (`--data`) if
+    /// given, else the one `serve` would use (`[store] data_dir` of the config), so that they
+    /// work on the bot's cases.
+    pub fn store_dir(config: Option<&Path>, data: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+        match data {
+            Some(dir) => Ok(dir),
+            None => Ok(Config::load(config)
+                .context("cannot find the store directory from the config (or pass --data DIR)")?
+                .data_dir),
+        }
+    }
+
     /// Load the config: `path` if given (must exist), else `./casebot.toml` if present, else the
     /// built-in defaults.
     pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
@@ -327,11 +344,17 @@ fn validate_rules(raw: &RawDiagnoses, problems: &mut Vec<String>) -> Option<Rule
         ));
         return None;
     }
-    if let Err(e) = diagnosis::RuleSet::load_dir(&dir) {
-        problems.push(format!("diagnoses.rules_dir: {e}"));
-        return None;
+    match diagnosis::RuleSet::load_dir(&dir) {
+        Ok(set) => Some(RulesReload {
+            dir,
+            every,
+            loaded: Some(std::sync::Arc::new(set)),
+        }),
+        Err(e) => {
+            problems.push(format!("diagnoses.rules_dir: {e}"));
+            None
+        }
     }
-    Some(RulesReload { dir, every })
 }
 
 fn validate_discord(raw: RawDiscord, problems: &mut Vec<String>) -> DiscordConfig {

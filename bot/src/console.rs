@@ -49,16 +49,7 @@ pub fn run(config: Option<&Path>, args: ConsoleArgs) -> anyhow::Result<ExitCode>
         .map(str::parse::<Lang>)
         .transpose()
         .map_err(|e| anyhow::anyhow!("--lang: {e}"))?;
-    // `--data`, else the store `serve` would use (`[store] data_dir` of the config), so that the
-    // console and the Discord bot share their cases.
-    let data = match args.data {
-        Some(dir) => dir,
-        None => {
-            crate::config::Config::load(config)
-                .context("reading the config for the store directory (or pass --data DIR)")?
-                .data_dir
-        }
-    };
+    let data = crate::config::Config::store_dir(config, args.data)?;
     let store =
         SledStore::open(&data).with_context(|| format!("opening store {}", data.display()))?;
     let rules = RuleSet::builtin().context("loading the built-in rules")?;

@@ -341,7 +341,11 @@ impl Bot {
         // In a case thread an upload needs no mention; everywhere else casebot speaks only when
         // spoken to, so ordinary chatter never gets a usage reply.
         let in_case_thread = !msg.attachments.is_empty() && self.case_of_thread(msg.channel_id);
-        if !(mentioned || in_case_thread) || !self.channel_allowed(ctx, msg.channel_id).await {
+        if !(mentioned || in_case_thread) {
+            return None;
+        }
+        // A case thread is always allowed: no second store lookup for it.
+        if !in_case_thread && !self.channel_allowed(ctx, msg.channel_id).await {
             return None;
         }
         if !self.remember(msg.id.get()) {

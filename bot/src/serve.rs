@@ -45,7 +45,7 @@ pub fn run(config: Option<&Path>, explicit: bool) -> anyhow::Result<ExitCode> {
 /// Open the store, run the Discord adapter until `shutdown` resolves, then flush and close the
 /// store. Fails fast (before connecting) when the store cannot be opened.
 pub async fn serve(
-    cfg: Config,
+    mut cfg: Config,
     token: SecretString,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
@@ -56,10 +56,16 @@ pub async fn serve(
     // A scan of the idempotency tree: off the async threads, like every other store call here.
     let pruning = Arc::clone(&store);
     let _ = tokio::task::spawn_blocking(move || prune_old_message_ids(&pruning)).await;
-    let rules = match &cfg.rules {
-        Some(r) => diagnosis::RuleSet::load_dir(&r.dir)
-            .with_context(|| format!("cannot load the rules in {}", r.dir.display()))?,
-        None => diagnosis::RuleSet::builtin().context("cannot load the built-in rules")?,
+    // A configured rules directory was compiled when the config was validated.
+    let rules = match cfg.rules.as_mut() {
+        Some(r) => match r.loaded.take() {
+            Some(set) => set,
+            None => Arc::new(
+                diagnosis::RuleSet::load_dir(&r.dir)
+                    .with_context(|| format!("cannot load the rules in {}", r.dir.display()))?,
+            ),
+        },
+        None => Arc::new(diagnosis::RuleSet::builtin().context("cannot load the built-in rules")?),
     };
     let ctx = handlers::Context::new(Arc::clone(&store), rules, cfg.handlers.clone());
     let result = crate::discord::run(cfg.discord, cfg.rules, token, ctx, shutdown).await;

@@ -36,16 +36,20 @@ fn device_word(s: store::DeviceStatus, lang: Lang) -> &'static str {
     }
 }
 
-/// The status text of a case for `role`.
-pub fn status_text(case: &Case, lang: Lang, role: Role) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
+/// `**id** · status · title`, the line that names a case in `status` and `cases`.
+fn headline(case: &Case, lang: Lang) -> String {
+    format!(
         "**{}** · {} · {}",
         case.id,
         status_word(case.status, lang),
         case.title
-    );
+    )
+}
+
+/// The status text of a case for `role`.
+pub fn status_text(case: &Case, lang: Lang, role: Role) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", headline(case, lang));
     for d in case.devices.values() {
         let finding = d.diagnosis.as_ref().and_then(|x| x.top());
         let cause = match (finding, role) {
@@ -113,13 +117,7 @@ pub fn cases(req: &Req<'_>) -> Result<(), HandlerError> {
     }
     let mut out = String::new();
     for c in mine {
-        let _ = writeln!(
-            out,
-            "- **{}** · {} · {}",
-            c.id,
-            status_word(c.status, lang),
-            c.title
-        );
+        let _ = writeln!(out, "- {}", headline(c, lang));
         if let Some(s) = &c.summary {
             for line in summary::summary_head(s)
                 .lines()

@@ -41,10 +41,10 @@ fn unreadable(name: &str, e: &DiagnosisError) -> UserError {
 }
 
 /// Run the engine on `path` off the async threads, bounded by the semaphore.
-#[tracing::instrument(skip(ctx, progress), fields(bundle = %progress.name))]
+#[tracing::instrument(skip(ctx, case, progress), fields(case_id = %case.id, bundle = %progress.name))]
 async fn run_engine(
     ctx: &Context,
-    case_id: &CaseId,
+    case: &Case,
     path: &Path,
     progress: &Progress<'_>,
 ) -> Result<Diagnosis, HandlerError> {
@@ -59,13 +59,13 @@ async fn run_engine(
         ctx.rule_set(),
         ctx.config.limits.clone(),
     );
-    let (stage_dir, staged) = stage(path, &progress.name)
-        .map_err(|e| HandlerError::Internal(format!("staging {}: {e}", path.display())))?;
+    let (stored, name) = (path.to_path_buf(), progress.name.clone());
     let mut task = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        // The staging directory lives until the engine is done with it.
-        let _stage_dir = stage_dir;
-        engine(&staged, &rules, &limits)
+        // Staging may copy the whole bundle, so it runs here with the engine, not on an async
+        // thread. The staging directory lives until the engine is done with it.
+        let (_stage_dir, staged) = stage(&stored, &name)?;
+        Ok::<_, std::io::Error>(engine(&staged, &rules, &limits))
     });
     let started = Instant::now();
     let mut announced = false;
@@ -86,12 +86,11 @@ async fn run_engine(
             }
         }
     };
-    let result =
-        joined.map_err(|e| HandlerError::Internal(format!("diagnosis task failed: {e}")))?;
+    let result = joined
+        .map_err(|e| HandlerError::Internal(format!("diagnosis task failed: {e}")))?
+        .map_err(|e| HandlerError::Internal(format!("staging {}: {e}", path.display())))?;
     let mut d = result.map_err(|e| unreadable(&progress.name, &e))?;
-    if let Some(case) = ctx.store.get(case_id)? {
-        fill_updates(&mut d, &case.problem);
-    }
+    fill_updates(&mut d, &case.problem);
     Ok(d)
 }
 
@@ -247,11 +246,11 @@ fn acknowledge(req: &Req<'_>, att: &Attachment, bytes: u64, duplicate: bool) {
 
 async fn attachment(
     req: &Req<'_>,
-    id: &CaseId,
+    case: &Case,
     att: &Attachment,
     device: Option<&str>,
 ) -> Result<(), HandlerError> {
-    let ctx = req.ctx;
+    let (ctx, id) = (req.ctx, &case.id);
     req.send(Outgoing::Typing);
     let stored =
         crate::download::fetch(&ctx.http, &ctx.config.download, ctx.store.clone(), att).await?;
@@ -276,7 +275,7 @@ async fn attachment(
         lang: req.lang(),
         name: att.name.clone(),
     };
-    let d = match run_engine(ctx, id, &stored.path, &progress).await {
+    let d = match run_engine(ctx, case, &stored.path, &progress).await {
         Ok(d) => d,
         Err(e) => {
             ctx.store.journal_remove(&entry.id)?;
@@ -304,11 +303,12 @@ async fn attachment(
 /// its own reply and does not stop the others.
 pub async fn attachments(req: &Req<'_>, device: Option<String>) -> Result<(), HandlerError> {
     let id = req.case_id()?;
-    if dispatch::load(req.ctx, &id)?.status == CaseStatus::Closed {
+    let case = dispatch::load(req.ctx, &id)?;
+    if case.status == CaseStatus::Closed {
         return Err(UserError::CaseClosed(id).into());
     }
     for att in &req.msg.attachments {
-        match attachment(req, &id, att, device.as_deref()).await {
+        match attachment(req, &case, att, device.as_deref()).await {
             Ok(()) => {}
             Err(HandlerError::User(e)) => req.say(&e.message(req.lang())),
             Err(e) => return Err(e),
@@ -378,7 +378,7 @@ pub async fn rerun(req: &Req<'_>, only: Option<&str>) -> Result<(), HandlerError
             lang: req.lang(),
             name,
         };
-        let d = match run_engine(req.ctx, &case.id, &path, &progress).await {
+        let d = match run_engine(req.ctx, &case, &path, &progress).await {
             Ok(d) => d,
             Err(HandlerError::User(e)) => {
                 req.say(&e.message(req.lang()));
@@ -421,7 +421,7 @@ pub async fn resume(ctx: &Context, out: &Outbox) -> Result<(), HandlerError> {
             lang: case.lang,
             name: entry.bundle_name.clone(),
         };
-        let d = match run_engine(ctx, &case.id, &path, &progress).await {
+        let d = match run_engine(ctx, &case, &path, &progress).await {
             Ok(d) => d,
             Err(HandlerError::User(e)) => {
                 ctx.store.journal_remove(&entry.id)?;
@@ -547,7 +547,7 @@ async fn rediagnose_case(ctx: &Context, case: &Case, out: &Outbox) -> Result<(),
             lang: case.lang,
             name,
         };
-        let d = match run_engine(ctx, &case.id, &path, &progress).await {
+        let d = match run_engine(ctx, case, &path, &progress).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(case_id = %case.id, %device, "re-diagnosis failed: {e:#}");

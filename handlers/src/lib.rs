@@ -233,12 +233,16 @@ pub struct Context {
 }
 
 impl Context {
-    /// Build a context.
-    pub fn new(store: Arc<dyn CaseStore>, rules: RuleSet, config: HandlersConfig) -> Context {
+    /// Build a context; `rules` is an owned rule set or one already shared (an `Arc`).
+    pub fn new(
+        store: Arc<dyn CaseStore>,
+        rules: impl Into<Arc<RuleSet>>,
+        config: HandlersConfig,
+    ) -> Context {
         let permits = config.max_concurrent_diagnoses.max(1);
         Context {
             store,
-            rules: Arc::new(RwLock::new(Arc::new(rules))),
+            rules: Arc::new(RwLock::new(rules.into())),
             http: download::client(&config.download),
             config: Arc::new(config),
             diagnoses: Arc::new(tokio::sync::Semaphore::new(permits)),

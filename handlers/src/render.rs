@@ -136,9 +136,14 @@ pub fn reply(text: impl Into<String>) -> Reply {
     }
 }
 
-/// Evidence text, with secrets masked and backticks neutralised so it stays one code span.
+/// A log line fit for one code span: secrets masked, backticks neutralised.
+pub(crate) fn code_span_text(text: &str) -> String {
+    redact(text).text.replace('`', "'")
+}
+
+/// Evidence text as one code span, cut at 300 characters.
 fn evidence_line(text: &str) -> String {
-    let clean = redact(text).text.replace('`', "'");
+    let clean = code_span_text(text);
     let mut s: String = clean.chars().take(300).collect();
     if clean.chars().count() > 300 {
         s.push('…');
@@ -256,18 +261,13 @@ fn push_finding_detail(out: &mut String, f: &Finding, lang: Lang, max_evidence: 
         }
         let _ = writeln!(out, "{line}");
     }
-    if !f.evidence.is_empty() {
-        let _ = writeln!(out, "{}:", t(lang, "Evidence", "证据"));
-    }
-    for e in f.evidence.iter().take(max_evidence) {
-        let _ = writeln!(
-            out,
-            "- `{}:{}` `{}`",
-            e.file,
-            e.line,
-            evidence_line(&e.text)
-        );
-    }
+    push_list(
+        out,
+        t(lang, "Evidence", "证据"),
+        &f.evidence,
+        max_evidence,
+        |e| format!("`{}:{}` `{}`", e.file, e.line, evidence_line(&e.text)),
+    );
     if f.evidence.len() > max_evidence {
         let more = f.evidence.len() - max_evidence;
         let _ = writeln!(
@@ -339,18 +339,37 @@ fn push_bundle_facts(out: &mut String, d: &Diagnosis, lang: Lang, max: usize) {
             s.reason
         );
     }
-    if !d.unexplained.is_empty() {
-        let _ = writeln!(out, "{}:", t(lang, "Unexplained failures", "未解释的失败"));
+    push_list(
+        out,
+        t(lang, "Unexplained failures", "未解释的失败"),
+        &d.unexplained,
+        max,
+        |u| {
+            format!(
+                "`{}:{}` ×{} `{}`",
+                u.file,
+                u.line,
+                u.count,
+                evidence_line(&u.text)
+            )
+        },
+    );
+}
+
+/// `heading:` and the first `max` of `items` as a bullet list; nothing when there are none.
+fn push_list<T>(
+    out: &mut String,
+    heading: &str,
+    items: &[T],
+    max: usize,
+    line: impl Fn(&T) -> String,
+) {
+    if items.is_empty() {
+        return;
     }
-    for u in d.unexplained.iter().take(max) {
-        let _ = writeln!(
-            out,
-            "- `{}:{}` ×{} `{}`",
-            u.file,
-            u.line,
-            u.count,
-            evidence_line(&u.text)
-        );
+    let _ = writeln!(out, "{heading}:");
+    for item in items.iter().take(max) {
+        let _ = writeln!(out, "- {}", line(item));
     }
 }
 

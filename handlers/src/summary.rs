@@ -145,9 +145,7 @@ fn push_device(out: &mut String, d: &DeviceRecord, lang: Lang, evidence: bool) {
 fn push_evidence(out: &mut String, f: &diagnosis::report::Finding, lang: Lang) {
     let _ = writeln!(out, "- {}:", t(lang, "Evidence", "证据"));
     for e in f.evidence.iter().take(3) {
-        let line: String = redact(&e.text)
-            .text
-            .replace('`', "'")
+        let line: String = crate::render::code_span_text(&e.text)
             .chars()
             .take(200)
             .collect();

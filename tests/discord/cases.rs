@@ -62,10 +62,7 @@ async fn verify_both_and_close(fake: &FakeDiscord, thread: u64, id: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn founding_case_end_to_end() {
     within(async {
-        let fake = FakeDiscord::start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let bot = start(config(&fake, dir.path()));
-        fake.wait_ready().await;
+        let (fake, _dir, bot) = ready_bot().await;
         let eng = FakeUser::engineer();
         let title = "KB5034763 rolls back with 0x800f0922 on 2 devices (21H2, 19044)";
         let (thread, id) = open_case(&fake, &eng, title).await;
@@ -111,10 +108,7 @@ fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_attachments_get_a_clear_reply_and_nothing_is_stored() {
     within(async {
-        let fake = FakeDiscord::start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let bot = start(config(&fake, dir.path()));
-        fake.wait_ready().await;
+        let (fake, dir, bot) = ready_bot().await;
         let eng = FakeUser::engineer();
         let (thread, id) = open_case(&fake, &eng, "KB5034763 fails").await;
 
@@ -206,10 +200,7 @@ async fn customers_and_engineers_get_different_replies() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customer_close_is_refused_politely() {
     within(async {
-        let fake = FakeDiscord::start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let bot = start(config(&fake, dir.path()));
-        fake.wait_ready().await;
+        let (fake, _dir, bot) = ready_bot().await;
         let (eng, cust) = (FakeUser::engineer(), FakeUser::customer());
         let (thread, id) = open_case(&fake, &eng, "KB5034763 fails").await;
         fake.command(thread.id, &cust, "close");
@@ -232,11 +223,8 @@ async fn a_customer_close_is_refused_politely() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_bot_keeps_the_case_and_its_thread() {
     within(async {
-        let fake = FakeDiscord::start().await;
-        let dir = tempfile::tempdir().unwrap();
+        let (fake, dir, bot) = ready_bot().await;
         let eng = FakeUser::engineer();
-        let bot = start(config(&fake, dir.path()));
-        fake.wait_ready().await;
         let open = fake.message_event(SUPPORT, &eng, "open KB5034763 rolls back", true, &[]);
         fake.dispatch("MESSAGE_CREATE", open.clone());
         let thread = fake.wait_thread(1).await;
@@ -262,10 +250,7 @@ async fn a_restarted_bot_keeps_the_case_and_its_thread() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_bundle_does_not_hold_up_other_cases() {
     within(async {
-        let fake = FakeDiscord::start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let bot = start(config(&fake, dir.path()));
-        fake.wait_ready().await;
+        let (fake, _dir, bot) = ready_bot().await;
         let eng = FakeUser::engineer();
         let (slow_case, _) = open_case(&fake, &eng, "KB5034763 fails on a slow link").await;
         let (other_case, _) = open_case(&fake, &eng, "KB5034763 fails elsewhere").await;
@@ -297,11 +282,8 @@ async fn a_slow_bundle_does_not_hold_up_other_cases() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn journaled_work_is_resumed_into_the_case_thread_after_a_crash() {
     within(async {
-        let fake = FakeDiscord::start().await;
-        let dir = tempfile::tempdir().unwrap();
+        let (fake, dir, bot) = ready_bot().await;
         let eng = FakeUser::engineer();
-        let bot = start(config(&fake, dir.path()));
-        fake.wait_ready().await;
         let (thread, id) = open_case(&fake, &eng, "KB5034763 rolls back").await;
         bot.stop().await;
 

@@ -6,10 +6,7 @@ use super::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connects_registers_commands_and_resumes_after_a_disconnect() {
     within(async {
-        let fake = FakeDiscord::start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let bot = start(config(&fake, dir.path()));
-        fake.wait_ready().await;
+        let (fake, _dir, bot) = ready_bot().await;
         let commands = fake.commands();
         for name in ["open", "status", "close", "help", "diagnose", "device"] {
             assert!(commands.iter().any(|c| c == name), "{name} not registered");
@@ -30,10 +27,7 @@ async fn connects_registers_commands_and_resumes_after_a_disconnect() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slash_command_is_acknowledged_and_answered_in_its_channel() {
     within(async {
-        let fake = FakeDiscord::start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let bot = start(config(&fake, dir.path()));
-        fake.wait_ready().await;
+        let (fake, _dir, bot) = ready_bot().await;
         fake.slash(SUPPORT, &FakeUser::customer(), "help", &[]);
         let posts = fake.wait_posts(SUPPORT, 1).await;
         assert!(posts[0].followup, "answered through the interaction");
@@ -48,10 +42,7 @@ async fn a_slash_command_is_acknowledged_and_answered_in_its_channel() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redelivered_message_is_answered_once() {
     within(async {
-        let fake = FakeDiscord::start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let bot = start(config(&fake, dir.path()));
-        fake.wait_ready().await;
+        let (fake, _dir, bot) = ready_bot().await;
         let eng = FakeUser::engineer();
         let open = fake.message_event(
             SUPPORT,
@@ -82,10 +73,7 @@ async fn a_redelivered_message_is_answered_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keeps_answering_after_a_gateway_disconnect() {
     within(async {
-        let fake = FakeDiscord::start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let bot = start(config(&fake, dir.path()));
-        fake.wait_ready().await;
+        let (fake, _dir, bot) = ready_bot().await;
         let eng = FakeUser::engineer();
         fake.command(SUPPORT, &eng, "help");
         fake.wait_posts(SUPPORT, 1).await;
@@ -109,10 +97,7 @@ async fn keeps_answering_after_a_gateway_disconnect() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn other_channels_and_guilds_are_ignored() {
     within(async {
-        let fake = FakeDiscord::start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let bot = start(config(&fake, dir.path()));
-        fake.wait_ready().await;
+        let (fake, _dir, bot) = ready_bot().await;
         let eng = FakeUser::engineer();
         fake.command(crate::fake_discord::OFF_TOPIC, &eng, "help");
         let mut foreign = fake.message_event(SUPPORT, &eng, "help", true, &[]);
@@ -137,10 +122,7 @@ async fn other_channels_and_guilds_are_ignored() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slash_open_creates_the_case_thread() {
     within(async {
-        let fake = FakeDiscord::start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let bot = start(config(&fake, dir.path()));
-        fake.wait_ready().await;
+        let (fake, _dir, bot) = ready_bot().await;
         let eng = FakeUser::engineer();
         fake.slash(SUPPORT, &eng, "open", &[("title", "KB5034763 rolls back")]);
         let thread = fake.wait_thread(1).await;
@@ -156,10 +138,7 @@ async fn a_slash_open_creates_the_case_thread() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slash_diagnose_takes_the_bundle_as_an_attachment_option() {
     within(async {
-        let fake = FakeDiscord::start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let bot = start(config(&fake, dir.path()));
-        fake.wait_ready().await;
+        let (fake, _dir, bot) = ready_bot().await;
         let eng = FakeUser::engineer();
         let (thread, _) = open_case(&fake, &eng, "KB5034763 fails").await;
         let a = fake.attachment(&format!("{DEVICE2}.zip"), device2_zip());
@@ -180,10 +159,7 @@ async fn a_slash_diagnose_takes_the_bundle_as_an_attachment_option() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_case_opened_inside_a_thread_gets_its_thread_in_the_parent_channel() {
     within(async {
-        let fake = FakeDiscord::start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let bot = start(config(&fake, dir.path()));
-        fake.wait_ready().await;
+        let (fake, _dir, bot) = ready_bot().await;
         let question = fake.user_thread(SUPPORT, "a question");
         fake.command(question, &FakeUser::engineer(), "open KB5034763 rolls back");
         let thread = fake.wait_thread(1).await;

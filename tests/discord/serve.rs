@@ -155,10 +155,7 @@ fn serve_with_a_token_in_both_env_and_file_refuses_to_guess() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_finishes_in_flight_work_before_closing_the_store() {
     within(async {
-        let fake = FakeDiscord::start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let bot = start(config(&fake, dir.path()));
-        fake.wait_ready().await;
+        let (fake, dir, bot) = ready_bot().await;
         let eng = FakeUser::engineer();
         let (thread, id) = open_case(&fake, &eng, "KB5034763 fails").await;
         let slow = fake.slow_attachment(

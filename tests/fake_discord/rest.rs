@@ -152,7 +152,6 @@ fn record_post(
     let id = inner.next_id;
     let content = payload["content"].as_str().unwrap_or_default().to_owned();
     inner.posted.push(Posted {
-        id,
         channel,
         content: content.clone(),
         files,
