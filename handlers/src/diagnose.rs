@@ -60,12 +60,11 @@ async fn run_engine(
         ctx.config.limits.clone(),
     );
     let (stored, name) = (path.to_path_buf(), progress.name.clone());
+    // The bundle is stored under its hash; the engine reads it under the name it was posted
+    // with, so kind detection and evidence paths (`CBS.log:14`) use the name people know.
     let mut task = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        // Staging may copy the whole bundle, so it runs here with the engine, not on an async
-        // thread. The staging directory lives until the engine is done with it.
-        let (_stage_dir, staged) = stage(&stored, &name)?;
-        Ok::<_, std::io::Error>(engine(&staged, &rules, &limits))
+        engine(&stored, &name, &rules, &limits)
     });
     let started = Instant::now();
     let mut announced = false;
@@ -86,16 +85,15 @@ async fn run_engine(
             }
         }
     };
-    let result = joined
-        .map_err(|e| HandlerError::Internal(format!("diagnosis task failed: {e}")))?
-        .map_err(|e| HandlerError::Internal(format!("staging {}: {e}", path.display())))?;
+    let result =
+        joined.map_err(|e| HandlerError::Internal(format!("diagnosis task failed: {e}")))?;
     let mut d = result.map_err(|e| unreadable(&progress.name, &e))?;
     fill_updates(&mut d, &case.problem);
     Ok(d)
 }
 
 /// When the logs do not name the update, the case's problem statement does: record it and fill
-/// the `<kb>` placeholder the engine leaves in steps.
+/// the `<kb>` placeholder a rule's step may leave.
 fn fill_updates(d: &mut Diagnosis, problem: &str) {
     let stated = crate::open::parse_facts(problem).updates;
     if d.device.updates.is_empty() {
@@ -111,32 +109,6 @@ fn fill_updates(d: &mut Diagnosis, problem: &str) {
             *c = c.replace("<kb>", &kb);
         }
     }
-}
-
-/// Present a stored bundle (named by its hash) under its uploaded file name, so the engine's
-/// kind detection and the evidence paths (`CBS.log:14`) use the name people know.
-fn stage(stored: &Path, name: &str) -> std::io::Result<(tempfile::TempDir, PathBuf)> {
-    let file = Path::new(name)
-        .file_name()
-        .and_then(|n| n.to_str())
-        .filter(|n| !n.trim().is_empty() && *n != "." && *n != "..")
-        .unwrap_or("bundle");
-    let dir = tempfile::Builder::new().prefix("casebot-stage").tempdir()?;
-    let staged = dir.path().join(file);
-    if std::fs::hard_link(stored, &staged).is_err() {
-        link_or_copy(stored, &staged)?;
-    }
-    Ok((dir, staged))
-}
-
-#[cfg(unix)]
-fn link_or_copy(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::os::unix::fs::symlink(from, to).or_else(|_| std::fs::copy(from, to).map(|_| ()))
-}
-
-#[cfg(not(unix))]
-fn link_or_copy(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::copy(from, to).map(|_| ())
 }
 
 /// The device a bundle belongs to: named in the message, else found by the engine (computer

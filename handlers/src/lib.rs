@@ -202,9 +202,15 @@ impl Default for HandlersConfig {
     }
 }
 
-/// The diagnosis function: `diagnosis::diagnose_path` in production; tests may substitute one.
+/// The diagnosis function: `diagnosis::diagnose_as` (a stored bundle and the name it was posted
+/// with) in production; tests may substitute one.
 pub type Engine = Arc<
-    dyn Fn(&std::path::Path, &RuleSet, &Limits) -> Result<Diagnosis, diagnosis::DiagnosisError>
+    dyn Fn(
+            &std::path::Path,
+            &str,
+            &RuleSet,
+            &Limits,
+        ) -> Result<Diagnosis, diagnosis::DiagnosisError>
         + Send
         + Sync,
 >;
@@ -246,7 +252,7 @@ impl Context {
             http: download::client(&config.download),
             config: Arc::new(config),
             diagnoses: Arc::new(tokio::sync::Semaphore::new(permits)),
-            engine: Arc::new(diagnosis::diagnose_path),
+            engine: Arc::new(diagnosis::diagnose_as),
             user_langs: Arc::new(Mutex::new(HashMap::new())),
             progress_after: std::time::Duration::from_secs(20),
             typing_every: std::time::Duration::from_secs(8),

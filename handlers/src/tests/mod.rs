@@ -13,7 +13,12 @@ use store::{CaseId, CaseStatus, CaseStore, DeviceStatus, MemStore, SledStore};
 use crate::*;
 
 /// Reads a bundle (plain text in tests) and diagnoses markers in it, like the real rules would.
-fn fake_engine(path: &Path, _: &RuleSet, _: &Limits) -> Result<Diagnosis, DiagnosisError> {
+fn fake_engine(
+    path: &Path,
+    _name: &str,
+    _: &RuleSet,
+    _: &Limits,
+) -> Result<Diagnosis, DiagnosisError> {
     let text = std::fs::read_to_string(path).map_err(|e| DiagnosisError::Unreadable {
         path: path.to_path_buf(),
         reason: format!("not a text bundle: {e}"),
