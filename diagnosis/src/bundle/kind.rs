@@ -2,7 +2,7 @@
 //! each log family, and the highest score wins. The file name only breaks ties, because
 //! bundles arrive with renamed files (`log.txt`, `cbs (2).log`).
 
-use crate::parse::{LogKind, is_event_text_header};
+use crate::parse::{Grammar, LogKind, Norm, classify, is_event_text_header, normalise};
 
 use super::TextEncoding;
 use super::encoding::{EVTX_MAGIC, decode_sample};
@@ -43,6 +43,9 @@ pub(crate) fn detect_kind(name: &str, head: &[u8], enc: TextEncoding) -> LogKind
     }
     let best = scores.iter().copied().max().unwrap_or(0);
     let hint = kind_from_name(name);
+    if is_fragment(&sample, &scores) {
+        return LogKind::Fragment;
+    }
     if let Some(hint) = hint.filter(|&h| scores[index(h)] == best) {
         return hint;
     }
@@ -54,6 +57,47 @@ pub(crate) fn detect_kind(name: &str, head: &[u8], enc: TextEncoding) -> LogKind
         .zip(scores)
         .find(|&(_, s)| s == best)
         .map_or(LogKind::Text, |(&k, _)| k)
+}
+
+/// A fragment: lines copied out of logs rather than a log file. Either no family recognises the
+/// raw lines while the cleaned ones have a log grammar (timestamps stripped, quoted, fenced,
+/// numbered), or a short text mixes families (a CBS line next to an event and a WU line).
+fn is_fragment(sample: &str, scores: &[u32; ORDER.len()]) -> bool {
+    let mut families = [0u32; 6];
+    let mut lines = 0usize;
+    let mut log_lines = 0usize;
+    for raw in sample.lines().take(KIND_SAMPLE_LINES) {
+        let Norm::Text(t) = normalise(raw) else {
+            continue;
+        };
+        if t.trim().is_empty() {
+            continue;
+        }
+        lines += 1;
+        let family = match classify(&t) {
+            Grammar::Prefixed(_) | Grammar::Bare(_) | Grammar::Tail(_) => 0,
+            Grammar::WindowsUpdate => 1,
+            Grammar::EventText | Grammar::EventMessage => 2,
+            Grammar::EventXml => 3,
+            Grammar::Services => 4,
+            Grammar::Setupapi => 5,
+            Grammar::Continuation | Grammar::Other => continue,
+        };
+        families[family] += 1;
+        log_lines += 1;
+    }
+    if log_lines == 0 {
+        return false;
+    }
+    let raw_best = scores[..ORDER.len() - 1].iter().copied().max().unwrap_or(0);
+    if raw_best == 0 {
+        return true;
+    }
+    // A whole log is one family from its first line; a paste of a few lines may mix them.
+    let mixed = families.iter().filter(|&&n| n > 0).count() >= 2;
+    let raw_lines: u32 = scores.iter().sum();
+    mixed && lines < KIND_SAMPLE_LINES && !sample.contains("<Events>")
+        || (raw_lines as usize) * 2 < log_lines
 }
 
 fn index(kind: LogKind) -> usize {

@@ -301,6 +301,7 @@ mod tests {
             text: text.to_string(),
             codes: vec![],
             fact: None,
+            kind: None,
         };
         f.observe(LogKind::Cbs, 0, &rec("Exec: Processing started. Package: Package_for_RollupFix~31bf3856ad364e35~amd64~~19041.4046.1.13"));
         f.observe(LogKind::Cbs, 0, &rec("Exec: Installing Package: Package_1_for_KB5034763~31bf3856ad364e35~amd64~~19041.4046.1.13"));

@@ -93,18 +93,20 @@ impl<'r> Scan<'r> {
     /// Feed one record of the current file.
     pub fn record(&mut self, record: &Record) {
         let file = self.paths.len().saturating_sub(1);
-        let cands = state::candidates(self.rules, self.kind, record);
+        // A fragment's records carry the kind of the lines they came from.
+        let kind = record.kind.unwrap_or(self.kind);
+        let cands = state::candidates(self.rules, kind, record);
         let failing = unexplained::failing_codes(record, &self.rules.noise.codes);
-        let failure = unexplained::is_failure(self.kind, record, &failing);
+        let failure = unexplained::is_failure(kind, record, &failing);
         if (!cands.is_empty() || failure) && self.rules.noise.patterns.is_match(&record.text) {
             // Noise never becomes a finding nor an unexplained failure.
             return;
         }
-        self.facts.observe(self.kind, file, record);
-        let event = self.kind.is_event();
+        self.facts.observe(kind, file, record);
+        let event = kind.is_event();
         let matched = state::apply(self.rules, &mut self.states, &cands, file, record, event);
         if failure {
-            if matches!(self.kind, LogKind::Cbs | LogKind::Dism) {
+            if matches!(kind, LogKind::Cbs | LogKind::Dism) {
                 self.facts.servicing_failure = true;
             }
             let path = self.paths.get(file).map_or("", String::as_str);

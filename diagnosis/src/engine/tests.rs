@@ -14,6 +14,7 @@ fn rec(line: u64, level: Level, text: &str, codes: &[u32]) -> Record {
         text: text.to_string(),
         codes: codes.to_vec(),
         fact: None,
+        kind: None,
     }
 }
 
@@ -29,6 +30,7 @@ fn service(line: u64, name: &str, start: StartType) -> Record {
             name: name.to_string(),
             start,
         }),
+        kind: None,
     }
 }
 
@@ -49,6 +51,7 @@ fn event(line: u64, provider: &str, id: u32, channel: &str, text: &str, codes: &
             computer: Some("wcc0021z675842.bank.local".to_string()),
             data,
         }),
+        kind: None,
     }
 }
 

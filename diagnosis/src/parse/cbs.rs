@@ -377,6 +377,21 @@ impl LineParser for CbsParser {
     fn finish(&mut self, sink: &mut dyn FnMut(Record)) {
         self.flush(sink);
     }
+
+    fn start_bare(&mut self, line: Line, level: Level, sink: &mut dyn FnMut(Record)) {
+        self.flush(sink);
+        let mut text = line.text;
+        text.truncate(text.trim_end().len());
+        self.cur = Some(Pending {
+            line: line.no,
+            prefix: Prefix {
+                time: None,
+                level,
+                component: None,
+            },
+            text,
+        });
+    }
 }
 
 /// One record per non-empty line: WindowsUpdate.log, setupapi logs, plain text.

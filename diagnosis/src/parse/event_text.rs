@@ -35,26 +35,99 @@ enum Field {
     Other,
 }
 
+/// Field labels of `wevtutil /f:text` and of Event Viewer's "Copy details as text", in the
+/// languages of localised Windows builds (en, zh-CN, ja, de, fr, es, ru).
 fn field(label: &str) -> Option<Field> {
-    Some(match label.trim() {
-        "Log Name" | "日志名称" => Field::Channel,
-        "Source" | "来源" => Field::Provider,
-        "Date" | "日期" => Field::Date,
-        "Event ID" | "事件 ID" | "事件ID" => Field::Id,
-        "Level" | "级别" => Field::Level,
-        "Computer" | "计算机" => Field::Computer,
-        "Description" | "描述" => Field::Description,
-        "Task" | "任务" | "任务类别" | "Opcode" | "操作代码" | "Keyword" | "关键字" | "User"
-        | "用户" | "User Name" | "用户名" => Field::Other,
+    let label = label.trim().trim_end_matches(['\u{a0}', ' ']);
+    Some(match label {
+        "Log Name"
+        | "日志名称"
+        | "ログの名前"
+        | "Protokollname"
+        | "Nom du journal"
+        | "Nombre de registro"
+        | "Имя журнала" => Field::Channel,
+        "Source" | "来源" | "ソース" | "Quelle" | "Origen" | "Источник" => {
+            Field::Provider
+        }
+        "Date" | "日期" | "日付" | "Datum" | "Fecha" | "Дата" => Field::Date,
+        "Event ID"
+        | "事件 ID"
+        | "事件ID"
+        | "イベント ID"
+        | "Ereignis-ID"
+        | "ID de l'événement"
+        | "ID de l’événement"
+        | "Id. del evento"
+        | "Id. de evento"
+        | "Код события" => Field::Id,
+        "Level" | "级别" | "レベル" | "Ebene" | "Niveau" | "Nivel" | "Уровень" => {
+            Field::Level
+        }
+        "Computer" | "计算机" | "コンピューター" | "Ordinateur" | "Equipo" | "Компьютер" => {
+            Field::Computer
+        }
+        "Description" | "描述" | "説明" | "Beschreibung" | "Descripción" | "Описание" => {
+            Field::Description
+        }
+        "Task"
+        | "任务"
+        | "任务类别"
+        | "Task Category"
+        | "タスクのカテゴリ"
+        | "Aufgabenkategorie"
+        | "Catégorie de la tâche"
+        | "Categoría de la tarea"
+        | "Категория задачи"
+        | "Opcode"
+        | "操作代码"
+        | "Keyword"
+        | "Keywords"
+        | "关键字"
+        | "キーワード"
+        | "Schlüsselwörter"
+        | "Mots-clés"
+        | "Palabras clave"
+        | "Ключевые слова"
+        | "User"
+        | "用户"
+        | "ユーザー"
+        | "Benutzer"
+        | "Utilisateur"
+        | "Usuario"
+        | "Пользователь"
+        | "User Name"
+        | "用户名" => Field::Other,
         _ => return None,
     })
+}
+
+/// True when `text` is an event field line (`Log Name: System`, `Quelle: …`): how the fragment
+/// reader recognises an event pasted without its `Event[0]:` header.
+pub(super) fn event_label(text: &str) -> bool {
+    label_value(text).is_some_and(|(f, _)| f != Field::Other)
 }
 
 /// Level word of an export, in English or Chinese (event_table's exports use the same words).
 pub(super) fn level(value: &str) -> Level {
     match value.trim() {
-        "Error" | "Critical" | "错误" | "关键" | "严重" => Level::Error,
-        "Warning" | "警告" => Level::Warning,
+        "Error"
+        | "Critical"
+        | "错误"
+        | "关键"
+        | "严重"
+        | "エラー"
+        | "重大"
+        | "Fehler"
+        | "Kritisch"
+        | "Erreur"
+        | "Critique"
+        | "Crítico"
+        | "Ошибка"
+        | "Критический" => Level::Error,
+        "Warning" | "警告" | "Warnung" | "Avertissement" | "Advertencia" | "Предупреждение" => {
+            Level::Warning
+        }
         _ => Level::Info,
     }
 }
@@ -109,25 +182,54 @@ impl EventTextParser {
     }
 }
 
+impl EventTextParser {
+    fn start(&mut self, no: u64, sink: &mut dyn FnMut(Record)) {
+        self.flush(sink);
+        self.cur = Some(Building {
+            line: no,
+            ev: EventInfo {
+                data: BTreeMap::new(),
+                ..EventInfo::default()
+            },
+            description: String::new(),
+            in_description: false,
+        });
+    }
+
+    /// Event Viewer's "Copy details as text" has no `Event[N]:` header: a `Log Name:` line
+    /// starts an event, and so does `Source:` when no event is open or the open one has a
+    /// source already.
+    fn starts_event(&self, text: &str) -> bool {
+        let Some((f, _)) = label_value(text) else {
+            return false;
+        };
+        match (&self.cur, f) {
+            (None, Field::Channel | Field::Provider) => true,
+            (Some(b), Field::Channel) => b.ev.channel.is_some() || !b.ev.provider.is_empty(),
+            (Some(b), Field::Provider) => b.in_description && !b.ev.provider.is_empty(),
+            _ => false,
+        }
+    }
+}
+
 impl LineParser for EventTextParser {
     fn line(&mut self, line: Line, sink: &mut dyn FnMut(Record)) {
         if is_header(&line.text) {
-            self.flush(sink);
-            self.cur = Some(Building {
-                line: line.no,
-                ev: EventInfo {
-                    data: BTreeMap::new(),
-                    ..EventInfo::default()
-                },
-                description: String::new(),
-                in_description: false,
-            });
+            self.start(line.no, sink);
             return;
+        }
+        if self.starts_event(&line.text) {
+            self.start(line.no, sink);
         }
         let Some(b) = &mut self.cur else {
             return;
         };
         if b.in_description {
+            // Event Viewer's copy ends the description with the event's XML.
+            if line.text.trim_start().starts_with("Event Xml:") {
+                b.in_description = false;
+                return;
+            }
             if b.description.len() < MAX_DESCRIPTION {
                 b.description.push_str(line.text.trim_end());
                 b.description.push('\n');

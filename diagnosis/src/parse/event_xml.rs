@@ -204,6 +204,7 @@ pub(super) fn event_record(line: u64, ev: EventInfo) -> Record {
             computer: ev.computer,
             data,
         }),
+        kind: None,
     }
 }
 

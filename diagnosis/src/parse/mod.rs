@@ -11,6 +11,7 @@ mod event_table;
 mod event_text;
 mod event_xml;
 mod evtx;
+mod fragment;
 mod hresult;
 mod scm;
 mod services;
@@ -23,6 +24,8 @@ use crate::bundle::Line;
 
 pub use cbs::{kb_numbers, os_build_from_package};
 pub(crate) use event_text::is_header as is_event_text_header;
+pub use fragment::looks_like_log;
+pub(crate) use fragment::{Grammar, Norm, classify, normalise};
 pub(crate) use hresult::signed_decimal;
 pub use hresult::{extract_codes, hresult_from_win32};
 pub use services::start_type;
@@ -49,6 +52,9 @@ pub enum LogKind {
     Services,
     /// Panther setupact.log / setuperr.log.
     Panther,
+    /// Lines copied out of logs (a chat paste, a forum quote, a `log.txt`): each line is read
+    /// with the grammar it matches, and each record carries its own kind.
+    Fragment,
     /// Any other text.
     Text,
 }
@@ -66,6 +72,7 @@ impl LogKind {
             LogKind::EventXml => "event-xml",
             LogKind::Services => "services",
             LogKind::Panther => "panther",
+            LogKind::Fragment => "fragment",
             LogKind::Text => "text",
         }
     }
@@ -107,6 +114,9 @@ pub struct Record {
     pub codes: Vec<u32>,
     /// Structured facts, if the parser recognised the record.
     pub fact: Option<Fact>,
+    /// The grammar the record was read with when it differs from its file's kind: each record
+    /// of a [`LogKind::Fragment`] carries the kind of the lines it came from.
+    pub kind: Option<LogKind>,
 }
 
 /// Structured facts parsers extract for cross-file rules.
@@ -241,6 +251,12 @@ where
 trait LineParser {
     fn line(&mut self, line: Line, sink: &mut dyn FnMut(Record));
     fn finish(&mut self, sink: &mut dyn FnMut(Record));
+    /// Start a record from a message whose prefix (time, level, component) was cut off; the
+    /// fragment reader infers `level`. Parsers without prefixes read it as any other line.
+    fn start_bare(&mut self, line: Line, level: Level, sink: &mut dyn FnMut(Record)) {
+        let _ = level;
+        self.line(line, sink);
+    }
 }
 
 fn parse_line_results<I>(
@@ -257,6 +273,7 @@ where
         LogKind::EventXml => Box::new(event_xml::EventXmlParser::new()),
         LogKind::Services => Box::new(services::ServicesParser::new()),
         LogKind::Text => Box::new(event_table::TextParser::new()),
+        LogKind::Fragment => Box::new(fragment::FragmentParser::new()),
         _ => Box::new(cbs::PlainParser::new(kind)),
     };
     let mut n = 0;
@@ -293,6 +310,7 @@ fn record(
         codes: extract_codes(&text),
         text,
         fact: None,
+        kind: None,
     }
 }
 

@@ -206,6 +206,7 @@ fn service_record(line: u64, name: String, start: StartType, text: String) -> Re
         codes: Vec::new(),
         text,
         fact: Some(Fact::Service { name, start }),
+        kind: None,
     }
 }
 

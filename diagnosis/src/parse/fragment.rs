@@ -1,0 +1,758 @@
+//! Fragments: log lines as people share them, not as Windows wrote them.
+//!
+//! A paste in a chat, a quote from a forum or an article, or a `log.txt` with a few lines copied
+//! out of CBS.log has no header and often no timestamps. It may sit in a Markdown code fence, be
+//! quoted with `>`, carry line numbers, HTML entities, smart quotes, collapsed column padding,
+//! `…` elisions, lines wrapped at 80–120 columns, and CBS, DISM, WindowsUpdate and event lines
+//! mixed together. A fragment is read line by line: each line is cleaned ([`normalise`]),
+//! classified by the grammar it matches ([`classify`]) and handed to the parser of that family,
+//! so every record keeps the line number of the original text and carries its own kind.
+//!
+//! Whole log files never come here: kind detection sends a file to the fragment reader only
+//! when no single log family recognises it.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use super::cbs::{CbsParser, PlainParser};
+use super::event_table::TextParser;
+use super::event_text::{EventTextParser, event_label};
+use super::event_xml::{EventInfo, EventXmlParser, event_record};
+use super::services::ServicesParser;
+use super::{Level, LineParser, LogKind, Record};
+use crate::bundle::Line;
+
+/// A physical line shorter than this is never taken for the first half of a wrapped line.
+const WRAP_MIN: usize = 40;
+
+/// What [`normalise`] made of one physical line.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Norm<'a> {
+    /// Markup only (a code fence, an empty quote): nothing to read.
+    Drop,
+    /// An elision (`…`, `...`, `[snip]`): the records before and after are not adjacent.
+    Break,
+    /// The line's text without the markup around it.
+    Text(Cow<'a, str>),
+}
+
+/// Strip what chat, Markdown and web pages add around a log line.
+pub(crate) fn normalise(raw: &str) -> Norm<'_> {
+    let mut t: Cow<'_, str> = Cow::Borrowed(raw.trim_end_matches(['\r', '\n']));
+    if t.contains('&') {
+        t = Cow::Owned(decode_entities(&t));
+    }
+    if t.chars().any(needs_mapping) {
+        t = Cow::Owned(t.chars().filter_map(map_char).collect());
+    }
+    let s = strip_quote_and_numbers(&t);
+    let s = strip_fences(s);
+    let trimmed = s.trim();
+    if trimmed.is_empty() {
+        return if t.trim().is_empty() {
+            Norm::Text(Cow::Borrowed(""))
+        } else {
+            Norm::Drop
+        };
+    }
+    if is_elision(trimmed) {
+        return Norm::Break;
+    }
+    let s = s.trim_end();
+    if s.len() == t.len() {
+        return Norm::Text(t);
+    }
+    Norm::Text(Cow::Owned(s.to_string()))
+}
+
+fn needs_mapping(c: char) -> bool {
+    matches!(
+        c,
+        '\u{2018}'
+            | '\u{2019}'
+            | '\u{201a}'
+            | '\u{201c}'
+            | '\u{201d}'
+            | '\u{201e}'
+            | '\u{00a0}'
+            | '\u{2007}'
+            | '\u{202f}'
+            | '\u{200b}'
+            | '\u{200c}'
+            | '\u{200d}'
+            | '\u{2060}'
+            | '\u{feff}'
+    )
+}
+
+/// Smart quotes to ASCII quotes, no-break spaces to spaces, zero-width characters dropped.
+fn map_char(c: char) -> Option<char> {
+    match c {
+        '\u{2018}' | '\u{2019}' | '\u{201a}' => Some('\''),
+        '\u{201c}' | '\u{201d}' | '\u{201e}' => Some('"'),
+        '\u{00a0}' | '\u{2007}' | '\u{202f}' => Some(' '),
+        '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | '\u{feff}' => None,
+        c => Some(c),
+    }
+}
+
+/// `&lt;`, `&gt;`, `&amp;`, `&quot;`, `&#39;`, `&nbsp;` and numeric references, as web pages
+/// escape log text.
+fn decode_entities(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let end = rest.find(';').filter(|&e| e > 1 && e <= 8);
+        let ch = end.and_then(|e| match &rest[1..e] {
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "amp" => Some('&'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            "nbsp" => Some(' '),
+            ent => ent
+                .strip_prefix("#x")
+                .or_else(|| ent.strip_prefix("#X"))
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .or_else(|| ent.strip_prefix('#').and_then(|d| d.parse().ok()))
+                .and_then(char::from_u32),
+        });
+        match (ch, end) {
+            (Some(c), Some(e)) => {
+                out.push(c);
+                rest = &rest[e + 1..];
+            }
+            _ => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Leading `>` quote markers (any depth) and line-number gutters (`12: `, `12 | `, `12\t`).
+/// setupapi's own `>>>  [` section markers are log text, not quoting.
+fn strip_quote_and_numbers(t: &str) -> &str {
+    let mut s = t;
+    loop {
+        let lead = s.trim_start();
+        if lead.starts_with(">>>  [") || lead.starts_with(">>> [") {
+            return s;
+        }
+        match lead.strip_prefix('>') {
+            Some(rest) => s = rest.strip_prefix(' ').unwrap_or(rest),
+            None => break,
+        }
+    }
+    strip_line_number(s)
+}
+
+fn strip_line_number(s: &str) -> &str {
+    let lead = s.trim_start();
+    let digits = lead.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || digits > 6 {
+        return s;
+    }
+    let rest = &lead[digits..];
+    for sep in [": ", " | ", "| ", "|", "\t", ". ", ") "] {
+        if let Some(after) = rest.strip_prefix(sep) {
+            // `2024-…` and `00000029 (F)` never get here (a dash or 8 digits follow); a time
+            // `10:01:02` would: keep it.
+            if sep == ": " || !after.trim_start().is_empty() {
+                return after;
+            }
+        }
+    }
+    s
+}
+
+/// Markdown fences (```` ``` ````, ```` ```text ````, `~~~`) at either end of the line, and an
+/// inline-code pair around the whole line.
+fn strip_fences(s: &str) -> &str {
+    let mut s = s;
+    let lead = s.trim_start();
+    for fence in ["```", "~~~"] {
+        if let Some(rest) = lead.strip_prefix(fence) {
+            // ```` ```log ```` opens a block: the word is a language tag, not log text.
+            let word_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            let tag = &rest[..word_end];
+            s = if tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                &rest[word_end..]
+            } else {
+                rest
+            };
+            break;
+        }
+    }
+    let end = s.trim_end();
+    for fence in ["```", "~~~"] {
+        if let Some(rest) = end.strip_suffix(fence) {
+            s = rest;
+            break;
+        }
+    }
+    let t = s.trim();
+    if t.len() > 2 && t.starts_with('`') && t.ends_with('`') && t.matches('`').count() == 2 {
+        return &t[1..t.len() - 1];
+    }
+    s
+}
+
+fn is_elision(t: &str) -> bool {
+    let bare: String = t
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '[' | ']' | '(' | ')' | '<' | '>'))
+        .collect();
+    !bare.is_empty() && bare.chars().all(|c| c == '.' || c == '…')
+        || matches!(
+            bare.to_ascii_lowercase().as_str(),
+            "snip" | "snipped" | "truncated" | "etc" | "omitted"
+        )
+}
+
+/// The grammar a cleaned line matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Grammar {
+    /// A CBS-family record start (`[time,] Level [tag] Component message`), with the kind its
+    /// component belongs to (`cbs`, `dism`, `panther`).
+    Prefixed(LogKind),
+    /// A CBS/CSI or DISM message whose prefix was cut off: `[HRESULT = …]`, `(F)`,
+    /// `HRESULT_FROM_WIN32(…)`, a CSI sequence number, a DISM `PID=… TID=…` / `(hr:0x…)`.
+    Bare(LogKind),
+    /// A CBS continuation that may stand at column 0 (`CSIPERF:`).
+    Continuation,
+    /// A WindowsUpdate.log / ReportingEvents line, with or without its timestamp.
+    WindowsUpdate,
+    /// `setupapi.dev.log` lines.
+    Setupapi,
+    /// A line carrying CBS/CSI notation that starts mid-sentence: the wrapped tail of the line
+    /// above, or a bare message when nothing is above it.
+    Tail(LogKind),
+    /// `Event[0]:` or an event field label (`Log Name:`, `Quelle:`, `ソース:` …).
+    EventText,
+    /// An event-log message sentence on its own (localised too).
+    EventMessage,
+    /// Event XML.
+    EventXml,
+    /// `sc qc` / `Get-Service` output.
+    Services,
+    /// Prose, or a line of a record above.
+    Other,
+}
+
+impl Grammar {
+    /// True for every grammar of a log family (what makes a text a fragment worth reading).
+    pub(crate) fn is_log(self) -> bool {
+        !matches!(self, Grammar::Other | Grammar::Continuation)
+    }
+}
+
+const CBS_COMPONENTS: [&str; 7] = ["CBS", "CSI", "DISM", "TI", "DPX", "SQM", "CMIADAPTER"];
+const WU_COMPONENTS: [&str; 20] = [
+    "Agent",
+    "AU",
+    "Handler",
+    "Misc",
+    "PT",
+    "Report",
+    "DnldMgr",
+    "Setup",
+    "ComApi",
+    "Shared",
+    "IdleTmr",
+    "DataStore",
+    "SLS",
+    "ProtocolTalker",
+    "DownloadManager",
+    "EEHandler",
+    "Deployment",
+    "UpdateAgent",
+    "SoftwareSynchronization",
+    "WuTask",
+];
+
+fn level_word(w: &str) -> bool {
+    matches!(
+        w.trim_end_matches(','),
+        "Info" | "Perf" | "Verbose" | "Warning" | "Error" | "Critical" | "Fatal"
+    )
+}
+
+fn is_timestamp(b: &[u8]) -> bool {
+    b.len() >= 19
+        && b[..19].iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-' || *c == b'/',
+            10 => *c == b' ',
+            13 | 16 => *c == b':',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+/// Component word → kind of a CBS-family line.
+fn component_kind(word: &str) -> Option<LogKind> {
+    if CBS_COMPONENTS.contains(&word) {
+        return Some(if word == "DISM" {
+            LogKind::Dism
+        } else {
+            LogKind::Cbs
+        });
+    }
+    let upper = word.len() >= 2
+        && word.len() <= 8
+        && word
+            .bytes()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    upper.then_some(LogKind::Panther)
+}
+
+/// `[time,] Level [tag] Component …` → the component's kind.
+fn prefixed(line: &str) -> Option<LogKind> {
+    let b = line.as_bytes();
+    let (stamped, rest) = if is_timestamp(b) {
+        (true, line[19..].trim_start_matches(',').trim_start())
+    } else {
+        (false, line)
+    };
+    let mut words = rest.split_whitespace();
+    let first = words.next()?;
+    if !level_word(first) {
+        // `CBS    Failed …`: level cut off as well.
+        return (!stamped)
+            .then(|| CBS_COMPONENTS.contains(&first).then_some(()))
+            .flatten()
+            .and_then(|()| component_kind(first))
+            .filter(|_| words.next().is_some());
+    }
+    let mut comp = words.next()?;
+    if comp.starts_with("[0x") || comp.starts_with("[HRESULT") {
+        comp = words.next()?;
+    }
+    match component_kind(comp) {
+        Some(k) if stamped || k != LogKind::Panther || CBS_COMPONENTS.contains(&comp) => Some(k),
+        // Without a timestamp only the servicing components are trusted: `Error FOO bar` is prose.
+        _ => stamped.then_some(LogKind::Cbs),
+    }
+}
+
+/// A CBS/CSI/DISM message without its prefix: the grammar, and whether the line starts like a
+/// message (`Exec:`, `(F)`, a CSI sequence number) rather than carrying notation mid-sentence.
+fn bare(line: &str) -> Option<(LogKind, bool)> {
+    let t = line.trim_start();
+    if t.starts_with("DISM ") || t.starts_with("DISM.EXE:") || t.starts_with("DISM Package Manager")
+    {
+        return Some((LogKind::Dism, true));
+    }
+    if t.contains("(hr:0x") || t.contains("HRESULT=") || (t.contains("PID=") && t.contains("TID="))
+    {
+        return Some((LogKind::Dism, false));
+    }
+    let csi_seq = t.len() > 9
+        && t.as_bytes()[..8].iter().all(u8::is_ascii_hexdigit)
+        && matches!(t.as_bytes()[8], b' ' | b'@');
+    let strong = csi_seq
+        || t.starts_with("(F)")
+        || t.starts_with("Exec:")
+        || t.starts_with("Startup:")
+        || t.starts_with("Appl:")
+        || t.starts_with("Doqe:")
+        || t.starts_with("WER:")
+        || t.starts_with("Failed to ")
+        || t.starts_with("Store corruption")
+        || t.starts_with("Mark store corruption")
+        || t.starts_with("Failed execution of queue item")
+        || t.starts_with("==Error Summary");
+    let weak = t.contains("[HRESULT = ")
+        || t.contains("[HRESULT=")
+        || t.contains("HRESULT_FROM_WIN32(")
+        || t.contains("NTSTATUS_FROM_WIN32(")
+        || t.contains("Failed execution of queue item")
+        || t.contains("CBS_E_")
+        || t.contains("PSFX_E_");
+    (strong || weak).then_some((LogKind::Cbs, strong))
+}
+
+/// `2022/05/21 18:46:43.8925713 8976  5116  Handler …`, the tab-separated forms, and the same
+/// lines with the timestamp and ids cut off (`Handler FATAL: CBS called Error with 0x800f0831`).
+fn windowsupdate(line: &str) -> bool {
+    let b = line.as_bytes();
+    let stamped = b.len() > 21
+        && b[4] == b'/'
+        && b[7] == b'/'
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && line[10..].starts_with(' ')
+        && line[11..]
+            .split_whitespace()
+            .next()
+            .is_some_and(|w| w.len() >= 8 && w.as_bytes()[2] == b':' && w.as_bytes()[5] == b':');
+    let tabbed = line.split('\t').count() >= 4
+        && b.len() > 10
+        && (b[..4].iter().all(u8::is_ascii_digit) || b[0] == b'{');
+    if stamped || tabbed {
+        return true;
+    }
+    let mut words = line.split_whitespace();
+    let Some(first) = words.next() else {
+        return false;
+    };
+    WU_COMPONENTS.contains(&first)
+        && words.next().is_some_and(|w| {
+            w.starts_with('*')
+                || w.ends_with(':')
+                || w.starts_with("FATAL")
+                || w.starts_with("WARNING")
+                || w.starts_with("ERROR")
+        })
+}
+
+fn setupapi(line: &str) -> bool {
+    let t = line.trim_start();
+    [
+        ">>>  [",
+        "<<<  [",
+        ">>> [",
+        "<<< [",
+        "[Boot Session:",
+        "[Device Install Log]",
+    ]
+    .iter()
+    .any(|p| t.starts_with(p))
+        || ((t.starts_with("!!!  ") || t.starts_with("dvi: ") || t.starts_with("sto: "))
+            && line.starts_with(' '))
+}
+
+fn services(line: &str) -> bool {
+    let t = line.trim();
+    if t.starts_with("SERVICE_NAME:") || t.starts_with("[SC] ") {
+        return true;
+    }
+    let key = t.split(':').next().unwrap_or("").trim();
+    t.contains(':')
+        && matches!(
+            key,
+            "START_TYPE" | "DISPLAY_NAME" | "BINARY_PATH_NAME" | "StartType" | "StartMode"
+        )
+}
+
+/// Event messages that identify their event on their own: provider, id and level, with every
+/// language seen in the localised Windows builds' message tables.
+struct MessageTemplate {
+    provider: &'static str,
+    id: u32,
+    starts: &'static [&'static str],
+}
+
+const MESSAGES: [MessageTemplate; 3] = [
+    MessageTemplate {
+        provider: "Microsoft-Windows-WindowsUpdateClient",
+        id: 20,
+        starts: &[
+            "Installation Failure: Windows failed to install the following update",
+            "安装失败: Windows 无法安装以下更新",
+            "安装失败：Windows 无法安装以下更新",
+            "Installationsfehler: Windows konnte das folgende Update",
+            "インストール エラー: 次の更新プログラムのインストール",
+            "インストール エラー：次の更新プログラムのインストール",
+            "Échec de l'installation : Windows n'a pas pu installer",
+            "Échec de l’installation : Windows n’a pas pu installer",
+            "Error de instalación: Windows no pudo instalar",
+            "Сбой установки: Windows не удалось установить",
+            "Ошибка установки: Windows не удалось установить",
+        ],
+    },
+    MessageTemplate {
+        provider: "Microsoft-Windows-Servicing",
+        id: 3,
+        starts: &["Package KB", "Paket KB", "パッケージ KB", "程序包 KB"],
+    },
+    MessageTemplate {
+        provider: "Microsoft-Windows-WUSA",
+        id: 3,
+        starts: &[
+            "Windows update \"",
+            "Windows update KB",
+            "Windows-Update \"",
+        ],
+    },
+];
+
+fn event_message(line: &str) -> Option<&'static MessageTemplate> {
+    let t = line.trim_start();
+    MESSAGES.iter().find(|m| {
+        m.starts.iter().any(|s| t.starts_with(s))
+            && (m.id == 20 || t.contains("0x") || t.contains("failed") || t.contains("fehl"))
+    })
+}
+
+/// The grammar of one cleaned line.
+pub(crate) fn classify(line: &str) -> Grammar {
+    if line.trim().is_empty() {
+        return Grammar::Other;
+    }
+    if let Some(kind) = prefixed(line) {
+        return Grammar::Prefixed(kind);
+    }
+    if line.starts_with("CSIPERF:") {
+        return Grammar::Continuation;
+    }
+    if windowsupdate(line) {
+        return Grammar::WindowsUpdate;
+    }
+    if setupapi(line) {
+        return Grammar::Setupapi;
+    }
+    let t = line.trim_start();
+    if t.starts_with("<Event") || t.starts_with("<Events>") {
+        return Grammar::EventXml;
+    }
+    if super::event_text::is_header(line) || event_label(line) {
+        return Grammar::EventText;
+    }
+    if event_message(line).is_some() {
+        return Grammar::EventMessage;
+    }
+    if services(line) {
+        return Grammar::Services;
+    }
+    match bare(line) {
+        Some((kind, true)) => Grammar::Bare(kind),
+        Some((kind, false)) => Grammar::Tail(kind),
+        None => Grammar::Other,
+    }
+}
+
+/// True when `text` holds at least one line of a log family: what chat handlers use to tell a
+/// pasted log from a message, and kind detection uses to tell a fragment from prose.
+pub fn looks_like_log(text: &str) -> bool {
+    text.lines().take(2_000).any(|raw| match normalise(raw) {
+        Norm::Text(t) => {
+            let g = classify(&t);
+            g.is_log() && !matches!(g, Grammar::Services | Grammar::EventText)
+                || (g == Grammar::EventText && text.lines().filter(|l| event_label(l)).count() >= 2)
+        }
+        _ => false,
+    })
+}
+
+/// The family parser a grammar feeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Family {
+    Cbs,
+    Wu,
+    Setupapi,
+    EventText,
+    EventXml,
+    Services,
+    Text,
+}
+
+struct Sub {
+    parser: Box<dyn LineParser>,
+    /// Kind given to the records of this parser (`cbs` or `dism` for the CBS family follows the
+    /// component of the line that started the record).
+    kind: LogKind,
+}
+
+/// Line-driven fragment reader: routes each line to the parser of its grammar.
+pub(super) struct FragmentParser {
+    subs: BTreeMap<Family, Sub>,
+    last: Option<Family>,
+    /// The last physical line, held back until the next one shows whether it was wrapped.
+    pending: Option<(Line, Grammar)>,
+    /// Longest physical line so far: a wrapped text has many lines close to its wrap width.
+    width: usize,
+}
+
+impl FragmentParser {
+    pub(super) fn new() -> Self {
+        FragmentParser {
+            subs: BTreeMap::new(),
+            last: None,
+            pending: None,
+            width: 0,
+        }
+    }
+
+    fn sub(&mut self, family: Family) -> &mut Sub {
+        self.subs.entry(family).or_insert_with(|| {
+            let (parser, kind): (Box<dyn LineParser>, LogKind) = match family {
+                Family::Cbs => (Box::new(CbsParser::new()), LogKind::Cbs),
+                Family::Wu => (
+                    Box::new(PlainParser::new(LogKind::Windowsupdate)),
+                    LogKind::Windowsupdate,
+                ),
+                Family::Setupapi => (
+                    Box::new(PlainParser::new(LogKind::Setupapi)),
+                    LogKind::Setupapi,
+                ),
+                Family::EventText => (Box::new(EventTextParser::new()), LogKind::EventText),
+                Family::EventXml => (Box::new(EventXmlParser::new()), LogKind::EventXml),
+                Family::Services => (Box::new(ServicesParser::new()), LogKind::Services),
+                Family::Text => (Box::new(TextParser::new()), LogKind::Text),
+            };
+            Sub { parser, kind }
+        })
+    }
+
+    /// Feed one complete (unwrapped) line to the parser of its grammar.
+    fn route(&mut self, line: Line, grammar: Grammar, sink: &mut dyn FnMut(Record)) {
+        let indented = line.text.starts_with(char::is_whitespace);
+        let family = match grammar {
+            Grammar::Prefixed(_) | Grammar::Bare(_) | Grammar::Tail(_) => Family::Cbs,
+            Grammar::WindowsUpdate => Family::Wu,
+            Grammar::Setupapi => Family::Setupapi,
+            Grammar::EventText => Family::EventText,
+            Grammar::EventXml => Family::EventXml,
+            Grammar::Services => Family::Services,
+            // Inside an event's description the message is that event's text.
+            Grammar::EventMessage if self.last == Some(Family::EventText) => Family::EventText,
+            Grammar::EventMessage => {
+                self.event_message(line, sink);
+                return;
+            }
+            // Continuations belong to the record above; an event description runs on unindented.
+            Grammar::Continuation => self.last.unwrap_or(Family::Cbs),
+            Grammar::Other => match self.last {
+                Some(f @ (Family::EventText | Family::EventXml | Family::Services)) => f,
+                Some(Family::Cbs) if indented => Family::Cbs,
+                _ => Family::Text,
+            },
+        };
+        if let Some(prev) = self.last.filter(|&p| p != family) {
+            // Another family's line ends the other parser's open record: records stay in order.
+            self.finish_family(prev, sink);
+        }
+        self.last = Some(family);
+        let sub = self.sub(family);
+        // Records come out when the next one starts: they keep the kind of their own first line.
+        let kind = sub.kind;
+        let emit = &mut |mut r: Record| {
+            r.kind.get_or_insert(kind);
+            sink(r);
+        };
+        match grammar {
+            Grammar::Bare(_) | Grammar::Tail(_) => {
+                let level = bare_level(&line.text);
+                sub.parser.start_bare(line, level, emit);
+            }
+            _ => sub.parser.line(line, emit),
+        }
+        if let Grammar::Prefixed(k) | Grammar::Bare(k) | Grammar::Tail(k) = grammar {
+            sub.kind = k;
+        }
+    }
+
+    /// A localised event message standing alone: an event of its provider and id.
+    fn event_message(&mut self, line: Line, sink: &mut dyn FnMut(Record)) {
+        let Some(m) = event_message(&line.text) else {
+            return;
+        };
+        let ev = EventInfo {
+            provider: m.provider.to_string(),
+            id: m.id,
+            level: Level::Error,
+            message: Some(line.text.trim().to_string()),
+            ..EventInfo::default()
+        };
+        let mut rec = event_record(line.no, ev);
+        rec.kind = Some(LogKind::EventText);
+        sink(rec);
+    }
+
+    fn flush_pending(&mut self, sink: &mut dyn FnMut(Record)) {
+        if let Some((line, g)) = self.pending.take() {
+            self.route(line, g, sink);
+        }
+    }
+
+    fn finish_family(&mut self, family: Family, sink: &mut dyn FnMut(Record)) {
+        if let Some(sub) = self.subs.get_mut(&family) {
+            let kind = sub.kind;
+            sub.parser.finish(&mut |mut r| {
+                r.kind.get_or_insert(kind);
+                sink(r);
+            });
+        }
+    }
+
+    /// An elision: whatever came before is complete.
+    fn finish_all(&mut self, sink: &mut dyn FnMut(Record)) {
+        self.flush_pending(sink);
+        if let Some(last) = self.last.take() {
+            self.finish_family(last, sink);
+        }
+    }
+}
+
+/// Level of a CBS/DISM message whose level word was cut off.
+fn bare_level(t: &str) -> Level {
+    if t.contains("(F)")
+        || t.contains("FATAL")
+        || t.contains("Error")
+        || t.contains("Failed")
+        || t.contains("failed")
+    {
+        Level::Error
+    } else {
+        Level::Info
+    }
+}
+
+/// True when `next` continues `prev` because a mail client, forum or terminal wrapped it at
+/// about `width` columns: `prev` reaches close to the width and `next` starts no record.
+fn is_wrapped(
+    prev: &Line,
+    prev_grammar: Grammar,
+    next: &str,
+    next_grammar: Grammar,
+    width: usize,
+) -> bool {
+    let len = prev.text.chars().count();
+    matches!(next_grammar, Grammar::Other | Grammar::Tail(_))
+        && prev_grammar != Grammar::Other
+        && len >= WRAP_MIN
+        && len * 4 >= width * 3
+        && !next.starts_with(char::is_whitespace)
+        && !next.trim().is_empty()
+}
+
+impl LineParser for FragmentParser {
+    fn line(&mut self, line: Line, sink: &mut dyn FnMut(Record)) {
+        let text = match normalise(&line.text) {
+            Norm::Drop => return,
+            Norm::Break => {
+                self.finish_all(sink);
+                return;
+            }
+            Norm::Text(t) => t.into_owned(),
+        };
+        if text.trim().is_empty() {
+            // A blank line ends an event description and any wrapped line.
+            self.flush_pending(sink);
+            return;
+        }
+        let grammar = classify(&text);
+        self.width = self.width.max(line.text.chars().count());
+        if let Some((prev, g)) = &mut self.pending
+            && is_wrapped(prev, *g, &text, grammar, self.width)
+        {
+            if !prev.text.ends_with(char::is_whitespace) {
+                prev.text.push(' ');
+            }
+            prev.text.push_str(&text);
+            return;
+        }
+        self.flush_pending(sink);
+        self.pending = Some((Line { no: line.no, text }, grammar));
+    }
+
+    fn finish(&mut self, sink: &mut dyn FnMut(Record)) {
+        self.finish_all(sink);
+    }
+}
+
+#[cfg(test)]
+mod tests;

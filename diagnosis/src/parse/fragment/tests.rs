@@ -1,0 +1,106 @@
+use super::*;
+use crate::parse::{Fact, parse_str};
+
+fn kinds(text: &str) -> Vec<(u64, Option<LogKind>, Vec<u32>)> {
+    parse_str(LogKind::Fragment, text)
+        .into_iter()
+        .map(|r| (r.line, r.kind, r.codes))
+        .collect()
+}
+
+#[test]
+fn markup_is_stripped_and_elisions_break() {
+    assert_eq!(
+        normalise("> 2024-01-01 00:00:00, Info CBS x"),
+        Norm::Text(Cow::Borrowed("2024-01-01 00:00:00, Info CBS x"))
+    );
+    assert_eq!(normalise("```"), Norm::Drop);
+    assert_eq!(normalise("```text"), Norm::Drop);
+    assert_eq!(normalise("..."), Norm::Break);
+    assert_eq!(normalise("  [...]"), Norm::Break);
+    assert_eq!(normalise("…"), Norm::Break);
+    let Norm::Text(t) = normalise("12: Info&nbsp;CBS &quot;x&quot; &lt;y&gt; \u{201c}z\u{201d}")
+    else {
+        panic!("text expected");
+    };
+    assert_eq!(t, "Info CBS \"x\" <y> \"z\"");
+    // setupapi's own markers are not quotes.
+    let Norm::Text(t) = normalise(">>>  [Device Install (Hardware initiated)]") else {
+        panic!("text expected");
+    };
+    assert!(t.starts_with(">>>  ["));
+}
+
+#[test]
+fn lines_without_timestamps_are_read_by_their_grammar() {
+    let text = "Info CBS Failed to resolve package 'Package_for_RollupFix~31bf3856ad364e35~amd64~~19041.1.1.1' [HRESULT = 0x800f0831 - CBS_E_STORE_CORRUPTION]\n\
+Error DISM DISM Package Manager: PID=1 TID=2 Failed finalizing changes. - CDISMPackageManager::Internal_Finalize(hr:0x800f081f)\n\
+2022/05/21 18:46:43.8925713 8976  5116  Handler         FATAL: CBS called Error with 0x800f0831,\n\
+I tried sfc and it did not help, error 0x80070005\n";
+    let got = kinds(text);
+    assert_eq!(got[0], (1, Some(LogKind::Cbs), vec![0x800f0831]));
+    assert_eq!(got[1].1, Some(LogKind::Dism));
+    assert_eq!(got[2].1, Some(LogKind::Windowsupdate));
+    assert_eq!(got[3].1, Some(LogKind::Text), "prose stays text");
+}
+
+#[test]
+fn wrapped_lines_are_joined_and_keep_their_first_line_number() {
+    let text = "```\n2024-02-14 10:01:02, Info                  CBS    Exec: Failed to commit CBS\ntransaction. [HRESULT = 0x80071a91 - ERROR_RM_NOT_ACTIVE]\n```\n";
+    let recs = parse_str(LogKind::Fragment, text);
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert_eq!(recs[0].line, 2);
+    assert!(recs[0].text.contains("Failed to commit CBS transaction."));
+    assert_eq!(recs[0].codes, vec![0x80071a91]);
+}
+
+#[test]
+fn continuation_lines_stay_with_their_record() {
+    let text = "Info CSI 0000004a Begin executing advanced installer phase 38 index 11 (sequence 51)\n    Installer name: 'WMI'\nCSIPERF:AIDONE;{1};WMI;1us\n";
+    let recs = parse_str(LogKind::Fragment, text);
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert!(recs[0].text.contains("Installer name: 'WMI'"));
+}
+
+#[test]
+fn localised_event_copies_become_events() {
+    // Event Viewer "Copy details as text" layout, German labels; values written for this test.
+    let text = "Protokollname: System\nQuelle:        Microsoft-Windows-WindowsUpdateClient\nDatum:         14.02.2024 10:01:02\nEreignis-ID:   20\nEbene:         Fehler\nBeschreibung:\nInstallationsfehler: Windows konnte das folgende Update mit Fehler 0x800F0922 nicht installieren: 2024-02 Kumulatives Update (KB5034763).\n";
+    let recs = parse_str(LogKind::Fragment, text);
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert_eq!(recs[0].level, Level::Error);
+    assert_eq!(recs[0].codes, vec![0x800f0922]);
+    match &recs[0].fact {
+        Some(Fact::Event { provider, id, .. }) => {
+            assert_eq!(provider, "Microsoft-Windows-WindowsUpdateClient");
+            assert_eq!(*id, 20);
+        }
+        other => panic!("not an event: {other:?}"),
+    }
+}
+
+#[test]
+fn a_lone_event_message_is_its_event() {
+    let recs = parse_str(
+        LogKind::Fragment,
+        "安装失败: Windows 无法安装以下更新，错误为 0x800F0922: 2024-02 累积更新 (KB5034763)。\n",
+    );
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0].kind, Some(LogKind::EventText));
+    assert!(matches!(&recs[0].fact, Some(Fact::Event { id: 20, .. })));
+}
+
+#[test]
+fn chat_text_with_log_lines_is_told_from_chat_text_without() {
+    assert!(looks_like_log(
+        "here is my log:\n```\nInfo CBS Exec: Failed to commit CBS transaction. [HRESULT = 0x80071a91]\n```"
+    ));
+    assert!(looks_like_log(
+        "> 2024-02-14 10:01:02, Error CSI 0000004b (F) Failed execution of queue item"
+    ));
+    assert!(!looks_like_log("device WCC0021Z673965 fixed"));
+    assert!(!looks_like_log("Source: my colleague said so"));
+    assert!(!looks_like_log(
+        "open KB5034763 fails with 0x800f0922 on 3 devices"
+    ));
+}
