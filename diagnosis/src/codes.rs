@@ -48,6 +48,11 @@ pub fn lookup(code: u32) -> CodeInfo {
     }
 }
 
+/// Every catalogued code, in table order.
+pub fn catalogued() -> impl Iterator<Item = u32> {
+    CODES.iter().map(|e| e.code)
+}
+
 /// True when the knowledge base has an entry for `code` (directly or through its Win32/NT form).
 pub fn is_known(code: u32) -> bool {
     !lookup(code).name.is_empty()

@@ -46,7 +46,9 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>, rule: &Rule, st: &RuleState) -> Option<Bui
     let mut groups: BTreeMap<&str, bool> = BTreeMap::new();
     let mut support = 0.0;
     let mut any_support = false;
+    let mut decisive = false;
     for (s, hits) in rule.signals.iter().zip(&st.signals) {
+        decisive |= s.decisive && !hits.is_empty();
         if s.required {
             *groups.entry(&s.group).or_default() |= !hits.is_empty();
         } else if !hits.is_empty() {
@@ -62,6 +64,10 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>, rule: &Rule, st: &RuleState) -> Option<Bui
         let c = rule.correlate.as_ref().map(|c| correlate(ctx, c, &vars));
         let base = c.as_ref().map_or(rule.confidence, |c| c.confidence);
         (base + support, c, false)
+    } else if decisive {
+        // The line names the failure by itself: a finding, with what would confirm it.
+        let base = crate::rule::DECISIVE.min(rule.confidence);
+        (base + support, None, true)
     } else {
         let h = rule.hint.as_ref()?;
         if !(some || (h.any && any_support)) {
@@ -318,4 +324,43 @@ fn missing(
             how_zh: render_template(&m.how_zh, vars),
         })
         .collect()
+}
+
+/// Confirmation asked for by a finding that rests on an error code alone.
+const PRIOR_CONFIRM: &str = "Only the error code {code} points to this cause. Send the full logs (C:\\Windows\\Logs\\CBS\\*, C:\\Windows\\Logs\\DISM\\dism.log and the System and Setup event logs) to confirm it.";
+const PRIOR_CONFIRM_ZH: &str = "仅凭错误代码 {code} 推断出此原因。请发送完整日志（C:\\Windows\\Logs\\CBS\\*、C:\\Windows\\Logs\\DISM\\dism.log 以及系统和 Setup 事件日志）以便确认。";
+
+/// A finding from a code prior: `rule` lends the title and steps of its root cause; the
+/// evidence is the failing lines that carry `code`.
+pub(crate) fn from_prior(
+    rule: &Rule,
+    code: u32,
+    confidence: f64,
+    evidence: &[Evidence],
+    vars: &BTreeMap<String, String>,
+) -> Built {
+    let hex = format!("{code:#010x}");
+    let mut confirm = vec![PRIOR_CONFIRM.replace("{code}", &hex)];
+    let mut confirm_zh = vec![PRIOR_CONFIRM_ZH.replace("{code}", &hex)];
+    if let Some(h) = &rule.hint {
+        confirm.extend(h.confirm.iter().cloned());
+        confirm_zh.extend(h.confirm_zh.iter().cloned());
+    }
+    Built {
+        finding: Finding {
+            root_cause: rule.root_cause.clone(),
+            rule: "code-prior".to_string(),
+            title: rule.title.clone(),
+            title_zh: rule.title_zh.clone(),
+            confidence: round2(confidence),
+            subject: BTreeMap::new(),
+            codes: vec![crate::codes::lookup(code)],
+            evidence: evidence.iter().take(rule.max_evidence).cloned().collect(),
+            steps: steps(rule, vars),
+            confirm,
+            confirm_zh,
+        },
+        missing: Vec::new(),
+        codes: BTreeSet::from([code]),
+    }
 }

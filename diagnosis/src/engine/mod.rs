@@ -134,11 +134,19 @@ impl<'r> Scan<'r> {
             .enumerate()
             .filter_map(|(i, (rule, st))| findings::evaluate(&ctx, rule, st).map(|b| (i, b)))
             .collect();
+        let confidence_of = |built: &[(usize, Built)]| {
+            built
+                .iter()
+                .map(|(_, b)| b.finding.confidence)
+                .fold(0.0, f64::max)
+        };
+        if confidence_of(&built) < crate::report::CONFIDENT {
+            // No rule explains the failures: a catalogued code still has a likely cause.
+            let priors = self.prior_findings(&built, &ctx);
+            built.extend(priors);
+        }
         let unexplained = self.unexplained(&built);
-        let top = built
-            .iter()
-            .map(|(_, b)| b.finding.confidence)
-            .fold(0.0, f64::max);
+        let top = confidence_of(&built);
         if top < crate::report::CONFIDENT
             && !unexplained.is_empty()
             && let Some((i, rule)) = self
@@ -180,7 +188,7 @@ impl<'r> Scan<'r> {
 
     /// Failure templates no finding explains: not matched by a signal of a rule that produced
     /// a finding, and not carrying only codes a confident finding already explains.
-    fn unexplained(&self, built: &[(usize, Built)]) -> Vec<crate::report::Unexplained> {
+    fn unexplained_entries(&self, built: &[(usize, Built)]) -> Vec<&unexplained::Entry> {
         let fired: BTreeSet<usize> = built.iter().map(|(i, _)| *i).collect();
         let confident: Vec<&Built> = built
             .iter()
@@ -194,18 +202,72 @@ impl<'r> Scan<'r> {
         if !confident.is_empty() {
             explained_codes.extend(self.rules.noise.consequences.iter().copied());
         }
-        let mut out: Vec<(&unexplained::Entry, u64)> = self
+        let mut out: Vec<&unexplained::Entry> = self
             .failures
             .entries
             .iter()
             .filter(|e| e.rules.is_disjoint(&fired))
             .filter(|e| e.codes.is_empty() || !e.codes.is_subset(&explained_codes))
-            .map(|e| (e, e.first.line))
             .collect();
-        out.sort_by_key(|(e, line)| (e.file, *line));
-        out.into_iter()
+        out.sort_by_key(|e| (e.file, e.first.line));
+        out
+    }
+
+    fn unexplained(&self, built: &[(usize, Built)]) -> Vec<crate::report::Unexplained> {
+        self.unexplained_entries(built)
+            .into_iter()
             .take(unexplained::MAX_REPORTED)
-            .map(|(e, _)| e.first.clone())
+            .map(|e| e.first.clone())
+            .collect()
+    }
+
+    /// Findings from the code priors: the most telling catalogued code on the unexplained
+    /// failures (a specific code before a consequence such as 0x800f0922, then the most frequent,
+    /// then the first) gives its default root cause at [`crate::rule::PRIOR`], the rest of its
+    /// ranked list as hints.
+    fn prior_findings(&self, built: &[(usize, Built)], ctx: &Ctx<'_>) -> Vec<(usize, Built)> {
+        let priors = &self.rules.noise.priors;
+        let entries = self.unexplained_entries(built);
+        let mut seen: Vec<(u32, usize, usize)> = Vec::new(); // (code, count, first)
+        for (i, e) in entries.iter().enumerate() {
+            for code in e.codes.iter().filter(|c| priors.contains_key(c)) {
+                match seen.iter_mut().find(|(c, _, _)| c == code) {
+                    Some(s) => s.1 += 1,
+                    None => seen.push((*code, 1, i)),
+                }
+            }
+        }
+        let consequence = |c: u32| self.rules.noise.consequences.contains(&c);
+        let Some(&(code, _, _)) = seen
+            .iter()
+            .min_by_key(|(c, n, first)| (consequence(*c), std::cmp::Reverse(*n), *first))
+        else {
+            return Vec::new();
+        };
+        let evidence: Vec<Evidence> = entries
+            .iter()
+            .filter(|e| e.codes.contains(&code))
+            .map(|e| Evidence {
+                file: e.first.file.clone(),
+                line: e.first.line,
+                text: e.first.text.clone(),
+            })
+            .collect();
+        let causes = priors.get(&code).map(Vec::as_slice).unwrap_or_default();
+        causes
+            .iter()
+            .zip(crate::rule::PRIOR)
+            .take_while(|(cause, _)| cause.as_str() != unexplained::UNKNOWN)
+            .filter_map(|(cause, confidence)| {
+                let (i, rule) = self
+                    .rules
+                    .rules
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| &r.root_cause == cause && !r.fallback)
+                    .max_by(|a, b| a.1.confidence.total_cmp(&b.1.confidence))?;
+                Some((i, findings::from_prior(rule, code, confidence, &evidence, &ctx.vars)))
+            })
             .collect()
     }
 }

@@ -11,6 +11,8 @@ use crate::report::Unexplained;
 
 /// Templates kept per bundle (bounds memory on pathological logs).
 const MAX_TEMPLATES: usize = 5_000;
+/// The fallback root cause; a code prior naming it leaves the failure to the fallback rule.
+pub(crate) const UNKNOWN: &str = "unknown-servicing-failure";
 /// Entries reported in `unexplained`.
 pub(crate) const MAX_REPORTED: usize = 50;
 

@@ -27,7 +27,11 @@ pub(crate) fn compile_files(files: &[(String, String)]) -> (RuleSet, Vec<Problem
         match compile_table(text) {
             Ok((table, n)) => {
                 if name == "noise" {
+                    let priors = std::mem::take(&mut noise.priors);
                     noise = n;
+                    noise.priors.extend(priors);
+                } else if name == "code-priors" {
+                    noise.priors = n.priors;
                 }
                 tables.insert(name.to_string(), table);
             }
@@ -46,6 +50,19 @@ pub(crate) fn compile_files(files: &[(String, String)]) -> (RuleSet, Vec<Problem
                 }
             }
             Err(errs) => problems.extend(errs.into_iter().map(|e| (path.clone(), e))),
+        }
+    }
+    // A prior's finding takes its title and steps from a rule of its root cause.
+    for (code, causes) in &noise.priors {
+        for cause in causes {
+            if !rules.iter().any(|r| &r.root_cause == cause && !r.fallback)
+                && cause != "unknown-servicing-failure"
+            {
+                problems.push((
+                    "tables/code-priors.toml".to_string(),
+                    format!("prior {code:#010x}: no rule has root cause `{cause}`"),
+                ));
+            }
         }
     }
     (build(rules, tables, noise, version_of(files)), problems)
@@ -159,12 +176,27 @@ fn compile_table(text: &str) -> Result<(Table, Noise), String> {
     };
     let codes = parse(&spec.codes, "codes")?;
     let consequences = parse(&spec.consequences, "consequences")?;
+    let mut priors = BTreeMap::new();
+    for (i, p) in spec.priors.iter().enumerate() {
+        let code = parse_rule_code(&p.code)
+            .ok_or_else(|| format!("prior[{i}].code: `{}` is not a code", p.code))?;
+        if p.causes.is_empty() || p.causes.len() > 3 {
+            return Err(format!("prior[{i}] ({}): name 1 to 3 causes", p.code));
+        }
+        if let Some(bad) = p.causes.iter().find(|c| !ROOT_CAUSES.contains(&c.as_str())) {
+            return Err(format!("prior[{i}] ({}): unknown root cause `{bad}`", p.code));
+        }
+        if priors.insert(code, p.causes.clone()).is_some() {
+            return Err(format!("prior[{i}]: code {} is listed twice", p.code));
+        }
+    }
     Ok((
         Table { map },
         Noise {
             patterns,
             codes,
             consequences,
+            priors,
         },
     ))
 }
@@ -373,6 +405,9 @@ fn compile_signals(spec: &RuleSpec, errs: &mut Vec<String>) -> Vec<Signal> {
         if s.cap.is_some() || s.after {
             errs.push(format!("{field}: cap and after belong to excludes"));
         }
+        if s.decisive && !s.required.unwrap_or(true) {
+            errs.push(format!("{field}: a decisive signal must be required"));
+        }
         let weight = s.weight.unwrap_or(0.05);
         if !(0.0..1.0).contains(&weight) {
             errs.push(format!("{field}.weight: {weight} must be in 0..1"));
@@ -380,6 +415,7 @@ fn compile_signals(spec: &RuleSpec, errs: &mut Vec<String>) -> Vec<Signal> {
         if let Some(m) = compile_matcher(s, &field, errs) {
             out.push(Signal {
                 m,
+                decisive: s.decisive,
                 required: s.required.unwrap_or(true),
                 group: s.group.clone().unwrap_or_else(|| s.name.clone()),
                 weight,
@@ -393,9 +429,9 @@ fn compile_excludes(spec: &RuleSpec, errs: &mut Vec<String>) -> Vec<Exclude> {
     let mut out = Vec::new();
     for e in &spec.excludes {
         let field = format!("exclude `{}`", e.name);
-        if e.required.is_some() || e.group.is_some() || e.weight.is_some() {
+        if e.required.is_some() || e.group.is_some() || e.weight.is_some() || e.decisive {
             errs.push(format!(
-                "{field}: required, group and weight belong to signals"
+                "{field}: required, group, weight and decisive belong to signals"
             ));
         }
         if let Some(cap) = e.cap

@@ -111,11 +111,21 @@ pub(crate) struct Matcher {
     pub unless: Vec<Regex>,
 }
 
+/// Confidence of a finding made by a decisive signal alone (a line that names the failure, its
+/// phase and its code) when the rule's corroboration is absent from the bundle.
+pub const DECISIVE: f64 = 0.6;
+
+/// Confidence of a finding made from a code prior: a failing line carries a catalogued code and
+/// no rule explains it. The second and third causes of a ranked list are hints.
+pub const PRIOR: [f64; 3] = [0.55, 0.35, 0.3];
+
 /// A compiled `[[signal]]`.
 #[derive(Debug)]
 pub(crate) struct Signal {
     pub m: Matcher,
     pub required: bool,
+    /// A match alone makes a finding at [`DECISIVE`].
+    pub decisive: bool,
     /// Required group name (the signal's own name when it has no `group`).
     pub group: String,
     pub weight: f64,
@@ -212,6 +222,8 @@ pub(crate) struct Noise {
     pub patterns: RegexSet,
     pub codes: Vec<u32>,
     pub consequences: Vec<u32>,
+    /// Code priors (`tables/code-priors.toml`): code → root causes, most likely first.
+    pub priors: BTreeMap<u32, Vec<String>>,
 }
 
 impl Default for Noise {
@@ -220,6 +232,7 @@ impl Default for Noise {
             patterns: RegexSet::empty(),
             codes: Vec::new(),
             consequences: Vec::new(),
+            priors: BTreeMap::new(),
         }
     }
 }

@@ -75,6 +75,10 @@ pub struct MatchSpec {
     /// Excludes only: counts only when matched after the last record of a required signal.
     #[serde(default)]
     pub after: bool,
+    /// Signals only: this line by itself names the failure, its phase and its code, so a
+    /// match alone makes a finding (at [`crate::rule::DECISIVE`]) even when corroboration is absent.
+    #[serde(default)]
+    pub decisive: bool,
 }
 
 /// `[hint]`.
@@ -152,6 +156,22 @@ pub struct TableSpec {
     /// whenever some finding is confident.
     #[serde(default)]
     pub consequences: Vec<String>,
+    /// `tables/code-priors.toml`: the default root causes of catalogued codes.
+    #[serde(default, rename = "prior")]
+    pub priors: Vec<PriorSpec>,
+}
+
+/// One code prior: the root causes a failing line with this code most likely has, best first.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PriorSpec {
+    /// The code (`0x80071a91`).
+    pub code: String,
+    /// Root-cause ids, most likely first (at most 3).
+    pub causes: Vec<String>,
+    /// Why: a note for maintainers.
+    #[serde(default)]
+    pub note: String,
 }
 
 /// One table entry: every key maps to `value`.

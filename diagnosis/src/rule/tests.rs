@@ -237,3 +237,33 @@ fn lint_reports_identical_rules() {
         "{problems:#?}"
     );
 }
+
+#[test]
+fn every_catalogued_code_has_a_prior_naming_a_known_cause() {
+    let rules = RuleSet::builtin().expect("built-in rules compile");
+    let missing: Vec<String> = crate::codes::catalogued()
+        .filter(|c| !rules.noise.priors.contains_key(c))
+        .map(|c| format!("{c:#010x}"))
+        .collect();
+    assert!(missing.is_empty(), "codes without a prior: {missing:?}");
+    for causes in rules.noise.priors.values() {
+        for cause in causes {
+            assert!(super::ROOT_CAUSES.contains(&cause.as_str()), "{cause}");
+        }
+    }
+}
+
+#[test]
+fn a_prior_naming_an_unknown_cause_is_a_lint_problem() {
+    let bad = files(&[(
+        "tables/code-priors.toml",
+        "[[prior]]\ncode = \"0x80071a91\"\ncauses = [\"txf-log-broken\"]\n",
+    )]);
+    let (_, problems) = super::compile::compile_files(&bad);
+    assert!(
+        problems
+            .iter()
+            .any(|(f, r)| f == "tables/code-priors.toml" && r.contains("unknown root cause `txf-log-broken`")),
+        "{problems:?}"
+    );
+}
