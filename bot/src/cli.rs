@@ -29,7 +29,8 @@ pub enum Command {
     Serve,
     /// The same bot in this terminal: one message per line.
     Console(ConsoleArgs),
-    /// Diagnose a log bundle offline (file, directory, zip, cab, gz, evtx).
+    /// Diagnose a log bundle offline (file, directory, zip, cab, gz, evtx; `-` reads pasted
+    /// log lines from standard input).
     Diagnose(DiagnoseArgs),
     /// Rule catalogue tools.
     Rules {
@@ -79,7 +80,9 @@ impl Default for ConsoleArgs {
 /// `casebot diagnose` arguments.
 #[derive(Debug, Args)]
 pub struct DiagnoseArgs {
-    /// The bundle: a file, directory, .zip, .cab, .gz or .evtx.
+    /// The bundle: a file, directory, .zip, .cab, .gz or .evtx; `-` reads it from standard
+    /// input (e.g. pasted log lines), up to the configured download limit (download.max_bytes),
+    /// and reports it as `stdin.txt`.
     pub path: PathBuf,
     /// Print the casebot.diagnosis.v1 JSON document instead of the report.
     #[arg(long)]
@@ -142,7 +145,7 @@ pub enum CasesCommand {
 /// Dispatch.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Some(Command::Diagnose(args)) => crate::diagnose_cmd::run(&args),
+        Some(Command::Diagnose(args)) => crate::diagnose_cmd::run(cli.config.as_deref(), &args),
         Some(Command::Rules {
             command: RulesCommand::Lint { rules, fixtures },
         }) => crate::diagnose_cmd::lint(rules.as_deref(), fixtures.as_deref()),

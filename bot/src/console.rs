@@ -2,14 +2,16 @@
 //! OWNER: handlers helper.
 //!
 //! Every stdin line is one message addressed to casebot; `file:<path>` tokens become
-//! attachments. Replies are printed; reply files are written to `<data>/files/` and their paths
+//! attachments. Pasted log lines are the exception: consecutive log lines (with their indented
+//! continuation lines), or a ``` code block, are gathered into one message until a blank line,
+//! a line that is not a log line, the end of input, or — at a terminal — a short pause. Replies are printed; reply files are written to `<data>/files/` and their paths
 //! printed. After `open` the console works inside the new case; `case <id>` switches.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use diagnosis::{Lang, RuleSet};
@@ -104,6 +106,68 @@ pub fn parse_line(line: &str) -> (String, Vec<Attachment>) {
     (words.join(" "), attachments)
 }
 
+/// At a terminal, a paste is over when no line follows within this time.
+const PASTE_IDLE: Duration = Duration::from_millis(300);
+
+/// What a line does to a paste being gathered.
+#[derive(Debug, PartialEq, Eq)]
+enum Step {
+    /// The line is part of the paste; more may follow.
+    More,
+    /// The line ends the paste and is part of it (a closing fence) or nothing (a blank line).
+    Complete,
+    /// The line is not part of the paste: it is the next message.
+    End,
+}
+
+/// Log lines pasted into the console, gathered into one message.
+#[derive(Debug)]
+struct Paste {
+    lines: Vec<String>,
+    /// Inside a ``` block: every line belongs to it until the closing fence.
+    fenced: bool,
+}
+
+fn is_fence(line: &str) -> bool {
+    line.trim_start().starts_with("```")
+}
+
+impl Paste {
+    /// A paste starting with `line`: an opening fence or a log line.
+    fn start(line: &str) -> Option<Paste> {
+        let fenced = is_fence(line);
+        (fenced || diagnosis::parse::looks_like_log(line)).then(|| Paste {
+            lines: vec![line.to_owned()],
+            fenced,
+        })
+    }
+
+    fn push(&mut self, line: &str) -> Step {
+        if self.fenced {
+            self.lines.push(line.to_owned());
+            if is_fence(line) {
+                return Step::Complete;
+            }
+            return Step::More;
+        }
+        if line.trim().is_empty() {
+            return Step::Complete;
+        }
+        // Indented lines continue the record above (CBS continuation lines).
+        let continuation = line.starts_with([' ', '\t']);
+        if continuation || is_fence(line) || diagnosis::parse::looks_like_log(line) {
+            self.fenced = is_fence(line);
+            self.lines.push(line.to_owned());
+            return Step::More;
+        }
+        Step::End
+    }
+
+    fn into_text(self) -> String {
+        self.lines.join("\n")
+    }
+}
+
 impl Session {
     async fn run(&mut self) -> anyhow::Result<()> {
         println!(
@@ -120,18 +184,57 @@ impl Session {
             self.show(o)?;
         }
         let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+        // A line read past the end of a paste: the next message.
+        let mut ahead: Option<String> = None;
         loop {
-            self.prompt()?;
-            let Some(line) = lines.next_line().await.context("reading stdin")? else {
-                break;
+            let line = match ahead.take() {
+                Some(line) => line,
+                None => {
+                    self.prompt()?;
+                    match lines.next_line().await.context("reading stdin")? {
+                        Some(line) => line,
+                        None => break,
+                    }
+                }
             };
             if line.trim().is_empty() {
                 continue;
             }
-            self.message(&line).await?;
+            let Some(mut paste) = Paste::start(&line) else {
+                self.message(&line).await?;
+                continue;
+            };
+            ahead = self.gather(&mut lines, &mut paste).await?;
+            self.send(paste.into_text(), Vec::new()).await?;
         }
         self.ctx.store.flush()?;
         Ok(())
+    }
+
+    /// Read the rest of a paste; returns the line that ended it, if it is not part of it.
+    async fn gather(
+        &self,
+        lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::io::Stdin>>,
+        paste: &mut Paste,
+    ) -> anyhow::Result<Option<String>> {
+        loop {
+            let next = if self.interactive {
+                // Pasted lines arrive together; a pause means the paste is over. `next_line`
+                // is cancel-safe, so a line arriving later is read by the next call.
+                match tokio::time::timeout(PASTE_IDLE, lines.next_line()).await {
+                    Ok(line) => line.context("reading stdin")?,
+                    Err(_) => return Ok(None),
+                }
+            } else {
+                lines.next_line().await.context("reading stdin")?
+            };
+            let Some(line) = next else { return Ok(None) };
+            match paste.push(&line) {
+                Step::More => {}
+                Step::Complete => return Ok(None),
+                Step::End => return Ok(Some(line)),
+            }
+        }
     }
 
     fn prompt(&self) -> anyhow::Result<()> {
@@ -158,6 +261,10 @@ impl Session {
 
     async fn message(&mut self, line: &str) -> anyhow::Result<()> {
         let (text, attachments) = parse_line(line);
+        self.send(text, attachments).await
+    }
+
+    async fn send(&mut self, text: String, attachments: Vec<Attachment>) -> anyhow::Result<()> {
         let msg = Incoming {
             message_id: self.message_id(),
             author: self.author.clone(),
@@ -233,6 +340,36 @@ mod tests {
             att[0].source,
             AttachmentSource::Path("/tmp/x/device1.zip".into())
         );
+    }
+
+    fn gather(lines: &[&str]) -> (String, Vec<Step>) {
+        let mut paste = Paste::start(lines[0]).expect("a paste starts");
+        let steps = lines[1..].iter().map(|l| paste.push(l)).collect();
+        (paste.into_text(), steps)
+    }
+
+    const CSI: &str = "Error [0x01806a] CSI 00000007 (F) Failed execution of queue item Installer: WMI ({6bb8cf6d-16a1-4f08-a1d5-3fe1b6d0f6d5}) with HRESULT HRESULT_FROM_WIN32(1058).";
+    const CBS: &str = "Error CBS Startup: Failed to process advanced operation queue, startupPhase: 0. [HRESULT = 0x800f0922 - CBS_E_INSTALLERS_FAILED]";
+
+    #[test]
+    fn log_lines_and_continuations_are_one_paste_until_a_non_log_line() {
+        let (text, steps) = gather(&[CSI, "    Installer name: 'WMI'", CBS, "status"]);
+        assert_eq!(steps, [Step::More, Step::More, Step::End]);
+        assert_eq!(text, format!("{CSI}\n    Installer name: 'WMI'\n{CBS}"));
+        let (_, steps) = gather(&[CSI, "", CBS]);
+        assert_eq!(steps[0], Step::Complete);
+    }
+
+    #[test]
+    fn a_code_block_is_one_paste_up_to_its_closing_fence() {
+        let (text, steps) = gather(&["```", CSI, "", "some words", "```"]);
+        assert_eq!(steps, [Step::More, Step::More, Step::More, Step::Complete]);
+        assert!(
+            text.starts_with("```\n") && text.ends_with("\n```"),
+            "{text}"
+        );
+        assert!(Paste::start("status").is_none());
+        assert!(Paste::start("open KB5034763 fails").is_none());
     }
 
     #[test]

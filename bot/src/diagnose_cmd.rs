@@ -14,15 +14,28 @@ pub const DEFAULT_RULES_DIR: &str = "diagnosis/rules";
 /// Default fixtures directory of `casebot rules lint`, relative to the workspace root.
 pub const DEFAULT_FIXTURES_DIR: &str = "tests/fixtures/rules";
 
+/// The name a bundle read from standard input is diagnosed under (kind comes from the content).
+pub const STDIN_NAME: &str = "stdin.txt";
+
 /// `casebot diagnose`: exit 0 when the input was read (findings or not); an error (printed by
-/// `entry` as one `casebot: <reason>` line, exit 2) when it cannot be read at all.
-pub fn run(args: &DiagnoseArgs) -> anyhow::Result<ExitCode> {
+/// `entry` as one `casebot: <reason>` line, exit 2) when it cannot be read at all. The path `-`
+/// is standard input, capped at the configured download limit (`config`, as for `serve`).
+pub fn run(config: Option<&Path>, args: &DiagnoseArgs) -> anyhow::Result<ExitCode> {
     let lang: Lang = args.lang.parse().map_err(|e: String| anyhow::anyhow!(e))?;
     let rules = match &args.rules {
         Some(dir) => RuleSet::load_dir(dir)?,
         None => RuleSet::builtin().context("built-in rules")?,
     };
-    let d = diagnosis::diagnose_path(&args.path, &rules, &Limits::default())?;
+    let d = if args.path.as_os_str() == "-" {
+        let max = crate::config::Config::load(config)?
+            .handlers
+            .download
+            .max_bytes;
+        let bytes = read_capped(std::io::stdin().lock(), max)?;
+        diagnose_bytes(&bytes, &rules)?
+    } else {
+        diagnosis::diagnose_path(&args.path, &rules, &Limits::default())?
+    };
     let text = if args.json {
         let mut s = serde_json::to_string_pretty(&d)?;
         s.push('\n');
@@ -32,6 +45,51 @@ pub fn run(args: &DiagnoseArgs) -> anyhow::Result<ExitCode> {
     };
     print_stdout(&text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Read all of `input`, failing with a message naming the limit when it holds more than `max`
+/// bytes.
+fn read_capped(input: impl std::io::Read, max: u64) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    input
+        .take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .context("reading standard input")?;
+    if bytes.len() as u64 > max {
+        anyhow::bail!(
+            "standard input is larger than the download limit of {} (download.max_bytes = {max}); \
+             save it to a file and diagnose the file",
+            handlers::size(max)
+        );
+    }
+    Ok(bytes)
+}
+
+/// Diagnose bytes read from standard input under [`STDIN_NAME`]: the engine reads bundles from
+/// a path, so they go to a private temporary file first.
+fn diagnose_bytes(bytes: &[u8], rules: &RuleSet) -> anyhow::Result<diagnosis::Diagnosis> {
+    let dir = std::env::temp_dir();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let path = dir.join(format!("casebot-stdin-{}-{nanos}.txt", std::process::id()));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    let written = file.write_all(bytes).and_then(|()| file.flush());
+    drop(file);
+    let result = written
+        .with_context(|| format!("writing {}", path.display()))
+        .and_then(|()| {
+            diagnosis::diagnose_as(&path, STDIN_NAME, rules, &Limits::default())
+                .map_err(anyhow::Error::from)
+        });
+    let _ = std::fs::remove_file(&path);
+    result
 }
 
 /// Write to stdout; a closed pipe (`| head`) is not an error.
@@ -94,5 +152,22 @@ pub fn explain(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
             eprintln!("casebot explain: {msg}");
             Ok(ExitCode::from(1))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stdin_over_the_limit_names_the_limit() {
+        let err = read_capped(&[b'x'; 2048][..], 1024)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("1 KB") && err.contains("download.max_bytes"),
+            "{err}"
+        );
+        assert_eq!(read_capped(&b"abc"[..], 3).unwrap(), b"abc");
     }
 }

@@ -338,9 +338,10 @@ impl Bot {
             return None;
         }
         let mentioned = msg.mentions.iter().any(|u| u.id == me);
-        // In a case thread an upload needs no mention; everywhere else casebot speaks only when
-        // spoken to, so ordinary chatter never gets a usage reply.
-        let in_case_thread = !msg.attachments.is_empty() && self.case_of_thread(msg.channel_id);
+        // In a case thread an upload or pasted log lines need no mention; everywhere else
+        // casebot speaks only when spoken to, so ordinary chatter never gets a usage reply.
+        let logs = !msg.attachments.is_empty() || diagnosis::parse::looks_like_log(&msg.content);
+        let in_case_thread = logs && self.case_of_thread(msg.channel_id);
         if !(mentioned || in_case_thread) {
             return None;
         }

@@ -231,8 +231,8 @@ pub fn help(req: &Req<'_>) -> Result<(), HandlerError> {
     }
     out.push_str(t(
         lang,
-        "Attach a log bundle (zip) in a case to diagnose it; add `device:<name>` if the zip is not named after the device. After a fix, a plain `fixed` or `still failing` reply is enough when one device is waiting.",
-        "在案例中上传日志包（zip）即可诊断；如果 zip 不是以设备名命名，请加上 `device:<设备名>`。修复后，如果只有一台设备在等待验证，直接回复 `fixed` 或 `still failing` 即可。",
+        "Attach a log bundle (zip) in a case to diagnose it; add `device:<name>` if the zip is not named after the device. Log lines pasted in a message (plain or in a code block) are diagnosed too. After a fix, a plain `fixed` or `still failing` reply is enough when one device is waiting.",
+        "在案例中上传日志包（zip）即可诊断；如果 zip 不是以设备名命名，请加上 `device:<设备名>`。直接粘贴的日志行（普通文本或代码块）也会被诊断。修复后，如果只有一台设备在等待验证，直接回复 `fixed` 或 `still failing` 即可。",
     ));
     req.say(&out);
     Ok(())

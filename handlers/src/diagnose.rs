@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use diagnosis::report::Finding;
 use diagnosis::{Diagnosis, DiagnosisError, Lang};
-use store::{BundleRef, Case, CaseId, CaseStatus, JournalEntry};
+use store::{BundleRef, Case, CaseId, CaseStatus, JournalEntry, StoredBundle};
 
 use crate::dispatch::{self, Req, now};
 use crate::error::{HandlerError, UserError};
@@ -19,11 +19,11 @@ use crate::render::{self, View, t};
 use crate::{Attachment, Context, Outbox, Outgoing, Reply, Role, Target};
 
 /// Where progress of a running diagnosis is shown.
-struct Progress<'a> {
-    out: &'a Outbox,
-    target: Target,
-    lang: Lang,
-    name: String,
+pub(crate) struct Progress<'a> {
+    pub out: &'a Outbox,
+    pub target: Target,
+    pub lang: Lang,
+    pub name: String,
 }
 
 fn unreadable(name: &str, e: &DiagnosisError) -> UserError {
@@ -40,11 +40,12 @@ fn unreadable(name: &str, e: &DiagnosisError) -> UserError {
     }
 }
 
-/// Run the engine on `path` off the async threads, bounded by the semaphore.
-#[tracing::instrument(skip(ctx, case, progress), fields(case_id = %case.id, bundle = %progress.name))]
-async fn run_engine(
+/// Run the engine on `path` off the async threads, bounded by the semaphore. `problem` is the
+/// case's problem statement (empty outside a case); it names the update when the logs do not.
+#[tracing::instrument(skip(ctx, problem, progress), fields(bundle = %progress.name))]
+pub(crate) async fn run_engine(
     ctx: &Context,
-    case: &Case,
+    problem: &str,
     path: &Path,
     progress: &Progress<'_>,
 ) -> Result<Diagnosis, HandlerError> {
@@ -88,7 +89,7 @@ async fn run_engine(
     let result =
         joined.map_err(|e| HandlerError::Internal(format!("diagnosis task failed: {e}")))?;
     let mut d = result.map_err(|e| unreadable(&progress.name, &e))?;
-    fill_updates(&mut d, &case.problem);
+    fill_updates(&mut d, problem);
     Ok(d)
 }
 
@@ -141,7 +142,9 @@ fn device_name(named: &str, d: &Diagnosis, file: &str, sha: &str) -> String {
         "casebot-logs",
         "services",
     ];
-    if GENERIC.contains(&stem.to_ascii_lowercase().as_str()) {
+    let lower = stem.to_ascii_lowercase();
+    // Pasted lines are stored as `paste-<message id>.txt`: the name says nothing either.
+    if GENERIC.contains(&lower.as_str()) || lower.starts_with(crate::paste::NAME_PREFIX) {
         format!("device-{}", sha.get(..6).unwrap_or(sha))
     } else {
         stem.to_string()
@@ -199,19 +202,36 @@ fn finish(ctx: &Context, entry: &JournalEntry, d: Diagnosis) -> Result<String, H
     Ok(result?.1)
 }
 
-fn acknowledge(req: &Req<'_>, att: &Attachment, bytes: u64, duplicate: bool) {
+/// How a bundle reached casebot, for the acknowledgement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Received {
+    /// An uploaded file.
+    Upload,
+    /// Log lines pasted into a message, stored as a text file.
+    Paste,
+}
+
+fn acknowledge(req: &Req<'_>, name: &str, bytes: u64, duplicate: bool, how: Received) {
     let kb = bytes.div_ceil(1024);
-    let text = match (req.lang(), duplicate) {
-        (Lang::En, false) => format!("Received `{}` ({kb} KB). Diagnosing …", att.name),
-        (Lang::En, true) => format!(
-            "Received `{}` ({kb} KB) — the same bundle was uploaded before. Diagnosing again …",
-            att.name
+    let text = match (req.lang(), how, duplicate) {
+        (Lang::En, Received::Paste, _) => {
+            format!("Received the pasted log lines (stored as `{name}`). Diagnosing …")
+        }
+        (Lang::Zh, Received::Paste, _) => {
+            format!("已收到粘贴的日志行（保存为 `{name}`），正在诊断……")
+        }
+        (Lang::En, Received::Upload, false) => {
+            format!("Received `{name}` ({kb} KB). Diagnosing …")
+        }
+        (Lang::En, Received::Upload, true) => format!(
+            "Received `{name}` ({kb} KB) — the same bundle was uploaded before. Diagnosing again …"
         ),
-        (Lang::Zh, false) => format!("已收到 `{}`（{kb} KB），正在诊断……", att.name),
-        (Lang::Zh, true) => format!(
-            "已收到 `{}`（{kb} KB）——之前上传过相同的日志包，重新诊断……",
-            att.name
-        ),
+        (Lang::Zh, Received::Upload, false) => {
+            format!("已收到 `{name}`（{kb} KB），正在诊断……")
+        }
+        (Lang::Zh, Received::Upload, true) => {
+            format!("已收到 `{name}`（{kb} KB）——之前上传过相同的日志包，重新诊断……")
+        }
     };
     req.say(&text);
 }
@@ -222,10 +242,24 @@ async fn attachment(
     att: &Attachment,
     device: Option<&str>,
 ) -> Result<(), HandlerError> {
-    let (ctx, id) = (req.ctx, &case.id);
+    let ctx = req.ctx;
     req.send(Outgoing::Typing);
     let stored =
         crate::download::fetch(&ctx.http, &ctx.config.download, ctx.store.clone(), att).await?;
+    stored_bundle(req, case, &stored, &att.name, device, Received::Upload).await
+}
+
+/// Diagnose a bundle already in the bundle store (an upload, or pasted lines) for `device` of
+/// `case`: journal it, acknowledge it, run the engine, record the result and post it.
+pub(crate) async fn stored_bundle(
+    req: &Req<'_>,
+    case: &Case,
+    stored: &StoredBundle,
+    name: &str,
+    device: Option<&str>,
+    how: Received,
+) -> Result<(), HandlerError> {
+    let (ctx, id) = (req.ctx, &case.id);
     let entry = JournalEntry {
         id: format!(
             "{}-{}",
@@ -235,19 +269,19 @@ async fn attachment(
         case_id: id.clone(),
         device: device.unwrap_or_default().to_string(),
         bundle_sha256: stored.sha256.clone(),
-        bundle_name: att.name.clone(),
+        bundle_name: name.to_string(),
         author: req.msg.author.name.clone(),
         accepted_at: now(),
     };
     ctx.store.journal_add(&entry)?;
-    acknowledge(req, att, stored.bytes, stored.duplicate);
+    acknowledge(req, name, stored.bytes, stored.duplicate, how);
     let progress = Progress {
         out: req.out,
         target: Target::Origin,
         lang: req.lang(),
-        name: att.name.clone(),
+        name: name.to_string(),
     };
-    let d = match run_engine(ctx, case, &stored.path, &progress).await {
+    let d = match run_engine(ctx, &case.problem, &stored.path, &progress).await {
         Ok(d) => d,
         Err(e) => {
             ctx.store.journal_remove(&entry.id)?;
@@ -350,7 +384,7 @@ pub async fn rerun(req: &Req<'_>, only: Option<&str>) -> Result<(), HandlerError
             lang: req.lang(),
             name,
         };
-        let d = match run_engine(req.ctx, &case, &path, &progress).await {
+        let d = match run_engine(req.ctx, &case.problem, &path, &progress).await {
             Ok(d) => d,
             Err(HandlerError::User(e)) => {
                 req.say(&e.message(req.lang()));
@@ -393,7 +427,7 @@ pub async fn resume(ctx: &Context, out: &Outbox) -> Result<(), HandlerError> {
             lang: case.lang,
             name: entry.bundle_name.clone(),
         };
-        let d = match run_engine(ctx, &case, &path, &progress).await {
+        let d = match run_engine(ctx, &case.problem, &path, &progress).await {
             Ok(d) => d,
             Err(HandlerError::User(e)) => {
                 ctx.store.journal_remove(&entry.id)?;
@@ -519,7 +553,7 @@ async fn rediagnose_case(ctx: &Context, case: &Case, out: &Outbox) -> Result<(),
             lang: case.lang,
             name,
         };
-        let d = match run_engine(ctx, case, &path, &progress).await {
+        let d = match run_engine(ctx, &case.problem, &path, &progress).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(case_id = %case.id, %device, "re-diagnosis failed: {e:#}");

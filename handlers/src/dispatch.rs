@@ -208,6 +208,7 @@ async fn run(req: &Req<'_>, cmd: Command) -> Result<(), HandlerError> {
         return Err(UserError::EngineersOnly(name).into());
     }
     let has_files = !req.msg.attachments.is_empty();
+    let is_paste = !has_files && crate::paste::is_paste(&req.msg.text);
     match cmd {
         Command::Open { title } => crate::open::handle(req, &title).await,
         Command::Collect => crate::open::collect(req),
@@ -233,11 +234,16 @@ async fn run(req: &Req<'_>, cmd: Command) -> Result<(), HandlerError> {
         Command::Diagnose { device } if has_files => {
             crate::diagnose::attachments(req, device).await
         }
+        // `diagnose` followed by pasted lines: the word after it is part of the paste.
+        Command::Diagnose { .. } if is_paste => {
+            crate::paste::handle(req, command::device_token(&req.msg.text)).await
+        }
         Command::Diagnose { device } => crate::diagnose::rerun(req, device.as_deref()).await,
         Command::Text { device } if has_files => crate::diagnose::attachments(req, device).await,
         Command::Text { .. } | Command::Unknown { .. } if has_files => {
             crate::diagnose::attachments(req, command::device_token(&req.msg.text)).await
         }
+        Command::Text { device } if is_paste => crate::paste::handle(req, device).await,
         Command::Text { .. } => unknown(req, None, None),
         Command::Unknown { word, usage } => unknown(req, Some(&word), usage),
     }

@@ -41,6 +41,13 @@ pub enum UserError {
     Download(DownloadError),
     /// `explain` with a code the knowledge base does not know.
     UnknownCode(String),
+    /// Log lines pasted in a case with several devices, and no `device:<name>` saying whose.
+    PasteWhichDevice(Vec<String>),
+    /// Pasted text longer than `download.max_bytes`.
+    PasteTooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// The bundle could not be opened at all.
     Unreadable {
         /// File name.
@@ -210,6 +217,28 @@ impl UserError {
                 format!("I don't know the code `{c}`. Try the hex form, e.g. `0x800f0922`."),
                 format!("不认识代码 `{c}`。请尝试十六进制形式，例如 `0x800f0922`。"),
             ),
+            U::PasteWhichDevice(devs) => pick(
+                lang,
+                format!(
+                    "Which device are these log lines from? Post them again with `device:<name>`. Devices: {}.",
+                    devs.join(", ")
+                ),
+                format!(
+                    "这些日志行来自哪台设备？请加上 `device:<设备名>` 重新发送。已有设备：{}。",
+                    devs.join(", ")
+                ),
+            ),
+            U::PasteTooLarge { limit } => pick(
+                lang,
+                format!(
+                    "The pasted text is larger than the {} limit. Please attach the log file instead.",
+                    size(*limit)
+                ),
+                format!(
+                    "粘贴的文本超过 {} 的限制。请改为上传日志文件。",
+                    size(*limit)
+                ),
+            ),
             U::Unreadable { name, reason } => pick(
                 lang,
                 format!(
@@ -309,6 +338,8 @@ mod tests {
             UserError::NoBundles,
             UserError::Download(DownloadError::TooLarge { limit: 200 << 20 }),
             UserError::UnknownCode("x".into()),
+            UserError::PasteWhichDevice(vec!["a".into(), "b".into()]),
+            UserError::PasteTooLarge { limit: 1 << 20 },
             UserError::Unreadable {
                 name: "a.zip".into(),
                 reason: "not a zip".into(),

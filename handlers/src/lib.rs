@@ -9,7 +9,8 @@
 //!   reader's language and role, calls a feature module, and turns [`UserError`]s into replies.
 //! - feature modules: `open` (open, collect), `case` (status, cases, case, note, lang, export,
 //!   help, explain), `verify` (device fixed/failing), `close` (close, reopen, split — engineers),
-//!   `diagnose` (attachments, re-runs, resume after restart, rule reloads, recurrence).
+//!   `diagnose` (attachments, re-runs, resume after restart, rule reloads, recurrence), `paste`
+//!   (log lines pasted into a message, in a case or outside one).
 //! - pure parts: [`command`], [`lifecycle`] (status transitions), [`redact`] (secrets),
 //!   [`render`] (zh/en, customer/engineer, 2000-character splitting), [`summary`] (close summary
 //!   and export).
@@ -27,12 +28,14 @@ pub mod download;
 mod error;
 pub mod lifecycle;
 mod open;
+mod paste;
 pub mod redact;
 pub mod render;
 pub mod summary;
 mod verify;
 
-pub use error::{DownloadError, HandlerError, UserError};
+pub use error::{DownloadError, HandlerError, UserError, size};
+pub use paste::PendingPastes;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -232,6 +235,8 @@ pub struct Context {
     pub engine: Engine,
     /// Language chosen per user with `lang` (user id → language); not persisted.
     pub user_langs: Arc<Mutex<HashMap<String, Lang>>>,
+    /// Pastes diagnosed outside any case, offered for the author's next `open`; not persisted.
+    pub pending_pastes: Arc<PendingPastes>,
     /// A diagnosis running longer than this posts a "still diagnosing" line.
     pub progress_after: std::time::Duration,
     /// How often the typing indicator is refreshed while a diagnosis runs.
@@ -254,6 +259,7 @@ impl Context {
             diagnoses: Arc::new(tokio::sync::Semaphore::new(permits)),
             engine: Arc::new(diagnosis::diagnose_as),
             user_langs: Arc::new(Mutex::new(HashMap::new())),
+            pending_pastes: Arc::new(PendingPastes::default()),
             progress_after: std::time::Duration::from_secs(20),
             typing_every: std::time::Duration::from_secs(8),
         }

@@ -186,17 +186,19 @@ pub async fn handle(req: &Req<'_>, title: &str) -> Result<(), HandlerError> {
         Target::Case(id.clone()),
         crate::render::replies(&text, None),
     );
+    let inner = Req {
+        ctx,
+        msg: req.msg,
+        case_id: Some(id),
+        view: View {
+            lang,
+            role: req.view.role,
+        },
+        out: req.out,
+    };
+    // Log lines the author pasted outside any case just before, offered for this case.
+    crate::paste::open_with_offer(&inner).await?;
     if !req.msg.attachments.is_empty() {
-        let inner = Req {
-            ctx,
-            msg: req.msg,
-            case_id: Some(id),
-            view: View {
-                lang,
-                role: req.view.role,
-            },
-            out: req.out,
-        };
         let device = crate::command::device_token(&req.msg.text);
         crate::diagnose::attachments(&inner, device).await?;
     }

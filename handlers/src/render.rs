@@ -197,6 +197,13 @@ fn next_reply_hint(out: &mut String, device: &str, lang: Lang) {
 pub fn customer_text(device: &str, d: &Diagnosis, lang: Lang) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "**{} `{device}`**", t(lang, "Device", "设备"));
+    push_customer_body(&mut out, d, lang, Some(device));
+    out
+}
+
+/// The customer's findings, steps and missing logs; `hint_device` adds what to reply after the
+/// fix (only in a case: outside one there is no device to verify).
+fn push_customer_body(out: &mut String, d: &Diagnosis, lang: Lang, hint_device: Option<&str>) {
     match d.top() {
         Some(f) => {
             let _ = writeln!(
@@ -212,9 +219,11 @@ pub fn customer_text(device: &str, d: &Diagnosis, lang: Lang) -> String {
                     "\n{}",
                     t(lang, "Please do the following:", "请按以下步骤操作：")
                 );
-                push_steps(&mut out, &f.steps, lang);
+                push_steps(out, &f.steps, lang);
             }
-            next_reply_hint(&mut out, device, lang);
+            if let Some(device) = hint_device {
+                next_reply_hint(out, device, lang);
+            }
         }
         None => {
             let _ = writeln!(
@@ -228,8 +237,7 @@ pub fn customer_text(device: &str, d: &Diagnosis, lang: Lang) -> String {
             );
         }
     }
-    push_missing(&mut out, &d.bundle.missing, lang);
-    out
+    push_missing(out, &d.bundle.missing, lang);
 }
 
 fn push_finding_detail(out: &mut String, f: &Finding, lang: Lang, max_evidence: usize) {
@@ -384,13 +392,25 @@ pub fn engineer_text(
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "**{case_id} · `{device}`**");
+    push_engineer_body(&mut out, d, lang, recurrence, max);
+    out
+}
+
+/// The engineer's finding, fix, recurrence, alternatives, bundle facts and missing logs.
+fn push_engineer_body(
+    out: &mut String,
+    d: &Diagnosis,
+    lang: Lang,
+    recurrence: &[CaseId],
+    max: usize,
+) {
     match d.top() {
         Some(f) => {
             let _ = writeln!(out, "**{}**", finding_title(f, lang));
-            push_finding_detail(&mut out, f, lang, max);
+            push_finding_detail(out, f, lang, max);
             if !f.steps.is_empty() {
                 let _ = writeln!(out, "{}:", t(lang, "Fix", "修复步骤"));
-                push_steps(&mut out, &f.steps, lang);
+                push_steps(out, &f.steps, lang);
             }
         }
         None => {
@@ -405,11 +425,10 @@ pub fn engineer_text(
             );
         }
     }
-    push_recurrence(&mut out, recurrence, lang);
-    push_alternatives(&mut out, d, lang);
-    push_bundle_facts(&mut out, d, lang, max);
-    push_missing(&mut out, &d.bundle.missing, lang);
-    out
+    push_recurrence(out, recurrence, lang);
+    push_alternatives(out, d, lang);
+    push_bundle_facts(out, d, lang, max);
+    push_missing(out, &d.bundle.missing, lang);
 }
 
 fn push_recurrence(out: &mut String, others: &[CaseId], lang: Lang) {
@@ -475,6 +494,31 @@ pub fn diagnosis_replies(
                 bytes: text.clone().into_bytes(),
             });
             replies(&text, file)
+        }
+    }
+}
+
+/// The replies for a diagnosis made outside any case (log lines pasted in a channel): headed by
+/// the name the lines were stored under, with no case id and nothing to verify yet. Engineers
+/// get the full report as a file, as in a case.
+pub fn loose_replies(name: &str, d: &Diagnosis, view: View) -> Vec<Reply> {
+    let head = format!("**`{name}`**\n");
+    match view.role {
+        Role::Engineer => {
+            let (mut full, mut text) = (head.clone(), head);
+            push_engineer_body(&mut full, d, view.lang, &[], usize::MAX);
+            push_engineer_body(&mut text, d, view.lang, &[], 5);
+            let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
+            let file = ReplyFile {
+                name: format!("{stem}.md"),
+                bytes: full.into_bytes(),
+            };
+            replies(&text, Some(file))
+        }
+        Role::Customer => {
+            let mut text = head;
+            push_customer_body(&mut text, d, view.lang, None);
+            replies(&text, None)
         }
     }
 }
