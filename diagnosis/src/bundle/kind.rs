@@ -180,6 +180,13 @@ fn is_windowsupdate(line: &str) -> bool {
     let b = line.as_bytes();
     shape(b, b"dddd/dd/dd dd:dd:dd.d")
         || shape(b, b"dddd-dd-dd\tdd:dd:dd:ddd")
+        // The same two with the separators a web page or a copy made: `2015-10-30 17:12:53:980
+        // 880 1160 IdleTmr …`, `2021-09-02 20:56:37.3260259 26408 27196 DownloadManager …`.
+        || ((shape(b, b"dddd-dd-dd dd:dd:dd:ddd ") || shape(b, b"dddd-dd-dd dd:dd:dd.ddddddd "))
+            && line[24..]
+                .split_whitespace()
+                .next()
+                .is_some_and(|w| w.bytes().all(|c| c.is_ascii_digit())))
         || (b.len() > 40
             && b[0] == b'{'
             && b[37] == b'}'

@@ -411,7 +411,7 @@ impl PlainParser {
 static WU_LINE: LazyLock<Regex> = LazyLock::new(|| {
     re(concat!(
         r"^(?:(?P<t>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2})(?:\.\d+)?\s+\d+\s+\d+\s+(?P<c>\S+)\s",
-        r"|(?P<d2>\d{4}-\d{2}-\d{2})\t(?P<t2>\d{2}:\d{2}:\d{2}):\d{3}\t\s*[0-9a-fA-F]+\t\s*[0-9a-fA-F]+\t(?P<c2>[^\t]+)\t",
+        r"|(?P<d2>\d{4}-\d{2}-\d{2})[\t ](?P<t2>\d{2}:\d{2}:\d{2})[:.]\d{3,7}[\t ]\s*[0-9a-fA-F]+[\t ]\s*[0-9a-fA-F]+[\t ]\s*(?P<c2>\S+)\s",
         r"|\{[0-9A-Fa-f-]{36}\}\t(?P<d3>\d{4}-\d{2}-\d{2}) (?P<t3>\d{2}:\d{2}:\d{2}))"
     ))
 });

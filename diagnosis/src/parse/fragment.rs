@@ -252,6 +252,10 @@ impl Grammar {
 }
 
 const CBS_COMPONENTS: [&str; 7] = ["CBS", "CSI", "DISM", "TI", "DPX", "SQM", "CMIADAPTER"];
+/// Windows Setup (Panther) components, trusted without a timestamp.
+const PANTHER_COMPONENTS: [&str; 9] = [
+    "SP", "MOUPG", "PANTHR", "CONX", "MIG", "SYSPRP", "IBS", "SETUPPLAT", "DU",
+];
 const WU_COMPONENTS: [&str; 20] = [
     "Agent",
     "AU",
@@ -332,7 +336,9 @@ fn prefixed(line: &str) -> Option<LogKind> {
         comp = words.next()?;
     }
     match component_kind(comp) {
-        Some(k) if stamped || k != LogKind::Panther || CBS_COMPONENTS.contains(&comp) => Some(k),
+        Some(k) if stamped || k != LogKind::Panther || PANTHER_COMPONENTS.contains(&comp) => {
+            Some(k)
+        }
         // Without a timestamp only the servicing components are trusted: `Error FOO bar` is prose.
         _ => stamped.then_some(LogKind::Cbs),
     }
@@ -394,7 +400,23 @@ fn windowsupdate(line: &str) -> bool {
     if stamped || tabbed {
         return true;
     }
-    let mut words = line.split_whitespace();
+    let mut words = line.split_whitespace().peekable();
+    // `2015-10-30 17:12:53:980 880 1160 IdleTmr …` and `4744 4120 Misc *FAILED* …`: the time
+    // (if any), then process and thread ids before the component.
+    if b.len() > 24 && b[4] == b'-' && b[10] == b' ' && b[13] == b':' {
+        words.next();
+        words.next();
+    }
+    let numeric = |w: &str| !w.is_empty() && w.bytes().all(|c| c.is_ascii_digit());
+    if words.peek().is_some_and(|w| numeric(w)) {
+        words.next();
+        if !words.next().is_some_and(numeric) {
+            return false;
+        }
+        return words.next().is_some_and(|c| {
+            WU_COMPONENTS.contains(&c) || matches!(c, "WS" | "WIL" | "Reporter")
+        });
+    }
     let Some(first) = words.next() else {
         return false;
     };

@@ -40,6 +40,8 @@ static CODE_RE: LazyLock<Regex> = LazyLock::new(|| {
         r"|(?m:^[ \t]*Error:[ \t]*(?P<dism>[0-9]{1,5})[ \t]*\r?$)",
         // CSI failure records: `(F) 80070002 [Warning,Facility=FACILITY_NTWIN32,Code=…]`
         r"|(?:^|[^A-Za-z0-9_])(?P<fx>[0-9a-f]{8})\s*\[(?:Error|Warning),\s*Facility=",
+        // WindowsUpdate.log: `Misc *FAILED* [80072F8F] Send request`
+        r"|\*FAILED\*\s*\[(?P<wuf>[89a-f][0-9a-f]{7})\]",
         // any 0x-prefixed 8-digit value with the severity bit: 0x80071a91, 0XC01A001D
         // (`@0xff83e97c` is a pointer in a CSI stack trace, not a code)
         r"|(?:^|[^A-Za-z0-9_@])0x(?P<gen>[89a-f][0-9a-f]{7})(?:$|[^A-Za-z0-9_])",
@@ -107,7 +109,7 @@ fn decode_captures(caps: &Captures<'_>) -> Option<u32> {
     if let Some(m) = group(caps, "dec") {
         return signed_decimal(m);
     }
-    if let Some(m) = group(caps, "gen") {
+    if let Some(m) = group(caps, "gen").or_else(|| group(caps, "wuf")) {
         return u32::from_str_radix(m, 16).ok();
     }
     if let Some(m) = group(caps, "sym") {
