@@ -226,3 +226,53 @@ fn bad_arguments_and_unknown_commands() {
     assert!(!status.status.success());
     assert!(String::from_utf8_lossy(&status.stderr).contains("--as"));
 }
+
+/// Founding case device 1 as pasted from CBS.log: timestamps cut off, with a continuation line.
+const PASTED_LINES: &str = "\
+Error      [0x01806a] CSI    00000007 (F) Failed execution of queue item Installer: WMI ({6bb8cf6d-16a1-4f08-a1d5-3fe1b6d0f6d5}) with HRESULT HRESULT_FROM_WIN32(1058).  Failure will not be ignored: A rollback will be initiated after all the operations in the installer queue are completed; installer is reliable[gle=0x80004005]
+    Installer name: 'WMI'
+Error                 CBS    Startup: Failed to process advanced operation queue, startupPhase: 0.  A rollback transaction will be created. [HRESULT = 0x800f0922 - CBS_E_INSTALLERS_FAILED]
+";
+
+#[test]
+fn pasted_log_lines_are_diagnosed_as_one_message() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let script = format!("open KB5034763 rolls back\n{PASTED_LINES}status\n");
+    let out = console(&tmp.path().join("d"), &["--lang", "en"], &script);
+    assert_eq!(
+        out.matches("Received the pasted log lines").count(),
+        1,
+        "one paste, not one message per line: {out}"
+    );
+    assert!(
+        out.contains("`service-disabled-advanced-installer`"),
+        "{out}"
+    );
+    assert!(!out.contains("I didn't find a command"), "{out}");
+    // `status` after the paste is a command again, and shows the device the paste diagnosed.
+    assert!(out.contains("awaiting verification"), "{out}");
+}
+
+#[test]
+fn a_code_block_pasted_outside_a_case_can_open_one() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let script = format!("```\n{PASTED_LINES}```\nopen WMI installer fails\nstatus\n");
+    let out = console(
+        &tmp.path().join("d"),
+        &["--as", "customer", "--lang", "en"],
+        &script,
+    );
+    let offer = "Reply `open <title>` to open a case with this log";
+    let at = out.find(offer).unwrap_or_else(|| panic!("no offer: {out}"));
+    assert!(
+        out[..at].contains("An advanced installer needs a service that is disabled"),
+        "diagnosed before the offer: {out}"
+    );
+    let opened = &out[out.find("Opened case").expect("case opened")..];
+    assert!(
+        opened.contains("Received the pasted log lines")
+            && opened.contains("An advanced installer needs a service that is disabled"),
+        "the paste is the case's first bundle: {opened}"
+    );
+    assert!(opened.contains("awaiting verification"), "{opened}");
+}

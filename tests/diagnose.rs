@@ -483,3 +483,65 @@ fn rules_dir_at_run_time() {
     let out = casebot(&["diagnose", bundle.to_str().unwrap(), "--rules", rules]);
     assert_clear_failure(&out, "tables/noise.toml: patterns[0]");
 }
+
+/// Run `casebot diagnose -` (plus `args`) with `input` on standard input.
+fn diagnose_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_casebot-cli"))
+        .args(["diagnose", "-"])
+        .args(args)
+        .env("RUST_LOG", "error")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start casebot");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let input = input.to_vec();
+    // casebot may stop reading early (over the limit): a broken pipe here is expected then.
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().expect("casebot output");
+    writer.join().expect("stdin writer");
+    out
+}
+
+/// Founding case device 1, pasted from CBS.log without timestamps.
+const PASTED_LINES: &str = "\
+Error      [0x01806a] CSI    00000007 (F) Failed execution of queue item Installer: WMI ({6bb8cf6d-16a1-4f08-a1d5-3fe1b6d0f6d5}) with HRESULT HRESULT_FROM_WIN32(1058).  Failure will not be ignored: A rollback will be initiated after all the operations in the installer queue are completed; installer is reliable[gle=0x80004005]
+Error                 CBS    Startup: Failed to process advanced operation queue, startupPhase: 0.  A rollback transaction will be created. [HRESULT = 0x800f0922 - CBS_E_INSTALLERS_FAILED]
+";
+
+#[test]
+fn diagnose_dash_reads_pasted_lines_from_stdin() {
+    let out = diagnose_stdin(&["--json"], PASTED_LINES.as_bytes());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let d: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(top(&d)["root_cause"], "service-disabled-advanced-installer");
+    assert_eq!(d["bundle"]["name"], "stdin.txt", "{d:#}");
+    let text = diagnose_stdin(&[], format!("```\n{PASTED_LINES}```\n").as_bytes());
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("stdin.txt:"),
+        "evidence names stdin.txt: {text}"
+    );
+}
+
+#[test]
+fn diagnose_dash_refuses_input_over_the_download_limit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("casebot.toml");
+    std::fs::write(&cfg, "[download]\nmax_bytes = 100\n").expect("config");
+    let cfg = cfg.to_str().expect("utf-8 path");
+    let out = diagnose_stdin(&["--config", cfg], PASTED_LINES.as_bytes());
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("100 bytes") && err.contains("download.max_bytes"),
+        "{err}"
+    );
+}
