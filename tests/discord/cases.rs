@@ -343,6 +343,16 @@ async fn changed_rules_rediagnose_open_cases_while_serving() {
         let catalogue = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../diagnosis/rules");
         let rules = dir.path().join("rules");
         copy_rules(&catalogue, &rules, "txf-transaction-log-corrupt.toml");
+        // Code priors may name only causes some rule concludes: without the TxF rule, its codes
+        // fall back to the generic cause until the rule arrives with the catalogue's own priors.
+        let priors = rules.join("tables/code-priors.toml");
+        if let Ok(text) = std::fs::read_to_string(&priors) {
+            let without = text.replace(
+                "\"txf-transaction-log-corrupt\"",
+                "\"unknown-servicing-failure\"",
+            );
+            std::fs::write(&priors, without).expect("write priors");
+        }
         let extra = format!(
             "[diagnoses]\nrules_dir = \"{}\"\nrules_poll_secs = 1",
             rules.display()
@@ -359,6 +369,9 @@ async fn changed_rules_rediagnose_open_cases_while_serving() {
             "without the TxF rule there is no TxF conclusion"
         );
 
+        if priors.exists() {
+            std::fs::copy(catalogue.join("tables/code-priors.toml"), &priors).unwrap();
+        }
         std::fs::copy(
             catalogue.join("txf-transaction-log-corrupt.toml"),
             rules.join("txf-transaction-log-corrupt.toml"),
