@@ -96,7 +96,10 @@ pub(crate) fn load_manifest() -> Vec<Case> {
                 case.source_kind
             );
             assert!(!get("why").is_empty(), "corpus entry {rel} says not why");
-            assert!(!case.language.is_empty(), "corpus entry {rel} names no language");
+            assert!(
+                !case.language.is_empty(),
+                "corpus entry {rel} names no language"
+            );
             for id in std::iter::once(&case.expect).chain(&case.accept) {
                 assert!(
                     id == "healthy" || ROOT_CAUSES.contains(&id.as_str()),
@@ -142,7 +145,8 @@ pub(crate) const MUTATIONS: [&str; 6] = [
 /// the start of a line.
 fn strip_timestamp(line: &str) -> &str {
     let b = line.as_bytes();
-    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
     let stamped = b.len() > 19
         && digits(0..4)
         && matches!(b[4], b'-' | b'/')
@@ -156,7 +160,7 @@ fn strip_timestamp(line: &str) -> &str {
         return line;
     }
     let rest = &line[19..];
-    let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+    let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.' || c == ':');
     rest.strip_prefix(',').unwrap_or(rest).trim_start()
 }
 
@@ -166,7 +170,10 @@ fn wrap(line: &str, width: usize) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest: Vec<char> = line.chars().collect();
     while rest.len() > width {
-        let cut = rest[..=width].iter().rposition(|c| *c == ' ').filter(|&i| i > 0);
+        let cut = rest[..=width]
+            .iter()
+            .rposition(|c| *c == ' ')
+            .filter(|&i| i > 0);
         match cut {
             Some(i) => {
                 out.push(rest[..i].iter().collect());
@@ -192,7 +199,10 @@ pub(crate) fn mutate(text: &str, mutation: &str) -> String {
             .collect::<Vec<_>>()
             .join("\n"),
         "crlf" => lines.collect::<Vec<_>>().join("\r\n") + "\r\n",
-        "wrapped-80" => lines.flat_map(|l| wrap(l, 80)).collect::<Vec<_>>().join("\n"),
+        "wrapped-80" => lines
+            .flat_map(|l| wrap(l, 80))
+            .collect::<Vec<_>>()
+            .join("\n"),
         "code-fence" => format!("```\n{}\n```\n", lines.collect::<Vec<_>>().join("\n")),
         "quoted" => lines
             .map(|l| format!("> {l}"))
@@ -282,15 +292,22 @@ fn evaluate(cases: &[Case], results: &[Diagnosis]) -> Report {
         let ok = right(case, d);
         r.all.add(ok);
         r.by_half.entry(case.half()).or_default().add(ok);
-        r.by_kind.entry(case.source_kind.clone()).or_default().add(ok);
+        r.by_kind
+            .entry(case.source_kind.clone())
+            .or_default()
+            .add(ok);
         r.by_kind_half
             .entry((case.source_kind.clone(), case.half()))
             .or_default()
             .add(ok);
         if case.healthy() {
             if !ok {
-                r.healthy_confident
-                    .push(format!("{} [{}]: {}", case.rel, case.half(), describe(d)));
+                r.healthy_confident.push(format!(
+                    "{} [{}]: {}",
+                    case.rel,
+                    case.half(),
+                    describe(d)
+                ));
             }
             continue;
         }
@@ -337,11 +354,22 @@ fn print_report(cases: &[Case], r: &Report) -> String {
         let _ = writeln!(out, "top-1, {half} half: {s}");
     }
     for (kind, s) in &r.by_kind {
-        let dev = r.by_kind_half.get(&(kind.clone(), "dev")).copied().unwrap_or_default();
-        let test = r.by_kind_half.get(&(kind.clone(), "test")).copied().unwrap_or_default();
+        let dev = r
+            .by_kind_half
+            .get(&(kind.clone(), "dev"))
+            .copied()
+            .unwrap_or_default();
+        let test = r
+            .by_kind_half
+            .get(&(kind.clone(), "test"))
+            .copied()
+            .unwrap_or_default();
         let _ = writeln!(out, "top-1, {kind}: {s} (dev {dev}, test {test})");
     }
-    let _ = writeln!(out, "calibration (failure excerpts by the top finding's confidence):");
+    let _ = writeln!(
+        out,
+        "calibration (failure excerpts by the top finding's confidence):"
+    );
     for ((_, name), s) in BANDS.iter().zip(&r.calibration) {
         let _ = writeln!(out, "  {name:<18} top finding right {s}");
     }
@@ -368,7 +396,10 @@ fn corpus_top1_by_source_kind_and_half_with_calibration() {
     let report = print_report(&cases, &r);
     println!("{report}");
     println!("dev-half misses:\n{}", r.dev_misses.join("\n"));
-    println!("test-half misses: {} (not listed: the test half is only reported)", r.test_misses);
+    println!(
+        "test-half misses: {} (not listed: the test half is only reported)",
+        r.test_misses
+    );
     assert!(cases.len() >= 150, "the corpus needs at least 150 excerpts");
     assert!(
         r.healthy_confident.is_empty(),
@@ -428,7 +459,8 @@ fn corpus_mutations_keep_the_top_finding() {
 
 #[test]
 fn mutations_do_what_they_say() {
-    let text = "2024-02-14 10:01:02, Info                  CBS    Exec: Failed\n    Installer name: 'WMI'";
+    let text =
+        "2024-02-14 10:01:02, Info                  CBS    Exec: Failed\n    Installer name: 'WMI'";
     assert_eq!(
         mutate(text, "no-timestamps"),
         "Info                  CBS    Exec: Failed\n    Installer name: 'WMI'"
@@ -447,7 +479,10 @@ fn mutations_do_what_they_say() {
             .all(|l| l.chars().count() <= 80)
     );
     let wu = "2022/05/21 18:46:43.8925713 8976  5116  Handler         FATAL: x";
-    assert_eq!(mutate(wu, "no-timestamps"), "8976  5116  Handler         FATAL: x");
+    assert_eq!(
+        mutate(wu, "no-timestamps"),
+        "8976  5116  Handler         FATAL: x"
+    );
 }
 
 /// Healthy CBS lines: sessions, applicability, successful advanced installers and the benign noise
@@ -551,5 +586,9 @@ fn every_corpus_file_is_in_the_manifest() {
         })
         .map(|f| f.display().to_string())
         .collect();
-    assert!(stray.is_empty(), "corpus files not in the manifest:\n{}", stray.join("\n"));
+    assert!(
+        stray.is_empty(),
+        "corpus files not in the manifest:\n{}",
+        stray.join("\n")
+    );
 }

@@ -66,10 +66,19 @@ fn is_fragment(sample: &str, scores: &[u32; ORDER.len()]) -> bool {
     let mut families = [0u32; 6];
     let mut lines = 0usize;
     let mut log_lines = 0usize;
+    // Lines the cleaning changed: quoted, fenced, numbered or HTML-wrapped text.
+    let mut marked = 0usize;
     for raw in sample.lines().take(KIND_SAMPLE_LINES) {
-        let Norm::Text(t) = normalise(raw) else {
-            continue;
+        let t = match normalise(raw) {
+            Norm::Text(t) => t,
+            Norm::Drop | Norm::Break => {
+                marked += 1;
+                continue;
+            }
         };
+        if t.trim() != raw.trim() {
+            marked += 1;
+        }
         if t.trim().is_empty() {
             continue;
         }
@@ -86,10 +95,11 @@ fn is_fragment(sample: &str, scores: &[u32; ORDER.len()]) -> bool {
         families[family] += 1;
         log_lines += 1;
     }
-    if log_lines == 0 {
-        return false;
-    }
     let raw_best = scores[..ORDER.len() - 1].iter().copied().max().unwrap_or(0);
+    if log_lines == 0 {
+        // Prose or an unknown log, quoted or fenced: read it cleaned of the markup.
+        return raw_best == 0 && marked > 0;
+    }
     if raw_best == 0 {
         return true;
     }

@@ -266,7 +266,10 @@ impl<'r> Scan<'r> {
                     .enumerate()
                     .filter(|(_, r)| &r.root_cause == cause && !r.fallback)
                     .max_by(|a, b| a.1.confidence.total_cmp(&b.1.confidence))?;
-                Some((i, findings::from_prior(rule, code, confidence, &evidence, &ctx.vars)))
+                Some((
+                    i,
+                    findings::from_prior(rule, code, confidence, &evidence, &ctx.vars),
+                ))
             })
             .collect()
     }

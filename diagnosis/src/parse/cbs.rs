@@ -365,7 +365,12 @@ impl LineParser for CbsParser {
         match &mut self.cur {
             Some(p) => {
                 if p.text.len() + cont.len() < MAX_RECORD_TEXT {
-                    p.text.push('\n');
+                    // CBS indents its continuation lines (or starts them with `CSIPERF:`); an
+                    // unindented one is the rest of a line a mail client or a page wrapped.
+                    let wrapped = !cont.starts_with(char::is_whitespace)
+                        && !cont.starts_with("CSIPERF:")
+                        && p.text.lines().last().is_some_and(|l| l.len() >= 60);
+                    p.text.push(if wrapped { ' ' } else { '\n' });
                     p.text.push_str(cont);
                 }
             }

@@ -47,6 +47,7 @@ pub(crate) fn normalise(raw: &str) -> Norm<'_> {
     }
     let s = strip_quote_and_numbers(&t);
     let s = strip_fences(s);
+    let s = strip_html_tags(s);
     let trimmed = s.trim();
     if trimmed.is_empty() {
         return if t.trim().is_empty() {
@@ -202,6 +203,45 @@ fn strip_fences(s: &str) -> &str {
     s
 }
 
+/// Block markup a web page leaves around a copied log (`<pre class="…">`, `</pre>`, `<code>`,
+/// `<br>`), at either end of the line. Event XML tags are log text and stay.
+fn strip_html_tags(s: &str) -> &str {
+    const TAGS: [&str; 9] = [
+        "pre",
+        "code",
+        "br",
+        "p",
+        "div",
+        "span",
+        "tt",
+        "samp",
+        "blockquote",
+    ];
+    let is_markup = |tag: &str| {
+        let name = tag
+            .trim_start_matches(['<', '/'])
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        TAGS.contains(&name.as_str())
+    };
+    let mut s = s;
+    while let Some(rest) = s.trim_start().strip_prefix('<') {
+        match rest.find('>') {
+            Some(end) if is_markup(&rest[..end]) => s = &rest[end + 1..],
+            _ => break,
+        }
+    }
+    while let Some(head) = s.trim_end().strip_suffix('>') {
+        match head.rfind('<') {
+            Some(start) if is_markup(&head[start..]) => s = &head[..start],
+            _ => break,
+        }
+    }
+    s
+}
+
 fn is_elision(t: &str) -> bool {
     let bare: String = t
         .chars()
@@ -254,7 +294,15 @@ impl Grammar {
 const CBS_COMPONENTS: [&str; 7] = ["CBS", "CSI", "DISM", "TI", "DPX", "SQM", "CMIADAPTER"];
 /// Windows Setup (Panther) components, trusted without a timestamp.
 const PANTHER_COMPONENTS: [&str; 9] = [
-    "SP", "MOUPG", "PANTHR", "CONX", "MIG", "SYSPRP", "IBS", "SETUPPLAT", "DU",
+    "SP",
+    "MOUPG",
+    "PANTHR",
+    "CONX",
+    "MIG",
+    "SYSPRP",
+    "IBS",
+    "SETUPPLAT",
+    "DU",
 ];
 const WU_COMPONENTS: [&str; 20] = [
     "Agent",
@@ -313,11 +361,22 @@ fn component_kind(word: &str) -> Option<LogKind> {
     upper.then_some(LogKind::Panther)
 }
 
+/// A timestamp cut down to its time (`27:08, Error SP …`, `10:01:02, Info CBS …`): the rest.
+fn partial_time(line: &str) -> Option<&str> {
+    let (time, rest) = line.split_once(", ")?;
+    let ok = (4..=8).contains(&time.len())
+        && time.contains(':')
+        && time.bytes().all(|c| c.is_ascii_digit() || c == b':');
+    ok.then_some(rest.trim_start())
+}
+
 /// `[time,] Level [tag] Component …` → the component's kind.
 fn prefixed(line: &str) -> Option<LogKind> {
     let b = line.as_bytes();
     let (stamped, rest) = if is_timestamp(b) {
         (true, line[19..].trim_start_matches(',').trim_start())
+    } else if let Some(rest) = partial_time(line) {
+        (true, rest)
     } else {
         (false, line)
     };
@@ -370,7 +429,9 @@ fn bare(line: &str) -> Option<(LogKind, bool)> {
         || t.starts_with("Store corruption")
         || t.starts_with("Mark store corruption")
         || t.starts_with("Failed execution of queue item")
-        || t.starts_with("==Error Summary");
+        || t.starts_with("==Error Summary")
+        // mofcomp output that advanced installers write into CBS.log
+        || (t.contains(".mof") && t.contains("error SYNTAX"));
     let weak = t.contains("[HRESULT = ")
         || t.contains("[HRESULT=")
         || t.contains("HRESULT_FROM_WIN32(")
@@ -407,15 +468,17 @@ fn windowsupdate(line: &str) -> bool {
         words.next();
         words.next();
     }
-    let numeric = |w: &str| !w.is_empty() && w.bytes().all(|c| c.is_ascii_digit());
+    // Process and thread ids: decimal in the ETW-era log, hex in the older one (`1676 117c`).
+    let numeric =
+        |w: &str| !w.is_empty() && w.len() <= 8 && w.bytes().all(|c| c.is_ascii_hexdigit());
     if words.peek().is_some_and(|w| numeric(w)) {
         words.next();
         if !words.next().is_some_and(numeric) {
             return false;
         }
-        return words.next().is_some_and(|c| {
-            WU_COMPONENTS.contains(&c) || matches!(c, "WS" | "WIL" | "Reporter")
-        });
+        return words
+            .next()
+            .is_some_and(|c| WU_COMPONENTS.contains(&c) || matches!(c, "WS" | "WIL" | "Reporter"));
     }
     let Some(first) = words.next() else {
         return false;
@@ -448,8 +511,12 @@ fn setupapi(line: &str) -> bool {
 
 fn services(line: &str) -> bool {
     let t = line.trim();
-    if t.starts_with("SERVICE_NAME:") || t.starts_with("[SC] ") {
+    if t.starts_with("SERVICE_NAME:") {
         return true;
+    }
+    if let Some(rest) = t.strip_prefix("[SC] ") {
+        // `[SC] OpenService FAILED 1060:` is an error message, read as a line of its own.
+        return !rest.chars().any(|c| c.is_ascii_digit());
     }
     let key = t.split(':').next().unwrap_or("").trim();
     t.contains(':')
@@ -733,10 +800,15 @@ fn is_wrapped(
     width: usize,
 ) -> bool {
     let len = prev.text.chars().count();
+    // A word-wrapper breaks a line early only when the next word would not fit.
+    let next_word = next
+        .split_whitespace()
+        .next()
+        .map_or(0, |w| w.chars().count());
+    let near_width = len >= WRAP_MIN && len * 4 >= width * 3;
     matches!(next_grammar, Grammar::Other | Grammar::Tail(_))
         && prev_grammar != Grammar::Other
-        && len >= WRAP_MIN
-        && len * 4 >= width * 3
+        && (near_width || len + 1 + next_word > width)
         && !next.starts_with(char::is_whitespace)
         && !next.trim().is_empty()
 }

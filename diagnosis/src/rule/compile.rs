@@ -184,7 +184,10 @@ fn compile_table(text: &str) -> Result<(Table, Noise), String> {
             return Err(format!("prior[{i}] ({}): name 1 to 3 causes", p.code));
         }
         if let Some(bad) = p.causes.iter().find(|c| !ROOT_CAUSES.contains(&c.as_str())) {
-            return Err(format!("prior[{i}] ({}): unknown root cause `{bad}`", p.code));
+            return Err(format!(
+                "prior[{i}] ({}): unknown root cause `{bad}`",
+                p.code
+            ));
         }
         if priors.insert(code, p.causes.clone()).is_some() {
             return Err(format!("prior[{i}]: code {} is listed twice", p.code));

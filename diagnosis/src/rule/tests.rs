@@ -261,9 +261,8 @@ fn a_prior_naming_an_unknown_cause_is_a_lint_problem() {
     )]);
     let (_, problems) = super::compile::compile_files(&bad);
     assert!(
-        problems
-            .iter()
-            .any(|(f, r)| f == "tables/code-priors.toml" && r.contains("unknown root cause `txf-log-broken`")),
+        problems.iter().any(|(f, r)| f == "tables/code-priors.toml"
+            && r.contains("unknown root cause `txf-log-broken`")),
         "{problems:?}"
     );
 }
