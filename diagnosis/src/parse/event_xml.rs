@@ -48,47 +48,12 @@ pub(super) struct EventInfo {
     pub data: BTreeMap<String, String>,
 }
 
-/// Undo XML escaping (`&amp;`, `&lt;`, numeric references).
+/// Undo XML escaping (`&amp;`, `&lt;`, numeric references), trimmed.
 fn unescape(s: &str) -> String {
     if !s.contains('&') {
         return s.trim().to_string();
     }
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        rest = &rest[i..];
-        let Some(end) = rest.find(';').filter(|e| *e <= 10) else {
-            out.push('&');
-            rest = &rest[1..];
-            continue;
-        };
-        let ent = &rest[1..end];
-        let ch = match ent {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            _ => ent
-                .strip_prefix("#x")
-                .and_then(|h| u32::from_str_radix(h, 16).ok())
-                .or_else(|| ent.strip_prefix('#').and_then(|d| d.parse().ok()))
-                .and_then(char::from_u32),
-        };
-        match ch {
-            Some(c) => {
-                out.push(c);
-                rest = &rest[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out.trim().to_string()
+    super::fragment::decode_entities(s).trim().to_string()
 }
 
 fn first(re: &Regex, xml: &str) -> Option<String> {

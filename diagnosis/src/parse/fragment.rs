@@ -98,14 +98,14 @@ fn map_char(c: char) -> Option<char> {
 }
 
 /// `&lt;`, `&gt;`, `&amp;`, `&quot;`, `&#39;`, `&nbsp;` and numeric references, as web pages
-/// escape log text.
-fn decode_entities(s: &str) -> String {
+/// and XML escape log text.
+pub(super) fn decode_entities(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(i) = rest.find('&') {
         out.push_str(&rest[..i]);
         rest = &rest[i..];
-        let end = rest.find(';').filter(|&e| e > 1 && e <= 8);
+        let end = rest.find(';').filter(|&e| e > 1 && e <= 10);
         let ch = end.and_then(|e| match &rest[1..e] {
             "lt" => Some('<'),
             "gt" => Some('>'),
