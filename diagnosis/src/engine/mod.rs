@@ -225,9 +225,22 @@ impl<'r> Scan<'r> {
     /// failures (a specific code before a consequence such as 0x800f0922, then the most frequent,
     /// then the first) gives its default root cause at [`crate::rule::PRIOR`], the rest of its
     /// ranked list as hints.
+    ///
+    /// Priors rest only on Error-level or `(F)` failures, and never name a cause whose rule
+    /// matched one of its excludes: the near misses a rule's author wrote down (an ignored
+    /// installer failure, a repaired store) are decisions the code alone must not overturn.
     fn prior_findings(&self, built: &[(usize, Built)], ctx: &Ctx<'_>) -> Vec<(usize, Built)> {
         let priors = &self.rules.noise.priors;
-        let entries = self.unexplained_entries(built);
+        let mut entries = self.unexplained_entries(built);
+        entries.retain(|e| e.severe);
+        let judged: BTreeSet<&str> = self
+            .rules
+            .rules
+            .iter()
+            .zip(&self.states)
+            .filter(|(_, st)| st.near_miss())
+            .map(|(r, _)| r.root_cause.as_str())
+            .collect();
         let mut seen: Vec<(u32, usize, usize)> = Vec::new(); // (code, count, first)
         for (i, e) in entries.iter().enumerate() {
             for code in e.codes.iter().filter(|c| priors.contains_key(c)) {
@@ -258,6 +271,7 @@ impl<'r> Scan<'r> {
             .iter()
             .zip(crate::rule::PRIOR)
             .take_while(|(cause, _)| cause.as_str() != unexplained::UNKNOWN)
+            .filter(|(cause, _)| !judged.contains(cause.as_str()))
             .filter_map(|(cause, confidence)| {
                 let (i, rule) = self
                     .rules

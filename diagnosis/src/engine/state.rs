@@ -41,6 +41,12 @@ impl RuleState {
 
     /// `(dropped, cap)` from the excludes that count (an `after` exclude only past the last
     /// record of a required signal).
+    /// True when an exclude of the rule matched: the bundle holds the near miss the rule's
+    /// author wrote down (an ignored failure, a repaired store, a later successful retry).
+    pub fn near_miss(&self) -> bool {
+        self.excluded.iter().any(Option::is_some)
+    }
+
     pub fn exclusion(&self, rule: &Rule) -> (bool, Option<f64>) {
         let last_required = rule
             .signals

@@ -54,6 +54,9 @@ pub(crate) struct Entry {
     pub codes: BTreeSet<u32>,
     /// Rules whose signals matched one of its records.
     pub rules: BTreeSet<usize>,
+    /// One of its records was logged at Error level or as a CSI `(F)` failure: what a code
+    /// prior may rest on (an Info line with a code is often a probe that was retried).
+    pub severe: bool,
 }
 
 /// Failure records of the bundle, by template.
@@ -113,6 +116,7 @@ impl Failures {
             e.first.count += 1;
             e.codes.extend(failing);
             e.rules.extend(rules.iter().copied());
+            e.severe |= severe(record);
             return;
         }
         if self.entries.len() >= MAX_TEMPLATES {
@@ -134,8 +138,14 @@ impl Failures {
             file,
             codes: failing.into_iter().collect(),
             rules: rules.iter().copied().collect(),
+            severe: severe(record),
         });
     }
+}
+
+fn severe(record: &Record) -> bool {
+    (record.level == Level::Error || record.text.contains("(F)"))
+        && !record.text.contains("Failure will be ignored")
 }
 
 #[cfg(test)]

@@ -402,11 +402,52 @@ impl LineParser for CbsParser {
 /// One record per non-empty line: WindowsUpdate.log, setupapi logs, plain text.
 pub(super) struct PlainParser {
     kind: LogKind,
+    /// WindowsUpdate.log only: the last record, held until the next line shows whether a mail
+    /// client or a page wrapped it (a line without the WU prefix after a long one).
+    pending: Option<Record>,
 }
 
 impl PlainParser {
     pub(super) fn new(kind: LogKind) -> Self {
-        PlainParser { kind }
+        PlainParser {
+            kind,
+            pending: None,
+        }
+    }
+
+    /// Append a wrapped tail to the held record; false when `text` is a record of its own.
+    fn join_wrapped(&mut self, text: &str) -> bool {
+        let Some(p) = &mut self.pending else {
+            return false;
+        };
+        let wrapped = self.kind == LogKind::Windowsupdate
+            && !text.starts_with(char::is_whitespace)
+            && wu_prefix(text).0.is_none()
+            && p.text.lines().last().is_some_and(|l| l.len() >= 60)
+            && p.text.len() < MAX_RECORD_TEXT;
+        if wrapped {
+            p.text.push(' ');
+            p.text.push_str(text);
+            p.codes = extract_codes(&p.text);
+            p.level = plain_level(self.kind, &p.text, &p.codes);
+        }
+        wrapped
+    }
+}
+
+/// Level of a one-line record: setupapi's `!!!`/`!` marks, else failure words with a code.
+fn plain_level(kind: LogKind, text: &str, codes: &[u32]) -> Level {
+    let trimmed = text.trim_start();
+    if kind == LogKind::Setupapi && trimmed.starts_with("!!!") {
+        Level::Error
+    } else if kind == LogKind::Setupapi && trimmed.starts_with('!') {
+        Level::Warning
+    } else if text.contains("FATAL") || (!codes.is_empty() && failure_words(text)) {
+        Level::Error
+    } else if text.contains("WARNING") {
+        Level::Warning
+    } else {
+        Level::Info
     }
 }
 
@@ -443,7 +484,7 @@ impl LineParser for PlainParser {
         // The line is owned: trim it in place and move it into the record rather than copy it.
         let mut text = line.text;
         text.truncate(text.trim_end().len());
-        if text.trim().is_empty() {
+        if text.trim().is_empty() || self.join_wrapped(&text) {
             return;
         }
         let (time, component) = if self.kind == LogKind::Windowsupdate {
@@ -452,29 +493,27 @@ impl LineParser for PlainParser {
             (None, None)
         };
         let mut rec = record(line.no, time, Level::Info, component, text);
-        let text = rec.text.as_str();
-        let trimmed = text.trim_start();
-        rec.level = if self.kind == LogKind::Setupapi && trimmed.starts_with("!!!") {
-            Level::Error
-        } else if self.kind == LogKind::Setupapi && trimmed.starts_with('!') {
-            Level::Warning
-        } else if text.contains("FATAL") || (!rec.codes.is_empty() && failure_words(text)) {
-            Level::Error
-        } else if text.contains("WARNING") {
-            Level::Warning
-        } else {
-            Level::Info
-        };
-        rec.fact = package_fact(text).or_else(|| {
-            kb_numbers(text)
+        rec.level = plain_level(self.kind, &rec.text, &rec.codes);
+        rec.fact = package_fact(&rec.text).or_else(|| {
+            kb_numbers(&rec.text)
                 .into_iter()
                 .next()
                 .map(|kb| Fact::Update { kb, ok: None })
         });
-        sink(rec);
+        if self.kind == LogKind::Windowsupdate {
+            if let Some(prev) = self.pending.replace(rec) {
+                sink(prev);
+            }
+        } else {
+            sink(rec);
+        }
     }
 
-    fn finish(&mut self, _sink: &mut dyn FnMut(Record)) {}
+    fn finish(&mut self, sink: &mut dyn FnMut(Record)) {
+        if let Some(prev) = self.pending.take() {
+            sink(prev);
+        }
+    }
 }
 
 #[cfg(test)]

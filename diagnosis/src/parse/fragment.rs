@@ -200,6 +200,15 @@ fn strip_fences(s: &str) -> &str {
     if t.len() > 2 && t.starts_with('`') && t.ends_with('`') && t.matches('`').count() == 2 {
         return &t[1..t.len() - 1];
     }
+    // One half of an inline-code pair whose line was wrapped in between.
+    if t.len() > 1 && t.matches('`').count() == 1 {
+        if let Some(rest) = t.strip_prefix('`') {
+            return rest;
+        }
+        if let Some(rest) = t.strip_suffix('`') {
+            return rest;
+        }
+    }
     s
 }
 
@@ -687,8 +696,14 @@ impl FragmentParser {
     }
 
     /// Feed one complete (unwrapped) line to the parser of its grammar.
-    fn route(&mut self, line: Line, grammar: Grammar, sink: &mut dyn FnMut(Record)) {
+    fn route(&mut self, mut line: Line, grammar: Grammar, sink: &mut dyn FnMut(Record)) {
         let indented = line.text.starts_with(char::is_whitespace);
+        if let Grammar::Prefixed(_) | Grammar::WindowsUpdate = grammar
+            && indented
+        {
+            // A record start indented by a list or a quote block: the indent is markup.
+            line.text = line.text.trim_start().to_string();
+        }
         let family = match grammar {
             Grammar::Prefixed(_) | Grammar::Bare(_) | Grammar::Tail(_) => Family::Cbs,
             Grammar::WindowsUpdate => Family::Wu,
