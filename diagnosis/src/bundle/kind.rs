@@ -2,7 +2,9 @@
 //! each log family, and the highest score wins. The file name only breaks ties, because
 //! bundles arrive with renamed files (`log.txt`, `cbs (2).log`).
 
-use crate::parse::{Grammar, LogKind, Norm, classify, is_event_text_header, normalise};
+use crate::parse::{
+    Grammar, LogKind, Norm, classify, component_kind, is_event_text_header, normalise, setupapi,
+};
 
 use super::TextEncoding;
 use super::encoding::{EVTX_MAGIC, decode_sample};
@@ -36,14 +38,16 @@ pub(crate) fn detect_kind(name: &str, head: &[u8], enc: TextEncoding) -> LogKind
     }
     let sample = decode_sample(&head[..head.len().min(KIND_SAMPLE_BYTES)], enc);
     let mut scores = [0u32; ORDER.len()];
+    let mut recognised = 0usize;
     for line in sample.lines().take(KIND_SAMPLE_LINES) {
         if let Some((kind, weight)) = score_line(line) {
             scores[index(kind)] += weight;
+            recognised += 1;
         }
     }
     let best = scores.iter().copied().max().unwrap_or(0);
     let hint = kind_from_name(name);
-    if is_fragment(&sample, &scores) {
+    if is_fragment(&sample, best, recognised) {
         return LogKind::Fragment;
     }
     if let Some(hint) = hint.filter(|&h| scores[index(h)] == best) {
@@ -62,7 +66,8 @@ pub(crate) fn detect_kind(name: &str, head: &[u8], enc: TextEncoding) -> LogKind
 /// A fragment: lines copied out of logs rather than a log file. Either no family recognises the
 /// raw lines while the cleaned ones have a log grammar (timestamps stripped, quoted, fenced,
 /// numbered), or a short text mixes families (a CBS line next to an event and a WU line).
-fn is_fragment(sample: &str, scores: &[u32; ORDER.len()]) -> bool {
+/// `raw_best` and `recognised` are the whole-log scoring's best score and recognised lines.
+fn is_fragment(sample: &str, raw_best: u32, recognised: usize) -> bool {
     let mut families = [0u32; 6];
     let mut lines = 0usize;
     let mut log_lines = 0usize;
@@ -95,7 +100,6 @@ fn is_fragment(sample: &str, scores: &[u32; ORDER.len()]) -> bool {
         families[family] += 1;
         log_lines += 1;
     }
-    let raw_best = scores[..ORDER.len() - 1].iter().copied().max().unwrap_or(0);
     if log_lines == 0 {
         // Prose or an unknown log, quoted or fenced: read it cleaned of the markup.
         return raw_best == 0 && marked > 0;
@@ -105,9 +109,7 @@ fn is_fragment(sample: &str, scores: &[u32; ORDER.len()]) -> bool {
     }
     // A whole log is one family from its first line; a paste of a few lines may mix them.
     let mixed = families.iter().filter(|&&n| n > 0).count() >= 2;
-    let raw_lines: u32 = scores.iter().sum();
-    mixed && lines < KIND_SAMPLE_LINES && !sample.contains("<Events>")
-        || (raw_lines as usize) * 2 < log_lines
+    mixed && lines < KIND_SAMPLE_LINES && !sample.contains("<Events>") || recognised * 2 < log_lines
 }
 
 fn index(kind: LogKind) -> usize {
@@ -121,7 +123,8 @@ fn index(kind: LogKind) -> usize {
 fn score_line(raw: &str) -> Option<(LogKind, u32)> {
     let line = raw.trim_start_matches('\u{feff}');
     if let Some(component) = timestamp_component(line) {
-        let kind = component_kind(component);
+        // SP, MOUPG, PANTHR, CONX, MIG, SYSPRP, IBS, … all come from setup (Panther).
+        let kind = component_kind(component).unwrap_or(LogKind::Panther);
         // DISM.log also carries CBS/CSI lines of the sessions it hosts; its own lines decide.
         let weight = if kind == LogKind::Dism { 3 } else { 1 };
         return Some((kind, weight));
@@ -132,10 +135,7 @@ fn score_line(raw: &str) -> Option<(LogKind, u32)> {
     if is_windowsupdate(line) {
         return Some((LogKind::Windowsupdate, 1));
     }
-    if [">>>  [", "<<<  [", "[Boot Session:", "[Device Install Log]"]
-        .iter()
-        .any(|p| line.starts_with(p))
-    {
+    if setupapi(line) {
         return Some((LogKind::Setupapi, 3));
     }
     if line.contains("<Events>") || line.contains("<Event xmlns=") {
@@ -162,15 +162,6 @@ fn timestamp_component(line: &str) -> Option<&str> {
         words.next()
     } else {
         Some(word)
-    }
-}
-
-fn component_kind(component: &str) -> LogKind {
-    match component {
-        "CBS" | "CSI" | "TI" | "DPX" | "SQM" => LogKind::Cbs,
-        "DISM" => LogKind::Dism,
-        // SP, MOUPG, PANTHR, CONX, MIG, SYSPRP, IBS, … all come from setup (Panther).
-        _ => LogKind::Panther,
     }
 }
 

@@ -76,8 +76,10 @@ pub(crate) fn is_failure(kind: LogKind, record: &Record, failing: &[u32]) -> boo
             .is_some_and(super::facts::is_servicing_provider),
         _ => false,
     };
+    // `Failure will be ignored`: CBS carries on past this installer; it is not why an update failed.
     servicing
         && (record.level == Level::Error || record.text.contains("(F)") || !failing.is_empty())
+        && !record.text.contains("Failure will be ignored")
 }
 
 /// The failing codes of a record: ≥ 0x80000000, not noise, not only a `[gle=…]` stamp.
@@ -144,8 +146,7 @@ impl Failures {
 }
 
 fn severe(record: &Record) -> bool {
-    (record.level == Level::Error || record.text.contains("(F)"))
-        && !record.text.contains("Failure will be ignored")
+    record.level == Level::Error || record.text.contains("(F)")
 }
 
 #[cfg(test)]

@@ -17,6 +17,10 @@ use crate::bundle::Line;
 /// with millions of unprefixed lines cannot grow one record without bound.
 const MAX_RECORD_TEXT: usize = 64 << 10;
 
+/// A physical line at least this long may have been wrapped by a mail client or a web page: an
+/// unindented line after it is its tail, not a continuation line.
+const WRAPPED_LINE: usize = 60;
+
 fn re(pattern: &str) -> Regex {
     Regex::new(pattern).expect("built-in regex is valid")
 }
@@ -150,6 +154,8 @@ struct Pending {
     line: u64,
     prefix: Prefix,
     text: String,
+    /// Length of the record's last physical line (a long one may have been wrapped).
+    last_len: usize,
 }
 
 /// CBS.log / CbsPersist / DISM.log / Panther parser.
@@ -354,6 +360,7 @@ impl LineParser for CbsParser {
             self.cur = Some(Pending {
                 line: line.no,
                 prefix,
+                last_len: text.len(),
                 text,
             });
             return;
@@ -369,9 +376,10 @@ impl LineParser for CbsParser {
                     // unindented one is the rest of a line a mail client or a page wrapped.
                     let wrapped = !cont.starts_with(char::is_whitespace)
                         && !cont.starts_with("CSIPERF:")
-                        && p.text.lines().last().is_some_and(|l| l.len() >= 60);
+                        && p.last_len >= WRAPPED_LINE;
                     p.text.push(if wrapped { ' ' } else { '\n' });
                     p.text.push_str(cont);
+                    p.last_len = if wrapped { p.last_len + 1 } else { 0 } + cont.len();
                 }
             }
             // Text before the first prefixed line stands alone.
@@ -394,6 +402,7 @@ impl LineParser for CbsParser {
                 level,
                 component: None,
             },
+            last_len: text.len(),
             text,
         });
     }
@@ -415,15 +424,17 @@ impl PlainParser {
         }
     }
 
-    /// Append a wrapped tail to the held record; false when `text` is a record of its own.
+    /// Append a wrapped tail (a WindowsUpdate line without its prefix after a long one) to the
+    /// held record; false when `text` is a record of its own.
     fn join_wrapped(&mut self, text: &str) -> bool {
         let Some(p) = &mut self.pending else {
             return false;
         };
-        let wrapped = self.kind == LogKind::Windowsupdate
-            && !text.starts_with(char::is_whitespace)
-            && wu_prefix(text).0.is_none()
-            && p.text.lines().last().is_some_and(|l| l.len() >= 60)
+        let wrapped = !text.starts_with(char::is_whitespace)
+            && p.text
+                .lines()
+                .last()
+                .is_some_and(|l| l.len() >= WRAPPED_LINE)
             && p.text.len() < MAX_RECORD_TEXT;
         if wrapped {
             p.text.push(' ');
@@ -484,7 +495,7 @@ impl LineParser for PlainParser {
         // The line is owned: trim it in place and move it into the record rather than copy it.
         let mut text = line.text;
         text.truncate(text.trim_end().len());
-        if text.trim().is_empty() || self.join_wrapped(&text) {
+        if text.trim().is_empty() {
             return;
         }
         let (time, component) = if self.kind == LogKind::Windowsupdate {
@@ -492,6 +503,9 @@ impl LineParser for PlainParser {
         } else {
             (None, None)
         };
+        if self.kind == LogKind::Windowsupdate && time.is_none() && self.join_wrapped(&text) {
+            return;
+        }
         let mut rec = record(line.no, time, Level::Info, component, text);
         rec.level = plain_level(self.kind, &rec.text, &rec.codes);
         rec.fact = package_fact(&rec.text).or_else(|| {

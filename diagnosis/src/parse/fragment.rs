@@ -354,7 +354,7 @@ fn is_timestamp(b: &[u8]) -> bool {
 }
 
 /// Component word → kind of a CBS-family line.
-fn component_kind(word: &str) -> Option<LogKind> {
+pub(crate) fn component_kind(word: &str) -> Option<LogKind> {
     if CBS_COMPONENTS.contains(&word) {
         return Some(if word == "DISM" {
             LogKind::Dism
@@ -502,7 +502,7 @@ fn windowsupdate(line: &str) -> bool {
         })
 }
 
-fn setupapi(line: &str) -> bool {
+pub(crate) fn setupapi(line: &str) -> bool {
     let t = line.trim_start();
     [
         ">>>  [",
@@ -625,13 +625,20 @@ pub(crate) fn classify(line: &str) -> Grammar {
 /// True when `text` holds at least one line of a log family: what chat handlers use to tell a
 /// pasted log from a message, and kind detection uses to tell a fragment from prose.
 pub fn looks_like_log(text: &str) -> bool {
-    text.lines().take(2_000).any(|raw| match normalise(raw) {
-        Norm::Text(t) => {
-            let g = classify(&t);
-            g.is_log() && !matches!(g, Grammar::Services | Grammar::EventText)
-                || (g == Grammar::EventText && text.lines().filter(|l| event_label(l)).count() >= 2)
+    // `Source:` or `Date:` alone is chat; an event needs at least two of its field labels.
+    let mut labels = 0;
+    text.lines().take(2_000).any(|raw| {
+        let Norm::Text(t) = normalise(raw) else {
+            return false;
+        };
+        match classify(&t) {
+            Grammar::EventText => {
+                labels += 1;
+                labels >= 2
+            }
+            Grammar::Services => false,
+            g => g.is_log(),
         }
-        _ => false,
     })
 }
 

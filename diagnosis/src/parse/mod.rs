@@ -25,7 +25,7 @@ use crate::bundle::Line;
 pub use cbs::{kb_numbers, os_build_from_package};
 pub(crate) use event_text::is_header as is_event_text_header;
 pub use fragment::looks_like_log;
-pub(crate) use fragment::{Grammar, Norm, classify, normalise};
+pub(crate) use fragment::{Grammar, Norm, classify, component_kind, normalise, setupapi};
 pub(crate) use hresult::signed_decimal;
 pub use hresult::{extract_codes, hresult_from_win32};
 pub use services::start_type;
