@@ -18,6 +18,10 @@ use crate::lifecycle::{self, Stamp};
 use crate::render::{self, View, t};
 use crate::{Attachment, Context, Outbox, Outgoing, Reply, Role, Target};
 
+/// Pasted lines are stored under `paste-<message id>.txt` (`paste` names them; a device is never
+/// named after them).
+pub(crate) const PASTE_PREFIX: &str = "paste-";
+
 /// Where progress of a running diagnosis is shown.
 pub(crate) struct Progress<'a> {
     pub out: &'a Outbox,
@@ -144,7 +148,7 @@ fn device_name(named: &str, d: &Diagnosis, file: &str, sha: &str) -> String {
     ];
     let lower = stem.to_ascii_lowercase();
     // Pasted lines are stored as `paste-<message id>.txt`: the name says nothing either.
-    if GENERIC.contains(&lower.as_str()) || lower.starts_with(crate::paste::NAME_PREFIX) {
+    if GENERIC.contains(&lower.as_str()) || lower.starts_with(PASTE_PREFIX) {
         format!("device-{}", sha.get(..6).unwrap_or(sha))
     } else {
         stem.to_string()

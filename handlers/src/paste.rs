@@ -12,14 +12,11 @@ use std::time::{Duration, Instant};
 use diagnosis::Lang;
 use store::{CaseId, CaseStatus, StoredBundle};
 
-use crate::diagnose::{self, Progress, Received};
+use crate::diagnose::{self, PASTE_PREFIX, Progress, Received};
 use crate::dispatch::{self, Req};
 use crate::error::{HandlerError, UserError};
 use crate::render::{self, t};
 use crate::{Outgoing, Target};
-
-/// Pasted lines are stored under `paste-<message id>.txt`.
-pub(crate) const NAME_PREFIX: &str = "paste-";
 
 /// How long an offer to open a case with a paste stays valid.
 const OFFER_TTL: Duration = Duration::from_secs(24 * 60 * 60);
@@ -75,7 +72,7 @@ fn paste_name(message_id: &str) -> String {
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
         .collect();
-    format!("{NAME_PREFIX}{safe}.txt")
+    format!("{PASTE_PREFIX}{safe}.txt")
 }
 
 /// Put the message text into the bundle store, within the download size limit.

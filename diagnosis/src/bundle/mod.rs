@@ -28,7 +28,8 @@ mod scan;
 use std::path::Path;
 
 use crate::error::DiagnosisError;
-use crate::parse::LogKind;
+pub use crate::parse::Line;
+use crate::parse::{LogKind, Parsed, Record};
 use crate::report::{BundleSummary, FileSummary, Skipped};
 
 /// Safe defaults against zip bombs and runaway inputs; every limit is named in skip reasons
@@ -96,15 +97,6 @@ impl TextEncoding {
 /// Where a line also ends in event-xml files.
 const EVENT_END: &str = "</Event>";
 
-/// One decoded line of a text file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Line {
-    /// 1-based line number.
-    pub no: u64,
-    /// Decoded text without the line terminator (CR and LF stripped), truncated to the limit.
-    pub text: String,
-}
-
 /// One file of a bundle.
 #[derive(Debug)]
 pub struct BundleFile {
@@ -130,6 +122,16 @@ enum Data {
 }
 
 impl BundleFile {
+    /// Parse the file into records, calling `sink` for each, streaming; says how much was read
+    /// and whether part of a readable file was damaged.
+    pub fn parse(&self, sink: &mut dyn FnMut(Record)) -> std::io::Result<Parsed> {
+        if self.kind == LogKind::Evtx {
+            return crate::parse::parse_evtx(&mut self.open_raw()?, sink);
+        }
+        let read = crate::parse::parse_line_results(self.kind, self.lines()?, sink)?;
+        Ok(Parsed { read, damage: None })
+    }
+
     /// Stream the decoded lines of a text file. Never holds the whole file in memory: lines
     /// longer than the limit given to [`Bundle::open`] are cut there (on a character boundary)
     /// and the rest of the line is read and dropped. Bad bytes become U+FFFD.

@@ -1,7 +1,7 @@
 //! The engine: one pass over every file of a bundle, all rules at once, producing a [`Diagnosis`].
 //!
 //! Shaped like ripgrep's searcher → matcher → sink: [`run`] streams each file through
-//! `parse::parse_file` into a [`Scan`] (the sink), which asks the compiled [`RuleSet`] which
+//! `BundleFile::parse` into a [`Scan`] (the sink), which asks the compiled [`RuleSet`] which
 //! matchers a record may satisfy (one `RegexSet` per file kind plus a code index), records hits,
 //! device facts and failure records, and [`Scan::finish`] turns them into findings.
 
@@ -29,7 +29,7 @@ pub fn run(bundle: &Bundle, rules: &RuleSet) -> Diagnosis {
     let mut summary = bundle.summary();
     for (file, row) in bundle.files.iter().zip(&mut summary.files) {
         scan.begin_file(&file.path, file.kind);
-        let result = crate::parse::parse_file_checked(file, &mut |r: Record| scan.record(&r));
+        let result = file.parse(&mut |r: Record| scan.record(&r));
         match result {
             Ok(p) => {
                 // Where opening counted nothing, the parser's count stands in.

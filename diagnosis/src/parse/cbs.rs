@@ -10,8 +10,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::Line;
 use super::{Fact, Level, LineParser, LogKind, Record, extract_codes, record};
-use crate::bundle::Line;
 
 /// Longest record text kept; further continuation lines are counted but not stored, so a log
 /// with millions of unprefixed lines cannot grow one record without bound.

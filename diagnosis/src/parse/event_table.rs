@@ -15,11 +15,11 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::Line;
 use super::cbs::PlainParser;
 use super::event_text::level;
 use super::event_xml::{EventInfo, event_record};
 use super::{LineParser, LogKind, Record};
-use crate::bundle::Line;
 
 /// Longest description kept per event.
 const MAX_MESSAGE: usize = 64 << 10;

@@ -16,9 +16,9 @@
 
 use std::collections::BTreeMap;
 
+use super::Line;
 use super::event_xml::{EventInfo, event_record};
 use super::{Level, LineParser, Record};
-use crate::bundle::Line;
 
 /// Longest description kept per event.
 const MAX_DESCRIPTION: usize = 64 << 10;

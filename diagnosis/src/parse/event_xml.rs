@@ -10,8 +10,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::Line;
 use super::{Fact, Level, LineParser, Record, extract_codes, kb_numbers, scm};
-use crate::bundle::Line;
 
 /// Longest event kept while waiting for `</Event>`; beyond it the partial event is dropped.
 const MAX_EVENT_BYTES: usize = 4 << 20;
@@ -48,12 +48,50 @@ pub(super) struct EventInfo {
     pub data: BTreeMap<String, String>,
 }
 
+/// `&lt;`, `&gt;`, `&amp;`, `&quot;`, `&#39;`, `&nbsp;` and numeric references, as web pages
+/// and XML escape log text.
+pub(super) fn decode_entities(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let end = rest.find(';').filter(|&e| e > 1 && e <= 10);
+        let ch = end.and_then(|e| match &rest[1..e] {
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "amp" => Some('&'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            "nbsp" => Some(' '),
+            ent => ent
+                .strip_prefix("#x")
+                .or_else(|| ent.strip_prefix("#X"))
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .or_else(|| ent.strip_prefix('#').and_then(|d| d.parse().ok()))
+                .and_then(char::from_u32),
+        });
+        match (ch, end) {
+            (Some(c), Some(e)) => {
+                out.push(c);
+                rest = &rest[e + 1..];
+            }
+            _ => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Undo XML escaping (`&amp;`, `&lt;`, numeric references), trimmed.
 fn unescape(s: &str) -> String {
     if !s.contains('&') {
         return s.trim().to_string();
     }
-    super::fragment::decode_entities(s).trim().to_string()
+    decode_entities(s).trim().to_string()
 }
 
 fn first(re: &Regex, xml: &str) -> Option<String> {

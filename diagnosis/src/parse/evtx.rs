@@ -233,7 +233,7 @@ mod tests {
         let file = &bundle.files[0];
         assert_eq!(file.kind, crate::parse::LogKind::Evtx);
         let mut n = 0;
-        let read = crate::parse::parse_file(file, &mut |_| n += 1).expect("parses");
+        let read = file.parse(&mut |_| n += 1).expect("parses").read;
         assert!(n > 0);
         assert_eq!(read, n);
     }

@@ -4,7 +4,7 @@
 //!
 //! Every parser is line-driven ([`parse_lines`]) so a multi-GB log is streamed; binary `.evtx`
 //! files are read through the `evtx` crate and rendered to the same event records as the
-//! XML export.
+//! XML export. Parsers know nothing of bundles: `bundle` feeds them lines and bytes.
 
 mod cbs;
 mod event_table;
@@ -12,6 +12,7 @@ mod event_text;
 mod event_xml;
 mod evtx;
 mod fragment;
+mod grammar;
 mod hresult;
 mod scm;
 mod services;
@@ -20,15 +21,23 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::bundle::Line;
-
 pub use cbs::{kb_numbers, os_build_from_package};
 pub(crate) use event_text::is_header as is_event_text_header;
 pub use fragment::looks_like_log;
-pub(crate) use fragment::{Grammar, Norm, classify, component_kind, normalise, setupapi};
+pub(crate) use fragment::{Norm, normalise};
+pub(crate) use grammar::{Grammar, classify, component_kind, setupapi};
 pub(crate) use hresult::signed_decimal;
 pub use hresult::{extract_codes, hresult_from_win32};
 pub use services::start_type;
+
+/// One decoded line of a text file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// 1-based line number.
+    pub no: u64,
+    /// Decoded text without the line terminator (CR and LF stripped), truncated to the limit.
+    pub text: String,
+}
 
 /// Kind of a log file, detected from its content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -205,7 +214,7 @@ pub enum StartType {
     Disabled,
 }
 
-/// What [`parse_file_checked`] read from one file.
+/// What parsing one file read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Parsed {
     /// Lines (or events) read.
@@ -215,30 +224,16 @@ pub struct Parsed {
     pub damage: Option<String>,
 }
 
-/// Parse one file of a bundle into records, calling `sink` for each, streaming.
-///
-/// Returns the number of lines (or events) read. Partial damage is not reported here; use
-/// [`parse_file_checked`] to learn about it.
-pub fn parse_file(
-    file: &crate::bundle::BundleFile,
-    sink: &mut dyn FnMut(Record),
-) -> std::io::Result<u64> {
-    parse_file_checked(file, sink).map(|p| p.read)
-}
-
-/// Like [`parse_file`], and also says whether part of a readable file was damaged.
-pub fn parse_file_checked(
-    file: &crate::bundle::BundleFile,
+/// Parse a binary `.evtx` log into event records, streaming; says whether part of it was
+/// damaged. (`BundleFile::parse` chooses between this and [`parse_line_results`].)
+pub fn parse_evtx(
+    raw: &mut dyn std::io::Read,
     sink: &mut dyn FnMut(Record),
 ) -> std::io::Result<Parsed> {
-    if file.kind == LogKind::Evtx {
-        return evtx::parse_evtx_read(&mut file.open_raw()?, sink);
-    }
-    let read = parse_line_results(file.kind, file.lines()?, sink)?;
-    Ok(Parsed { read, damage: None })
+    evtx::parse_evtx_read(raw, sink)
 }
 
-/// Parse already-decoded lines of a file of `kind` (the core of [`parse_file`]).
+/// Parse already-decoded lines of a file of `kind`.
 pub fn parse_lines<I>(kind: LogKind, lines: I, sink: &mut dyn FnMut(Record)) -> u64
 where
     I: IntoIterator<Item = Line>,
@@ -259,7 +254,9 @@ trait LineParser {
     }
 }
 
-fn parse_line_results<I>(
+/// Parse decoded lines of a file of `kind`, streaming, until the lines run out or fail to
+/// read; what was read before a failure is kept. Returns the number of lines read.
+pub fn parse_line_results<I>(
     kind: LogKind,
     lines: I,
     sink: &mut dyn FnMut(Record),

@@ -8,8 +8,8 @@
 //!
 //! `sc query` output carries no start type and yields no record.
 
+use super::Line;
 use super::{Fact, Level, LineParser, Record, StartType};
-use crate::bundle::Line;
 
 /// Decode a start type written as a number (`4`), an `sc` word (`DISABLED`, `AUTO_START`) or a
 /// PowerShell/WMI value (`Disabled`, `Automatic`, `Auto`, `Manual`).

@@ -1,0 +1,367 @@
+//! Line grammars of the Windows servicing logs, for lines that may have lost their context:
+//! which family a single cleaned line belongs to (CBS/CSI/DISM/Panther with or without the
+//! timestamp and level, WindowsUpdate.log in its three layouts, setupapi, event text and XML,
+//! `sc` output, localised event messages standing alone). The fragment reader routes lines by
+//! it, and kind detection shares its component and setupapi grammar.
+
+use super::LogKind;
+use super::event_text::event_label;
+
+/// The grammar a cleaned line matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Grammar {
+    /// A CBS-family record start (`[time,] Level [tag] Component message`), with the kind its
+    /// component belongs to (`cbs`, `dism`, `panther`).
+    Prefixed(LogKind),
+    /// A CBS/CSI or DISM message whose prefix was cut off: `[HRESULT = …]`, `(F)`,
+    /// `HRESULT_FROM_WIN32(…)`, a CSI sequence number, a DISM `PID=… TID=…` / `(hr:0x…)`.
+    Bare(LogKind),
+    /// A CBS continuation that may stand at column 0 (`CSIPERF:`).
+    Continuation,
+    /// A WindowsUpdate.log / ReportingEvents line, with or without its timestamp.
+    WindowsUpdate,
+    /// `setupapi.dev.log` lines.
+    Setupapi,
+    /// A line carrying CBS/CSI notation that starts mid-sentence: the wrapped tail of the line
+    /// above, or a bare message when nothing is above it.
+    Tail(LogKind),
+    /// `Event[0]:` or an event field label (`Log Name:`, `Quelle:`, `ソース:` …).
+    EventText,
+    /// An event-log message sentence on its own (localised too).
+    EventMessage,
+    /// Event XML.
+    EventXml,
+    /// `sc qc` / `Get-Service` output.
+    Services,
+    /// Prose, or a line of a record above.
+    Other,
+}
+
+impl Grammar {
+    /// True for every grammar of a log family (what makes a text a fragment worth reading).
+    pub(crate) fn is_log(self) -> bool {
+        !matches!(self, Grammar::Other | Grammar::Continuation)
+    }
+}
+
+const CBS_COMPONENTS: [&str; 7] = ["CBS", "CSI", "DISM", "TI", "DPX", "SQM", "CMIADAPTER"];
+/// Windows Setup (Panther) components, trusted without a timestamp.
+const PANTHER_COMPONENTS: [&str; 9] = [
+    "SP",
+    "MOUPG",
+    "PANTHR",
+    "CONX",
+    "MIG",
+    "SYSPRP",
+    "IBS",
+    "SETUPPLAT",
+    "DU",
+];
+const WU_COMPONENTS: [&str; 20] = [
+    "Agent",
+    "AU",
+    "Handler",
+    "Misc",
+    "PT",
+    "Report",
+    "DnldMgr",
+    "Setup",
+    "ComApi",
+    "Shared",
+    "IdleTmr",
+    "DataStore",
+    "SLS",
+    "ProtocolTalker",
+    "DownloadManager",
+    "EEHandler",
+    "Deployment",
+    "UpdateAgent",
+    "SoftwareSynchronization",
+    "WuTask",
+];
+
+fn level_word(w: &str) -> bool {
+    matches!(
+        w.trim_end_matches(','),
+        "Info" | "Perf" | "Verbose" | "Warning" | "Error" | "Critical" | "Fatal"
+    )
+}
+
+fn is_timestamp(b: &[u8]) -> bool {
+    b.len() >= 19
+        && b[..19].iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-' || *c == b'/',
+            10 => *c == b' ',
+            13 | 16 => *c == b':',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+/// Component word → kind of a CBS-family line.
+pub(crate) fn component_kind(word: &str) -> Option<LogKind> {
+    if CBS_COMPONENTS.contains(&word) {
+        return Some(if word == "DISM" {
+            LogKind::Dism
+        } else {
+            LogKind::Cbs
+        });
+    }
+    let upper = word.len() >= 2
+        && word.len() <= 8
+        && word
+            .bytes()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    upper.then_some(LogKind::Panther)
+}
+
+/// A timestamp cut down to its time (`27:08, Error SP …`, `10:01:02, Info CBS …`): the rest.
+fn partial_time(line: &str) -> Option<&str> {
+    let (time, rest) = line.split_once(", ")?;
+    let ok = (4..=8).contains(&time.len())
+        && time.contains(':')
+        && time.bytes().all(|c| c.is_ascii_digit() || c == b':');
+    ok.then_some(rest.trim_start())
+}
+
+/// `[time,] Level [tag] Component …` → the component's kind.
+fn prefixed(line: &str) -> Option<LogKind> {
+    let b = line.as_bytes();
+    let (stamped, rest) = if is_timestamp(b) {
+        (true, line[19..].trim_start_matches(',').trim_start())
+    } else if let Some(rest) = partial_time(line) {
+        (true, rest)
+    } else {
+        (false, line)
+    };
+    let mut words = rest.split_whitespace();
+    let first = words.next()?;
+    if !level_word(first) {
+        // `CBS    Failed …`: level cut off as well.
+        return (!stamped)
+            .then(|| CBS_COMPONENTS.contains(&first).then_some(()))
+            .flatten()
+            .and_then(|()| component_kind(first))
+            .filter(|_| words.next().is_some());
+    }
+    let mut comp = words.next()?;
+    if comp.starts_with("[0x") || comp.starts_with("[HRESULT") {
+        comp = words.next()?;
+    }
+    match component_kind(comp) {
+        Some(k) if stamped || k != LogKind::Panther || PANTHER_COMPONENTS.contains(&comp) => {
+            Some(k)
+        }
+        // Without a timestamp only the servicing components are trusted: `Error FOO bar` is prose.
+        _ => stamped.then_some(LogKind::Cbs),
+    }
+}
+
+/// A CBS/CSI/DISM message without its prefix: the grammar, and whether the line starts like a
+/// message (`Exec:`, `(F)`, a CSI sequence number) rather than carrying notation mid-sentence.
+fn bare(line: &str) -> Option<(LogKind, bool)> {
+    let t = line.trim_start();
+    if t.starts_with("DISM ") || t.starts_with("DISM.EXE:") || t.starts_with("DISM Package Manager")
+    {
+        return Some((LogKind::Dism, true));
+    }
+    if t.contains("(hr:0x") || t.contains("HRESULT=") || (t.contains("PID=") && t.contains("TID="))
+    {
+        return Some((LogKind::Dism, false));
+    }
+    let csi_seq = t.len() > 9
+        && t.as_bytes()[..8].iter().all(u8::is_ascii_hexdigit)
+        && matches!(t.as_bytes()[8], b' ' | b'@');
+    let strong = csi_seq
+        || t.starts_with("(F)")
+        || t.starts_with("Exec:")
+        || t.starts_with("Startup:")
+        || t.starts_with("Appl:")
+        || t.starts_with("Doqe:")
+        || t.starts_with("WER:")
+        || t.starts_with("Failed to ")
+        || t.starts_with("Store corruption")
+        || t.starts_with("Mark store corruption")
+        || t.starts_with("Failed execution of queue item")
+        || t.starts_with("==Error Summary")
+        // mofcomp output that advanced installers write into CBS.log
+        || (t.contains(".mof") && t.contains("error SYNTAX"));
+    let weak = t.contains("[HRESULT = ")
+        || t.contains("[HRESULT=")
+        || t.contains("HRESULT_FROM_WIN32(")
+        || t.contains("NTSTATUS_FROM_WIN32(")
+        || t.contains("Failed execution of queue item")
+        || t.contains("CBS_E_")
+        || t.contains("PSFX_E_");
+    (strong || weak).then_some((LogKind::Cbs, strong))
+}
+
+/// `2022/05/21 18:46:43.8925713 8976  5116  Handler …`, the tab-separated forms, and the same
+/// lines with the timestamp and ids cut off (`Handler FATAL: CBS called Error with 0x800f0831`).
+fn windowsupdate(line: &str) -> bool {
+    let b = line.as_bytes();
+    let stamped = b.len() > 21
+        && b[4] == b'/'
+        && b[7] == b'/'
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && line[10..].starts_with(' ')
+        && line[11..]
+            .split_whitespace()
+            .next()
+            .is_some_and(|w| w.len() >= 8 && w.as_bytes()[2] == b':' && w.as_bytes()[5] == b':');
+    let tabbed = line.split('\t').count() >= 4
+        && b.len() > 10
+        && (b[..4].iter().all(u8::is_ascii_digit) || b[0] == b'{');
+    if stamped || tabbed {
+        return true;
+    }
+    let mut words = line.split_whitespace().peekable();
+    // `2015-10-30 17:12:53:980 880 1160 IdleTmr …` and `4744 4120 Misc *FAILED* …`: the time
+    // (if any), then process and thread ids before the component.
+    if b.len() > 24 && b[4] == b'-' && b[10] == b' ' && b[13] == b':' {
+        words.next();
+        words.next();
+    }
+    // Process and thread ids: decimal in the ETW-era log, hex in the older one (`1676 117c`).
+    let numeric =
+        |w: &str| !w.is_empty() && w.len() <= 8 && w.bytes().all(|c| c.is_ascii_hexdigit());
+    if words.peek().is_some_and(|w| numeric(w)) {
+        words.next();
+        if !words.next().is_some_and(numeric) {
+            return false;
+        }
+        return words
+            .next()
+            .is_some_and(|c| WU_COMPONENTS.contains(&c) || matches!(c, "WS" | "WIL" | "Reporter"));
+    }
+    let Some(first) = words.next() else {
+        return false;
+    };
+    WU_COMPONENTS.contains(&first)
+        && words.next().is_some_and(|w| {
+            w.starts_with('*')
+                || w.ends_with(':')
+                || w.starts_with("FATAL")
+                || w.starts_with("WARNING")
+                || w.starts_with("ERROR")
+        })
+}
+
+pub(crate) fn setupapi(line: &str) -> bool {
+    let t = line.trim_start();
+    [
+        ">>>  [",
+        "<<<  [",
+        ">>> [",
+        "<<< [",
+        "[Boot Session:",
+        "[Device Install Log]",
+    ]
+    .iter()
+    .any(|p| t.starts_with(p))
+        || ((t.starts_with("!!!  ") || t.starts_with("dvi: ") || t.starts_with("sto: "))
+            && line.starts_with(' '))
+}
+
+fn services(line: &str) -> bool {
+    let t = line.trim();
+    if t.starts_with("SERVICE_NAME:") {
+        return true;
+    }
+    if let Some(rest) = t.strip_prefix("[SC] ") {
+        // `[SC] OpenService FAILED 1060:` is an error message, read as a line of its own.
+        return !rest.chars().any(|c| c.is_ascii_digit());
+    }
+    let key = t.split(':').next().unwrap_or("").trim();
+    t.contains(':')
+        && matches!(
+            key,
+            "START_TYPE" | "DISPLAY_NAME" | "BINARY_PATH_NAME" | "StartType" | "StartMode"
+        )
+}
+
+/// Event messages that identify their event on their own: provider, id and level, with every
+/// language seen in the localised Windows builds' message tables.
+pub(super) struct MessageTemplate {
+    pub provider: &'static str,
+    pub id: u32,
+    starts: &'static [&'static str],
+}
+
+const MESSAGES: [MessageTemplate; 3] = [
+    MessageTemplate {
+        provider: "Microsoft-Windows-WindowsUpdateClient",
+        id: 20,
+        starts: &[
+            "Installation Failure: Windows failed to install the following update",
+            "安装失败: Windows 无法安装以下更新",
+            "安装失败：Windows 无法安装以下更新",
+            "Installationsfehler: Windows konnte das folgende Update",
+            "インストール エラー: 次の更新プログラムのインストール",
+            "インストール エラー：次の更新プログラムのインストール",
+            "Échec de l'installation : Windows n'a pas pu installer",
+            "Échec de l’installation : Windows n’a pas pu installer",
+            "Error de instalación: Windows no pudo instalar",
+            "Сбой установки: Windows не удалось установить",
+            "Ошибка установки: Windows не удалось установить",
+        ],
+    },
+    MessageTemplate {
+        provider: "Microsoft-Windows-Servicing",
+        id: 3,
+        starts: &["Package KB", "Paket KB", "パッケージ KB", "程序包 KB"],
+    },
+    MessageTemplate {
+        provider: "Microsoft-Windows-WUSA",
+        id: 3,
+        starts: &[
+            "Windows update \"",
+            "Windows update KB",
+            "Windows-Update \"",
+        ],
+    },
+];
+
+pub(super) fn event_message(line: &str) -> Option<&'static MessageTemplate> {
+    let t = line.trim_start();
+    MESSAGES.iter().find(|m| {
+        m.starts.iter().any(|s| t.starts_with(s))
+            && (m.id == 20 || t.contains("0x") || t.contains("failed") || t.contains("fehl"))
+    })
+}
+
+/// The grammar of one cleaned line.
+pub(crate) fn classify(line: &str) -> Grammar {
+    if line.trim().is_empty() {
+        return Grammar::Other;
+    }
+    if let Some(kind) = prefixed(line) {
+        return Grammar::Prefixed(kind);
+    }
+    if line.starts_with("CSIPERF:") {
+        return Grammar::Continuation;
+    }
+    if windowsupdate(line) {
+        return Grammar::WindowsUpdate;
+    }
+    if setupapi(line) {
+        return Grammar::Setupapi;
+    }
+    let t = line.trim_start();
+    if t.starts_with("<Event") || t.starts_with("<Events>") {
+        return Grammar::EventXml;
+    }
+    if super::event_text::is_header(line) || event_label(line) {
+        return Grammar::EventText;
+    }
+    if event_message(line).is_some() {
+        return Grammar::EventMessage;
+    }
+    if services(line) {
+        return Grammar::Services;
+    }
+    match bare(line) {
+        Some((kind, true)) => Grammar::Bare(kind),
+        Some((kind, false)) => Grammar::Tail(kind),
+        None => Grammar::Other,
+    }
+}
