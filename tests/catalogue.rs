@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use diagnosis::{Diagnosis, Limits, RuleSet};
 
-/// The `root_cause` vocabulary of DESIGN §5, in its order. Deliberately a second copy, written
+/// The `root_cause` vocabulary of docs/ARCHITECTURE.md ("Root causes"), in its order. Deliberately a second copy, written
 /// from the design rather than imported from `diagnosis::rule`, so that a rename or a dropped id in
 /// the engine fails this test instead of silently changing the vocabulary.
 const ROOT_CAUSES: &[&str] = &[
@@ -52,7 +52,7 @@ const ROOT_CAUSES: &[&str] = &[
     "unknown-servicing-failure",
 ];
 
-/// Confidence at which a finding is a diagnosis rather than a hint (DESIGN §5).
+/// Confidence at which a finding is a diagnosis rather than a hint (docs/ARCHITECTURE.md, "Root causes").
 const CONFIDENT: f64 = diagnosis::report::CONFIDENT;
 
 fn tests_dir() -> PathBuf {
@@ -165,7 +165,7 @@ fn describe(d: &Diagnosis) -> String {
 
 #[test]
 fn the_engine_vocabulary_is_the_design_vocabulary() {
-    // Lint checks ids against the engine's list; this list is DESIGN §5. They must not drift.
+    // Lint checks ids against the engine's list; this list is the one in docs/ARCHITECTURE.md. They must not drift.
     assert_eq!(diagnosis::rule::ROOT_CAUSES, ROOT_CAUSES);
 }
 
@@ -188,7 +188,7 @@ fn every_root_cause_has_a_rule_with_hit_and_miss_fixtures() {
         let name = rule.path.display();
         if !ROOT_CAUSES.contains(&rule.root_cause.as_str()) {
             problems.push(format!(
-                "{name}: root_cause `{}` is not in DESIGN §5",
+                "{name}: root_cause `{}` is not in the root-cause vocabulary",
                 rule.root_cause
             ));
         }

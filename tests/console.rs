@@ -1,5 +1,5 @@
 //! Integration tests: console. The real `casebot console` process walks the founding case
-//! (DESIGN §1) from stdin scripts, on a sled store in a temp dir, with the real engine and rules.
+//! (docs/ARCHITECTURE.md, "The founding case") from stdin scripts, on a sled store in a temp dir, with the real engine and rules.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

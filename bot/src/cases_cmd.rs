@@ -1,4 +1,4 @@
-//! `casebot cases export|import`. OWNER: store helper.
+//! `casebot cases export|import`.
 //!
 //! Both work on a store directory that no running bot holds (the store is single-process; a
 //! running bot makes them fail with "in use", naming the path).

@@ -1,6 +1,4 @@
 //! `casebot console`: the bot in a terminal, on the same store and handlers as Discord.
-//! OWNER: handlers helper.
-//!
 //! Every stdin line is one message addressed to casebot; `file:<path>` tokens become
 //! attachments. Pasted log lines are the exception: consecutive log lines (with their indented
 //! continuation lines), or a ``` code block, are gathered into one message until a blank line,

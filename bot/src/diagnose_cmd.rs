@@ -1,4 +1,4 @@
-//! `casebot diagnose`, `casebot rules lint`, `casebot explain`. OWNER: engine helper.
+//! `casebot diagnose`, `casebot rules lint`, `casebot explain`.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

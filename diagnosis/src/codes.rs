@@ -1,8 +1,6 @@
 //! Error-code knowledge base: HRESULT, Win32, NTSTATUS, CBS_E, PSFX_E and WU_E codes with names
 //! and one-line meanings in en and zh.
 //!
-//! OWNER: parse helper.
-//!
 //! Codes are stored in their normalised form: Win32 errors as `HRESULT_FROM_WIN32(n)`
 //! (`0x8007xxxx`), NTSTATUS values as themselves (`0xC…`). [`lookup`] also decodes the
 //! `HRESULT_FROM_NT` form (`0xD…`) and raw Win32 numbers through those entries.
@@ -300,7 +298,7 @@ mod tests {
 
     #[test]
     fn domain_reference_codes_are_known() {
-        // Every code named in the domain reference §A–B.
+        // Every code named in docs/windows-servicing.md §A–B.
         let codes = [
             0x800f0922, 0x80071a91, 0x80071ab1, 0x800719e4, 0xc01a001d, 0xd015001a, 0x800f0207,
             0x80070422, 0x800706d9, 0x80073712, 0x8007045b, 0x80070bc2, 0x80070bc9, 0x800f0920,

@@ -1,4 +1,4 @@
-//! The `casebot.diagnosis.v1` output contract (DESIGN §5) and its terminal rendering.
+//! The `casebot.diagnosis.v1` output contract (docs/ARCHITECTURE.md, "Root causes") and its terminal rendering.
 //!
 //! Every human-readable text carries an English field and, where the audience may be Chinese,
 //! a `*_zh` twin, so one stored diagnosis can be rendered in either language later.
@@ -142,7 +142,7 @@ pub struct Device {
 /// One root cause with its evidence and fix.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
-    /// Root-cause id from the DESIGN §5 vocabulary.
+    /// Root-cause id from the root-cause vocabulary (docs/ARCHITECTURE.md, "Root causes").
     pub root_cause: String,
     /// Id of the rule that produced the finding.
     pub rule: String,

@@ -14,7 +14,7 @@ pub enum Verdict {
     Failing,
 }
 
-/// One parsed command. The names match DESIGN §6 and the slash commands.
+/// One parsed command. The names match docs/ARCHITECTURE.md, "Cases" and the slash commands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// `open <title>`: open a case; the title is also the first problem statement.

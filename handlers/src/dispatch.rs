@@ -1,4 +1,4 @@
-//! Purpose: the one place commands are dispatched and errors are handled (STYLE 4 and 7):
+//! Purpose: the one place commands are dispatched and errors are handled:
 //! redact, parse, resolve the case and the reader's language, call the feature module, and turn
 //! user errors into replies.
 

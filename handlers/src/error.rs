@@ -1,7 +1,7 @@
 //! The one error type of the `handlers` crate, and the user-facing problems it carries.
 //!
 //! `UserError` text goes to the chat in the user's language; everything else is internal: the
-//! adapter logs it with the case id and the user sees a generic line (STYLE item 12).
+//! adapter logs it with the case id and the user sees a generic line.
 
 use diagnosis::Lang;
 use store::{CaseId, StoreError};

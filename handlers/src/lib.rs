@@ -2,8 +2,6 @@
 //! Discord and console) and the engine/store: a message becomes a typed `Command`, one module per
 //! feature handles it, and the result is rendered into chat-agnostic [`Reply`]s.
 //!
-//! OWNER: handlers helper. The public items in this file are the contract with `bot`.
-//!
 //! Layout (a message's path through the crate):
 //! - `dispatch`: the one place that redacts, parses ([`command`]), resolves the case and the
 //!   reader's language and role, calls a feature module, and turns [`UserError`]s into replies.

@@ -1,4 +1,4 @@
-//! Purpose: the case lifecycle as pure transitions on a [`Case`] (DESIGN §6).
+//! Purpose: the case lifecycle as pure transitions on a [`Case`] (docs/ARCHITECTURE.md, "Cases").
 //!
 //! Case status: open → awaiting-logs → diagnosed → awaiting-verification → resolved → closed, and
 //! `reopen` goes back. Device status: awaiting-logs, diagnosed, fixed, still-failing. Except for

@@ -1,6 +1,6 @@
 //! Purpose: `open <title>` and `collect`. The first reply of a case restates the problem
 //! definition (product, update, codes, devices) and the scope, then asks for logs with exact
-//! collection steps, as the engineer did in the case that defines the product (DESIGN §1).
+//! collection steps, as the engineer did in the case that defines the product (docs/ARCHITECTURE.md, "The founding case").
 
 use std::fmt::Write as _;
 use std::sync::LazyLock;
@@ -27,7 +27,7 @@ pub struct ProblemFacts {
     pub devices: Option<u32>,
 }
 
-// Compiled once; fixed program data (STYLE 16).
+// Compiled once; fixed program data.
 static KB: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\bKB ?(\d{6,7})\b").expect("static regex"));
 static CODE: LazyLock<Regex> =

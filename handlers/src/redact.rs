@@ -18,7 +18,7 @@ pub struct Redacted {
     pub found: usize,
 }
 
-// Compiled once: these patterns are fixed program data like the built-in rule set (STYLE 16).
+// Compiled once: these patterns are fixed program data like the built-in rule set.
 static URL_CREDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@").expect("static regex")
 });

@@ -1,4 +1,4 @@
-//! Case records (DESIGN §6). Stored with a schema version and migrated on read.
+//! Case records (docs/ARCHITECTURE.md, "Cases"). Stored with a schema version and migrated on read.
 
 use std::collections::BTreeMap;
 
@@ -60,7 +60,7 @@ impl std::fmt::Display for CaseId {
     }
 }
 
-/// Case status (DESIGN §6).
+/// Case status (docs/ARCHITECTURE.md, "Cases").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CaseStatus {

@@ -1,7 +1,6 @@
 //! `store`: durable case state. Sits below `handlers` and beside `diagnosis` in the pipeline:
 //! handlers decide, the store persists.
 //!
-//! OWNER: store helper. The public API in this file is the contract with `handlers` and `bot`.
 //! No `sled` type may appear in a public signature.
 //!
 //! Two implementations of [`CaseStore`]: [`SledStore`] (the embedded default, one directory) and

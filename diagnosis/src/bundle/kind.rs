@@ -294,7 +294,7 @@ mod tests {
 
     #[test]
     fn error_tags_and_collapsed_padding_still_read_as_cbs() {
-        // Line shapes from the domain reference §A.1 (published Microsoft samples).
+        // Line shapes from docs/windows-servicing.md §A.1 (published Microsoft samples).
         let text = "2026-10-08 20:55:05, Error      [0x01806a] CSI    0000004b (F) Failed execution of queue item\n\
 2016-09-28 04:30:31, Info CBS Session: 30546173_4261722401 initialized by client WindowsUpdateAgent.\n";
         assert_eq!(kind("x.txt", text), LogKind::Cbs);

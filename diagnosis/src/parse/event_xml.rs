@@ -277,7 +277,7 @@ mod tests {
     use crate::parse::{LogKind, parse_str};
 
     // Shape of a WindowsUpdateClient event 20 as exported by `wevtutil qe System /f:xml`
-    // (fields per domain reference §A.6; values written for this test).
+    // (fields per docs/windows-servicing.md §A.6; values written for this test).
     const WU20: &str = r#"<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Microsoft-Windows-WindowsUpdateClient' Guid='{945a8954-c147-4acd-923f-40c45405a658}'/><EventID>20</EventID><Version>1</Version><Level>2</Level><Task>1</Task><TimeCreated SystemTime='2024-02-14T10:01:02.1234567Z'/><EventRecordID>4711</EventRecordID><Channel>System</Channel><Computer>DESKTOP-7Q1&amp;X</Computer></System><EventData><Data Name='errorCode'>0x800f0922</Data><Data Name='updateTitle'>2024-02 Cumulative Update for Windows 10 Version 22H2 for x64-based Systems (KB5034763)</Data><Data Name='updateGuid'>{12345678-1234-1234-1234-123456789abc}</Data><Data Name='updateRevisionNumber'>1</Data><Data Name='serviceGuid'>{7971f918-a847-4430-9279-4a52d1efe18d}</Data></EventData></Event>"#;
 
     const SERVICING: &str = r#"<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event">

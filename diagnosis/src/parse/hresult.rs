@@ -1,4 +1,4 @@
-//! HRESULT notation extraction: every form of domain doc §A.1 normalised to one `u32`.
+//! HRESULT notation extraction: every form of docs/windows-servicing.md §A.1 normalised to one `u32`.
 //!
 //! Normalisation choices (the engine and rules rely on them):
 //! - `HRESULT_FROM_WIN32(n)` → `0x80070000 | n` (1058 → 0x80070422); a symbolic argument

@@ -1,7 +1,5 @@
 //! Log parsers: bytes → [`Record`]s, one module per log family.
 //!
-//! OWNER: parse helper. The public API below is the contract with `bundle` and `engine`.
-//!
 //! Every parser is line-driven ([`parse_lines`]) so a multi-GB log is streamed; binary `.evtx`
 //! files are read through the `evtx` crate and rendered to the same event records as the
 //! XML export. Parsers know nothing of bundles: `bundle` feeds them lines and bytes.

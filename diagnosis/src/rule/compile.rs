@@ -275,7 +275,7 @@ fn check_header(path: &str, spec: &RuleSpec, errs: &mut Vec<String>) {
     }
     if !ROOT_CAUSES.contains(&spec.root_cause.as_str()) {
         errs.push(format!(
-            "root_cause: `{}` is not in the DESIGN §5 vocabulary",
+            "root_cause: `{}` is not in the root-cause vocabulary",
             spec.root_cause
         ));
     }

@@ -1,4 +1,4 @@
-//! CBS/DISM/WU parser tests. Excerpts follow the shapes quoted in the domain reference §A.1–A.4
+//! CBS/DISM/WU parser tests. Excerpts follow the shapes quoted in docs/windows-servicing.md §A.1–A.4
 //! (Microsoft support articles, loghub Windows_2k.log, the WinMedic capture), re-typed here.
 
 use super::*;
