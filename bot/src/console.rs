@@ -269,6 +269,7 @@ impl Session {
             channel_id: 0,
             case_hint: self.current.clone(),
             text,
+            command: None,
             attachments,
         };
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();

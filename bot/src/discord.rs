@@ -375,6 +375,7 @@ impl Bot {
             channel_id: msg.channel_id.get(),
             case_hint: None,
             text: strip_mention(&msg.content, me),
+            command: None,
             attachments: msg
                 .attachments
                 .iter()

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use diagnosis::Lang;
 use store::{Case, CaseId, CaseStatus};
 
-use crate::command::USAGE;
+use crate::command;
 use crate::dispatch::{self, Req};
 use crate::error::{HandlerError, UserError};
 use crate::lifecycle;
@@ -186,49 +186,11 @@ pub fn export(req: &Req<'_>) -> Result<(), HandlerError> {
     Ok(())
 }
 
-fn describe(cmd: &str, lang: Lang) -> &'static str {
-    match cmd {
-        "open" => t(lang, "open a case", "新建案例"),
-        "status" => t(lang, "show the case status", "查看案例状态"),
-        "collect" => t(lang, "how to collect logs", "如何收集日志"),
-        "diagnose" => t(
-            lang,
-            "diagnose again from stored logs",
-            "用已保存的日志重新诊断",
-        ),
-        "device" => t(lang, "report whether the fix worked", "反馈修复结果"),
-        "note" => t(lang, "add a note", "添加备注"),
-        "split" => t(
-            lang,
-            "move devices to a new case (engineers)",
-            "把设备拆分到新案例（工程师）",
-        ),
-        "close" => t(
-            lang,
-            "close with a summary (engineers)",
-            "关闭并生成总结（工程师）",
-        ),
-        "reopen" => t(lang, "reopen (engineers)", "重新打开（工程师）"),
-        "lang" => t(lang, "reply language", "回复语言"),
-        "explain" => t(lang, "decode an error code", "解释错误代码"),
-        "cases" => t(lang, "list cases", "列出案例"),
-        "case" => t(lang, "switch to a case", "切换案例"),
-        "export" => t(
-            lang,
-            "summary as Markdown and JSON",
-            "导出 Markdown 和 JSON",
-        ),
-        _ => t(lang, "this help", "显示帮助"),
-    }
-}
-
 /// `help`.
 pub fn help(req: &Req<'_>) -> Result<(), HandlerError> {
     let lang = req.lang();
     let mut out = String::from(t(lang, "**casebot commands**\n", "**casebot 命令**\n"));
-    for (name, usage) in USAGE {
-        let _ = writeln!(out, "- `{usage}` — {}", describe(name, lang));
-    }
+    out.push_str(&command::help_lines(lang));
     out.push_str(t(
         lang,
         "Attach a log bundle (zip) in a case to diagnose it; add `device:<name>` if the zip is not named after the device. Log lines pasted in a message (plain or in a code block) are diagnosed too. After a fix, a plain `fixed` or `still failing` reply is enough when one device is waiting.",

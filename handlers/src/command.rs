@@ -1,9 +1,22 @@
-//! Purpose: turn the text after an @mention into a typed [`Command`]. Parsing is pure: unknown
-//! or malformed input becomes [`Command::Unknown`] carrying the usage line to reply with, so the
-//! dispatcher never stays silent.
+//! Purpose: the commands, declared once in [`COMMANDS`] (name, aliases, typed arguments,
+//! permission, help), and the typed [`Command`] built from them. From the table come the text
+//! parser ([`parse`]), the slash options reader ([`from_options`]), the help reply and usage
+//! lines, the slash registrations (in `bot`) and short custom ids for buttons
+//! ([`Command::custom_id`], [`parse_custom_id`]). Parsing is pure: unknown or malformed input
+//! becomes [`Command::Unknown`] carrying the usage line to reply with, so the dispatcher never
+//! stays silent.
+
+mod args;
+mod custom_id;
+mod table;
 
 use diagnosis::Lang;
 use store::CaseId;
+
+pub use args::{OptionValue, Value, Values};
+pub use custom_id::MAX_CUSTOM_ID;
+pub use custom_id::{CustomIdError, parse_custom_id};
+pub use table::{Arg, ArgKind, COMMANDS, Spec, help_lines};
 
 /// A device verification verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,55 +106,8 @@ pub enum Command {
         /// The command word as typed.
         word: String,
         /// Usage line for the command when it was known but malformed.
-        usage: Option<&'static str>,
+        usage: Option<String>,
     },
-}
-
-/// Usage lines, one per command (the help text is built from them).
-pub const USAGE: &[(&str, &str)] = &[
-    ("open", "open <title>"),
-    ("status", "status"),
-    ("collect", "collect"),
-    ("diagnose", "diagnose [device]"),
-    ("device", "device <name> fixed|failing [note]"),
-    ("note", "note <text>"),
-    ("split", "split <device…> [-- title]"),
-    ("close", "close [force] [reason]"),
-    ("reopen", "reopen"),
-    ("lang", "lang zh|en"),
-    ("explain", "explain <code>"),
-    ("cases", "cases"),
-    ("case", "case <id>"),
-    ("export", "export"),
-    ("help", "help"),
-];
-
-fn usage(name: &str) -> Option<&'static str> {
-    USAGE.iter().find(|(n, _)| *n == name).map(|(_, u)| *u)
-}
-
-/// Map a command word (English, Chinese alias, or with a leading `/`) to its canonical name.
-fn canonical(word: &str) -> Option<&'static str> {
-    let w = word.trim_start_matches('/').to_lowercase();
-    let name = match w.as_str() {
-        "open" | "开案" | "新建" | "立案" => "open",
-        "status" | "状态" => "status",
-        "collect" | "收集" => "collect",
-        "diagnose" | "诊断" => "diagnose",
-        "device" | "设备" => "device",
-        "note" | "备注" => "note",
-        "split" | "拆分" => "split",
-        "close" | "关闭" | "结案" => "close",
-        "reopen" | "重开" | "重新打开" => "reopen",
-        "lang" | "language" | "语言" => "lang",
-        "explain" | "解释" => "explain",
-        "cases" | "案例" | "列表" => "cases",
-        "case" | "切换" => "case",
-        "export" | "导出" => "export",
-        "help" | "帮助" | "?" | "？" => "help",
-        _ => return None,
-    };
-    Some(name)
 }
 
 /// Parse a verdict word (`fixed`, `failing`, `still failing`, `已修复`, `仍失败`, …) at the start
@@ -180,7 +146,7 @@ pub fn parse_verdict(rest: &str) -> Option<(Verdict, &str)> {
     None
 }
 
-fn non_empty(s: &str) -> Option<String> {
+pub(crate) fn non_empty(s: &str) -> Option<String> {
     let s = s.trim();
     (!s.is_empty()).then(|| s.to_string())
 }
@@ -226,7 +192,7 @@ pub fn parse(text: &str) -> Command {
         Some((w, r)) => (w, r.trim()),
         None => (text, ""),
     };
-    let Some(name) = canonical(word) else {
+    let Some(spec) = table::find(word) else {
         return if word.starts_with('/') {
             Command::Unknown {
                 word: word.to_string(),
@@ -238,72 +204,50 @@ pub fn parse(text: &str) -> Command {
             }
         };
     };
-    parse_named(name, rest).unwrap_or_else(|| Command::Unknown {
-        word: name.to_string(),
-        usage: usage(name),
-    })
+    args::read_text(spec, rest)
+        .and_then(|values| (spec.build)(values))
+        .unwrap_or_else(|| spec.malformed())
 }
 
-/// Parse the arguments of a known command; `None` when they are malformed.
-fn parse_named(name: &str, rest: &str) -> Option<Command> {
-    let no_args = |cmd: Command| rest.is_empty().then_some(cmd);
-    match name {
-        "open" => non_empty(rest).map(|title| Command::Open { title }),
-        "status" => no_args(Command::Status),
-        "collect" => Some(Command::Collect),
-        "diagnose" => Some(Command::Diagnose {
-            device: rest.split_whitespace().next().map(str::to_string),
-        }),
-        "device" => parse_device(rest),
-        "note" => non_empty(rest).map(|text| Command::Note { text }),
-        "split" => parse_split(rest),
-        "close" => Some(parse_close(rest)),
-        "reopen" => Some(Command::Reopen),
-        "lang" => rest.parse::<Lang>().ok().map(Command::Lang),
-        "explain" => non_empty(rest).map(|code| Command::Explain { code }),
-        "cases" => Some(Command::Cases),
-        "case" => CaseId::parse(rest).ok().map(Command::Switch),
-        "export" => Some(Command::Export),
-        "help" => Some(Command::Help),
-        _ => None,
+/// Build the command `name` from options given one by one (slash command options), each read by
+/// its argument's type: no text is joined and parsed again. Unknown names, missing required
+/// options and values that do not read as their type give [`Command::Unknown`] with the usage.
+pub fn from_options(name: &str, options: &[(&str, OptionValue)]) -> Command {
+    let Some(spec) = table::spec(name) else {
+        return Command::Unknown {
+            word: name.to_string(),
+            usage: None,
+        };
+    };
+    args::read_options(spec, options)
+        .and_then(|values| (spec.build)(values))
+        .unwrap_or_else(|| spec.malformed())
+}
+
+impl Command {
+    /// The table entry of this command; `None` for free text, bare verdicts and unknown input.
+    pub fn spec(&self) -> Option<&'static Spec> {
+        self.values().map(|(spec, _)| spec)
     }
-}
 
-fn parse_device(rest: &str) -> Option<Command> {
-    let (name, tail) = rest.split_once(char::is_whitespace)?;
-    let (verdict, note) = parse_verdict(tail)?;
-    Some(Command::Device {
-        name: name.to_string(),
-        verdict,
-        note: non_empty(note),
-    })
-}
-
-fn parse_split(rest: &str) -> Option<Command> {
-    let (devs, title) = match rest.split_once("--") {
-        Some((d, t)) => (d, non_empty(t)),
-        None => (rest, None),
-    };
-    let devices: Vec<String> = devs
-        .split([' ', ',', '，'])
-        .filter(|d| !d.is_empty())
-        .map(str::to_string)
-        .collect();
-    (!devices.is_empty()).then_some(Command::Split { devices, title })
-}
-
-fn parse_close(rest: &str) -> Command {
-    let (first, tail) = match rest.split_once(char::is_whitespace) {
-        Some((f, t)) => (f, t),
-        None => (rest, ""),
-    };
-    let force = matches!(first.to_lowercase().as_str(), "force" | "强制" | "--force");
-    let reason = if force {
-        non_empty(tail)
-    } else {
-        non_empty(rest)
-    };
-    Command::Close { force, reason }
+    /// Redact secrets from every free-text argument (titles, notes, reasons); returns how many
+    /// were found. Text commands are redacted before parsing, typed ones (slash options) here.
+    pub fn redact(&mut self) -> usize {
+        let mut found = 0;
+        let mut clean = |s: String| {
+            let r = crate::redact::redact(&s);
+            found += r.found;
+            r.text
+        };
+        if let Command::Verify { note: Some(n), .. } = self {
+            *n = clean(std::mem::take(n));
+        } else if let Some((spec, values)) = self.values()
+            && let Some(cmd) = (spec.build)(values.map_text(&mut clean))
+        {
+            *self = cmd;
+        }
+        found
+    }
 }
 
 #[cfg(test)]
@@ -471,5 +415,121 @@ mod tests {
                 code: "0x800f0922".into()
             }
         );
+    }
+
+    /// Text arguments that read as valid values of each kind.
+    fn sample(kind: ArgKind) -> Option<&'static str> {
+        Some(match kind {
+            ArgKind::Word => "pc1",
+            ArgKind::Words => "pc1 pc2",
+            ArgKind::Text => "something to say",
+            ArgKind::AfterDashes => "-- a title",
+            ArgKind::Verdict => "fixed",
+            ArgKind::Lang => "zh",
+            ArgKind::CaseId => "CAS-11694-G2W9Y6",
+            ArgKind::Flag(words) => words[0],
+            ArgKind::Attachment => return None,
+        })
+    }
+
+    #[test]
+    fn every_name_and_alias_in_the_table_parses_to_its_command() {
+        for spec in COMMANDS {
+            let args: Vec<&str> = spec.args.iter().filter_map(|a| sample(a.kind)).collect();
+            let words = std::iter::once(spec.name)
+                .chain(spec.aliases_en.iter().copied())
+                .chain(spec.aliases_zh.iter().copied());
+            for word in words {
+                let text = format!("{word} {}", args.join(" "));
+                let cmd = parse(&text);
+                assert_eq!(
+                    cmd.spec().map(|s| s.name),
+                    Some(spec.name),
+                    "{text}: {cmd:?}"
+                );
+                // The parsed command carries every argument that was given.
+                let (_, values) = cmd.values().unwrap();
+                let given = spec
+                    .args
+                    .iter()
+                    .filter(|a| a.kind != ArgKind::Attachment)
+                    .count();
+                assert_eq!(values.iter().count(), given, "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn slash_options_build_the_typed_command() {
+        let text = |s: &str| OptionValue::Text(s.into());
+        assert_eq!(
+            from_options(
+                "device",
+                &[
+                    ("name", text("PC2")),
+                    ("state", text("failing")),
+                    ("note", text("same"))
+                ]
+            ),
+            Command::Device {
+                name: "PC2".into(),
+                verdict: Verdict::Failing,
+                note: Some("same".into())
+            }
+        );
+        // A title with a `--` and a note with a verdict word stay what they were typed as.
+        assert_eq!(
+            from_options(
+                "split",
+                &[
+                    ("devices", text("pc2, pc3")),
+                    ("title", text("Printer -- again"))
+                ]
+            ),
+            Command::Split {
+                devices: vec!["pc2".into(), "pc3".into()],
+                title: Some("Printer -- again".into())
+            }
+        );
+        assert_eq!(
+            from_options("close", &[("force", OptionValue::Bool(true))]),
+            Command::Close {
+                force: true,
+                reason: None
+            }
+        );
+        assert_eq!(
+            from_options("open", &[("title", text("status of KB5034763"))]),
+            Command::Open {
+                title: "status of KB5034763".into()
+            }
+        );
+        assert_eq!(
+            from_options("device", &[("name", text("PC2"))]),
+            Command::Unknown {
+                word: "device".into(),
+                usage: Some("device <name> fixed|failing [note]".into())
+            }
+        );
+        assert!(matches!(
+            from_options("frobnicate", &[]),
+            Command::Unknown { usage: None, .. }
+        ));
+    }
+
+    #[test]
+    fn typed_commands_are_redacted() {
+        let mut cmd = Command::Note {
+            text: "upload password=S3cr3t! for the bundle".into(),
+        };
+        assert_eq!(cmd.redact(), 1);
+        assert_eq!(
+            cmd,
+            Command::Note {
+                text: "upload password=[REDACTED] for the bundle".into()
+            }
+        );
+        let mut plain = Command::Status;
+        assert_eq!(plain.redact(), 0);
     }
 }

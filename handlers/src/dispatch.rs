@@ -134,6 +134,14 @@ pub(crate) async fn handle(ctx: &Context, mut msg: Incoming, out: &Outbox) -> an
     }
     let redacted = crate::redact::redact(&msg.text);
     msg.text = redacted.text;
+    let mut secrets = redacted.found;
+    let cmd = match msg.command.take() {
+        Some(mut cmd) => {
+            secrets += cmd.redact();
+            cmd
+        }
+        None => command::parse(&msg.text),
+    };
     let case_id = resolve_case(ctx, &msg)?;
     if let Some(id) = &case_id {
         tracing::Span::current().record("case_id", id.as_str());
@@ -156,10 +164,9 @@ pub(crate) async fn handle(ctx: &Context, mut msg: Incoming, out: &Outbox) -> an
         msg: &msg,
         out,
     };
-    if redacted.found > 0 {
+    if secrets > 0 {
         warn_secret(&req);
     }
-    let cmd = command::parse(&msg.text);
     tracing::debug!(?cmd, message_id = %msg.message_id, "command");
     match run(&req, cmd).await {
         Ok(()) => {}
@@ -193,14 +200,11 @@ fn for_case(case: &str) -> String {
     }
 }
 
-/// Commands only engineers may run.
+/// The name of a command only engineers may run (the table says which).
 fn engineer_only(cmd: &Command) -> Option<&'static str> {
-    match cmd {
-        Command::Split { .. } => Some("split"),
-        Command::Close { .. } => Some("close"),
-        Command::Reopen => Some("reopen"),
-        _ => None,
-    }
+    cmd.spec()
+        .filter(|spec| spec.permission == Role::Engineer)
+        .map(|spec| spec.name)
 }
 
 async fn run(req: &Req<'_>, cmd: Command) -> Result<(), HandlerError> {
@@ -245,7 +249,7 @@ async fn run(req: &Req<'_>, cmd: Command) -> Result<(), HandlerError> {
         }
         Command::Text { device } if is_paste => crate::paste::handle(req, device).await,
         Command::Text { .. } => unknown(req, None, None),
-        Command::Unknown { word, usage } => unknown(req, Some(&word), usage),
+        Command::Unknown { word, usage } => unknown(req, Some(&word), usage.as_deref()),
     }
 }
 

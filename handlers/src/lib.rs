@@ -95,6 +95,9 @@ pub struct Incoming {
     pub case_hint: Option<CaseId>,
     /// The text after the mention.
     pub text: String,
+    /// The command, when the platform delivered it typed (a slash command's options, a
+    /// button); `None` means parse it from `text`.
+    pub command: Option<command::Command>,
     /// Attachments.
     pub attachments: Vec<Attachment>,
 }

@@ -1,7 +1,10 @@
-//! Slash commands: the same commands as the @mention ones, registered per allowed guild on
-//! connect. An interaction is turned back into command text (`name opt1 opt2 …`) so that both
-//! ways of asking take the one `handlers::handle_message` path.
+//! Slash commands: the commands of the handlers' command table (`handlers::command::COMMANDS`),
+//! registered per allowed guild on connect, with English and Chinese descriptions. An
+//! interaction's options are read one by one into the typed `Command`, which takes the one
+//! `handlers::handle_message` path like an @mention.
 
+use diagnosis::Lang;
+use handlers::command::{self, ArgKind, COMMANDS, OptionValue, Spec};
 use handlers::{Attachment, AttachmentSource, Author, Incoming, Reply, Role};
 use serenity::all::{
     CommandDataOptionValue, CommandInteraction, CommandOptionType, Context, CreateAttachment,
@@ -10,120 +13,51 @@ use serenity::all::{
 
 use super::timeout;
 
-/// One option of a slash command.
-struct Opt {
-    name: &'static str,
-    description: &'static str,
-    kind: CommandOptionType,
-    required: bool,
-    choices: &'static [&'static str],
-}
+/// Discord's locale for the Chinese texts of the table.
+const ZH: &str = "zh-CN";
 
-const fn text(name: &'static str, description: &'static str, required: bool) -> Opt {
-    Opt {
-        name,
-        description,
-        kind: CommandOptionType::String,
-        required,
-        choices: &[],
+/// The option type a table argument is registered with.
+fn option_type(kind: ArgKind) -> CommandOptionType {
+    match kind {
+        ArgKind::Flag(_) => CommandOptionType::Boolean,
+        ArgKind::Attachment => CommandOptionType::Attachment,
+        _ => CommandOptionType::String,
     }
 }
 
-/// The commands, listed once: name, description, options in the order they join the text.
-const COMMANDS: &[(&str, &str, &[Opt])] = &[
-    (
-        "open",
-        "Open a case",
-        &[text("title", "What fails, on what", true)],
-    ),
-    ("status", "Show the case status", &[]),
-    ("collect", "How to collect logs", &[]),
-    (
-        "diagnose",
-        "Diagnose a bundle, or re-run the diagnosis",
-        &[
-            text("device", "Device name", false),
-            Opt {
-                name: "bundle",
-                description: "Log bundle (zip, cab, evtx, log)",
-                kind: CommandOptionType::Attachment,
-                required: false,
-                choices: &[],
-            },
-        ],
-    ),
-    (
-        "device",
-        "Report a device's verification",
-        &[
-            text("name", "Device name", true),
-            Opt {
-                name: "state",
-                description: "Verification result",
-                kind: CommandOptionType::String,
-                required: true,
-                choices: &["fixed", "failing"],
-            },
-            text("note", "Anything to add", false),
-        ],
-    ),
-    (
-        "note",
-        "Add a note to the case",
-        &[text("text", "The note", true)],
-    ),
-    (
-        "split",
-        "Move devices to a new case",
-        &[
-            text("devices", "Device names, separated by spaces", true),
-            text("title", "Title of the new case", false),
-        ],
-    ),
-    ("close", "Close the case", &[text("reason", "Why", false)]),
-    ("reopen", "Reopen the case", &[]),
-    (
-        "lang",
-        "Reply language",
-        &[Opt {
-            name: "lang",
-            description: "Language",
-            kind: CommandOptionType::String,
-            required: true,
-            choices: &["zh", "en"],
-        }],
-    ),
-    (
-        "explain",
-        "Decode an error code",
-        &[text("code", "e.g. 0x800f0922", true)],
-    ),
-    ("cases", "List cases", &[]),
-    ("export", "Export the case", &[]),
-    ("help", "What casebot can do", &[]),
-];
+/// A capitalised description, as Discord shows them.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
 
-/// The slash command builders.
-fn builders() -> Vec<CreateCommand> {
-    COMMANDS
+/// The slash command of one table entry: its options, types, choices and both languages.
+fn builder(spec: &Spec) -> CreateCommand {
+    let options = spec
+        .args
         .iter()
-        .map(|(name, description, opts)| {
-            let options = opts
-                .iter()
-                .map(|o| {
-                    let mut option = CreateCommandOption::new(o.kind, o.name, o.description)
-                        .required(o.required);
-                    for choice in o.choices {
-                        option = option.add_string_choice(*choice, *choice);
-                    }
-                    option
-                })
-                .collect();
-            CreateCommand::new(*name)
-                .description(*description)
-                .set_options(options)
+        .map(|a| {
+            let mut option = CreateCommandOption::new(option_type(a.kind), a.name, a.help[0])
+                .description_localized(ZH, a.help[1])
+                .required(a.required);
+            for choice in a.kind.choices() {
+                option = option.add_string_choice(*choice, *choice);
+            }
+            option
         })
-        .collect()
+        .collect();
+    CreateCommand::new(spec.name)
+        .description(sentence(&spec.describe(Lang::En)))
+        .description_localized(ZH, spec.describe(Lang::Zh))
+        .set_options(options)
+}
+
+/// The slash command builders, one per table entry registered as a slash command.
+fn builders() -> Vec<CreateCommand> {
+    COMMANDS.iter().filter(|s| s.slash).map(builder).collect()
 }
 
 /// Register the commands in each allowed guild (guild commands appear at once, global ones can
@@ -171,16 +105,16 @@ impl InteractionReply {
     }
 }
 
-/// The command text and attachments of an interaction, as if typed after an @mention.
+/// The typed command and attachments of an interaction: each option is read by its argument's
+/// type from the table, with no text in between.
 pub(super) fn incoming(cmd: &CommandInteraction, role: Role) -> (Incoming, InteractionReply) {
-    let mut words = vec![cmd.data.name.clone()];
+    let mut options = Vec::new();
     let mut attachments = Vec::new();
     for option in &cmd.data.options {
+        let name = option.name.as_str();
         match &option.value {
-            CommandDataOptionValue::String(s) => words.push(s.clone()),
-            CommandDataOptionValue::Integer(n) => words.push(n.to_string()),
-            CommandDataOptionValue::Number(n) => words.push(n.to_string()),
-            CommandDataOptionValue::Boolean(b) => words.push(b.to_string()),
+            CommandDataOptionValue::String(s) => options.push((name, OptionValue::Text(s.clone()))),
+            CommandDataOptionValue::Boolean(b) => options.push((name, OptionValue::Bool(*b))),
             CommandDataOptionValue::Attachment(id) => {
                 if let Some(a) = cmd.data.resolved.attachments.get(id) {
                     attachments.push(Attachment {
@@ -193,6 +127,7 @@ pub(super) fn incoming(cmd: &CommandInteraction, role: Role) -> (Incoming, Inter
             _ => {}
         }
     }
+    let command = command::from_options(&cmd.data.name, &options);
     let user = &cmd.user;
     let name = cmd
         .member
@@ -209,7 +144,8 @@ pub(super) fn incoming(cmd: &CommandInteraction, role: Role) -> (Incoming, Inter
         },
         channel_id: cmd.channel_id.get(),
         case_hint: None,
-        text: words.join(" "),
+        text: String::new(),
+        command: Some(command),
         attachments,
     };
     (incoming, InteractionReply(Box::new(cmd.clone())))
@@ -219,19 +155,88 @@ pub(super) fn incoming(cmd: &CommandInteraction, role: Role) -> (Incoming, Inter
 mod tests {
     use super::*;
 
+    /// The registrations as Discord receives them.
+    fn registered() -> Vec<serde_json::Value> {
+        builders()
+            .iter()
+            .map(|b| serde_json::to_value(b).expect("a command builder serialises"))
+            .collect()
+    }
+
     #[test]
-    fn command_names_are_unique_and_valid() {
-        let mut names: Vec<_> = COMMANDS.iter().map(|c| c.0).collect();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), COMMANDS.len());
-        for (name, description, opts) in COMMANDS {
-            assert!(name.chars().all(|c| c.is_ascii_lowercase()), "{name}");
-            assert!(!description.is_empty() && description.len() <= 100);
+    fn registrations_come_from_the_command_table() {
+        let json = registered();
+        let table: Vec<&Spec> = COMMANDS.iter().filter(|s| s.slash).collect();
+        assert_eq!(json.len(), table.len());
+        for (reg, spec) in json.iter().zip(&table) {
+            assert_eq!(reg["name"], spec.name);
+            let description = reg["description"].as_str().unwrap_or_default();
+            assert!(
+                !description.is_empty() && description.len() <= 100,
+                "{description}"
+            );
+            assert_eq!(
+                reg["description_localizations"][ZH],
+                spec.describe(Lang::Zh)
+            );
+            let options = reg["options"].as_array().cloned().unwrap_or_default();
+            let names: Vec<&str> = options.iter().filter_map(|o| o["name"].as_str()).collect();
+            let args: Vec<&str> = spec.args.iter().map(|a| a.name).collect();
+            assert_eq!(names, args, "{}", spec.name);
             // Discord rejects a required option after an optional one.
-            let first_optional = opts.iter().position(|o| !o.required).unwrap_or(opts.len());
-            assert!(opts[first_optional..].iter().all(|o| !o.required), "{name}");
+            let required: Vec<bool> = options.iter().map(|o| o["required"] == true).collect();
+            assert!(required.windows(2).all(|w| w[0] || !w[1]), "{}", spec.name);
         }
-        assert_eq!(builders().len(), COMMANDS.len());
+        // `case` switches the console's current case; it is the only text-only command.
+        let text_only: Vec<&str> = COMMANDS
+            .iter()
+            .filter(|s| !s.slash)
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(text_only, ["case"]);
+    }
+
+    #[test]
+    fn choices_and_types_follow_the_argument_types() {
+        let json = registered();
+        let device = json.iter().find(|c| c["name"] == "device").expect("device");
+        assert_eq!(device["options"][1]["name"], "state");
+        assert_eq!(device["options"][1]["choices"][0]["value"], "fixed");
+        let close = json.iter().find(|c| c["name"] == "close").expect("close");
+        assert_eq!(close["options"][0]["name"], "force");
+        assert_eq!(close["options"][0]["type"], 5, "a flag is a boolean option");
+        let diagnose = json
+            .iter()
+            .find(|c| c["name"] == "diagnose")
+            .expect("diagnose");
+        assert_eq!(
+            diagnose["options"][1]["type"], 11,
+            "the bundle is an attachment option"
+        );
+    }
+
+    #[test]
+    fn every_registered_option_builds_its_command() {
+        // Fill every option with a valid value: the handlers build the command from it.
+        for spec in COMMANDS.iter().filter(|s| s.slash) {
+            let options: Vec<(&str, OptionValue)> = spec
+                .args
+                .iter()
+                .filter_map(|a| {
+                    let value = match a.kind {
+                        ArgKind::Flag(_) => OptionValue::Bool(true),
+                        ArgKind::Attachment => return None,
+                        ArgKind::Verdict | ArgKind::Lang => {
+                            OptionValue::Text(a.kind.choices()[0].to_string())
+                        }
+                        ArgKind::CaseId => OptionValue::Text("CAS-11694-G2W9Y6".into()),
+                        _ => OptionValue::Text("pc1".into()),
+                    };
+                    Some((a.name, value))
+                })
+                .collect();
+            let built = command::from_options(spec.name, &options);
+            assert_eq!(built.spec().map(|s| s.name), Some(spec.name), "{built:?}");
+        }
     }
 }

@@ -169,6 +169,7 @@ impl FakeChat {
             channel_id: 42,
             case_hint: case.cloned(),
             text: text.into(),
+            command: None,
             attachments: files,
         }
     }
@@ -755,4 +756,35 @@ async fn secrets_in_notes_and_verdicts_are_never_stored_or_repeated() {
         assert!(!seen.contains(secret), "{secret} leaked");
     }
     assert!(seen.contains("https://[REDACTED]@files.example.com/up"));
+}
+
+/// A typed command (a slash command's options) takes the same path as typed text: redacted,
+/// checked against the table's permission, and handled.
+#[tokio::test]
+async fn typed_commands_are_redacted_and_permission_checked() {
+    let chat = FakeChat::new(Kind::Mem);
+    let id = switched(&chat.send(Role::Engineer, None, "open typed", vec![]).await);
+    let typed = |role, cmd: command::Command| {
+        let mut msg = chat.msg(role, Some(&id), "", vec![]);
+        msg.command = Some(cmd);
+        msg
+    };
+    let note = command::from_options(
+        "note",
+        &[(
+            "text",
+            command::OptionValue::Text("upload with password=S3cr3t! please".into()),
+        )],
+    );
+    let out = chat.deliver(typed(Role::Customer, note)).await;
+    assert!(text(&out).contains("⚠️"), "{}", text(&out));
+    let stored = serde_json::to_string(&chat.case(&id)).unwrap();
+    assert!(!stored.contains("S3cr3t!") && stored.contains("password=[REDACTED]"));
+
+    let close = command::from_options("close", &[("force", command::OptionValue::Bool(true))]);
+    let out = chat.deliver(typed(Role::Customer, close.clone())).await;
+    assert!(text(&out).contains("close"), "{}", text(&out));
+    assert_ne!(chat.case(&id).status, CaseStatus::Closed);
+    chat.deliver(typed(Role::Engineer, close)).await;
+    assert_eq!(chat.case(&id).status, CaseStatus::Closed);
 }
