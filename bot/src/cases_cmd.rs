@@ -5,13 +5,35 @@
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use store::{CaseStore, SledStore};
 
-use crate::cli::CasesCommand;
+use clap::Subcommand;
+
+/// `casebot cases …`.
+#[derive(Debug, Subcommand)]
+pub enum CasesCommand {
+    /// Dump the whole store as JSON lines.
+    Export {
+        /// Output file (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Store directory.
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// Restore a JSON-lines dump into the store.
+    Import {
+        /// The dump.
+        file: PathBuf,
+        /// Store directory.
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+}
 use crate::config::Config;
 
 /// Run a `cases` subcommand.

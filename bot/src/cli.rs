@@ -1,11 +1,13 @@
-//! Command line: `casebot [serve | console | diagnose | rules lint | explain | cases …]`.
-//!
-//! Shared by every helper: add arguments to your own subcommand only.
+//! Command line: `casebot [serve | console | diagnose | rules lint | explain | cases …]`. Each
+//! subcommand's arguments live in its own module; [`crate::run`] dispatches.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
+
+use crate::cases_cmd::CasesCommand;
+use crate::console::ConsoleArgs;
+use crate::diagnose_cmd::{DiagnoseArgs, ExplainArgs};
 
 /// casebot: diagnoses Windows update failures from log bundles and keeps support cases.
 #[derive(Debug, Parser)]
@@ -48,53 +50,6 @@ pub enum Command {
     },
 }
 
-/// `casebot console` arguments.
-#[derive(Debug, Args)]
-pub struct ConsoleArgs {
-    /// Speak as an engineer (full diagnosis) or a customer (guided replies).
-    #[arg(long = "as", value_name = "ROLE", default_value = "engineer")]
-    pub role: String,
-    /// User name shown in the case timeline.
-    #[arg(long)]
-    pub user: Option<String>,
-    /// Reply language (zh or en).
-    #[arg(long)]
-    pub lang: Option<String>,
-    /// Store directory.
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-}
-
-impl Default for ConsoleArgs {
-    /// What `cargo run` without a subcommand uses: an engineer in the default store.
-    fn default() -> Self {
-        ConsoleArgs {
-            role: "engineer".into(),
-            user: None,
-            lang: None,
-            data: None,
-        }
-    }
-}
-
-/// `casebot diagnose` arguments.
-#[derive(Debug, Args)]
-pub struct DiagnoseArgs {
-    /// The bundle: a file, directory, .zip, .cab, .gz or .evtx; `-` reads it from standard
-    /// input (e.g. pasted log lines), up to the configured download limit (download.max_bytes),
-    /// and reports it as `stdin.txt`.
-    pub path: PathBuf,
-    /// Print the casebot.diagnosis.v1 JSON document instead of the report.
-    #[arg(long)]
-    pub json: bool,
-    /// Report language (zh or en).
-    #[arg(long, default_value = "en")]
-    pub lang: String,
-    /// Load rules from this directory instead of the built-in set.
-    #[arg(long)]
-    pub rules: Option<PathBuf>,
-}
-
 /// `casebot rules …`.
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
@@ -107,52 +62,4 @@ pub enum RulesCommand {
         #[arg(long)]
         fixtures: Option<PathBuf>,
     },
-}
-
-/// `casebot explain` arguments.
-#[derive(Debug, Args)]
-pub struct ExplainArgs {
-    /// The code.
-    #[arg(allow_negative_numbers = true)]
-    pub code: String,
-    /// Language (zh or en); both when omitted.
-    #[arg(long)]
-    pub lang: Option<String>,
-}
-
-/// `casebot cases …`.
-#[derive(Debug, Subcommand)]
-pub enum CasesCommand {
-    /// Dump the whole store as JSON lines.
-    Export {
-        /// Output file (default: stdout).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Store directory.
-        #[arg(long)]
-        data: Option<PathBuf>,
-    },
-    /// Restore a JSON-lines dump into the store.
-    Import {
-        /// The dump.
-        file: PathBuf,
-        /// Store directory.
-        #[arg(long)]
-        data: Option<PathBuf>,
-    },
-}
-
-/// Dispatch.
-pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
-        Some(Command::Diagnose(args)) => crate::diagnose_cmd::run(cli.config.as_deref(), &args),
-        Some(Command::Rules {
-            command: RulesCommand::Lint { rules, fixtures },
-        }) => crate::diagnose_cmd::lint(rules.as_deref(), fixtures.as_deref()),
-        Some(Command::Explain(args)) => crate::diagnose_cmd::explain(&args),
-        Some(Command::Cases { command }) => crate::cases_cmd::run(cli.config.as_deref(), command),
-        Some(Command::Console(args)) => crate::console::run(cli.config.as_deref(), args),
-        Some(Command::Serve) => crate::serve::run(cli.config.as_deref(), true),
-        None => crate::serve::run(cli.config.as_deref(), false),
-    }
 }

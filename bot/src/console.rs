@@ -19,7 +19,36 @@ use handlers::{
 use store::{CaseId, SledStore};
 use tokio::io::AsyncBufReadExt;
 
-use crate::cli::ConsoleArgs;
+use clap::Args;
+
+/// `casebot console` arguments.
+#[derive(Debug, Args)]
+pub struct ConsoleArgs {
+    /// Speak as an engineer (full diagnosis) or a customer (guided replies).
+    #[arg(long = "as", value_name = "ROLE", default_value = "engineer")]
+    pub role: String,
+    /// User name shown in the case timeline.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Reply language (zh or en).
+    #[arg(long)]
+    pub lang: Option<String>,
+    /// Store directory.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+}
+
+impl Default for ConsoleArgs {
+    /// What `cargo run` without a subcommand uses: an engineer in the default store.
+    fn default() -> Self {
+        ConsoleArgs {
+            role: "engineer".into(),
+            user: None,
+            lang: None,
+            data: None,
+        }
+    }
+}
 
 /// A console session's fixed settings.
 struct Session {

@@ -7,7 +7,36 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use diagnosis::{Lang, Limits, RuleSet};
 
-use crate::cli::{DiagnoseArgs, ExplainArgs};
+use clap::Args;
+
+/// `casebot diagnose` arguments.
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    /// The bundle: a file, directory, .zip, .cab, .gz or .evtx; `-` reads it from standard
+    /// input (e.g. pasted log lines), up to the configured download limit (download.max_bytes),
+    /// and reports it as `stdin.txt`.
+    pub path: PathBuf,
+    /// Print the casebot.diagnosis.v1 JSON document instead of the report.
+    #[arg(long)]
+    pub json: bool,
+    /// Report language (zh or en).
+    #[arg(long, default_value = "en")]
+    pub lang: String,
+    /// Load rules from this directory instead of the built-in set.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+}
+
+/// `casebot explain` arguments.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The code.
+    #[arg(allow_negative_numbers = true)]
+    pub code: String,
+    /// Language (zh or en); both when omitted.
+    #[arg(long)]
+    pub lang: Option<String>,
+}
 
 /// Default rules directory of `casebot rules lint`, relative to the workspace root.
 pub const DEFAULT_RULES_DIR: &str = "diagnosis/rules";

@@ -1,8 +1,9 @@
 //! `casebot` library: everything behind the binary, so that integration tests can drive the
 //! console and the Discord adapter in-process. The binary (`main.rs`) only calls [`entry`].
 //!
-//! Module owners: `cli` (shared), `diagnose_cmd` (engine helper), `cases_cmd` (store helper),
-//! `console` (handlers helper), `serve`/`discord`/`config` (Discord helper).
+//! Layout: `cli` declares the command line from the argument types of the subcommand modules
+//! (`diagnose_cmd`, `cases_cmd`, `console`, `serve`), and [`run`] calls them; `discord` is the
+//! only serenity code, `config` loads and validates the configuration.
 
 pub mod cases_cmd;
 pub mod cli;
@@ -19,11 +20,27 @@ use clap::Parser;
 pub fn entry() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     telemetry::init(cli.verbose);
-    match cli::run(cli) {
+    match run(cli) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("casebot: {err:#}");
             std::process::ExitCode::from(2)
         }
+    }
+}
+
+/// Run the subcommand `cli` names.
+pub fn run(cli: cli::Cli) -> anyhow::Result<std::process::ExitCode> {
+    use cli::{Command, RulesCommand};
+    match cli.command {
+        Some(Command::Diagnose(args)) => crate::diagnose_cmd::run(cli.config.as_deref(), &args),
+        Some(Command::Rules {
+            command: RulesCommand::Lint { rules, fixtures },
+        }) => crate::diagnose_cmd::lint(rules.as_deref(), fixtures.as_deref()),
+        Some(Command::Explain(args)) => crate::diagnose_cmd::explain(&args),
+        Some(Command::Cases { command }) => crate::cases_cmd::run(cli.config.as_deref(), command),
+        Some(Command::Console(args)) => crate::console::run(cli.config.as_deref(), args),
+        Some(Command::Serve) => crate::serve::run(cli.config.as_deref(), true),
+        None => crate::serve::run(cli.config.as_deref(), false),
     }
 }

@@ -26,7 +26,7 @@ pub fn run(config: Option<&Path>, explicit: bool) -> anyhow::Result<ExitCode> {
             "casebot: no Discord token configured (set {TOKEN_ENV} or token_file, then run \
              `casebot serve`); starting the console"
         );
-        return crate::console::run(config, crate::cli::ConsoleArgs::default());
+        return crate::console::run(config, crate::console::ConsoleArgs::default());
     }
     let mut problems = Vec::new();
     let token = cfg.token(env_token).map_err(|p| problems.push(p)).ok();

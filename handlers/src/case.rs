@@ -7,10 +7,10 @@ use diagnosis::Lang;
 use store::{Case, CaseId, CaseStatus};
 
 use crate::command;
-use crate::dispatch::{self, Req};
 use crate::error::{HandlerError, UserError};
 use crate::lifecycle;
 use crate::render::{self, finding_title, t};
+use crate::request::{self, Req};
 use crate::summary;
 use crate::{Outgoing, Reply, Role, Target};
 
@@ -134,7 +134,7 @@ pub fn cases(req: &Req<'_>) -> Result<(), HandlerError> {
 
 /// `case <id>`: switch the console to another case.
 pub fn switch(req: &Req<'_>, id: &CaseId) -> Result<(), HandlerError> {
-    let case = dispatch::load(req.ctx, id)?;
+    let case = request::load(req.ctx, id)?;
     req.send(Outgoing::SwitchCase(case.id.clone()));
     req.say(&status_text(&case, req.lang(), req.view.role));
     Ok(())
@@ -144,7 +144,7 @@ pub fn switch(req: &Req<'_>, id: &CaseId) -> Result<(), HandlerError> {
 pub fn note(req: &Req<'_>, text: &str) -> Result<(), HandlerError> {
     let id = req.case_id()?;
     let stamp = req.stamp();
-    dispatch::update(req.ctx, &id, |c| {
+    request::update(req.ctx, &id, |c| {
         lifecycle::log(c, stamp, "note", text);
         Ok(())
     })?;
@@ -156,9 +156,9 @@ pub fn note(req: &Req<'_>, text: &str) -> Result<(), HandlerError> {
 pub fn lang(req: &Req<'_>, lang: Lang) -> Result<(), HandlerError> {
     req.ctx.set_user_lang(&req.msg.author.id, lang);
     if let Some(id) = &req.case_id {
-        let open = dispatch::load(req.ctx, id)?.status != CaseStatus::Closed;
+        let open = request::load(req.ctx, id)?.status != CaseStatus::Closed;
         if open {
-            dispatch::update(req.ctx, id, |c| {
+            request::update(req.ctx, id, |c| {
                 c.lang = lang;
                 Ok(())
             })?;

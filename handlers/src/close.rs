@@ -4,10 +4,10 @@
 use diagnosis::Lang;
 use store::{Applied, Case};
 
-use crate::dispatch::{self, Req};
 use crate::error::HandlerError;
 use crate::lifecycle;
 use crate::render;
+use crate::request::{self, Req};
 use crate::summary;
 use crate::{ReplyFile, Target};
 
@@ -15,7 +15,7 @@ use crate::{ReplyFile, Target};
 pub fn close(req: &Req<'_>, force: bool, reason: Option<&str>) -> Result<(), HandlerError> {
     let id = req.case_id()?;
     let stamp = req.stamp();
-    let (case, ()) = dispatch::update(req.ctx, &id, |c| {
+    let (case, ()) = request::update(req.ctx, &id, |c| {
         lifecycle::check_close(c, force, reason)?;
         // The summary shows the close reason, so build it from the case as it will be stored.
         let mut preview = c.clone();
@@ -45,7 +45,7 @@ pub fn close(req: &Req<'_>, force: bool, reason: Option<&str>) -> Result<(), Han
 pub fn reopen(req: &Req<'_>) -> Result<(), HandlerError> {
     let id = req.case_id()?;
     let stamp = req.stamp();
-    let (case, ()) = dispatch::update(req.ctx, &id, |c| lifecycle::reopen(c, stamp))?;
+    let (case, ()) = request::update(req.ctx, &id, |c| lifecycle::reopen(c, stamp))?;
     let text = match req.lang() {
         Lang::En => format!(
             "Case {} is reopened ({}).",
@@ -99,7 +99,7 @@ pub fn split(req: &Req<'_>, words: Vec<String>, title: Option<String>) -> Result
     if let Applied::Duplicate = req.ctx.store.create(new_case, None)? {
         return Err(HandlerError::Internal("new case id already used".into()));
     }
-    dispatch::update(req.ctx, &id, |c| {
+    request::update(req.ctx, &id, |c| {
         lifecycle::split(c, &devices, new_id.clone(), &title, stamp).map(|_| ())
     })?;
     req.send(crate::Outgoing::CreateThread {

@@ -8,162 +8,15 @@
 
 mod args;
 mod custom_id;
+mod model;
 mod table;
 
-use diagnosis::Lang;
-use store::CaseId;
+pub use args::{Arg, ArgKind, OptionValue, Value, Values};
+pub use custom_id::{CustomIdError, MAX_CUSTOM_ID, parse_custom_id};
+pub use model::{Command, Verdict, device_token, parse_verdict};
+pub use table::{COMMANDS, Spec, help_lines};
 
-pub use args::{OptionValue, Value, Values};
-pub use custom_id::MAX_CUSTOM_ID;
-pub use custom_id::{CustomIdError, parse_custom_id};
-pub use table::{Arg, ArgKind, COMMANDS, Spec, help_lines};
-
-/// A device verification verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// The fix worked.
-    Fixed,
-    /// The device still fails.
-    Failing,
-}
-
-/// One parsed command. The names match docs/ARCHITECTURE.md, "Cases" and the slash commands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// `open <title>`: open a case; the title is also the first problem statement.
-    Open {
-        /// Title (already redacted by the caller).
-        title: String,
-    },
-    /// `status`.
-    Status,
-    /// `collect`: log collection instructions.
-    Collect,
-    /// `diagnose [device]`: re-run diagnoses from stored bundles (or diagnose attachments).
-    Diagnose {
-        /// Only this device.
-        device: Option<String>,
-    },
-    /// `device <name> fixed|failing [note]`.
-    Device {
-        /// Device name.
-        name: String,
-        /// Verdict.
-        verdict: Verdict,
-        /// Optional note.
-        note: Option<String>,
-    },
-    /// A bare `fixed` / `still failing` reply (customers); applies to the one device awaiting it.
-    Verify {
-        /// Verdict.
-        verdict: Verdict,
-        /// Optional note.
-        note: Option<String>,
-    },
-    /// `note <text>`.
-    Note {
-        /// The note.
-        text: String,
-    },
-    /// `split <device…> [-- title]`: move devices into a new case.
-    Split {
-        /// Devices to move (the handler may reinterpret trailing unknown words as the title).
-        devices: Vec<String>,
-        /// Title of the new case.
-        title: Option<String>,
-    },
-    /// `close [force] [reason]`.
-    Close {
-        /// Close even though some devices are not verified.
-        force: bool,
-        /// Reason.
-        reason: Option<String>,
-    },
-    /// `reopen`.
-    Reopen,
-    /// `lang zh|en`.
-    Lang(Lang),
-    /// `explain <code>`.
-    Explain {
-        /// The code as typed.
-        code: String,
-    },
-    /// `cases`: list cases.
-    Cases,
-    /// `export`: summary as Markdown and JSON files.
-    Export,
-    /// `help`.
-    Help,
-    /// `case <id>`: switch the console's current case.
-    Switch(CaseId),
-    /// No command word: free text (attachments in it are diagnosed).
-    Text {
-        /// Device named with `device:<name>`, if any.
-        device: Option<String>,
-    },
-    /// Unknown or malformed command.
-    Unknown {
-        /// The command word as typed.
-        word: String,
-        /// Usage line for the command when it was known but malformed.
-        usage: Option<String>,
-    },
-}
-
-/// Parse a verdict word (`fixed`, `failing`, `still failing`, `已修复`, `仍失败`, …) at the start
-/// of `rest`; returns the verdict and the remaining text.
-pub fn parse_verdict(rest: &str) -> Option<(Verdict, &str)> {
-    const WORDS: &[(&str, Verdict)] = &[
-        ("still failing", Verdict::Failing),
-        ("still-failing", Verdict::Failing),
-        ("failing", Verdict::Failing),
-        ("仍失败", Verdict::Failing),
-        ("仍然失败", Verdict::Failing),
-        ("还是失败", Verdict::Failing),
-        ("失败", Verdict::Failing),
-        ("fixed", Verdict::Fixed),
-        ("resolved", Verdict::Fixed),
-        ("已修复", Verdict::Fixed),
-        ("已解决", Verdict::Fixed),
-    ];
-    let t = rest.trim_start();
-    let lower = t.to_lowercase();
-    for (word, verdict) in WORDS {
-        if let Some(after) = lower.strip_prefix(word) {
-            // Only whole words: `fixedly` is not a verdict.
-            let boundary = after.is_empty()
-                || after.starts_with(|c: char| c.is_whitespace() || ",.;:!，。：；！".contains(c));
-            if boundary {
-                // Lowercasing keeps these ASCII/CJK words the same byte length.
-                let rest = t.get(word.len()..).unwrap_or("");
-                return Some((
-                    *verdict,
-                    rest.trim_start_matches([',', '，', ':', '：']).trim(),
-                ));
-            }
-        }
-    }
-    None
-}
-
-pub(crate) fn non_empty(s: &str) -> Option<String> {
-    let s = s.trim();
-    (!s.is_empty()).then(|| s.to_string())
-}
-
-/// The `device:<name>` token of a message, if any.
-pub fn device_token(text: &str) -> Option<String> {
-    text.split_whitespace().find_map(|tok| {
-        let lower = tok.to_ascii_lowercase();
-        let name = lower
-            .strip_prefix("device:")
-            .or_else(|| lower.strip_prefix("设备:"))
-            .or_else(|| lower.strip_prefix("设备："))
-            .map(|_| tok.split_once([':', '：']).map(|(_, n)| n).unwrap_or(""))?;
-        let name = name.trim_matches(|c: char| c == ',' || c == '.' || c == '，');
-        non_empty(name)
-    })
-}
+use model::non_empty;
 
 /// Remove a leading `@casebot` (console users sometimes type it) and surrounding space.
 fn strip_mention(text: &str) -> &str {
@@ -204,7 +57,7 @@ pub fn parse(text: &str) -> Command {
             }
         };
     };
-    args::read_text(spec, rest)
+    args::read_text(spec.args, spec.strict, rest)
         .and_then(|values| (spec.build)(values))
         .unwrap_or_else(|| spec.malformed())
 }
@@ -219,40 +72,16 @@ pub fn from_options(name: &str, options: &[(&str, OptionValue)]) -> Command {
             usage: None,
         };
     };
-    args::read_options(spec, options)
+    args::read_options(spec.args, options)
         .and_then(|values| (spec.build)(values))
         .unwrap_or_else(|| spec.malformed())
-}
-
-impl Command {
-    /// The table entry of this command; `None` for free text, bare verdicts and unknown input.
-    pub fn spec(&self) -> Option<&'static Spec> {
-        self.values().map(|(spec, _)| spec)
-    }
-
-    /// Redact secrets from every free-text argument (titles, notes, reasons); returns how many
-    /// were found. Text commands are redacted before parsing, typed ones (slash options) here.
-    pub fn redact(&mut self) -> usize {
-        let mut found = 0;
-        let mut clean = |s: String| {
-            let r = crate::redact::redact(&s);
-            found += r.found;
-            r.text
-        };
-        if let Command::Verify { note: Some(n), .. } = self {
-            *n = clean(std::mem::take(n));
-        } else if let Some((spec, values)) = self.values()
-            && let Some(cmd) = (spec.build)(values.map_text(&mut clean))
-        {
-            *self = cmd;
-        }
-        found
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use diagnosis::Lang;
+    use store::CaseId;
 
     #[test]
     fn open_takes_the_rest_as_title() {

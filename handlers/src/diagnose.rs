@@ -12,10 +12,10 @@ use diagnosis::report::Finding;
 use diagnosis::{Diagnosis, DiagnosisError, Lang};
 use store::{BundleRef, Case, CaseId, CaseStatus, JournalEntry, StoredBundle};
 
-use crate::dispatch::{self, Req, now};
 use crate::error::{HandlerError, UserError};
 use crate::lifecycle::{self, Stamp};
 use crate::render::{self, View, t};
+use crate::request::{self, Req, now};
 use crate::{Attachment, Context, Outbox, Outgoing, Reply, Role, Target};
 
 /// Pasted lines are stored under `paste-<message id>.txt` (`paste` names them; a device is never
@@ -100,7 +100,7 @@ pub(crate) async fn run_engine(
 /// When the logs do not name the update, the case's problem statement does: record it and fill
 /// the `<kb>` placeholder a rule's step may leave.
 fn fill_updates(d: &mut Diagnosis, problem: &str) {
-    let stated = crate::open::parse_facts(problem).updates;
+    let stated = crate::facts::parse_facts(problem).updates;
     if d.device.updates.is_empty() {
         d.device.updates = stated;
     }
@@ -196,7 +196,7 @@ fn finish(ctx: &Context, entry: &JournalEntry, d: Diagnosis) -> Result<String, H
         author: &entry.author,
         now: now(),
     };
-    let result = dispatch::update(ctx, &entry.case_id, |c| {
+    let result = request::update(ctx, &entry.case_id, |c| {
         let key = lifecycle::add_bundle(c, &device, bundle.clone(), stamp)?;
         lifecycle::record_diagnosis(c, &key, d.clone(), stamp)?;
         Ok(key)
@@ -313,7 +313,7 @@ pub(crate) async fn stored_bundle(
 /// its own reply and does not stop the others.
 pub async fn attachments(req: &Req<'_>, device: Option<String>) -> Result<(), HandlerError> {
     let id = req.case_id()?;
-    let case = dispatch::load(req.ctx, &id)?;
+    let case = request::load(req.ctx, &id)?;
     if case.status == CaseStatus::Closed {
         return Err(UserError::CaseClosed(id).into());
     }
@@ -354,7 +354,7 @@ fn record(
     author: &str,
 ) -> Result<(), HandlerError> {
     let stamp = Stamp { author, now: now() };
-    dispatch::update(ctx, id, |c| {
+    request::update(ctx, id, |c| {
         lifecycle::record_diagnosis(c, device, d.clone(), stamp)
     })?;
     Ok(())
@@ -532,7 +532,7 @@ pub async fn rediagnose_stale(ctx: &Context, out: &Outbox) -> Result<(), Handler
 /// Store a re-diagnosis whose conclusion did not change, silently: the case keeps its status and
 /// timeline, and the stored rule-set version is current so the device is not re-run next start.
 fn refresh(ctx: &Context, id: &CaseId, device: &str, d: &Diagnosis) -> Result<(), HandlerError> {
-    dispatch::update(ctx, id, |c| {
+    request::update(ctx, id, |c| {
         if let Some(r) = c.devices.get_mut(device) {
             r.diagnosis = Some(d.clone());
         }

@@ -5,6 +5,8 @@
 //! Layout (a message's path through the crate):
 //! - `dispatch`: the one place that redacts, parses ([`command`]), resolves the case and the
 //!   reader's language and role, calls a feature module, and turns [`UserError`]s into replies.
+//! - `request`: the context of one message (`Req`) and the case load/update helpers; feature
+//!   modules use it, it uses none of them.
 //! - feature modules: `open` (open, collect), `case` (status, cases, case, note, lang, export,
 //!   help, explain), `verify` (device fixed/failing), `close` (close, reopen, split — engineers),
 //!   `diagnose` (attachments, re-runs, resume after restart, rule reloads, recurrence), `paste`
@@ -24,11 +26,13 @@ mod diagnose;
 mod dispatch;
 pub mod download;
 mod error;
+mod facts;
 pub mod lifecycle;
 mod open;
 mod paste;
 pub mod redact;
 pub mod render;
+mod request;
 pub mod summary;
 mod verify;
 
@@ -305,7 +309,7 @@ pub async fn handle_message(ctx: &Context, msg: Incoming, out: &Outbox) -> anyho
 
 /// Record that `case_id` is discussed in thread `thread_id` (after `Outgoing::CreateThread`).
 pub async fn bind_thread(ctx: &Context, case_id: &CaseId, thread_id: u64) -> anyhow::Result<()> {
-    dispatch::update(ctx, case_id, |c| {
+    request::update(ctx, case_id, |c| {
         c.thread_id = Some(thread_id);
         Ok(())
     })?;

@@ -13,9 +13,9 @@ use diagnosis::Lang;
 use store::{CaseId, CaseStatus, StoredBundle};
 
 use crate::diagnose::{self, PASTE_PREFIX, Progress, Received};
-use crate::dispatch::{self, Req};
 use crate::error::{HandlerError, UserError};
 use crate::render::{self, t};
+use crate::request::{self, Req};
 use crate::{Outgoing, Target};
 
 /// How long an offer to open a case with a paste stays valid.
@@ -111,7 +111,7 @@ fn paste_device(case: &store::Case, named: Option<String>) -> Result<Option<Stri
 }
 
 async fn in_case(req: &Req<'_>, id: &CaseId, device: Option<String>) -> Result<(), HandlerError> {
-    let case = dispatch::load(req.ctx, id)?;
+    let case = request::load(req.ctx, id)?;
     if case.status == CaseStatus::Closed {
         return Err(UserError::CaseClosed(case.id).into());
     }

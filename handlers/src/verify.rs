@@ -4,9 +4,9 @@
 use diagnosis::Lang;
 
 use crate::command::Verdict;
-use crate::dispatch::{self, Req};
 use crate::error::HandlerError;
 use crate::lifecycle;
+use crate::request::{self, Req};
 
 /// Record a verdict for `device` (or the one device waiting for it).
 pub fn handle(
@@ -17,7 +17,7 @@ pub fn handle(
 ) -> Result<(), HandlerError> {
     let id = req.case_id()?;
     let stamp = req.stamp();
-    let (case, key) = dispatch::update(req.ctx, &id, |c| {
+    let (case, key) = request::update(req.ctx, &id, |c| {
         let dev = match device {
             Some(d) => d.to_string(),
             None => lifecycle::verify_target(c)?,

@@ -4,8 +4,68 @@
 use diagnosis::Lang;
 use store::CaseId;
 
-use super::table::{ArgKind, Spec};
-use super::{Verdict, non_empty, parse_verdict};
+use super::model::{Verdict, non_empty, parse_verdict};
+
+/// The type of one argument: how it is read from text and from a slash option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgKind {
+    /// One word (a device name).
+    Word,
+    /// Several words separated by spaces or commas, up to a `--`.
+    Words,
+    /// The rest of the line.
+    Text,
+    /// The rest of the line after a `--` (follows [`ArgKind::Words`]).
+    AfterDashes,
+    /// `fixed` or `failing` (and their aliases, `still failing`, `已修复`, …).
+    Verdict,
+    /// `zh` or `en`.
+    Lang,
+    /// A case id.
+    CaseId,
+    /// An optional keyword that switches something on; the first word is the canonical one.
+    Flag(&'static [&'static str]),
+    /// A file: the bundle of a slash command (a text command's attachments come with the message).
+    Attachment,
+}
+
+impl ArgKind {
+    /// The fixed values a slash option offers, if any.
+    pub fn choices(self) -> &'static [&'static str] {
+        match self {
+            ArgKind::Verdict => &["fixed", "failing"],
+            ArgKind::Lang => &["zh", "en"],
+            _ => &[],
+        }
+    }
+}
+
+/// One argument of a command.
+#[derive(Debug)]
+pub struct Arg {
+    /// Name; also the slash option's name.
+    pub name: &'static str,
+    /// Type.
+    pub kind: ArgKind,
+    /// Whether the command is malformed without it.
+    pub required: bool,
+    /// What to give, in English and Chinese (the slash option's description).
+    pub help: [&'static str; 2],
+}
+
+pub(super) const fn arg(
+    name: &'static str,
+    kind: ArgKind,
+    required: bool,
+    help: [&'static str; 2],
+) -> Arg {
+    Arg {
+        name,
+        kind,
+        required,
+        help,
+    }
+}
 
 /// One typed argument value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -247,10 +307,11 @@ fn read_one(kind: ArgKind, text: &str) -> Read<'_> {
     }
 }
 
-/// Read the arguments of `spec` from the text after its word; `None` when malformed.
-pub(super) fn read_text(spec: &Spec, mut text: &str) -> Option<Values> {
+/// Read `args` from the text after the command word; `None` when malformed (with `strict`, also
+/// when text is left over).
+pub(super) fn read_text(args: &[Arg], strict: bool, mut text: &str) -> Option<Values> {
     let mut values = Values::default();
-    for arg in spec.args {
+    for arg in args {
         match read_one(arg.kind, text) {
             Read::Found(v, rest) => {
                 values = values.push(arg.name, v);
@@ -260,7 +321,7 @@ pub(super) fn read_text(spec: &Spec, mut text: &str) -> Option<Values> {
             Read::Absent | Read::Bad => return None,
         }
     }
-    (!spec.strict || text.trim().is_empty()).then_some(values)
+    (!strict || text.trim().is_empty()).then_some(values)
 }
 
 /// Read one slash option's value by its argument's type; the whole value is the argument.
@@ -291,12 +352,12 @@ fn read_option(kind: ArgKind, value: &OptionValue) -> Option<Value> {
     }
 }
 
-/// Read the arguments of `spec` from named options; `None` when a required one is missing or a
+/// Read `args` from named options; `None` when a required one is missing or a
 /// value does not read as its type. Options the command does not declare are ignored, and so
 /// are attachments (they travel with the message).
-pub(super) fn read_options(spec: &Spec, options: &[(&str, OptionValue)]) -> Option<Values> {
+pub(super) fn read_options(args: &[Arg], options: &[(&str, OptionValue)]) -> Option<Values> {
     let mut values = Values::default();
-    for arg in spec.args {
+    for arg in args {
         let given = options.iter().find(|(n, _)| *n == arg.name).map(|(_, v)| v);
         let value = match given {
             Some(OptionValue::Bool(false)) => None,

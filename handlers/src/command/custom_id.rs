@@ -9,9 +9,9 @@
 
 use store::CaseId;
 
-use super::args::{OptionValue, Value, Values, read_options};
-use super::table::{ArgKind, Spec, spec};
-use super::{Command, Verdict};
+use super::args::{ArgKind, OptionValue, Value, read_options};
+use super::model::{Command, Verdict};
+use super::table::spec;
 
 /// The longest custom id Discord accepts.
 pub const MAX_CUSTOM_ID: usize = 100;
@@ -65,14 +65,6 @@ fn field(v: &Value) -> String {
 }
 
 impl Command {
-    /// The table entry and typed values of this command; `None` for free text, bare verdicts
-    /// and unknown input.
-    pub fn values(&self) -> Option<(&'static Spec, Values)> {
-        super::COMMANDS
-            .iter()
-            .find_map(|s| (s.values)(self).map(|v| (s, v)))
-    }
-
     /// The custom id of a component that runs this command in `case`; `None` when the command
     /// is not in the table or its arguments do not fit in [`MAX_CUSTOM_ID`] characters.
     pub fn custom_id(&self, case: Option<&CaseId>) -> Option<String> {
@@ -123,8 +115,8 @@ pub fn parse_custom_id(id: &str) -> Result<(Option<CaseId>, Command), CustomIdEr
     if fields.next().is_some() {
         return Err(CustomIdError::BadArguments(id.to_string()));
     }
-    let mut values =
-        read_options(spec, &options).ok_or_else(|| CustomIdError::BadArguments(id.to_string()))?;
+    let mut values = read_options(spec.args, &options)
+        .ok_or_else(|| CustomIdError::BadArguments(id.to_string()))?;
     values = values.map_words(|w| unescape(&w));
     let cmd = (spec.build)(values).ok_or_else(|| CustomIdError::BadArguments(id.to_string()))?;
     Ok((case, cmd))

@@ -6,56 +6,9 @@ use std::fmt::Write as _;
 
 use diagnosis::Lang;
 
-use super::Command;
-use super::args::Values;
+use super::args::{Arg, ArgKind, Values, arg};
+use super::model::Command;
 use crate::Role;
-
-/// The type of one argument: how it is read from text and from a slash option.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ArgKind {
-    /// One word (a device name).
-    Word,
-    /// Several words separated by spaces or commas, up to a `--`.
-    Words,
-    /// The rest of the line.
-    Text,
-    /// The rest of the line after a `--` (follows [`ArgKind::Words`]).
-    AfterDashes,
-    /// `fixed` or `failing` (and their aliases, `still failing`, `已修复`, …).
-    Verdict,
-    /// `zh` or `en`.
-    Lang,
-    /// A case id.
-    CaseId,
-    /// An optional keyword that switches something on; the first word is the canonical one.
-    Flag(&'static [&'static str]),
-    /// A file: the bundle of a slash command (a text command's attachments come with the message).
-    Attachment,
-}
-
-impl ArgKind {
-    /// The fixed values a slash option offers, if any.
-    pub fn choices(self) -> &'static [&'static str] {
-        match self {
-            ArgKind::Verdict => &["fixed", "failing"],
-            ArgKind::Lang => &["zh", "en"],
-            _ => &[],
-        }
-    }
-}
-
-/// One argument of a command.
-#[derive(Debug)]
-pub struct Arg {
-    /// Name; also the slash option's name.
-    pub name: &'static str,
-    /// Type.
-    pub kind: ArgKind,
-    /// Whether the command is malformed without it.
-    pub required: bool,
-    /// What to give, in English and Chinese (the slash option's description).
-    pub help: [&'static str; 2],
-}
 
 /// One command.
 pub struct Spec {
@@ -84,15 +37,6 @@ pub struct Spec {
 impl std::fmt::Debug for Spec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Spec").field("name", &self.name).finish()
-    }
-}
-
-const fn arg(name: &'static str, kind: ArgKind, required: bool, help: [&'static str; 2]) -> Arg {
-    Arg {
-        name,
-        kind,
-        required,
-        help,
     }
 }
 
@@ -477,6 +421,40 @@ impl Spec {
             word: self.name.to_string(),
             usage: Some(self.usage()),
         }
+    }
+}
+
+impl Command {
+    /// The table entry and typed values of this command; `None` for free text, bare verdicts
+    /// and unknown input.
+    pub fn values(&self) -> Option<(&'static Spec, Values)> {
+        COMMANDS
+            .iter()
+            .find_map(|s| (s.values)(self).map(|v| (s, v)))
+    }
+
+    /// The table entry of this command; `None` for free text, bare verdicts and unknown input.
+    pub fn spec(&self) -> Option<&'static Spec> {
+        self.values().map(|(spec, _)| spec)
+    }
+
+    /// Redact secrets from every free-text argument (titles, notes, reasons); returns how many
+    /// were found. Text commands are redacted before parsing, typed ones (slash options) here.
+    pub fn redact(&mut self) -> usize {
+        let mut found = 0;
+        let mut clean = |s: String| {
+            let r = crate::redact::redact(&s);
+            found += r.found;
+            r.text
+        };
+        if let Command::Verify { note: Some(n), .. } = self {
+            *n = clean(std::mem::take(n));
+        } else if let Some((spec, values)) = self.values()
+            && let Some(cmd) = (spec.build)(values.map_text(&mut clean))
+        {
+            *self = cmd;
+        }
+        found
     }
 }
 

@@ -1,0 +1,111 @@
+//! Purpose: the request context every feature module works with — one message being handled
+//! ([`Req`]) and the case load / read-modify-write helpers. It sits below the feature modules
+//! and imports none of them.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use diagnosis::Lang;
+use store::{Applied, Case, CaseId, StoreError};
+
+use crate::error::{HandlerError, UserError};
+use crate::lifecycle::Stamp;
+use crate::render::{self, View};
+use crate::{Context, Incoming, Outbox, Outgoing, Reply, Role, Target};
+
+/// One message being handled: everything a feature module needs.
+pub(crate) struct Req<'a> {
+    pub ctx: &'a Context,
+    pub msg: &'a Incoming,
+    /// The case this message belongs to, if any.
+    pub case_id: Option<CaseId>,
+    /// Language and audience of the replies.
+    pub view: View,
+    pub out: &'a Outbox,
+}
+
+/// Unix seconds now.
+pub(crate) fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl Req<'_> {
+    /// Push an outgoing item; a closed outbox means the adapter is gone, which is not an error here.
+    pub fn send(&self, o: Outgoing) {
+        let _ = self.out.send(o);
+    }
+
+    /// Post replies to `target`.
+    pub fn post(&self, target: Target, replies: Vec<Reply>) {
+        for reply in replies {
+            self.send(Outgoing::Reply {
+                target: target.clone(),
+                reply,
+            });
+        }
+    }
+
+    /// Post `text` (split if long) to where the message came from.
+    pub fn say(&self, text: &str) {
+        self.post(Target::Origin, render::replies(text, None));
+    }
+
+    /// Timeline stamp for this message's author.
+    pub fn stamp(&self) -> Stamp<'_> {
+        Stamp {
+            author: &self.msg.author.name,
+            now: now(),
+        }
+    }
+
+    /// The case, or the "no case here" error.
+    pub fn case_id(&self) -> Result<CaseId, UserError> {
+        self.case_id.clone().ok_or(UserError::NoCase)
+    }
+
+    /// Load the current case.
+    pub fn case(&self) -> Result<Case, HandlerError> {
+        let id = self.case_id()?;
+        load(self.ctx, &id)
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.view.lang
+    }
+
+    pub fn engineer(&self) -> bool {
+        self.view.role == Role::Engineer
+    }
+}
+
+/// Load a case or fail with a user error naming the id.
+pub(crate) fn load(ctx: &Context, id: &CaseId) -> Result<Case, HandlerError> {
+    ctx.store
+        .get(id)?
+        .ok_or_else(|| UserError::NoSuchCase(id.to_string()).into())
+}
+
+/// Read-modify-write one case with a transition that either succeeds or leaves it untouched.
+pub(crate) fn update<T>(
+    ctx: &Context,
+    id: &CaseId,
+    mut f: impl FnMut(&mut Case) -> Result<T, UserError>,
+) -> Result<(Case, T), HandlerError> {
+    let mut result = None;
+    let applied = ctx.store.update(id, None, &mut |c| result = Some(f(c)));
+    let case = match applied {
+        Ok(Applied::Done(case)) => case,
+        Ok(Applied::Duplicate) => {
+            return Err(HandlerError::Internal("unexpected duplicate".into()));
+        }
+        Err(StoreError::NotFound(_)) => return Err(UserError::NoSuchCase(id.to_string()).into()),
+        Err(e) => return Err(e.into()),
+    };
+    match result {
+        Some(Ok(v)) => Ok((case, v)),
+        Some(Err(e)) => Err(e.into()),
+        None => Err(HandlerError::Internal("case update did not run".into())),
+    }
+}
