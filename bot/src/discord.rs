@@ -390,7 +390,7 @@ impl Bot {
 
     fn case_of_thread(&self, channel: ChannelId) -> bool {
         self.live()
-            .is_some_and(|l| matches!(l.ctx.store.case_by_thread(channel.get()), Ok(Some(_))))
+            .is_some_and(|l| matches!(handlers::is_case_thread(&l.ctx, channel.get()), Ok(true)))
     }
 
     /// Allowed channels, threads under them, and casebot's own case threads.

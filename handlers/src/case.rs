@@ -156,7 +156,7 @@ pub fn note(req: &Req<'_>, text: &str) -> Result<(), HandlerError> {
 pub fn lang(req: &Req<'_>, lang: Lang) -> Result<(), HandlerError> {
     req.ctx.set_user_lang(&req.msg.author.id, lang);
     if let Some(id) = &req.case_id {
-        let open = request::load(req.ctx, id)?.status != CaseStatus::Closed;
+        let open = req.case()?.status != CaseStatus::Closed;
         if open {
             request::update(req.ctx, id, |c| {
                 c.lang = lang;

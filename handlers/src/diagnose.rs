@@ -313,7 +313,7 @@ pub(crate) async fn stored_bundle(
 /// its own reply and does not stop the others.
 pub async fn attachments(req: &Req<'_>, device: Option<String>) -> Result<(), HandlerError> {
     let id = req.case_id()?;
-    let case = request::load(req.ctx, &id)?;
+    let case = req.case()?;
     if case.status == CaseStatus::Closed {
         return Err(UserError::CaseClosed(id).into());
     }
@@ -364,7 +364,7 @@ fn record(
 pub async fn rerun(req: &Req<'_>, only: Option<&str>) -> Result<(), HandlerError> {
     let case = req.case()?;
     if case.status == CaseStatus::Closed {
-        return Err(UserError::CaseClosed(case.id).into());
+        return Err(UserError::CaseClosed(case.id.clone()).into());
     }
     if let Some(name) = only {
         lifecycle::find_device(&case, name).ok_or_else(|| UserError::UnknownDevice {

@@ -46,13 +46,14 @@ pub(crate) async fn handle(ctx: &Context, mut msg: Incoming, out: &Outbox) -> an
     if let Some(id) = &case_id {
         tracing::Span::current().record("case_id", id.as_str());
     }
-    let case_lang = match &case_id {
-        Some(id) => ctx.store.get(id)?.map(|c| c.lang),
+    // The one load of the case for this message; feature modules read it from `Req`.
+    let case = match &case_id {
+        Some(id) => ctx.store.get(id)?,
         None => None,
     };
     let lang = ctx
         .user_lang(&msg.author.id)
-        .or(case_lang)
+        .or(case.as_ref().map(|c| c.lang))
         .unwrap_or(ctx.config.default_lang);
     let req = Req {
         ctx,
@@ -61,6 +62,7 @@ pub(crate) async fn handle(ctx: &Context, mut msg: Incoming, out: &Outbox) -> an
             role: msg.author.role,
         },
         case_id,
+        case,
         msg: &msg,
         out,
     };

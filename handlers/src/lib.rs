@@ -316,6 +316,16 @@ pub async fn bind_thread(ctx: &Context, case_id: &CaseId, thread_id: u64) -> any
     Ok(())
 }
 
+/// The thread case `case_id` is discussed in, if it has one (where [`Target::Case`] replies go).
+pub fn case_thread(ctx: &Context, case_id: &CaseId) -> anyhow::Result<Option<u64>> {
+    Ok(ctx.store.get(case_id)?.and_then(|c| c.thread_id))
+}
+
+/// Whether `channel_id` is the thread of a case (case threads are always served).
+pub fn is_case_thread(ctx: &Context, channel_id: u64) -> anyhow::Result<bool> {
+    Ok(ctx.store.case_by_thread(channel_id)?.is_some())
+}
+
 /// After a restart: finish journaled work, then re-diagnose open cases whose conclusions came
 /// from another rule-set version (an upgraded casebot), pushing replies into `out`.
 pub async fn resume(ctx: &Context, out: &Outbox) -> anyhow::Result<()> {

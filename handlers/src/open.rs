@@ -112,10 +112,11 @@ pub async fn handle(req: &Req<'_>, title: &str) -> Result<(), HandlerError> {
     };
     let mut case = lifecycle::new_case(id.clone(), title, lang, req.msg.channel_id, stamp);
     lifecycle::request_logs(&mut case, stamp);
-    let id = match ctx.store.create(case, Some(&req.msg.message_id))? {
-        store::Applied::Done(c) => c.id,
+    let case = match ctx.store.create(case, Some(&req.msg.message_id))? {
+        store::Applied::Done(c) => c,
         store::Applied::Duplicate => return Ok(()),
     };
+    let id = case.id.clone();
     req.send(Outgoing::CreateThread {
         case_id: id.clone(),
         name: thread_name(&id, title),
@@ -135,6 +136,7 @@ pub async fn handle(req: &Req<'_>, title: &str) -> Result<(), HandlerError> {
         ctx,
         msg: req.msg,
         case_id: Some(id),
+        case: Some(case),
         view: View {
             lang,
             role: req.view.role,

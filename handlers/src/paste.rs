@@ -10,12 +10,12 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use diagnosis::Lang;
-use store::{CaseId, CaseStatus, StoredBundle};
+use store::{CaseStatus, StoredBundle};
 
 use crate::diagnose::{self, PASTE_PREFIX, Progress, Received};
 use crate::error::{HandlerError, UserError};
 use crate::render::{self, t};
-use crate::request::{self, Req};
+use crate::request::Req;
 use crate::{Outgoing, Target};
 
 /// How long an offer to open a case with a paste stays valid.
@@ -90,8 +90,8 @@ async fn store_text(req: &Req<'_>) -> Result<StoredBundle, HandlerError> {
 
 /// Log lines in a message: diagnose them in the case, or outside any case with an offer.
 pub(crate) async fn handle(req: &Req<'_>, device: Option<String>) -> Result<(), HandlerError> {
-    match req.case_id.clone() {
-        Some(id) => in_case(req, &id, device).await,
+    match req.case_id {
+        Some(_) => in_case(req, device).await,
         None => outside(req).await,
     }
 }
@@ -110,10 +110,10 @@ fn paste_device(case: &store::Case, named: Option<String>) -> Result<Option<Stri
     }
 }
 
-async fn in_case(req: &Req<'_>, id: &CaseId, device: Option<String>) -> Result<(), HandlerError> {
-    let case = request::load(req.ctx, id)?;
+async fn in_case(req: &Req<'_>, device: Option<String>) -> Result<(), HandlerError> {
+    let case = req.case()?;
     if case.status == CaseStatus::Closed {
-        return Err(UserError::CaseClosed(case.id).into());
+        return Err(UserError::CaseClosed(case.id.clone()).into());
     }
     let device = paste_device(&case, device)?;
     req.send(Outgoing::Typing);

@@ -18,6 +18,8 @@ pub(crate) struct Req<'a> {
     pub msg: &'a Incoming,
     /// The case this message belongs to, if any.
     pub case_id: Option<CaseId>,
+    /// That case as it was when the message arrived: loaded once per message.
+    pub case: Option<Case>,
     /// Language and audience of the replies.
     pub view: View,
     pub out: &'a Outbox,
@@ -65,10 +67,12 @@ impl Req<'_> {
         self.case_id.clone().ok_or(UserError::NoCase)
     }
 
-    /// Load the current case.
-    pub fn case(&self) -> Result<Case, HandlerError> {
+    /// The current case, as loaded when the message arrived.
+    pub fn case(&self) -> Result<&Case, UserError> {
         let id = self.case_id()?;
-        load(self.ctx, &id)
+        self.case
+            .as_ref()
+            .ok_or_else(|| UserError::NoSuchCase(id.to_string()))
     }
 
     pub fn lang(&self) -> Lang {

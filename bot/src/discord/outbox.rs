@@ -105,9 +105,8 @@ impl Delivery {
     async fn reply(&self, ctx: &Context, origin: &Origin, target: Target, reply: Reply) -> bool {
         let channel = match &target {
             Target::Origin => None,
-            Target::Case(case_id) => match self.ctx.store.get(case_id) {
-                Ok(Some(case)) => case.thread_id.map(ChannelId::new),
-                Ok(None) => None,
+            Target::Case(case_id) => match handlers::case_thread(&self.ctx, case_id) {
+                Ok(thread) => thread.map(ChannelId::new),
                 Err(e) => {
                     tracing::warn!(case_id = %case_id.as_str(), "cannot load case: {e:#}");
                     None

@@ -788,3 +788,110 @@ async fn typed_commands_are_redacted_and_permission_checked() {
     chat.deliver(typed(Role::Engineer, close)).await;
     assert_eq!(chat.case(&id).status, CaseStatus::Closed);
 }
+
+/// A store that counts case loads, over a MemStore.
+struct CountingStore {
+    inner: MemStore,
+    gets: std::sync::atomic::AtomicUsize,
+}
+
+impl CountingStore {
+    fn gets(&self) -> usize {
+        self.gets.swap(0, std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl CaseStore for CountingStore {
+    fn new_case_id(&self) -> Result<CaseId, store::StoreError> {
+        self.inner.new_case_id()
+    }
+    fn create(
+        &self,
+        case: store::Case,
+        message_id: Option<&str>,
+    ) -> Result<store::Applied<store::Case>, store::StoreError> {
+        self.inner.create(case, message_id)
+    }
+    fn get(&self, id: &CaseId) -> Result<Option<store::Case>, store::StoreError> {
+        self.gets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.get(id)
+    }
+    fn update(
+        &self,
+        id: &CaseId,
+        message_id: Option<&str>,
+        f: &mut dyn FnMut(&mut store::Case),
+    ) -> Result<store::Applied<store::Case>, store::StoreError> {
+        self.inner.update(id, message_id, f)
+    }
+    fn is_processed(&self, message_id: &str) -> Result<bool, store::StoreError> {
+        self.inner.is_processed(message_id)
+    }
+    fn mark_processed(&self, message_id: &str) -> Result<bool, store::StoreError> {
+        self.inner.mark_processed(message_id)
+    }
+    fn list(&self) -> Result<Vec<store::Case>, store::StoreError> {
+        self.inner.list()
+    }
+    fn case_by_thread(&self, thread_id: u64) -> Result<Option<CaseId>, store::StoreError> {
+        self.inner.case_by_thread(thread_id)
+    }
+    fn put_bundle(
+        &self,
+        data: &mut dyn std::io::Read,
+    ) -> Result<store::StoredBundle, store::StoreError> {
+        self.inner.put_bundle(data)
+    }
+    fn bundle_path(&self, sha256: &str) -> Result<Option<std::path::PathBuf>, store::StoreError> {
+        self.inner.bundle_path(sha256)
+    }
+    fn journal_add(&self, entry: &store::JournalEntry) -> Result<(), store::StoreError> {
+        self.inner.journal_add(entry)
+    }
+    fn journal_remove(&self, id: &str) -> Result<(), store::StoreError> {
+        self.inner.journal_remove(id)
+    }
+    fn journal_list(&self) -> Result<Vec<store::JournalEntry>, store::StoreError> {
+        self.inner.journal_list()
+    }
+    fn export(&self, out: &mut dyn std::io::Write) -> Result<u64, store::StoreError> {
+        self.inner.export(out)
+    }
+    fn import(&self, input: &mut dyn std::io::BufRead) -> Result<u64, store::StoreError> {
+        self.inner.import(input)
+    }
+    fn flush(&self) -> Result<(), store::StoreError> {
+        self.inner.flush()
+    }
+}
+
+#[tokio::test]
+async fn a_message_loads_its_case_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(CountingStore {
+        inner: MemStore::with_bundle_dir(dir.path().join("bundles")),
+        gets: 0.into(),
+    });
+    let ctx = Context::new(store.clone(), RuleSet::default(), HandlersConfig::default())
+        .with_engine(Arc::new(fake_engine));
+    let chat = FakeChat {
+        ctx,
+        dir,
+        next: 0.into(),
+    };
+    let id = switched(&chat.send(Role::Engineer, None, "open once", vec![]).await);
+    let bundle = chat.bundle("a.zip", DEVICE1);
+    for (line, files) in [
+        ("status", vec![]),
+        ("lang en", vec![]),
+        ("", vec![bundle]),
+        ("diagnose", vec![]),
+        ("device wcc0021z675842 fixed", vec![]),
+        ("export", vec![]),
+    ] {
+        store.gets();
+        let out = chat.send(Role::Engineer, Some(&id), line, files).await;
+        assert!(!text(&out).is_empty(), "{line}");
+        assert_eq!(store.gets(), 1, "`{line}` loaded its case more than once");
+    }
+}
