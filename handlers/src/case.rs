@@ -93,7 +93,7 @@ pub fn status_text(case: &Case, lang: Lang, role: Role) -> String {
 /// `status`.
 pub fn status(req: &Req<'_>) -> Result<(), HandlerError> {
     let case = req.case()?;
-    req.say(&status_text(&case, req.lang(), req.view.role));
+    req.say(&status_text(case, req.lang(), req.view.role));
     Ok(())
 }
 
@@ -171,7 +171,7 @@ pub fn lang(req: &Req<'_>, lang: Lang) -> Result<(), HandlerError> {
 /// `export`: summary as Markdown and the case as JSON.
 pub fn export(req: &Req<'_>) -> Result<(), HandlerError> {
     let case = req.case()?;
-    let files = summary::export_files(&case, req.lang(), req.view.role)
+    let files = summary::export_files(case, req.lang(), req.view.role)
         .map_err(|e| HandlerError::Internal(format!("export: {e}")))?;
     let text = match (req.lang(), files.len()) {
         (Lang::En, 1) => format!("Export of {}: summary (Markdown).", case.id),

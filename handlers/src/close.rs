@@ -85,7 +85,7 @@ fn resolve_split(case: &Case, words: Vec<String>, title: Option<String>) -> (Vec
 pub fn split(req: &Req<'_>, words: Vec<String>, title: Option<String>) -> Result<(), HandlerError> {
     let id = req.case_id()?;
     let current = req.case()?;
-    let (devices, title) = resolve_split(&current, words, title);
+    let (devices, title) = resolve_split(current, words, title);
     let stamp = req.stamp();
     let new_id = req.ctx.store.new_case_id()?;
     // Validate on a copy first, so a refused split creates nothing.

@@ -318,7 +318,7 @@ pub async fn attachments(req: &Req<'_>, device: Option<String>) -> Result<(), Ha
         return Err(UserError::CaseClosed(id).into());
     }
     for att in &req.msg.attachments {
-        match attachment(req, &case, att, device.as_deref()).await {
+        match attachment(req, case, att, device.as_deref()).await {
             Ok(()) => {}
             Err(HandlerError::User(e)) => req.say(&e.message(req.lang())),
             Err(e) => return Err(e),
@@ -367,12 +367,12 @@ pub async fn rerun(req: &Req<'_>, only: Option<&str>) -> Result<(), HandlerError
         return Err(UserError::CaseClosed(case.id.clone()).into());
     }
     if let Some(name) = only {
-        lifecycle::find_device(&case, name).ok_or_else(|| UserError::UnknownDevice {
+        lifecycle::find_device(case, name).ok_or_else(|| UserError::UnknownDevice {
             name: name.to_string(),
             known: case.devices.keys().cloned().collect(),
         })?;
     }
-    let bundles = latest_bundles(req.ctx, &case, only)?;
+    let bundles = latest_bundles(req.ctx, case, only)?;
     if bundles.is_empty() {
         return Err(UserError::NoBundles.into());
     }

@@ -115,13 +115,13 @@ async fn in_case(req: &Req<'_>, device: Option<String>) -> Result<(), HandlerErr
     if case.status == CaseStatus::Closed {
         return Err(UserError::CaseClosed(case.id.clone()).into());
     }
-    let device = paste_device(&case, device)?;
+    let device = paste_device(case, device)?;
     req.send(Outgoing::Typing);
     let stored = store_text(req).await?;
     let name = paste_name(&req.msg.message_id);
     diagnose::stored_bundle(
         req,
-        &case,
+        case,
         &stored,
         &name,
         device.as_deref(),
@@ -185,7 +185,7 @@ pub(crate) async fn open_with_offer(req: &Req<'_>) -> Result<(), HandlerError> {
         // The paste is already stored; a failure must not delete it under another reference.
         duplicate: true,
     };
-    diagnose::stored_bundle(req, &case, &stored, &offer.name, None, Received::Paste).await
+    diagnose::stored_bundle(req, case, &stored, &offer.name, None, Received::Paste).await
 }
 
 #[cfg(test)]
