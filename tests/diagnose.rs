@@ -86,7 +86,7 @@ fn normalise_text(s: &str) -> String {
 }
 
 /// Compare with `tests/fixtures/expected/<name>`, or write it when `CASEBOT_BLESS=1`.
-fn golden(name: &str, actual: &str) {
+pub(crate) fn golden(name: &str, actual: &str) {
     let path = fixture("expected").join(name);
     if std::env::var_os("CASEBOT_BLESS").is_some() {
         std::fs::create_dir_all(fixture("expected")).expect("mkdir expected");

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per area (ripgrep's layout).
 
 mod catalogue;
+mod chat;
 mod console;
 mod diagnose;
 mod discord;
