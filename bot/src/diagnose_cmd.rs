@@ -70,7 +70,7 @@ pub fn run(config: Option<&Path>, args: &DiagnoseArgs) -> anyhow::Result<ExitCod
         s.push('\n');
         s
     } else {
-        diagnosis::render_text(&d, lang)
+        handlers::render::terminal::render_text(&d, lang)
     };
     print_stdout(&text)?;
     Ok(ExitCode::SUCCESS)

@@ -8,7 +8,8 @@
 //! - [`rule`]: rules as TOML data compiled into a [`rule::RuleSet`].
 //! - [`engine`]: runs a `RuleSet` over a `Bundle` and produces a [`report::Diagnosis`].
 //! - [`codes`]: the error-code knowledge base (names and meanings, en and zh).
-//! - [`report`]: the `casebot.diagnosis.v1` JSON contract; [`render`]: the terminal report.
+//! - [`report`]: the `casebot.diagnosis.v1` JSON contract (the terminal report and chat replies
+//!   are drawn from it by `handlers::render`).
 //!
 //! No tokio, serenity, sled or reqwest here: the engine is synchronous and deterministic.
 #![deny(missing_docs)]
@@ -18,13 +19,11 @@ pub mod codes;
 pub mod engine;
 pub mod error;
 pub mod parse;
-pub mod render;
 pub mod report;
 pub mod rule;
 
 pub use bundle::{Bundle, Limits};
 pub use error::DiagnosisError;
-pub use render::render_text;
 pub use report::{Diagnosis, Lang};
 pub use rule::RuleSet;
 

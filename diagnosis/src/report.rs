@@ -1,4 +1,4 @@
-//! The `casebot.diagnosis.v1` output contract (docs/ARCHITECTURE.md, "Root causes") and its terminal rendering.
+//! The `casebot.diagnosis.v1` output contract (docs/ARCHITECTURE.md, "Root causes").
 //!
 //! Every human-readable text carries an English field and, where the audience may be Chinese,
 //! a `*_zh` twin, so one stored diagnosis can be rendered in either language later.

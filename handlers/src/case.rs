@@ -9,7 +9,7 @@ use store::{Case, CaseId, CaseStatus};
 use crate::command;
 use crate::error::{HandlerError, UserError};
 use crate::lifecycle;
-use crate::render::{self, finding_title, t};
+use crate::render::{self, finding_title, msg};
 use crate::request::{self, Req};
 use crate::summary;
 use crate::{Outgoing, Reply, Role, Target};
@@ -17,22 +17,22 @@ use crate::{Outgoing, Reply, Role, Target};
 /// Status word in `lang`.
 pub fn status_word(s: CaseStatus, lang: Lang) -> &'static str {
     match s {
-        CaseStatus::Open => t(lang, "open", "已创建"),
-        CaseStatus::AwaitingLogs => t(lang, "awaiting logs", "等待日志"),
-        CaseStatus::Diagnosed => t(lang, "diagnosed", "已诊断"),
-        CaseStatus::AwaitingVerification => t(lang, "awaiting verification", "等待验证"),
-        CaseStatus::Resolved => t(lang, "resolved", "已解决"),
-        CaseStatus::Closed => t(lang, "closed", "已关闭"),
+        CaseStatus::Open => msg(lang, "case.open"),
+        CaseStatus::AwaitingLogs => msg(lang, "case.awaiting_logs"),
+        CaseStatus::Diagnosed => msg(lang, "case.diagnosed"),
+        CaseStatus::AwaitingVerification => msg(lang, "case.awaiting_verification"),
+        CaseStatus::Resolved => msg(lang, "case.resolved"),
+        CaseStatus::Closed => msg(lang, "case.closed"),
     }
 }
 
 fn device_word(s: store::DeviceStatus, lang: Lang) -> &'static str {
     use store::DeviceStatus as D;
     match s {
-        D::AwaitingLogs => t(lang, "awaiting logs", "等待日志"),
-        D::Diagnosed => t(lang, "diagnosed", "已诊断"),
-        D::Fixed => t(lang, "fixed", "已修复"),
-        D::StillFailing => t(lang, "still failing", "仍然失败"),
+        D::AwaitingLogs => msg(lang, "case.awaiting_logs"),
+        D::Diagnosed => msg(lang, "case.diagnosed"),
+        D::Fixed => msg(lang, "case.fixed"),
+        D::StillFailing => msg(lang, "case.still_failing"),
     }
 }
 
@@ -70,15 +70,7 @@ pub fn status_text(case: &Case, lang: Lang, role: Role) -> String {
         );
     }
     if case.devices.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}",
-            t(
-                lang,
-                "No device bundle yet (see `collect`).",
-                "还没有设备日志（见 `collect`）。"
-            )
-        );
+        let _ = writeln!(out, "{}", msg(lang, "case.no_device_bundle_yet"));
     }
     if let Some(s) = &case.summary {
         let shown = match role {
@@ -108,11 +100,7 @@ pub fn cases(req: &Req<'_>) -> Result<(), HandlerError> {
         .take(20)
         .collect();
     if mine.is_empty() {
-        req.say(t(
-            lang,
-            "No cases yet. Start one with `open <title>`.",
-            "还没有案例。用 `open <标题>` 新建。",
-        ));
+        req.say(msg(lang, "case.no_cases_yet_start"));
         return Ok(());
     }
     let mut out = String::new();
@@ -148,7 +136,7 @@ pub fn note(req: &Req<'_>, text: &str) -> Result<(), HandlerError> {
         lifecycle::log(c, stamp, "note", text);
         Ok(())
     })?;
-    req.say(t(req.lang(), "Noted.", "已记录。"));
+    req.say(msg(req.lang(), "case.noted"));
     Ok(())
 }
 
@@ -164,7 +152,7 @@ pub fn lang(req: &Req<'_>, lang: Lang) -> Result<(), HandlerError> {
             })?;
         }
     }
-    req.say(t(lang, "I will reply in English.", "之后我会用中文回复。"));
+    req.say(msg(lang, "case.i_will_reply_english"));
     Ok(())
 }
 
@@ -189,13 +177,9 @@ pub fn export(req: &Req<'_>) -> Result<(), HandlerError> {
 /// `help`.
 pub fn help(req: &Req<'_>) -> Result<(), HandlerError> {
     let lang = req.lang();
-    let mut out = String::from(t(lang, "**casebot commands**\n", "**casebot 命令**\n"));
+    let mut out = String::from(msg(lang, "case.casebot_commands"));
     out.push_str(&command::help_lines(lang));
-    out.push_str(t(
-        lang,
-        "Attach a log bundle (zip) in a case to diagnose it; add `device:<name>` if the zip is not named after the device. Log lines pasted in a message (plain or in a code block) are diagnosed too. After a fix, a plain `fixed` or `still failing` reply is enough when one device is waiting.",
-        "在案例中上传日志包（zip）即可诊断；如果 zip 不是以设备名命名，请加上 `device:<设备名>`。直接粘贴的日志行（普通文本或代码块）也会被诊断。修复后，如果只有一台设备在等待验证，直接回复 `fixed` 或 `still failing` 即可。",
-    ));
+    out.push_str(msg(lang, "case.attach_log_bundle_zip"));
     req.say(&out);
     Ok(())
 }

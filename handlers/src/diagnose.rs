@@ -14,7 +14,7 @@ use store::{BundleRef, Case, CaseId, CaseStatus, JournalEntry, StoredBundle};
 
 use crate::error::{HandlerError, UserError};
 use crate::lifecycle::{self, Stamp};
-use crate::render::{self, View, t};
+use crate::render::{self, View, msg};
 use crate::request::{self, Req, now};
 use crate::{Attachment, Context, Outbox, Outgoing, Reply, Role, Target};
 
@@ -472,7 +472,7 @@ pub async fn resume(ctx: &Context, out: &Outbox) -> Result<(), HandlerError> {
 fn conclusion(d: Option<&Diagnosis>, lang: Lang) -> String {
     match d.and_then(Diagnosis::top) {
         Some(f) => format!("{} (`{}`)", render::finding_title(f, lang), f.root_cause),
-        None => t(lang, "no confident finding", "没有明确结论").to_string(),
+        None => msg(lang, "diagnose.no_confident_finding").to_string(),
     }
 }
 

@@ -7,7 +7,7 @@ use store::CaseId;
 
 use crate::command::{self, Command};
 use crate::error::{HandlerError, UserError};
-use crate::render::{View, t};
+use crate::render::{View, msg};
 use crate::request::Req;
 use crate::{Context, Incoming, Outbox, Role};
 
@@ -19,11 +19,7 @@ fn resolve_case(ctx: &Context, msg: &Incoming) -> Result<Option<CaseId>, Handler
 }
 
 fn warn_secret(req: &Req<'_>) {
-    req.say(t(
-        req.lang(),
-        "⚠️ Your message contained a password, token or key. I removed it and did not store it. Please change that secret: it was posted in chat.",
-        "⚠️ 您的消息中包含密码、令牌或密钥。我已将其删除，不会保存或复述。该信息已在聊天中公开，请尽快更改。",
-    ));
+    req.say(msg(req.lang(), "dispatch.message_contained_password_token"));
 }
 
 /// Handle one message (see [`crate::handle_message`]).

@@ -9,17 +9,13 @@ use diagnosis::Lang;
 use crate::error::HandlerError;
 use crate::facts::{ProblemFacts, parse_facts};
 use crate::lifecycle::{self, Stamp};
-use crate::render::{View, t};
+use crate::render::{View, msg};
 use crate::request::{Req, now};
 use crate::{Outgoing, Target};
 
 /// Log collection instructions, per language.
 pub fn collect_text(lang: Lang) -> String {
-    let intro = t(
-        lang,
-        "**How to collect logs** — on *each* failing device, in an administrator command prompt:",
-        "**如何收集日志** —— 请在*每台*失败的设备上，以管理员身份打开命令提示符执行：",
-    );
+    let intro = msg(lang, "open.how_collect_logs_each");
     let cmds = "```\nmkdir C:\\casebot-logs\ncopy /y C:\\Windows\\Logs\\CBS\\*.* C:\\casebot-logs\\\ncopy /y C:\\Windows\\Logs\\DISM\\dism.log C:\\casebot-logs\\\nwevtutil epl System C:\\casebot-logs\\System.evtx\nwevtutil epl Setup C:\\casebot-logs\\Setup.evtx\nwevtutil epl Application C:\\casebot-logs\\Application.evtx\nsc queryex type= service state= all > C:\\casebot-logs\\services.txt\nsc qc winmgmt >> C:\\casebot-logs\\services.txt\n```";
     let ps = "```\npowershell -NoProfile -Command \"Get-WindowsUpdateLog -LogPath C:\\casebot-logs\\WindowsUpdate.log; Compress-Archive C:\\casebot-logs C:\\$env:COMPUTERNAME.zip -Force\"\n```";
     let outro = match lang {
@@ -30,14 +26,11 @@ pub fn collect_text(lang: Lang) -> String {
             "然后把 `C:\\<计算机名>.zip` 上传到这里，每台设备一个 zip。zip 以设备名命名；否则请在消息中加上 `device:<设备名>`。请不要在聊天中发送密码或上传凭据。"
         }
     };
-    format!(
-        "{intro}\n{cmds}\n{}\n{ps}\n{outro}",
-        t(lang, "Then:", "然后：")
-    )
+    format!("{intro}\n{cmds}\n{}\n{ps}\n{outro}", msg(lang, "open.then"))
 }
 
 fn definition_text(id: &str, title: &str, facts: &ProblemFacts, lang: Lang) -> String {
-    let none = t(lang, "not stated yet", "尚未说明");
+    let none = msg(lang, "open.not_stated_yet");
     let list = |v: &[String]| {
         if v.is_empty() {
             none.to_string()
@@ -50,46 +43,34 @@ fn definition_text(id: &str, title: &str, facts: &ProblemFacts, lang: Lang) -> S
         Lang::En => writeln!(out, "Opened case **{id}**.\n\n**Problem definition**"),
         Lang::Zh => writeln!(out, "已创建案例 **{id}**。\n\n**问题定义**"),
     };
-    let _ = writeln!(out, "- {}: {title}", t(lang, "Problem", "问题"));
+    let _ = writeln!(out, "- {}: {title}", msg(lang, "open.problem"));
     let _ = writeln!(
         out,
         "- {}: {}",
-        t(lang, "Update", "更新"),
+        msg(lang, "open.update"),
         list(&facts.updates)
     );
     let _ = writeln!(
         out,
         "- {}: {}",
-        t(lang, "Error codes", "错误代码"),
+        msg(lang, "label.codes"),
         list(&facts.codes)
     );
     let _ = writeln!(
         out,
         "- {}: {}",
-        t(lang, "OS version", "系统版本"),
+        msg(lang, "open.os_version"),
         list(&facts.builds)
     );
     let devices = facts
         .devices
         .map(|n| n.to_string())
         .unwrap_or_else(|| none.to_string());
-    let _ = writeln!(
-        out,
-        "- {}: {devices}",
-        t(lang, "Affected devices", "受影响设备数")
-    );
-    let scope = t(
-        lang,
-        "**Scope**: this case covers the problem above only; each device is diagnosed separately. If other problems are mixed in, an engineer will `split` them into their own cases. Please correct anything above that is wrong with `note <text>`.",
-        "**范围**：本案例只处理上述问题，每台设备单独诊断。如果混有其他问题，工程师会用 `split` 拆分为单独的案例。如以上信息有误，请用 `note <说明>` 补充。",
-    );
+    let _ = writeln!(out, "- {}: {devices}", msg(lang, "open.affected_devices"));
+    let scope = msg(lang, "open.scope_case_covers_problem");
     let _ = writeln!(out, "{scope}");
     if facts.updates.len() > 1 || facts.codes.len() > 1 {
-        let mixed = t(
-            lang,
-            "⚠️ This report names several updates or error codes. If they are different problems on different devices, an engineer should `split` them into separate cases.",
-            "⚠️ 该报告提到了多个更新或错误代码。如果它们是不同设备上的不同问题，工程师应使用 `split` 拆分为单独的案例。",
-        );
+        let mixed = msg(lang, "open.report_names_several_updates");
         let _ = writeln!(out, "{mixed}");
     }
     out.push('\n');

@@ -14,7 +14,7 @@ use store::{CaseStatus, StoredBundle};
 
 use crate::diagnose::{self, PASTE_PREFIX, Progress, Received};
 use crate::error::{HandlerError, UserError};
-use crate::render::{self, t};
+use crate::render::{self, msg};
 use crate::request::Req;
 use crate::{Outgoing, Target};
 
@@ -156,11 +156,7 @@ async fn outside(req: &Req<'_>) -> Result<(), HandlerError> {
 }
 
 fn offer_text(lang: Lang) -> &'static str {
-    t(
-        lang,
-        "Reply `open <title>` to open a case with this log.",
-        "回复 `open <标题>` 即可用这段日志新建案例。",
-    )
+    msg(lang, "paste.reply_open_title_open")
 }
 
 /// After `open`: the paste its author was offered to open the case with, diagnosed in the new

@@ -13,6 +13,11 @@ use store::CaseId;
 use crate::redact::redact;
 use crate::{MAX_MESSAGE_CHARS, Reply, ReplyFile, Role};
 
+mod catalogue;
+pub mod terminal;
+
+pub use catalogue::{fmt, msg};
+
 /// Who a text is rendered for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct View {
@@ -20,14 +25,6 @@ pub struct View {
     pub lang: Lang,
     /// Audience.
     pub role: Role,
-}
-
-/// Pick the text for `lang`.
-pub fn t(lang: Lang, en: &'static str, zh: &'static str) -> &'static str {
-    match lang {
-        Lang::En => en,
-        Lang::Zh => zh,
-    }
 }
 
 /// Pick a localized field, falling back to English when the Chinese twin is empty.
@@ -164,15 +161,7 @@ fn push_missing(out: &mut String, missing: &[Missing], lang: Lang) {
     if missing.is_empty() {
         return;
     }
-    let _ = writeln!(
-        out,
-        "\n{}",
-        t(
-            lang,
-            "**Logs still missing** (please collect and attach them):",
-            "**还缺少以下日志**（请收集后上传）："
-        )
-    );
+    let _ = writeln!(out, "\n{}", msg(lang, "render.logs_still_missing_please"));
     for m in missing {
         let why = loc(lang, &m.why, &m.why_zh);
         let how = loc(lang, &m.how, &m.how_zh);
@@ -196,7 +185,7 @@ fn next_reply_hint(out: &mut String, device: &str, lang: Lang) {
 /// The customer's view: plain words, numbered steps, what to reply next, missing logs.
 pub fn customer_text(device: &str, d: &Diagnosis, lang: Lang) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "**{} `{device}`**", t(lang, "Device", "设备"));
+    let _ = writeln!(out, "**{} `{device}`**", msg(lang, "label.device"));
     push_customer_body(&mut out, d, lang, Some(device));
     out
 }
@@ -209,16 +198,12 @@ fn push_customer_body(out: &mut String, d: &Diagnosis, lang: Lang, hint_device: 
             let _ = writeln!(
                 out,
                 "{}{}{}",
-                t(lang, "What is wrong: ", "问题原因："),
+                msg(lang, "render.what_wrong"),
                 finding_title(f, lang),
                 subject_suffix(f, lang)
             );
             if !f.steps.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "\n{}",
-                    t(lang, "Please do the following:", "请按以下步骤操作：")
-                );
+                let _ = writeln!(out, "\n{}", msg(lang, "render.please_do_following"));
                 push_steps(out, &f.steps, lang);
             }
             if let Some(device) = hint_device {
@@ -226,15 +211,7 @@ fn push_customer_body(out: &mut String, d: &Diagnosis, lang: Lang, hint_device: 
             }
         }
         None => {
-            let _ = writeln!(
-                out,
-                "{}",
-                t(
-                    lang,
-                    "No clear cause was found in these logs yet. A support engineer will look at them.",
-                    "暂未在这些日志中找到明确原因，支持工程师会进一步分析。"
-                )
-            );
+            let _ = writeln!(out, "{}", msg(lang, "render.no_clear_cause_was"));
         }
     }
     push_missing(out, &d.bundle.missing, lang);
@@ -244,11 +221,12 @@ fn push_finding_detail(out: &mut String, f: &Finding, lang: Lang, max_evidence: 
     let subject: Vec<String> = f.subject.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let _ = writeln!(
         out,
-        "{}: `{}` · rule `{}` · {} {:.0}%{}",
-        t(lang, "Root cause", "根因"),
+        "{}: `{}` · {} `{}` · {} {:.0}%{}",
+        msg(lang, "label.root_cause"),
         f.root_cause,
+        msg(lang, "label.rule"),
         f.rule,
-        t(lang, "confidence", "置信度"),
+        msg(lang, "label.confidence"),
         f.confidence * 100.0,
         if subject.is_empty() {
             String::new()
@@ -271,7 +249,7 @@ fn push_finding_detail(out: &mut String, f: &Finding, lang: Lang, max_evidence: 
     }
     push_list(
         out,
-        t(lang, "Evidence", "证据"),
+        msg(lang, "label.evidence"),
         &f.evidence,
         max_evidence,
         |e| format!("`{}:{}` `{}`", e.file, e.line, evidence_line(&e.text)),
@@ -281,7 +259,7 @@ fn push_finding_detail(out: &mut String, f: &Finding, lang: Lang, max_evidence: 
         let _ = writeln!(
             out,
             "- … +{more} ({})",
-            t(lang, "see the attached report", "见附件报告")
+            msg(lang, "render.see_attached_report")
         );
     }
 }
@@ -294,10 +272,10 @@ fn push_alternatives(out: &mut String, d: &Diagnosis, lang: Lang) {
     if alts.is_empty() {
         return;
     }
-    let _ = writeln!(out, "\n{}:", t(lang, "Alternatives", "其他可能"));
+    let _ = writeln!(out, "\n{}:", msg(lang, "label.alternatives"));
     for f in alts.iter().take(5) {
         let hint = if f.confidence < CONFIDENT {
-            t(lang, " (hint)", "（提示）")
+            msg(lang, "render.hint")
         } else {
             ""
         };
@@ -309,7 +287,7 @@ fn push_alternatives(out: &mut String, d: &Diagnosis, lang: Lang) {
             f.confidence * 100.0
         );
         for c in loc_list(lang, &f.confirm, &f.confirm_zh) {
-            let _ = writeln!(out, "  - {}: {c}", t(lang, "to confirm", "确认方法"));
+            let _ = writeln!(out, "  - {}: {c}", msg(lang, "label.to_confirm"));
         }
     }
 }
@@ -327,10 +305,10 @@ fn push_bundle_facts(out: &mut String, d: &Diagnosis, lang: Lang, max: usize) {
     let _ = writeln!(
         out,
         "\n{}: `{}` · {} {} · build {} · {}",
-        t(lang, "Bundle", "日志包"),
+        msg(lang, "render.bundle"),
         d.bundle.name,
         d.bundle.files.len(),
-        t(lang, "files", "个文件"),
+        msg(lang, "render.files"),
         dev.os_build.as_deref().unwrap_or("?"),
         if dev.updates.is_empty() {
             "-".to_string()
@@ -342,14 +320,14 @@ fn push_bundle_facts(out: &mut String, d: &Diagnosis, lang: Lang, max: usize) {
         let _ = writeln!(
             out,
             "- {}: `{}` — {}",
-            t(lang, "skipped", "已跳过"),
+            msg(lang, "render.skipped"),
             s.path,
             s.reason
         );
     }
     push_list(
         out,
-        t(lang, "Unexplained failures", "未解释的失败"),
+        msg(lang, "label.unexplained"),
         &d.unexplained,
         max,
         |u| {
@@ -409,20 +387,12 @@ fn push_engineer_body(
             let _ = writeln!(out, "**{}**", finding_title(f, lang));
             push_finding_detail(out, f, lang, max);
             if !f.steps.is_empty() {
-                let _ = writeln!(out, "{}:", t(lang, "Fix", "修复步骤"));
+                let _ = writeln!(out, "{}:", msg(lang, "label.steps"));
                 push_steps(out, &f.steps, lang);
             }
         }
         None => {
-            let _ = writeln!(
-                out,
-                "{}",
-                t(
-                    lang,
-                    "No finding at or above 50% confidence.",
-                    "没有置信度 ≥ 50% 的结论。"
-                )
-            );
+            let _ = writeln!(out, "{}", msg(lang, "render.no_finding_at_or"));
         }
     }
     push_recurrence(out, recurrence, lang);

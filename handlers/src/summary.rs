@@ -9,7 +9,7 @@ use diagnosis::Lang;
 use store::{Case, DeviceRecord, DeviceStatus};
 
 use crate::redact::redact;
-use crate::render::{finding_title, loc, subject_suffix, t};
+use crate::render::{finding_title, loc, msg, subject_suffix};
 use crate::{ReplyFile, Role};
 
 /// Schema id of the JSON export.
@@ -17,10 +17,10 @@ pub const EXPORT_SCHEMA: &str = "casebot.case-export.v1";
 
 fn status_word(s: DeviceStatus, lang: Lang) -> &'static str {
     match s {
-        DeviceStatus::AwaitingLogs => t(lang, "awaiting logs", "等待日志"),
-        DeviceStatus::Diagnosed => t(lang, "diagnosed, not verified", "已诊断，未验证"),
-        DeviceStatus::Fixed => t(lang, "fixed (verified)", "已修复（已验证）"),
-        DeviceStatus::StillFailing => t(lang, "still failing", "仍然失败"),
+        DeviceStatus::AwaitingLogs => msg(lang, "case.awaiting_logs"),
+        DeviceStatus::Diagnosed => msg(lang, "summary.diagnosed_not_verified"),
+        DeviceStatus::Fixed => msg(lang, "summary.fixed_verified"),
+        DeviceStatus::StillFailing => msg(lang, "case.still_failing"),
     }
 }
 
@@ -32,12 +32,12 @@ fn root_cause_line(d: &DeviceRecord, lang: Lang) -> String {
             subject_suffix(f, lang),
             f.root_cause
         ),
-        None => t(lang, "not determined", "未确定").to_string(),
+        None => msg(lang, "summary.not_determined").to_string(),
     }
 }
 
 fn push_definition(out: &mut String, case: &Case, lang: Lang) {
-    let _ = writeln!(out, "## {}\n", t(lang, "Problem definition", "问题定义"));
+    let _ = writeln!(out, "## {}\n", msg(lang, "summary.problem_definition"));
     let _ = writeln!(out, "{}\n", case.problem);
     let mut builds = BTreeSet::new();
     let mut updates = BTreeSet::new();
@@ -49,7 +49,7 @@ fn push_definition(out: &mut String, case: &Case, lang: Lang) {
     let _ = writeln!(
         out,
         "- {}: {} ({})",
-        t(lang, "Devices", "设备数量"),
+        msg(lang, "summary.devices"),
         names.len(),
         names.join(", ")
     );
@@ -58,7 +58,7 @@ fn push_definition(out: &mut String, case: &Case, lang: Lang) {
         let _ = writeln!(
             out,
             "- {}: {}",
-            t(lang, "Updates", "涉及更新"),
+            msg(lang, "summary.updates"),
             list.join(", ")
         );
     }
@@ -67,14 +67,14 @@ fn push_definition(out: &mut String, case: &Case, lang: Lang) {
         let _ = writeln!(
             out,
             "- {}: {}",
-            t(lang, "OS build", "系统版本"),
+            msg(lang, "label.os_build"),
             list.join(", ")
         );
     }
 }
 
 fn push_overview(out: &mut String, case: &Case, lang: Lang) {
-    let _ = writeln!(out, "\n## {}\n", t(lang, "Summary", "问题总结"));
+    let _ = writeln!(out, "\n## {}\n", msg(lang, "summary.summary"));
     for d in case.devices.values() {
         let _ = writeln!(
             out,
@@ -85,19 +85,15 @@ fn push_overview(out: &mut String, case: &Case, lang: Lang) {
         );
     }
     if case.devices.is_empty() {
-        let _ = writeln!(
-            out,
-            "- {}",
-            t(lang, "No device was diagnosed.", "没有设备被诊断。")
-        );
+        let _ = writeln!(out, "- {}", msg(lang, "summary.no_device_was_diagnosed"));
     }
     if let Some(r) = &case.close_reason {
-        let _ = writeln!(out, "\n{}: {r}", t(lang, "Close reason", "关闭原因"));
+        let _ = writeln!(out, "\n{}: {r}", msg(lang, "summary.close_reason"));
     }
 }
 
 fn push_device(out: &mut String, d: &DeviceRecord, lang: Lang, evidence: bool) {
-    let _ = writeln!(out, "\n### {} `{}`\n", t(lang, "Device", "设备"), d.name);
+    let _ = writeln!(out, "\n### {} `{}`\n", msg(lang, "label.device"), d.name);
     let top = d.diagnosis.as_ref().and_then(|x| x.top());
     let symptom = match top {
         Some(f) if !f.codes.is_empty() => f
@@ -106,20 +102,20 @@ fn push_device(out: &mut String, d: &DeviceRecord, lang: Lang, evidence: bool) {
             .map(|c| format!("`{}` {}", c.code, c.name).trim().to_string())
             .collect::<Vec<_>>()
             .join(", "),
-        _ => t(lang, "update failed and rolled back", "更新安装失败并回滚").to_string(),
+        _ => msg(lang, "summary.update_failed_rolled_back").to_string(),
     };
-    let _ = writeln!(out, "- {}: {symptom}", t(lang, "Symptom", "现象"));
+    let _ = writeln!(out, "- {}: {symptom}", msg(lang, "summary.symptom"));
     let _ = writeln!(
         out,
         "- {}: {}",
-        t(lang, "Root cause", "根因"),
+        msg(lang, "label.root_cause"),
         root_cause_line(d, lang)
     );
     if let Some(f) = top {
         if evidence {
             push_evidence(out, f, lang);
         }
-        let _ = writeln!(out, "- {}:", t(lang, "Action", "处理"));
+        let _ = writeln!(out, "- {}:", msg(lang, "summary.action"));
         for (i, s) in f.steps.iter().enumerate() {
             let cmd = s
                 .command
@@ -137,13 +133,13 @@ fn push_device(out: &mut String, d: &DeviceRecord, lang: Lang, evidence: bool) {
     let _ = writeln!(
         out,
         "- {}: {}{note}",
-        t(lang, "Result", "结果"),
+        msg(lang, "summary.result"),
         status_word(d.status, lang)
     );
 }
 
 fn push_evidence(out: &mut String, f: &diagnosis::report::Finding, lang: Lang) {
-    let _ = writeln!(out, "- {}:", t(lang, "Evidence", "证据"));
+    let _ = writeln!(out, "- {}:", msg(lang, "label.evidence"));
     for e in f.evidence.iter().take(3) {
         let line: String = crate::render::code_span_text(&e.text)
             .chars()
@@ -169,12 +165,12 @@ fn render_summary(case: &Case, lang: Lang, evidence: bool) -> String {
         out,
         "# {} {} — {}\n",
         case.id,
-        t(lang, "case summary", "案例总结"),
+        msg(lang, "summary.case_summary"),
         case.title
     );
     push_definition(&mut out, case, lang);
     push_overview(&mut out, case, lang);
-    let _ = writeln!(out, "\n## {}", t(lang, "Details", "排查详情"));
+    let _ = writeln!(out, "\n## {}", msg(lang, "summary.details"));
     for d in case.devices.values() {
         push_device(&mut out, d, lang, evidence);
     }
@@ -188,7 +184,7 @@ fn push_notes(out: &mut String, case: &Case, lang: Lang) {
     if notes.is_empty() {
         return;
     }
-    let _ = writeln!(out, "\n### {}\n", t(lang, "Notes", "备注"));
+    let _ = writeln!(out, "\n### {}\n", msg(lang, "summary.notes"));
     for n in notes {
         let _ = writeln!(out, "- {}: {}", n.author, n.text);
     }
@@ -232,7 +228,7 @@ pub fn export_files(
         (Role::Engineer, None) => summary_markdown(case, lang),
         (Role::Customer, _) => customer_summary(case, lang),
     };
-    let _ = writeln!(md, "\n## {}\n", t(lang, "Timeline", "时间线"));
+    let _ = writeln!(md, "\n## {}\n", msg(lang, "summary.timeline"));
     for e in &case.timeline {
         let _ = writeln!(md, "- {} {} `{}` {}", utc(e.at), e.author, e.kind, e.text);
     }

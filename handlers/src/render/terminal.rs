@@ -1,10 +1,13 @@
 //! The terminal report of a [`Diagnosis`] (`casebot diagnose` without `--json`), in zh or en:
 //! root cause, confidence, decoded codes, evidence `file:line`, numbered steps with commands,
-//! then alternatives, what is missing, and unexplained failures.
+//! then alternatives, what is missing, and unexplained failures. Its labels come from the
+//! catalogue, shared with the chat replies and summaries.
 
 use std::fmt::Write as _;
 
-use crate::report::{CONFIDENT, Diagnosis, Finding, Lang};
+use diagnosis::report::{CONFIDENT, Diagnosis, Finding, Lang};
+
+use super::{loc, msg};
 
 /// Labels in one language.
 struct Labels {
@@ -20,6 +23,7 @@ struct Labels {
     evidence: &'static str,
     steps: &'static str,
     alternatives: &'static str,
+    hints_below: &'static str,
     confirm: &'static str,
     missing: &'static str,
     how: &'static str,
@@ -31,60 +35,41 @@ struct Labels {
     lines: &'static str,
 }
 
-const EN: Labels = Labels {
-    device: "Device",
-    os_build: "OS build",
-    updates: "updates",
-    unknown: "unknown",
-    no_problem: "No problem found at confidence 0.5 or above.",
-    root_cause: "Root cause",
-    confidence: "confidence",
-    subject: "Subject",
-    codes: "Error codes",
-    evidence: "Evidence",
-    steps: "Steps",
-    alternatives: "Other possible causes (hints below 0.5)",
-    confirm: "to confirm",
-    missing: "Missing from this bundle",
-    how: "how",
-    unexplained: "Failures no rule explains",
-    files: "Files read",
-    skipped: "Skipped",
-    rules: "Rule set",
-    rule: "rule",
-    lines: "lines",
-};
-
-const ZH: Labels = Labels {
-    device: "设备",
-    os_build: "系统版本",
-    updates: "更新",
-    unknown: "未知",
-    no_problem: "未发现置信度 0.5 及以上的问题。",
-    root_cause: "根本原因",
-    confidence: "置信度",
-    subject: "对象",
-    codes: "错误代码",
-    evidence: "证据",
-    steps: "解决步骤",
-    alternatives: "其他可能原因（置信度低于 0.5 的提示）",
-    confirm: "确认方法",
-    missing: "日志包中缺少",
-    how: "收集方法",
-    unexplained: "未被规则解释的失败",
-    files: "已读取文件",
-    skipped: "已跳过",
-    rules: "规则集",
-    rule: "规则",
-    lines: "行",
-};
+impl Labels {
+    /// The labels in `lang`, from the catalogue: the chat replies and summaries use the same
+    /// keys for the same things.
+    fn new(lang: Lang) -> Labels {
+        let m = |key| msg(lang, key);
+        Labels {
+            device: m("label.device"),
+            os_build: m("label.os_build"),
+            updates: m("terminal.updates"),
+            unknown: m("label.unknown"),
+            no_problem: m("terminal.no_problem"),
+            root_cause: m("label.root_cause"),
+            confidence: m("label.confidence"),
+            subject: m("terminal.subject"),
+            codes: m("label.codes"),
+            evidence: m("label.evidence"),
+            steps: m("label.steps"),
+            alternatives: m("label.alternatives"),
+            hints_below: m("terminal.hints_below"),
+            confirm: m("label.to_confirm"),
+            missing: m("terminal.missing"),
+            how: m("terminal.how"),
+            unexplained: m("label.unexplained"),
+            files: m("terminal.files"),
+            skipped: m("terminal.skipped"),
+            rules: m("terminal.rules"),
+            rule: m("label.rule"),
+            lines: m("terminal.lines"),
+        }
+    }
+}
 
 /// Render the terminal report in `lang`.
 pub fn render_text(d: &Diagnosis, lang: Lang) -> String {
-    let l = match lang {
-        Lang::En => &EN,
-        Lang::Zh => &ZH,
-    };
+    let l = &Labels::new(lang);
     let mut out = String::new();
     header(&mut out, d, l);
     let confident: Vec<&Finding> = d
@@ -106,10 +91,7 @@ pub fn render_text(d: &Diagnosis, lang: Lang) -> String {
 }
 
 fn pick<'a>(lang: Lang, en: &'a str, zh: &'a str) -> &'a str {
-    match lang {
-        Lang::Zh if !zh.is_empty() => zh,
-        _ => en,
-    }
+    loc(lang, en, zh)
 }
 
 fn header(out: &mut String, d: &Diagnosis, l: &Labels) {
@@ -183,7 +165,7 @@ fn alternatives(out: &mut String, d: &Diagnosis, l: &Labels, lang: Lang) {
     if hints.is_empty() {
         return;
     }
-    let _ = writeln!(out, "\n{}:", l.alternatives);
+    let _ = writeln!(out, "\n{}{}:", l.alternatives, l.hints_below);
     for f in hints {
         let _ = writeln!(
             out,
