@@ -9,7 +9,7 @@ use store::{Case, CaseId, CaseStatus};
 use crate::command;
 use crate::error::{HandlerError, UserError};
 use crate::lifecycle;
-use crate::render::{self, finding_title, msg};
+use crate::render::{self, finding_title, fmt, msg};
 use crate::request::{self, Req};
 use crate::summary;
 use crate::{Outgoing, Reply, Role, Target};
@@ -161,15 +161,11 @@ pub fn export(req: &Req<'_>) -> Result<(), HandlerError> {
     let case = req.case()?;
     let files = summary::export_files(case, req.lang(), req.view.role)
         .map_err(|e| HandlerError::Internal(format!("export: {e}")))?;
-    let text = match (req.lang(), files.len()) {
-        (Lang::En, 1) => format!("Export of {}: summary (Markdown).", case.id),
-        (Lang::Zh, 1) => format!("{} 的导出：总结（Markdown）。", case.id),
-        (Lang::En, _) => format!(
-            "Export of {}: summary (Markdown) and case record (JSON).",
-            case.id
-        ),
-        (Lang::Zh, _) => format!("{} 的导出：总结（Markdown）和案例记录（JSON）。", case.id),
+    let key = match files.len() {
+        1 => "case.export_summary",
+        _ => "case.export_summary_and_record",
     };
+    let text = fmt(req.lang(), key, &[("case", &case.id)]);
     req.post(Target::Origin, vec![Reply { text, files }]);
     Ok(())
 }

@@ -1,12 +1,11 @@
 //! Purpose: the engineer-only lifecycle commands — `close [force] [reason]` (with the summary
 //! posted to the case and the summary channel), `reopen`, and `split <device…> [-- title]`.
 
-use diagnosis::Lang;
 use store::{Applied, Case};
 
 use crate::error::HandlerError;
 use crate::lifecycle;
-use crate::render;
+use crate::render::{self, fmt};
 use crate::request::{self, Req};
 use crate::summary;
 use crate::{ReplyFile, Target};
@@ -28,10 +27,7 @@ pub fn close(req: &Req<'_>, force: bool, reason: Option<&str>) -> Result<(), Han
         name: format!("{}-summary.md", case.id),
         bytes: text.clone().into_bytes(),
     };
-    let head = match case.lang {
-        Lang::En => format!("Case {} is closed.\n\n", case.id),
-        Lang::Zh => format!("案例 {} 已关闭。\n\n", case.id),
-    };
+    let head = fmt(case.lang, "close.closed", &[("case", &case.id)]);
     let full = format!("{head}{text}");
     req.post(
         Target::Case(case.id.clone()),
@@ -46,18 +42,13 @@ pub fn reopen(req: &Req<'_>) -> Result<(), HandlerError> {
     let id = req.case_id()?;
     let stamp = req.stamp();
     let (case, ()) = request::update(req.ctx, &id, |c| lifecycle::reopen(c, stamp))?;
-    let text = match req.lang() {
-        Lang::En => format!(
-            "Case {} is reopened ({}).",
-            case.id,
-            crate::case::status_word(case.status, Lang::En)
-        ),
-        Lang::Zh => format!(
-            "案例 {} 已重新打开（{}）。",
-            case.id,
-            crate::case::status_word(case.status, Lang::Zh)
-        ),
-    };
+    let lang = req.lang();
+    let status = crate::case::status_word(case.status, lang);
+    let text = fmt(
+        lang,
+        "close.reopened",
+        &[("case", &case.id), ("status", &status)],
+    );
     req.say(&text);
     Ok(())
 }
@@ -106,23 +97,24 @@ pub fn split(req: &Req<'_>, words: Vec<String>, title: Option<String>) -> Result
         case_id: new_id.clone(),
         name: format!("{new_id} {title}").chars().take(100).collect(),
     });
-    let text = match req.lang() {
-        Lang::En => format!(
-            "Moved {} from {id} to the new case **{new_id}**: {title}",
-            devices.join(", ")
-        ),
-        Lang::Zh => format!(
-            "已把 {} 从 {id} 移到新案例 **{new_id}**：{title}",
-            devices.join(", ")
-        ),
-    };
-    req.say(&text);
-    req.post(
-        Target::Case(new_id.clone()),
-        vec![render::reply(match req.lang() {
-            Lang::En => format!("Split from {id}. Devices: {}.", devices.join(", ")),
-            Lang::Zh => format!("从 {id} 拆分而来。设备：{}。", devices.join(", ")),
-        })],
+    let lang = req.lang();
+    let list = devices.join(", ");
+    let text = fmt(
+        lang,
+        "close.split_moved",
+        &[
+            ("devices", &list),
+            ("case", &id),
+            ("new_case", &new_id),
+            ("title", &title),
+        ],
     );
+    req.say(&text);
+    let first = fmt(
+        lang,
+        "close.split_from",
+        &[("case", &id), ("devices", &list)],
+    );
+    req.post(Target::Case(new_id.clone()), vec![render::reply(first)]);
     Ok(())
 }

@@ -14,7 +14,7 @@ use store::{BundleRef, Case, CaseId, CaseStatus, JournalEntry, StoredBundle};
 
 use crate::error::{HandlerError, UserError};
 use crate::lifecycle::{self, Stamp};
-use crate::render::{self, View, msg};
+use crate::render::{self, View, fmt, msg};
 use crate::request::{self, Req, now};
 use crate::{Attachment, Context, Outbox, Outgoing, Reply, Role, Target};
 
@@ -81,10 +81,7 @@ pub(crate) async fn run_engine(
                 let _ = progress.out.send(Outgoing::Typing);
                 if !announced && started.elapsed() >= ctx.progress_after {
                     announced = true;
-                    let text = match progress.lang {
-                        Lang::En => format!("Still diagnosing `{}` — large bundles take a while …", progress.name),
-                        Lang::Zh => format!("仍在诊断 `{}` —— 日志包较大，需要一些时间……", progress.name),
-                    };
+                    let text = fmt(progress.lang, "diagnose.still_diagnosing", &[("name", &progress.name)]);
                     let _ = progress.out.send(Outgoing::Reply { target: progress.target.clone(), reply: render::reply(text) });
                 }
             }
@@ -217,26 +214,12 @@ pub(crate) enum Received {
 
 fn acknowledge(req: &Req<'_>, name: &str, bytes: u64, duplicate: bool, how: Received) {
     let kb = bytes.div_ceil(1024);
-    let text = match (req.lang(), how, duplicate) {
-        (Lang::En, Received::Paste, _) => {
-            format!("Received the pasted log lines (stored as `{name}`). Diagnosing …")
-        }
-        (Lang::Zh, Received::Paste, _) => {
-            format!("已收到粘贴的日志行（保存为 `{name}`），正在诊断……")
-        }
-        (Lang::En, Received::Upload, false) => {
-            format!("Received `{name}` ({kb} KB). Diagnosing …")
-        }
-        (Lang::En, Received::Upload, true) => format!(
-            "Received `{name}` ({kb} KB) — the same bundle was uploaded before. Diagnosing again …"
-        ),
-        (Lang::Zh, Received::Upload, false) => {
-            format!("已收到 `{name}`（{kb} KB），正在诊断……")
-        }
-        (Lang::Zh, Received::Upload, true) => {
-            format!("已收到 `{name}`（{kb} KB）——之前上传过相同的日志包，重新诊断……")
-        }
+    let key = match (how, duplicate) {
+        (Received::Paste, _) => "diagnose.received_paste",
+        (Received::Upload, false) => "diagnose.received_upload",
+        (Received::Upload, true) => "diagnose.received_again",
     };
+    let text = fmt(req.lang(), key, &[("name", &name), ("kb", &kb)]);
     req.say(&text);
 }
 
@@ -378,10 +361,11 @@ pub async fn rerun(req: &Req<'_>, only: Option<&str>) -> Result<(), HandlerError
     }
     for (device, name, path) in bundles {
         req.send(Outgoing::Typing);
-        req.say(&match req.lang() {
-            Lang::En => format!("Diagnosing `{device}` again from `{name}` …"),
-            Lang::Zh => format!("正在用 `{name}` 重新诊断 `{device}`……"),
-        });
+        req.say(&fmt(
+            req.lang(),
+            "diagnose.again_from",
+            &[("device", &device), ("name", &name)],
+        ));
         let progress = Progress {
             out: req.out,
             target: Target::Origin,
@@ -448,13 +432,11 @@ pub async fn resume(ctx: &Context, out: &Outbox) -> Result<(), HandlerError> {
             }
             other => other?,
         };
-        let note = match case.lang {
-            Lang::En => format!(
-                "Resumed the diagnosis of `{}` after a restart.",
-                entry.bundle_name
-            ),
-            Lang::Zh => format!("重启后继续完成了 `{}` 的诊断。", entry.bundle_name),
-        };
+        let note = fmt(
+            case.lang,
+            "diagnose.resumed",
+            &[("name", &entry.bundle_name)],
+        );
         post(out, &target, vec![render::reply(note)]);
         let view = View {
             lang: case.lang,
@@ -571,12 +553,11 @@ async fn rediagnose_case(ctx: &Context, case: &Case, out: &Outbox) -> Result<(),
         let before = conclusion(old, case.lang);
         record(ctx, &case.id, &device, &d, "casebot")?;
         let after = conclusion(Some(&d), case.lang);
-        let head = match case.lang {
-            Lang::En => format!(
-                "The diagnosis rules were updated. New conclusion for `{device}`: {after} (was: {before})."
-            ),
-            Lang::Zh => format!("诊断规则已更新。`{device}` 的新结论：{after}（之前：{before}）。"),
-        };
+        let head = fmt(
+            case.lang,
+            "diagnose.rules_updated",
+            &[("device", &device), ("after", &after), ("before", &before)],
+        );
         post(out, &target, vec![render::reply(head)]);
         let view = View {
             lang: case.lang,

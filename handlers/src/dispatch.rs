@@ -2,12 +2,11 @@
 //! redact, parse, resolve the case and the reader's language, call the feature module, and turn
 //! user errors into replies.
 
-use diagnosis::Lang;
 use store::CaseId;
 
 use crate::command::{self, Command};
 use crate::error::{HandlerError, UserError};
-use crate::render::{View, msg};
+use crate::render::{View, fmt, msg};
 use crate::request::Req;
 use crate::{Context, Incoming, Outbox, Role};
 
@@ -76,13 +75,11 @@ pub(crate) async fn handle(ctx: &Context, mut msg: Incoming, out: &Outbox) -> an
                 .map(CaseId::to_string)
                 .unwrap_or_default();
             tracing::error!(case_id = %case, "handler failed: {e:#}");
-            let line = match lang {
-                Lang::En => format!(
-                    "Something went wrong on my side{}. It has been logged.",
-                    for_case(&case)
-                ),
-                Lang::Zh => format!("处理时出现内部错误{}，已记录日志。", for_case(&case)),
-            };
+            let line = fmt(
+                lang,
+                "dispatch.internal_error",
+                &[("case", &for_case(&case))],
+            );
             req.say(&line);
         }
     }
@@ -152,18 +149,11 @@ async fn run(req: &Req<'_>, cmd: Command) -> Result<(), HandlerError> {
 }
 
 fn unknown(req: &Req<'_>, word: Option<&str>, usage: Option<&str>) -> Result<(), HandlerError> {
-    let text = match (usage, word, req.lang()) {
-        (Some(u), _, Lang::En) => format!("Usage: `{u}`"),
-        (Some(u), _, Lang::Zh) => format!("用法：`{u}`"),
-        (None, Some(w), Lang::En) => {
-            format!("I don't know the command `{w}`. Send `help` for the list of commands.")
-        }
-        (None, Some(w), Lang::Zh) => format!("无法识别命令 `{w}`。发送 `help` 查看命令列表。"),
-        (None, None, Lang::En) => {
-            "I didn't find a command or an attachment in that. Send `help` for the list of commands."
-                .to_string()
-        }
-        (None, None, Lang::Zh) => "没有识别到命令或附件。发送 `help` 查看命令列表。".to_string(),
+    let lang = req.lang();
+    let text = match (usage, word) {
+        (Some(u), _) => fmt(lang, "dispatch.usage", &[("usage", &u)]),
+        (None, Some(w)) => fmt(lang, "dispatch.unknown_command", &[("word", &w)]),
+        (None, None) => msg(lang, "dispatch.nothing_understood").to_string(),
     };
     req.say(&text);
     Ok(())

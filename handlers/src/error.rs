@@ -6,6 +6,8 @@
 use diagnosis::Lang;
 use store::{CaseId, StoreError};
 
+use crate::render::{fmt, msg};
+
 /// A problem the user caused or can fix; rendered into the chat.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -115,89 +117,38 @@ pub fn size(bytes: u64) -> String {
     }
 }
 
-fn pick(lang: Lang, en: String, zh: String) -> String {
-    match lang {
-        Lang::En => en,
-        Lang::Zh => zh,
-    }
-}
-
 impl UserError {
     /// The message in `lang`.
     pub fn message(&self, lang: Lang) -> String {
         use UserError as U;
         match self {
-            U::NoCase => pick(
-                lang,
-                "No case here. Start one with `open <title>` or switch with `case <id>`.".into(),
-                "这里还没有案例。请用 `open <标题>` 新建，或用 `case <编号>` 切换。".into(),
-            ),
-            U::NoSuchCase(id) => pick(
-                lang,
-                format!("No case `{id}`."),
-                format!("没有案例 `{id}`。"),
-            ),
-            U::CaseClosed(id) => pick(
-                lang,
-                format!("Case {id} is closed. An engineer can `reopen` it."),
-                format!("案例 {id} 已关闭。工程师可以用 `reopen` 重新打开。"),
-            ),
-            U::NotClosed(id) => pick(
-                lang,
-                format!("Case {id} is not closed."),
-                format!("案例 {id} 没有关闭。"),
-            ),
+            U::NoCase => msg(lang, "error.no_case").to_string(),
+            U::NoSuchCase(id) => fmt(lang, "error.no_such_case", &[("id", id)]),
+            U::CaseClosed(id) => fmt(lang, "error.case_closed", &[("id", id)]),
+            U::NotClosed(id) => fmt(lang, "error.not_closed", &[("id", id)]),
             U::UnknownDevice { name, known } => {
                 let list = if known.is_empty() {
                     "—".to_string()
                 } else {
                     known.join(", ")
                 };
-                pick(
+                fmt(
                     lang,
-                    format!("This case has no device `{name}`. Devices: {list}."),
-                    format!("本案例没有设备 `{name}`。已有设备：{list}。"),
+                    "error.unknown_device",
+                    &[("name", name), ("list", &list)],
                 )
             }
-            U::NothingToVerify => pick(
+            U::NothingToVerify => msg(lang, "error.nothing_to_verify").to_string(),
+            U::WhichDevice(devs) => {
+                fmt(lang, "error.which_device", &[("devices", &devs.join(", "))])
+            }
+            U::SplitAll => msg(lang, "error.split_all").to_string(),
+            U::CloseNeedsConfirmation(devs) => fmt(
                 lang,
-                "No device is waiting for verification in this case.".into(),
-                "本案例没有等待验证的设备。".into(),
+                "error.close_needs_confirmation",
+                &[("devices", &devs.join(", "))],
             ),
-            U::WhichDevice(devs) => pick(
-                lang,
-                format!(
-                    "Which device? Reply `@casebot device <name> fixed` or `… failing`. Waiting: {}.",
-                    devs.join(", ")
-                ),
-                format!(
-                    "请指明设备：回复 `@casebot device <设备名> fixed` 或 `… failing`。等待验证：{}。",
-                    devs.join(", ")
-                ),
-            ),
-            U::SplitAll => pick(
-                lang,
-                "`split` must leave at least one device in this case.".into(),
-                "`split` 之后本案例至少要保留一台设备。".into(),
-            ),
-            U::CloseNeedsConfirmation(devs) => pick(
-                lang,
-                format!(
-                    "Not every device is verified fixed ({}). Close anyway with `close force` or `close <reason>`.",
-                    devs.join(", ")
-                ),
-                format!(
-                    "还有设备未验证修复（{}）。如仍要关闭，请使用 `close force` 或 `close <原因>`。",
-                    devs.join(", ")
-                ),
-            ),
-            U::EngineersOnly(cmd) => pick(
-                lang,
-                format!(
-                    "Sorry, only support engineers can use `{cmd}`. An engineer will follow up."
-                ),
-                format!("抱歉，只有支持工程师可以使用 `{cmd}`。工程师会跟进处理。"),
-            ),
+            U::EngineersOnly(cmd) => fmt(lang, "error.engineers_only", &[("cmd", cmd)]),
             other => other.bundle_message(lang),
         }
     }
@@ -206,47 +157,21 @@ impl UserError {
     fn bundle_message(&self, lang: Lang) -> String {
         use UserError as U;
         match self {
-            U::NoBundles => pick(
-                lang,
-                "No log bundle is stored for this case yet. Attach one (see `collect`).".into(),
-                "本案例还没有日志包。请上传日志包（见 `collect`）。".into(),
-            ),
+            U::NoBundles => msg(lang, "error.no_bundles").to_string(),
             U::Download(d) => d.message(lang),
-            U::UnknownCode(c) => pick(
+            U::UnknownCode(c) => fmt(lang, "error.unknown_code", &[("c", c)]),
+            U::PasteWhichDevice(devs) => fmt(
                 lang,
-                format!("I don't know the code `{c}`. Try the hex form, e.g. `0x800f0922`."),
-                format!("不认识代码 `{c}`。请尝试十六进制形式，例如 `0x800f0922`。"),
+                "error.paste_which_device",
+                &[("devices", &devs.join(", "))],
             ),
-            U::PasteWhichDevice(devs) => pick(
+            U::PasteTooLarge { limit } => {
+                fmt(lang, "error.paste_too_large", &[("limit", &size(*limit))])
+            }
+            U::Unreadable { name, reason } => fmt(
                 lang,
-                format!(
-                    "Which device are these log lines from? Post them again with `device:<name>`. Devices: {}.",
-                    devs.join(", ")
-                ),
-                format!(
-                    "这些日志行来自哪台设备？请加上 `device:<设备名>` 重新发送。已有设备：{}。",
-                    devs.join(", ")
-                ),
-            ),
-            U::PasteTooLarge { limit } => pick(
-                lang,
-                format!(
-                    "The pasted text is larger than the {} limit. Please attach the log file instead.",
-                    size(*limit)
-                ),
-                format!(
-                    "粘贴的文本超过 {} 的限制。请改为上传日志文件。",
-                    size(*limit)
-                ),
-            ),
-            U::Unreadable { name, reason } => pick(
-                lang,
-                format!(
-                    "Cannot read `{name}`: {reason}. Please upload the zip produced by the collector (see `collect`)."
-                ),
-                format!(
-                    "无法读取 `{name}`：{reason}。请上传日志收集工具生成的 zip 包（见 `collect`）。"
-                ),
+                "error.unreadable",
+                &[("name", name), ("reason", reason)],
             ),
             // Case messages are answered by `message` itself and never reach here; a debug form
             // (rather than calling back into `message`) keeps a forgotten variant from looping.
@@ -260,56 +185,18 @@ impl DownloadError {
     pub fn message(&self, lang: Lang) -> String {
         use DownloadError as D;
         match self {
-            D::BadUrl(u) => pick(
+            D::BadUrl(u) => fmt(lang, "error.download_bad_url", &[("u", u)]),
+            D::HostNotAllowed(h) => fmt(lang, "error.download_host_not_allowed", &[("h", h)]),
+            D::NotFound(code) => fmt(lang, "error.download_not_found", &[("code", code)]),
+            D::Status(s) => fmt(lang, "error.download_status", &[("s", s)]),
+            D::TooLarge { limit } => fmt(
                 lang,
-                format!("`{u}` is not a valid link."),
-                format!("`{u}` 不是有效链接。"),
+                "error.download_too_large",
+                &[("limit", &size(*limit))],
             ),
-            D::HostNotAllowed(h) => pick(
-                lang,
-                format!(
-                    "Attachments from `{h}` are not accepted; please attach the file directly."
-                ),
-                format!("不接受来自 `{h}` 的附件，请直接上传文件。"),
-            ),
-            D::NotFound(code) => pick(
-                lang,
-                format!(
-                    "The attachment is gone ({code}): the link expired or the file was deleted. Please upload it again."
-                ),
-                format!("附件已不存在（{code}）：链接已过期或文件被删除。请重新上传。"),
-            ),
-            D::Status(s) => pick(
-                lang,
-                format!("Downloading the attachment failed (HTTP {s}). Please try again."),
-                format!("下载附件失败（HTTP {s}）。请重试。"),
-            ),
-            D::TooLarge { limit } => pick(
-                lang,
-                format!(
-                    "The attachment is larger than the {} limit. Please upload only the collector's zip.",
-                    size(*limit)
-                ),
-                format!(
-                    "附件超过 {} 的限制。请只上传收集工具生成的 zip 包。",
-                    size(*limit)
-                ),
-            ),
-            D::Timeout { secs } => pick(
-                lang,
-                format!("Downloading the attachment took longer than {secs} s. Please try again."),
-                format!("下载附件超过 {secs} 秒。请重试。"),
-            ),
-            D::Network(e) => pick(
-                lang,
-                format!("Downloading the attachment failed: {e}."),
-                format!("下载附件失败：{e}。"),
-            ),
-            D::File(e) => pick(
-                lang,
-                format!("Cannot read the file: {e}."),
-                format!("无法读取文件：{e}。"),
-            ),
+            D::Timeout { secs } => fmt(lang, "error.download_timeout", &[("secs", secs)]),
+            D::Network(e) => fmt(lang, "error.download_network", &[("e", e)]),
+            D::File(e) => fmt(lang, "error.download_file", &[("e", e)]),
         }
     }
 }

@@ -9,7 +9,7 @@ use diagnosis::Lang;
 use crate::error::HandlerError;
 use crate::facts::{ProblemFacts, parse_facts};
 use crate::lifecycle::{self, Stamp};
-use crate::render::{View, msg};
+use crate::render::{View, fmt, msg};
 use crate::request::{Req, now};
 use crate::{Outgoing, Target};
 
@@ -18,14 +18,7 @@ pub fn collect_text(lang: Lang) -> String {
     let intro = msg(lang, "open.how_collect_logs_each");
     let cmds = "```\nmkdir C:\\casebot-logs\ncopy /y C:\\Windows\\Logs\\CBS\\*.* C:\\casebot-logs\\\ncopy /y C:\\Windows\\Logs\\DISM\\dism.log C:\\casebot-logs\\\nwevtutil epl System C:\\casebot-logs\\System.evtx\nwevtutil epl Setup C:\\casebot-logs\\Setup.evtx\nwevtutil epl Application C:\\casebot-logs\\Application.evtx\nsc queryex type= service state= all > C:\\casebot-logs\\services.txt\nsc qc winmgmt >> C:\\casebot-logs\\services.txt\n```";
     let ps = "```\npowershell -NoProfile -Command \"Get-WindowsUpdateLog -LogPath C:\\casebot-logs\\WindowsUpdate.log; Compress-Archive C:\\casebot-logs C:\\$env:COMPUTERNAME.zip -Force\"\n```";
-    let outro = match lang {
-        Lang::En => {
-            "Then attach `C:\\<computer name>.zip` here, one zip per device. The zip is named after the device; otherwise add `device:<name>` to your message. Do not post passwords or upload credentials in chat."
-        }
-        Lang::Zh => {
-            "然后把 `C:\\<计算机名>.zip` 上传到这里，每台设备一个 zip。zip 以设备名命名；否则请在消息中加上 `device:<设备名>`。请不要在聊天中发送密码或上传凭据。"
-        }
-    };
+    let outro = msg(lang, "open.attach_zip_here");
     format!("{intro}\n{cmds}\n{}\n{ps}\n{outro}", msg(lang, "open.then"))
 }
 
@@ -39,10 +32,7 @@ fn definition_text(id: &str, title: &str, facts: &ProblemFacts, lang: Lang) -> S
         }
     };
     let mut out = String::new();
-    let _ = match lang {
-        Lang::En => writeln!(out, "Opened case **{id}**.\n\n**Problem definition**"),
-        Lang::Zh => writeln!(out, "已创建案例 **{id}**。\n\n**问题定义**"),
-    };
+    let _ = writeln!(out, "{}", fmt(lang, "open.opened", &[("case", &id)]));
     let _ = writeln!(out, "- {}: {title}", msg(lang, "open.problem"));
     let _ = writeln!(
         out,

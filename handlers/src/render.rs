@@ -49,10 +49,10 @@ pub fn subject_suffix(f: &Finding, lang: Lang) -> String {
         .map(String::as_str)
         .filter(|v| !v.trim().is_empty() && !v.starts_with('<'))
         .collect();
-    match (values.is_empty(), lang) {
-        (true, _) => String::new(),
-        (false, Lang::En) => format!(" ({})", values.join(", ")),
-        (false, Lang::Zh) => format!("（{}）", values.join(", ")),
+    if values.is_empty() {
+        String::new()
+    } else {
+        fmt(lang, "render.subject", &[("values", &values.join(", "))])
     }
 }
 
@@ -170,16 +170,8 @@ fn push_missing(out: &mut String, missing: &[Missing], lang: Lang) {
 }
 
 fn next_reply_hint(out: &mut String, device: &str, lang: Lang) {
-    let _ = match lang {
-        Lang::En => writeln!(
-            out,
-            "\nWhen done, reply `@casebot device {device} fixed`, or `@casebot device {device} failing` if the update still fails."
-        ),
-        Lang::Zh => writeln!(
-            out,
-            "\n完成后请回复 `@casebot device {device} fixed`；如果更新仍然失败，请回复 `@casebot device {device} failing`。"
-        ),
-    };
+    let hint = fmt(lang, "render.next_reply_hint", &[("device", &device)]);
+    let _ = writeln!(out, "{hint}");
 }
 
 /// The customer's view: plain words, numbered steps, what to reply next, missing logs.
@@ -406,20 +398,12 @@ fn push_recurrence(out: &mut String, others: &[CaseId], lang: Lang) {
         return;
     }
     let list: Vec<&str> = others.iter().map(CaseId::as_str).collect();
-    let _ = match lang {
-        Lang::En => writeln!(
-            out,
-            "Seen in {} other case(s): {}",
-            others.len(),
-            list.join(", ")
-        ),
-        Lang::Zh => writeln!(
-            out,
-            "在其他 {} 个案例中出现过：{}",
-            others.len(),
-            list.join(", ")
-        ),
-    };
+    let line = fmt(
+        lang,
+        "render.recurrence",
+        &[("count", &others.len()), ("cases", &list.join(", "))],
+    );
+    let _ = writeln!(out, "{line}");
 }
 
 /// File name of a device report: `CAS-…-device.md`.

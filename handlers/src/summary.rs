@@ -208,9 +208,10 @@ pub fn utc(secs: u64) -> String {
 
 /// The short part of a summary (up to the details), for listings.
 pub fn summary_head(summary: &str) -> &str {
-    let cut = ["\n## 排查详情", "\n## Details"]
+    // A stored summary may be in either language: cut at the details heading of any.
+    let cut = [Lang::En, Lang::Zh]
         .iter()
-        .filter_map(|h| summary.find(h))
+        .filter_map(|lang| summary.find(&format!("\n## {}", msg(*lang, "summary.details"))))
         .min()
         .unwrap_or(summary.len());
     summary[..cut].trim_end()

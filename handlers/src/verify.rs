@@ -1,11 +1,10 @@
 //! Purpose: `device <name> fixed|failing [note]` and the customers' bare `fixed` /
 //! `still failing` replies: record the verification and say what happens next.
 
-use diagnosis::Lang;
-
 use crate::command::Verdict;
 use crate::error::HandlerError;
 use crate::lifecycle;
+use crate::render::fmt;
 use crate::request::{self, Req};
 
 /// Record a verdict for `device` (or the one device waiting for it).
@@ -25,31 +24,20 @@ pub fn handle(
         lifecycle::verify(c, &dev, verdict, note, stamp)
     })?;
     let open = lifecycle::unverified(&case);
-    let text = match (verdict, req.lang()) {
-        (Verdict::Fixed, Lang::En) if open.is_empty() => format!(
-            "Thanks — `{key}` is marked fixed. Every device of {} is now verified; an engineer can `close` the case.",
-            case.id
+    let lang = req.lang();
+    let waiting = open.join(", ");
+    let text = match verdict {
+        Verdict::Fixed if open.is_empty() => fmt(
+            lang,
+            "verify.fixed_all",
+            &[("device", &key), ("case", &case.id)],
         ),
-        (Verdict::Fixed, Lang::Zh) if open.is_empty() => format!(
-            "谢谢 —— `{key}` 已标记为已修复。{} 的所有设备均已验证，工程师可以 `close` 关闭案例。",
-            case.id
+        Verdict::Fixed => fmt(
+            lang,
+            "verify.fixed_waiting",
+            &[("device", &key), ("waiting", &waiting)],
         ),
-        (Verdict::Fixed, Lang::En) => format!(
-            "Thanks — `{key}` is marked fixed. Still waiting for: {}.",
-            open.join(", ")
-        ),
-        (Verdict::Fixed, Lang::Zh) => {
-            format!(
-                "谢谢 —— `{key}` 已标记为已修复。仍在等待：{}。",
-                open.join(", ")
-            )
-        }
-        (Verdict::Failing, Lang::En) => format!(
-            "Sorry the update still fails on `{key}`. Please collect a new log bundle from this device (see `collect`) and attach it here with `device:{key}`; an engineer will follow up."
-        ),
-        (Verdict::Failing, Lang::Zh) => format!(
-            "很抱歉 `{key}` 上的更新仍然失败。请在该设备上重新收集日志（见 `collect`），并附上 `device:{key}` 上传到这里；工程师会跟进。"
-        ),
+        Verdict::Failing => fmt(lang, "verify.failing", &[("device", &key)]),
     };
     req.say(&text);
     Ok(())
