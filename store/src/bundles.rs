@@ -108,6 +108,44 @@ impl BundleDir {
     }
 }
 
+impl BundleDir {
+    /// Every stored bundle as (sha256, size, path), by sha256.
+    pub fn list(&self) -> Result<Vec<(String, u64, PathBuf)>, StoreError> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io(&self.dir, e)),
+        };
+        let mut bundles = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| io(&self.dir, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let named = name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit());
+            if named
+                && let Ok(meta) = entry.metadata()
+                && meta.is_file()
+            {
+                bundles.push((name, meta.len(), entry.path()));
+            }
+        }
+        bundles.sort();
+        Ok(bundles)
+    }
+
+    /// Every stored bundle, as a dump lists it.
+    pub fn dump_list(&self) -> Result<Vec<crate::exchange::DumpBundle>, StoreError> {
+        Ok(self
+            .list()?
+            .into_iter()
+            .map(|(sha256, bytes, path)| crate::exchange::DumpBundle {
+                sha256,
+                bytes,
+                path,
+            })
+            .collect())
+    }
+}
+
 /// fsync a directory so a rename inside it is durable.
 fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     File::open(dir)

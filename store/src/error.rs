@@ -39,6 +39,30 @@ pub enum StoreError {
         /// One of the files found.
         example: String,
     },
+    /// The database server cannot be reached or refused the connection.
+    #[error("cannot connect to PostgreSQL at {target}: {reason}")]
+    Connect {
+        /// `host:port/database`, never the password.
+        target: String,
+        /// Why.
+        reason: String,
+    },
+    /// The database was migrated by a newer casebot: this one must not write to it.
+    #[error(
+        "the PostgreSQL database {target} has schema version {found}, newer than this casebot \
+         knows (up to {supported}); run a casebot at least as new as the one that migrated it"
+    )]
+    TooNew {
+        /// `host:port/database`.
+        target: String,
+        /// Schema version found.
+        found: i32,
+        /// Newest version this build knows.
+        supported: i32,
+    },
+    /// An optimistic update kept losing to concurrent writers.
+    #[error("case {0} is being changed by others too often; try again")]
+    Contended(String),
     /// No such case.
     #[error("no case {0}")]
     NotFound(String),

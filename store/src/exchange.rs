@@ -9,15 +9,31 @@
 //! {"kind":"thread","v":1,"thread":123,"case":"CAS-00042-AB12CD"}
 //! {"kind":"processed","v":1,"id":"1234","at":1700000000}
 //! {"kind":"journal","v":1,"entry":{…}}
+//! {"kind":"bundle","v":1,"sha256":"…","bytes":3416}
+//! {"kind":"bundle-data","v":1,"sha256":"…","data":"<base64>"}
 //! ```
+//!
+//! Every stored bundle follows the records: a `bundle` line, then its content in `bundle-data`
+//! lines of at most 192 KiB each (base64), so a dump moves a whole store, bundles included, and
+//! no line is large. Import stages bundle content in a temporary directory and checks its size
+//! and sha256 before anything is written; a damaged bundle refuses the import naming its line.
 //!
 //! Import validates the whole input before writing anything, then merges: records missing from the
 //! store are added, identical ones are skipped, and a record that would replace different content
 //! (a case, thread binding or journal entry with the same key) refuses the import naming the line.
 //! Nothing already stored is lost or changed, apart from the counter rising to the dump's value.
+//! Bundles are written before the records (content before the references to it, and a bundle
+//! already present is recognised), so a refused import may leave new bundles behind, never
+//! changed ones.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, Write};
+use std::fs::File;
+use std::io::{BufRead, Read, Write};
+use std::path::PathBuf;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use sha2::{Digest, Sha256};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -29,29 +45,87 @@ use crate::{Case, CaseId, JournalEntry, StoreError};
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 enum Line {
-    Header { format: String, v: u32 },
-    Counter { v: u32, n: u64 },
-    Case { v: u32, case: Value },
-    Thread { v: u32, thread: u64, case: CaseId },
-    Processed { v: u32, id: String, at: u64 },
-    Journal { v: u32, entry: JournalEntry },
+    Header {
+        format: String,
+        v: u32,
+    },
+    Counter {
+        v: u32,
+        n: u64,
+    },
+    Case {
+        v: u32,
+        case: Value,
+    },
+    Thread {
+        v: u32,
+        thread: u64,
+        case: CaseId,
+    },
+    Processed {
+        v: u32,
+        id: String,
+        at: u64,
+    },
+    Journal {
+        v: u32,
+        entry: JournalEntry,
+    },
+    Bundle {
+        v: u32,
+        sha256: String,
+        bytes: u64,
+    },
+    BundleData {
+        v: u32,
+        sha256: String,
+        data: String,
+    },
+}
+
+/// Raw bytes per `bundle-data` line.
+const BUNDLE_LINE_BYTES: usize = 192 * 1024;
+
+/// A bundle in a dump: on export the file the store keeps, on import the staged copy.
+#[derive(Debug)]
+pub(crate) struct DumpBundle {
+    pub sha256: String,
+    pub bytes: u64,
+    pub path: PathBuf,
+}
+
+/// A bundle being read from a dump.
+struct Incoming {
+    line: u64,
+    sha256: String,
+    bytes: u64,
+    written: u64,
+    file: File,
+    path: PathBuf,
+    hasher: Sha256,
 }
 
 /// The whole store, in memory. `lines` of imported records give error positions.
-#[derive(Debug, Default, Clone, PartialEq)]
+#[derive(Debug, Default)]
 pub(crate) struct Dump {
     pub counter: u64,
     pub cases: Vec<(u64, Case)>,
     pub threads: Vec<(u64, u64, CaseId)>,
     pub processed: Vec<(u64, String, u64)>,
     pub journal: Vec<(u64, JournalEntry)>,
+    pub bundles: Vec<DumpBundle>,
+    /// Where imported bundles are staged; removed with the dump.
+    pub staging: Option<tempfile::TempDir>,
 }
 
 impl Dump {
     /// Number of records (every line but the header).
     pub fn records(&self) -> u64 {
-        (1 + self.cases.len() + self.threads.len() + self.processed.len() + self.journal.len())
-            as u64
+        (1 + self.cases.len()
+            + self.threads.len()
+            + self.processed.len()
+            + self.journal.len()
+            + self.bundles.len()) as u64
     }
 
     /// Write as JSON lines; returns records written.
@@ -95,6 +169,29 @@ impl Dump {
                 entry: entry.clone(),
             })?;
         }
+        for bundle in &self.bundles {
+            put(&Line::Bundle {
+                v: CURRENT,
+                sha256: bundle.sha256.clone(),
+                bytes: bundle.bytes,
+            })?;
+            let io = |e: std::io::Error| {
+                StoreError::Io(format!("reading bundle {}: {e}", bundle.path.display()))
+            };
+            let mut file = File::open(&bundle.path).map_err(io)?;
+            let mut buf = vec![0u8; BUNDLE_LINE_BYTES];
+            loop {
+                let n = read_full(&mut file, &mut buf).map_err(io)?;
+                if n == 0 {
+                    break;
+                }
+                put(&Line::BundleData {
+                    v: CURRENT,
+                    sha256: bundle.sha256.clone(),
+                    data: BASE64.encode(&buf[..n]),
+                })?;
+            }
+        }
         out.flush()
             .map_err(|e| StoreError::Io(format!("writing export: {e}")))?;
         Ok(self.records())
@@ -107,6 +204,7 @@ impl Dump {
         let mut case_lines: HashMap<CaseId, u64> = HashMap::new();
         let mut buf = String::new();
         let mut line_no = 0u64;
+        let mut incoming: Option<Incoming> = None;
         loop {
             buf.clear();
             line_no += 1;
@@ -138,8 +236,22 @@ impl Dump {
                     }
                 }
             }
-            dump.add(line, line_no, &mut case_lines).map_err(err)?;
+            match line {
+                Line::BundleData { v, sha256, data } => {
+                    incoming_data(&mut incoming, v, &sha256, &data).map_err(err)?;
+                    continue;
+                }
+                line => {
+                    dump.finish_bundle(incoming.take())?;
+                    if let Line::Bundle { v, sha256, bytes } = line {
+                        incoming = Some(dump.start_bundle(line_no, v, sha256, bytes).map_err(err)?);
+                    } else {
+                        dump.add(line, line_no, &mut case_lines).map_err(err)?;
+                    }
+                }
+            }
         }
+        dump.finish_bundle(incoming.take())?;
         if !seen_header {
             return Err(StoreError::Import {
                 line: 1,
@@ -196,9 +308,153 @@ impl Dump {
                 check(v)?;
                 self.journal.push((no, entry));
             }
+            Line::Bundle { .. } | Line::BundleData { .. } => {
+                unreachable!("bundle lines are handled by `read`")
+            }
         }
         Ok(())
     }
+
+    /// Begin staging the bundle announced on line `no`.
+    fn start_bundle(
+        &mut self,
+        no: u64,
+        v: u32,
+        sha256: String,
+        bytes: u64,
+    ) -> Result<Incoming, String> {
+        if v > CURRENT {
+            return Err(format!(
+                "record version {v} is newer than this casebot ({CURRENT})"
+            ));
+        }
+        let valid = sha256.len() == 64
+            && sha256
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !valid {
+            return Err(format!("{sha256:?} is not a lowercase sha256"));
+        }
+        if self.bundles.iter().any(|b| b.sha256 == sha256) {
+            return Err(format!("bundle {sha256} appears twice"));
+        }
+        if self.staging.is_none() {
+            let dir = tempfile::Builder::new()
+                .prefix("casebot-import-")
+                .tempdir()
+                .map_err(|e| format!("cannot stage bundles: {e}"))?;
+            self.staging = Some(dir);
+        }
+        let path = self
+            .staging
+            .as_ref()
+            .map(|d| d.path().join(&sha256))
+            .unwrap_or_default();
+        let file = File::create(&path).map_err(|e| format!("cannot stage bundles: {e}"))?;
+        Ok(Incoming {
+            line: no,
+            sha256,
+            bytes,
+            written: 0,
+            file,
+            path,
+            hasher: Sha256::new(),
+        })
+    }
+
+    /// Check a staged bundle's size and hash, and keep it.
+    fn finish_bundle(&mut self, incoming: Option<Incoming>) -> Result<(), StoreError> {
+        let Some(b) = incoming else {
+            return Ok(());
+        };
+        let err = |reason: String| StoreError::Import {
+            line: b.line,
+            reason,
+        };
+        if b.written != b.bytes {
+            return Err(err(format!(
+                "bundle {} is truncated: {} of {} bytes",
+                b.sha256, b.written, b.bytes
+            )));
+        }
+        let actual = hex::encode(b.hasher.finalize());
+        if actual != b.sha256 {
+            return Err(err(format!(
+                "bundle {} is damaged: its content hashes to {actual}",
+                b.sha256
+            )));
+        }
+        drop(b.file);
+        self.bundles.push(DumpBundle {
+            sha256: b.sha256,
+            bytes: b.bytes,
+            path: b.path,
+        });
+        Ok(())
+    }
+
+    /// Store every bundle of the dump with `put`; returns how many were new.
+    pub fn put_bundles(
+        &self,
+        put: &dyn Fn(&mut dyn Read) -> Result<crate::StoredBundle, StoreError>,
+    ) -> Result<u64, StoreError> {
+        let mut new = 0;
+        for bundle in &self.bundles {
+            let mut file = File::open(&bundle.path)
+                .map_err(|e| StoreError::Io(format!("{}: {e}", bundle.path.display())))?;
+            if !put(&mut file)?.duplicate {
+                new += 1;
+            }
+        }
+        Ok(new)
+    }
+}
+
+/// Append one `bundle-data` line to the bundle being staged.
+fn incoming_data(
+    incoming: &mut Option<Incoming>,
+    v: u32,
+    sha256: &str,
+    data: &str,
+) -> Result<(), String> {
+    let Some(b) = incoming.as_mut().filter(|b| b.sha256 == sha256) else {
+        return Err(format!(
+            "bundle data for {sha256} without its `bundle` line just before"
+        ));
+    };
+    if v > CURRENT {
+        return Err(format!(
+            "record version {v} is newer than this casebot ({CURRENT})"
+        ));
+    }
+    let bytes = BASE64
+        .decode(data)
+        .map_err(|e| format!("bundle data is not base64: {e}"))?;
+    b.written += bytes.len() as u64;
+    if b.written > b.bytes {
+        return Err(format!(
+            "bundle {sha256} has more data than its {} bytes",
+            b.bytes
+        ));
+    }
+    b.hasher.update(&bytes);
+    b.file
+        .write_all(&bytes)
+        .map_err(|e| format!("cannot stage bundle {sha256}: {e}"))
+}
+
+/// Read until `buf` is full or the input ends.
+fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 /// What a store offers the import merge. `E` is the store's error inside its transaction.

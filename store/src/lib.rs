@@ -64,6 +64,7 @@ mod error;
 mod exchange;
 mod group_commit;
 mod mem;
+pub mod pg;
 mod record;
 mod sled_store;
 #[cfg(test)]
@@ -72,6 +73,7 @@ mod tests;
 pub use case::*;
 pub use error::StoreError;
 pub use mem::MemStore;
+pub use pg::PgStore;
 pub use record::migrate_case;
 pub use sled_store::SledStore;
 

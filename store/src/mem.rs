@@ -113,6 +113,7 @@ impl Inner {
                 .map(|(id, at)| (0, id.clone(), *at))
                 .collect(),
             journal: journal.into_iter().map(|(_, e)| (0, e.clone())).collect(),
+            ..Dump::default()
         }
     }
 }
@@ -298,14 +299,16 @@ impl CaseStore for MemStore {
     }
 
     fn export(&self, out: &mut dyn Write) -> Result<u64, StoreError> {
-        let dump = self.lock().snapshot();
+        let mut dump = self.lock().snapshot();
+        dump.bundles = self.bundles.dump_list()?;
         dump.write(out)
     }
 
     fn import(&self, input: &mut dyn BufRead) -> Result<u64, StoreError> {
         let dump = Dump::read(input)?;
+        let bundles = dump.put_bundles(&|r| self.bundles.put(r))?;
         let mut inner = self.lock();
-        merge(&dump, &mut *inner)
+        Ok(bundles + merge(&dump, &mut *inner)?)
     }
 
     fn flush(&self) -> Result<(), StoreError> {

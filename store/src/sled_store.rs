@@ -170,6 +170,7 @@ impl SledStore {
                 .push((0, String::from_utf8_lossy(&k).into_owned(), record.at));
         }
         dump.journal = self.journal_list()?.into_iter().map(|e| (0, e)).collect();
+        dump.bundles = self.bundles.dump_list()?;
         Ok(dump)
     }
 
@@ -676,6 +677,7 @@ impl CaseStore for SledStore {
 
     fn import(&self, input: &mut dyn BufRead) -> Result<u64, StoreError> {
         let dump = Dump::read(input)?;
+        let bundles = dump.put_bundles(&|r| self.bundles.put(r))?;
         let written = (
             &self.cases,
             &self.processed,
@@ -695,7 +697,7 @@ impl CaseStore for SledStore {
             })
             .map_err(tx_err)?;
         self.durable()?;
-        Ok(written)
+        Ok(bundles + written)
     }
 
     fn flush(&self) -> Result<(), StoreError> {

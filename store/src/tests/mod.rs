@@ -1,6 +1,7 @@
 //! One behaviour suite, run against every `CaseStore` implementation (`mem::` and `sled::`
 //! modules below), plus sled-only tests for persistence, migration and startup errors.
 
+mod pg_only;
 mod sled_only;
 mod suite;
 
@@ -56,6 +57,31 @@ macro_rules! run_suite {
     };
 }
 
+/// The suite against PostgreSQL: one database per test in the shared throwaway cluster; skipped
+/// with a printed reason when no server can be started (a failure when CI requires it).
+macro_rules! run_pg_suite {
+    ([$($name:ident),* $(,)?]) => {
+        mod pg {
+            $(
+                #[test]
+                fn $name() {
+                    if let Some((store, _guard)) = super::pg_store(concat!("pg::", stringify!($name))) {
+                        super::suite::$name(&store);
+                    }
+                }
+            )*
+        }
+    };
+}
+
+/// A `PgStore` on a fresh database, or `None` (reason printed) without PostgreSQL.
+pub(crate) fn pg_store(test: &str) -> Option<(crate::PgStore, tempfile::TempDir)> {
+    let cluster = crate::pg::cluster::TestCluster::or_skip(test)?;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = crate::PgStore::open(&cluster.database(), dir.path().join("cache")).expect("open");
+    Some((store, dir))
+}
+
 macro_rules! all_backends {
     ($($name:ident),* $(,)?) => {
         run_suite!(mem, (crate::MemStore::new(), ()), [$($name),*]);
@@ -63,6 +89,7 @@ macro_rules! all_backends {
             let dir = tempfile::tempdir().expect("tempdir");
             (crate::SledStore::open(dir.path().join("store")).expect("open"), dir)
         }, [$($name),*]);
+        run_pg_suite!([$($name),*]);
     };
 }
 
@@ -85,4 +112,5 @@ all_backends!(
     concurrent_updates_lose_nothing,
     prune_forgets_only_old_message_ids,
     import_migrates_old_case_lines,
+    export_import_carries_bundles,
 );

@@ -387,3 +387,48 @@ pub fn import_migrates_old_case_lines(store: &dyn CaseStore) {
     assert!(case.devices.contains_key("PC1"));
     assert_eq!(case.lang, diagnosis::Lang::En);
 }
+
+pub fn export_import_carries_bundles(store: &dyn CaseStore) {
+    let id = populate(store);
+    // Larger than one dump line, and an empty one.
+    let big: Vec<u8> = (0..500_000u32).map(|i| (i % 253) as u8).collect();
+    let stored = store
+        .put_bundle(&mut Cursor::new(big.clone()))
+        .expect("put");
+    let empty = store.put_bundle(&mut Cursor::new(Vec::new())).expect("put");
+    let text = export_text(store);
+    let target = crate::MemStore::new();
+    let written = target
+        .import(&mut Cursor::new(text.clone()))
+        .expect("import");
+    assert_eq!(written, 7 + 2, "records and both bundles");
+    let path = target
+        .bundle_path(&stored.sha256)
+        .expect("path")
+        .expect("bundle imported");
+    assert_eq!(std::fs::read(path).expect("read"), big);
+    let path = target
+        .bundle_path(&empty.sha256)
+        .expect("path")
+        .expect("empty");
+    assert_eq!(std::fs::read(path).expect("read").len(), 0);
+    assert_eq!(export_text(&target), text, "round trip is exact");
+    assert!(target.get(&id).expect("get").is_some());
+    // A damaged bundle is refused naming its line, and nothing is written.
+    let fresh = crate::MemStore::new();
+    let line = text
+        .lines()
+        .position(|l| l.contains("\"kind\":\"bundle-data\""))
+        .expect("data line");
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[line] = lines[line].replacen("\"data\":\"A", "\"data\":\"B", 1);
+    let err = fresh
+        .import(&mut Cursor::new(lines.join("\n")))
+        .expect_err("damaged");
+    assert!(
+        matches!(err, StoreError::Import { line: l, ref reason } if l == line as u64
+            && reason.contains("damaged")),
+        "{err:?}"
+    );
+    assert!(fresh.list().expect("list").is_empty());
+}

@@ -1,0 +1,661 @@
+//! `PgStore`: the shared store for several casebot processes, on PostgreSQL.
+//!
+//! Built on `tokio-postgres` rather than sqlx: the store needs plain parameterised SQL and
+//! transactions, not sqlx's compile-time query checking (which wants a database or an offline
+//! cache at build time) or its macro and multi-database machinery, and `tokio-postgres` adds a
+//! handful of small crates to a build that already has tokio. See [`conn`] for how the blocking
+//! [`CaseStore`] calls drive it.
+//!
+//! What the tables are (`store/migrations/0001_initial.sql`), and how each guarantee of the
+//! embedded store holds across processes:
+//! - **Idempotency**: `processed.message_id` is the primary key. A change and the message id that
+//!   caused it commit in one transaction; a second process handling the same event inserts
+//!   nothing (`ON CONFLICT DO NOTHING`) and returns [`Applied::Duplicate`].
+//! - **Optimistic concurrency**: every case row has a `version`. An update reads the case, applies
+//!   the change in memory, and writes it only `WHERE version = <the version read>`; if another
+//!   process got there first, nothing is written and the update starts again from the new
+//!   version. No update is lost, and no lock is held while the caller's closure runs.
+//! - **Diagnosis jobs** live in `jobs`.
+//! - **Bundles** are stored in the database as 1 MiB `bytea` chunks, so every process (on any
+//!   machine) reads every bundle and a database backup holds everything. Each process keeps a
+//!   local, content-addressed cache directory: `bundle_path` fetches a bundle into it on first
+//!   use and checks its sha256.
+//! - **Durability**: a call returns after PostgreSQL has committed (with the server's default
+//!   `synchronous_commit = on`, after the commit is on disk). `flush` has nothing left to do.
+
+pub(crate) mod conn;
+mod migrate;
+
+#[cfg(any(test, feature = "test-cluster"))]
+pub mod cluster;
+
+use std::io::{BufRead, Read, Write};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio_postgres::config::Host;
+use tokio_postgres::{Config, GenericClient, Transaction};
+
+use self::conn::{Pool, pg_err, wait};
+use crate::bundles::BundleDir;
+use crate::exchange::{Dump, DumpBundle, MergeTarget, merge};
+use crate::record::{CURRENT, case_id_from_counter, decode, decode_case, encode_case, now_secs};
+use crate::{Applied, Case, CaseId, CaseStore, JournalEntry, StoreError, StoredBundle};
+
+/// Bytes per stored bundle chunk.
+const CHUNK_BYTES: usize = 1024 * 1024;
+
+/// How many times an update is retried after losing to a concurrent writer.
+const MAX_ATTEMPTS: u32 = 100;
+
+/// A job row's stored value (versioned like every record).
+#[derive(Serialize, Deserialize)]
+struct JobRecord {
+    v: u32,
+    entry: JournalEntry,
+}
+
+/// The PostgreSQL-backed `CaseStore`.
+#[derive(Debug)]
+pub struct PgStore {
+    pool: Pool,
+    cache: BundleDir,
+}
+
+impl PgStore {
+    /// Connect to the database at `url` (a `postgres://` URL or `key=value` string), apply any
+    /// missing schema migrations, and keep fetched bundles in `cache_dir`.
+    ///
+    /// Fails with `Connect` (naming host, port and database, never the password) when the
+    /// server cannot be reached, and `TooNew` when a newer casebot has migrated the database.
+    pub fn open(url: &str, cache_dir: impl Into<PathBuf>) -> Result<PgStore, StoreError> {
+        let config = Config::from_str(url).map_err(|e| StoreError::Connect {
+            target: "the configured URL".into(),
+            reason: format!("not a valid PostgreSQL URL: {e}"),
+        })?;
+        let pool = Pool::new(config.clone(), describe_target(&config))?;
+        let cache = BundleDir::open(cache_dir.into())?;
+        let store = PgStore { pool, cache };
+        let mut client = store.pool.get()?;
+        migrate::migrate(&mut client, store.pool.target())?;
+        drop(client);
+        Ok(store)
+    }
+
+    /// The schema version of the database (the newest migration applied).
+    pub fn schema_version(&self) -> Result<i32, StoreError> {
+        let client = self.pool.get()?;
+        let row =
+            wait(client.query_one("SELECT coalesce(max(version), 0) FROM casebot_schema", &[]))
+                .map_err(pg_err)?;
+        Ok(row.get(0))
+    }
+
+    /// The newest schema version this build knows.
+    pub fn latest_schema_version() -> i32 {
+        migrate::latest()
+    }
+
+    /// `host:port/database` of the store, for messages.
+    pub fn target(&self) -> &str {
+        self.pool.target()
+    }
+}
+
+/// `host:port/database`, without user or password.
+fn describe_target(config: &Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(Host::Tcp(h)) => h.clone(),
+        #[cfg(unix)]
+        Some(Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".into(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let db = config
+        .get_dbname()
+        .or(config.get_user())
+        .unwrap_or("postgres");
+    format!("{host}:{port}/{db}")
+}
+
+/// Postgres has no unsigned integers: u64 values are stored bit-for-bit in `bigint`.
+fn to_i64(n: u64) -> i64 {
+    i64::from_ne_bytes(n.to_ne_bytes())
+}
+
+fn to_u64(n: i64) -> u64 {
+    u64::from_ne_bytes(n.to_ne_bytes())
+}
+
+fn case_json(case: &Case) -> Result<String, StoreError> {
+    String::from_utf8(encode_case(case)?).map_err(|e| StoreError::Codec {
+        what: format!("case {}", case.id),
+        reason: e.to_string(),
+    })
+}
+
+fn job_json(entry: &JournalEntry) -> Result<String, StoreError> {
+    serde_json::to_string(&JobRecord {
+        v: CURRENT,
+        entry: entry.clone(),
+    })
+    .map_err(|e| StoreError::Codec {
+        what: format!("job {}", entry.id),
+        reason: e.to_string(),
+    })
+}
+
+fn decode_job(text: &str) -> Result<JournalEntry, StoreError> {
+    Ok(decode::<JobRecord>("job", text.as_bytes())?.entry)
+}
+
+/// Point thread bindings at `after` (and drop the old binding if it was this case's).
+async fn bind_threads(
+    tx: &impl GenericClient,
+    before: Option<&Case>,
+    after: &Case,
+) -> Result<(), StoreError> {
+    let old = before.and_then(|c| c.thread_id);
+    if old == after.thread_id {
+        return Ok(());
+    }
+    if let Some(old) = old {
+        tx.execute(
+            "DELETE FROM threads WHERE thread_id = $1 AND case_id = $2",
+            &[&to_i64(old), &after.id.as_str()],
+        )
+        .await
+        .map_err(pg_err)?;
+    }
+    if let Some(new) = after.thread_id {
+        tx.execute(
+            "INSERT INTO threads (thread_id, case_id) VALUES ($1, $2)
+             ON CONFLICT (thread_id) DO UPDATE SET case_id = excluded.case_id",
+            &[&to_i64(new), &after.id.as_str()],
+        )
+        .await
+        .map_err(pg_err)?;
+    }
+    Ok(())
+}
+
+/// Record `message_id` in `tx`; false if it was already recorded.
+async fn record_message(tx: &impl GenericClient, message_id: &str) -> Result<bool, StoreError> {
+    let n = tx
+        .execute(
+            "INSERT INTO processed (message_id, at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&message_id, &to_i64(now_secs())],
+        )
+        .await
+        .map_err(pg_err)?;
+    Ok(n == 1)
+}
+
+/// The outcome of one optimistic write attempt.
+enum Attempt {
+    Written,
+    Duplicate,
+    /// Another process changed the case since it was read: read again.
+    Stale,
+}
+
+impl PgStore {
+    /// Read a case and its version; `Ok(None)` when the message id was already processed.
+    fn read_versioned(
+        &self,
+        id: &CaseId,
+        message_id: Option<&str>,
+    ) -> Result<Option<(i64, Case)>, StoreError> {
+        let client = self.pool.get()?;
+        wait(async {
+            if let Some(mid) = message_id {
+                let seen = client
+                    .query_opt("SELECT 1 FROM processed WHERE message_id = $1", &[&mid])
+                    .await
+                    .map_err(pg_err)?;
+                if seen.is_some() {
+                    return Ok(None);
+                }
+            }
+            let row = client
+                .query_opt(
+                    "SELECT version, doc::text FROM cases WHERE id = $1",
+                    &[&id.as_str()],
+                )
+                .await
+                .map_err(pg_err)?
+                .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+            let doc: String = row.get(1);
+            Ok(Some((row.get(0), decode_case(doc.as_bytes())?)))
+        })
+    }
+
+    /// Write `after` if the case is still at `version`, with `message_id`, in one transaction.
+    fn write_versioned(
+        &self,
+        version: i64,
+        before: &Case,
+        after: &Case,
+        message_id: Option<&str>,
+    ) -> Result<Attempt, StoreError> {
+        let mut client = self.pool.get()?;
+        let doc = if after != before {
+            Some(case_json(after)?)
+        } else {
+            None
+        };
+        wait(async {
+            let tx = client.transaction().await.map_err(pg_err)?;
+            if let Some(mid) = message_id
+                && !record_message(&tx, mid).await?
+            {
+                return Ok(Attempt::Duplicate);
+            }
+            let id = after.id.as_str();
+            let n = match &doc {
+                Some(doc) => tx
+                    .execute(
+                        "UPDATE cases SET doc = $3::text::jsonb, created_at = $4,
+                             version = version + 1
+                         WHERE id = $1 AND version = $2",
+                        &[&id, &version, doc, &to_i64(after.created_at)],
+                    )
+                    .await
+                    .map_err(pg_err)?,
+                // Nothing to write, but the result returned must still be current.
+                None => tx
+                    .execute(
+                        "SELECT 1 FROM cases WHERE id = $1 AND version = $2 FOR SHARE",
+                        &[&id, &version],
+                    )
+                    .await
+                    .map_err(pg_err)?,
+            };
+            if n == 0 {
+                return Ok(Attempt::Stale);
+            }
+            if doc.is_some() {
+                bind_threads(&tx, Some(before), after).await?;
+            }
+            tx.commit().await.map_err(pg_err)?;
+            Ok(Attempt::Written)
+        })
+    }
+
+    fn snapshot(&self) -> Result<Dump, StoreError> {
+        let mut client = self.pool.get()?;
+        let mut dump = wait(async {
+            let tx = client
+                .build_transaction()
+                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await
+                .map_err(pg_err)?;
+            let mut dump = Dump {
+                counter: to_u64(
+                    tx.query_one("SELECT n FROM counter", &[])
+                        .await
+                        .map_err(pg_err)?
+                        .get(0),
+                ),
+                ..Dump::default()
+            };
+            for row in tx
+                .query("SELECT doc::text FROM cases", &[])
+                .await
+                .map_err(pg_err)?
+            {
+                let doc: String = row.get(0);
+                dump.cases.push((0, decode_case(doc.as_bytes())?));
+            }
+            for row in tx
+                .query("SELECT thread_id, case_id FROM threads", &[])
+                .await
+                .map_err(pg_err)?
+            {
+                let case: String = row.get(1);
+                let case = CaseId::parse(&case).map_err(|reason| StoreError::Codec {
+                    what: "thread binding".into(),
+                    reason,
+                })?;
+                dump.threads.push((0, to_u64(row.get(0)), case));
+            }
+            for row in tx
+                .query("SELECT message_id, at FROM processed", &[])
+                .await
+                .map_err(pg_err)?
+            {
+                dump.processed.push((0, row.get(0), to_u64(row.get(1))));
+            }
+            for row in tx
+                .query(
+                    "SELECT entry::text FROM jobs ORDER BY accepted_at, seq",
+                    &[],
+                )
+                .await
+                .map_err(pg_err)?
+            {
+                let text: String = row.get(0);
+                dump.journal.push((0, decode_job(&text)?));
+            }
+            for row in tx
+                .query("SELECT sha256, bytes FROM bundles ORDER BY sha256", &[])
+                .await
+                .map_err(pg_err)?
+            {
+                dump.bundles.push(DumpBundle {
+                    sha256: row.get(0),
+                    bytes: to_u64(row.get(1)),
+                    path: PathBuf::new(),
+                });
+            }
+            tx.commit().await.map_err(pg_err)?;
+            Ok::<Dump, StoreError>(dump)
+        })?;
+        drop(client);
+        // The same order as the embedded stores, so dumps of equal stores are equal.
+        dump.cases
+            .sort_by(|(_, a), (_, b)| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        dump.threads.sort_by_key(|(_, t, _)| *t);
+        dump.processed.sort_by(|a, b| a.1.cmp(&b.1));
+        for bundle in &mut dump.bundles {
+            bundle.path = self.bundle_path(&bundle.sha256)?.ok_or_else(|| {
+                StoreError::Io(format!("bundle {} vanished during export", bundle.sha256))
+            })?;
+        }
+        Ok(dump)
+    }
+}
+
+mod bundles;
+
+/// The import merge inside one transaction.
+struct TxMerge<'a, 'b> {
+    tx: &'a Transaction<'b>,
+}
+
+impl MergeTarget for TxMerge<'_, '_> {
+    type Err = StoreError;
+    fn fail(&self, e: StoreError) -> StoreError {
+        e
+    }
+    fn get_case(&mut self, id: &CaseId) -> Result<Option<Case>, StoreError> {
+        let row = wait(
+            self.tx
+                .query_opt("SELECT doc::text FROM cases WHERE id = $1", &[&id.as_str()]),
+        )
+        .map_err(pg_err)?;
+        row.map(|r| decode_case(r.get::<_, String>(0).as_bytes()))
+            .transpose()
+    }
+    fn put_case(&mut self, case: &Case) -> Result<(), StoreError> {
+        let doc = case_json(case)?;
+        wait(self.tx.execute(
+            "INSERT INTO cases (id, created_at, version, doc) VALUES ($1, $2, 1, $3::text::jsonb)",
+            &[&case.id.as_str(), &to_i64(case.created_at), &doc],
+        ))
+        .map_err(pg_err)?;
+        Ok(())
+    }
+    fn get_thread(&mut self, thread: u64) -> Result<Option<CaseId>, StoreError> {
+        let row = wait(self.tx.query_opt(
+            "SELECT case_id FROM threads WHERE thread_id = $1",
+            &[&to_i64(thread)],
+        ))
+        .map_err(pg_err)?;
+        row.map(|r| {
+            CaseId::parse(r.get(0)).map_err(|reason| StoreError::Codec {
+                what: "thread binding".into(),
+                reason,
+            })
+        })
+        .transpose()
+    }
+    fn put_thread(&mut self, thread: u64, case: &CaseId) -> Result<(), StoreError> {
+        wait(self.tx.execute(
+            "INSERT INTO threads (thread_id, case_id) VALUES ($1, $2)",
+            &[&to_i64(thread), &case.as_str()],
+        ))
+        .map_err(pg_err)?;
+        Ok(())
+    }
+    fn has_processed(&mut self, id: &str) -> Result<bool, StoreError> {
+        let row = wait(
+            self.tx
+                .query_opt("SELECT 1 FROM processed WHERE message_id = $1", &[&id]),
+        )
+        .map_err(pg_err)?;
+        Ok(row.is_some())
+    }
+    fn put_processed(&mut self, id: &str, at: u64) -> Result<(), StoreError> {
+        wait(self.tx.execute(
+            "INSERT INTO processed (message_id, at) VALUES ($1, $2)",
+            &[&id, &to_i64(at)],
+        ))
+        .map_err(pg_err)?;
+        Ok(())
+    }
+    fn get_journal(&mut self, id: &str) -> Result<Option<JournalEntry>, StoreError> {
+        let row = wait(
+            self.tx
+                .query_opt("SELECT entry::text FROM jobs WHERE id = $1", &[&id]),
+        )
+        .map_err(pg_err)?;
+        row.map(|r| decode_job(r.get(0))).transpose()
+    }
+    fn put_journal(&mut self, entry: &JournalEntry) -> Result<(), StoreError> {
+        let json = job_json(entry)?;
+        wait(self.tx.execute(
+            "INSERT INTO jobs (id, accepted_at, entry) VALUES ($1, $2, $3::text::jsonb)",
+            &[&entry.id, &to_i64(entry.accepted_at), &json],
+        ))
+        .map_err(pg_err)?;
+        Ok(())
+    }
+    fn counter(&mut self) -> Result<u64, StoreError> {
+        let row = wait(self.tx.query_one("SELECT n FROM counter", &[])).map_err(pg_err)?;
+        Ok(to_u64(row.get(0)))
+    }
+    fn set_counter(&mut self, n: u64) -> Result<(), StoreError> {
+        wait(self.tx.execute("UPDATE counter SET n = $1", &[&to_i64(n)])).map_err(pg_err)?;
+        Ok(())
+    }
+}
+
+impl CaseStore for PgStore {
+    fn new_case_id(&self) -> Result<CaseId, StoreError> {
+        let client = self.pool.get()?;
+        wait(async {
+            loop {
+                let row = client
+                    .query_one("UPDATE counter SET n = n + 1 RETURNING n", &[])
+                    .await
+                    .map_err(pg_err)?;
+                let id = case_id_from_counter(to_u64(row.get(0)));
+                let taken = client
+                    .query_opt("SELECT 1 FROM cases WHERE id = $1", &[&id.as_str()])
+                    .await
+                    .map_err(pg_err)?;
+                if taken.is_none() {
+                    return Ok(id);
+                }
+            }
+        })
+    }
+
+    fn create(&self, case: Case, message_id: Option<&str>) -> Result<Applied<Case>, StoreError> {
+        let doc = case_json(&case)?;
+        let mut client = self.pool.get()?;
+        wait(async {
+            let tx = client.transaction().await.map_err(pg_err)?;
+            if let Some(mid) = message_id
+                && !record_message(&tx, mid).await?
+            {
+                return Ok(Applied::Duplicate);
+            }
+            let n = tx
+                .execute(
+                    "INSERT INTO cases (id, created_at, version, doc)
+                     VALUES ($1, $2, 1, $3::text::jsonb) ON CONFLICT DO NOTHING",
+                    &[&case.id.as_str(), &to_i64(case.created_at), &doc],
+                )
+                .await
+                .map_err(pg_err)?;
+            if n == 0 {
+                return Err(StoreError::Exists(case.id.to_string()));
+            }
+            bind_threads(&tx, None, &case).await?;
+            tx.commit().await.map_err(pg_err)?;
+            Ok(Applied::Done(case))
+        })
+    }
+
+    fn get(&self, id: &CaseId) -> Result<Option<Case>, StoreError> {
+        let client = self.pool.get()?;
+        let row =
+            wait(client.query_opt("SELECT doc::text FROM cases WHERE id = $1", &[&id.as_str()]))
+                .map_err(pg_err)?;
+        row.map(|r| decode_case(r.get::<_, String>(0).as_bytes()))
+            .transpose()
+    }
+
+    fn update(
+        &self,
+        id: &CaseId,
+        message_id: Option<&str>,
+        f: &mut dyn FnMut(&mut Case),
+    ) -> Result<Applied<Case>, StoreError> {
+        for attempt in 0..MAX_ATTEMPTS {
+            let Some((version, before)) = self.read_versioned(id, message_id)? else {
+                return Ok(Applied::Duplicate);
+            };
+            let mut after = before.clone();
+            f(&mut after);
+            if after.id != before.id {
+                return Err(StoreError::IdChanged(before.id.to_string()));
+            }
+            match self.write_versioned(version, &before, &after, message_id)? {
+                Attempt::Written => return Ok(Applied::Done(after)),
+                Attempt::Duplicate => return Ok(Applied::Duplicate),
+                Attempt::Stale => {
+                    // Back off a little, more after repeated losses, so writers spread out.
+                    let ms = rand::random::<u64>() % (2 + u64::from(attempt.min(20)));
+                    std::thread::sleep(Duration::from_millis(ms));
+                }
+            }
+        }
+        Err(StoreError::Contended(id.to_string()))
+    }
+
+    fn is_processed(&self, message_id: &str) -> Result<bool, StoreError> {
+        let client = self.pool.get()?;
+        let row = wait(client.query_opt(
+            "SELECT 1 FROM processed WHERE message_id = $1",
+            &[&message_id],
+        ))
+        .map_err(pg_err)?;
+        Ok(row.is_some())
+    }
+
+    fn mark_processed(&self, message_id: &str) -> Result<bool, StoreError> {
+        let client = self.pool.get()?;
+        wait(record_message(&*client, message_id))
+    }
+
+    fn prune_processed(&self, before: u64) -> Result<u64, StoreError> {
+        let client = self.pool.get()?;
+        // Times are far below 2^63; a larger bound means "everything".
+        let before = i64::try_from(before).unwrap_or(i64::MAX);
+        wait(client.execute("DELETE FROM processed WHERE at < $1", &[&before])).map_err(pg_err)
+    }
+
+    fn list(&self) -> Result<Vec<Case>, StoreError> {
+        let client = self.pool.get()?;
+        let rows = wait(client.query("SELECT doc::text FROM cases", &[])).map_err(pg_err)?;
+        let mut cases = rows
+            .iter()
+            .map(|r| decode_case(r.get::<_, &str>(0).as_bytes()))
+            .collect::<Result<Vec<Case>, StoreError>>()?;
+        cases.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(cases)
+    }
+
+    fn case_by_thread(&self, thread_id: u64) -> Result<Option<CaseId>, StoreError> {
+        let client = self.pool.get()?;
+        let row = wait(client.query_opt(
+            "SELECT case_id FROM threads WHERE thread_id = $1",
+            &[&to_i64(thread_id)],
+        ))
+        .map_err(pg_err)?;
+        row.map(|r| {
+            CaseId::parse(r.get(0)).map_err(|reason| StoreError::Codec {
+                what: "thread binding".into(),
+                reason,
+            })
+        })
+        .transpose()
+    }
+
+    fn put_bundle(&self, data: &mut dyn Read) -> Result<StoredBundle, StoreError> {
+        self.put_bundle_shared(data)
+    }
+
+    fn bundle_path(&self, sha256: &str) -> Result<Option<PathBuf>, StoreError> {
+        self.fetch_bundle(sha256)
+    }
+
+    fn journal_add(&self, entry: &JournalEntry) -> Result<(), StoreError> {
+        let json = job_json(entry)?;
+        let client = self.pool.get()?;
+        wait(client.execute(
+            "INSERT INTO jobs (id, accepted_at, entry) VALUES ($1, $2, $3::text::jsonb)
+             ON CONFLICT (id) DO UPDATE SET accepted_at = excluded.accepted_at,
+                 entry = excluded.entry",
+            &[&entry.id, &to_i64(entry.accepted_at), &json],
+        ))
+        .map_err(pg_err)?;
+        Ok(())
+    }
+
+    fn journal_remove(&self, id: &str) -> Result<(), StoreError> {
+        let client = self.pool.get()?;
+        wait(client.execute("DELETE FROM jobs WHERE id = $1", &[&id])).map_err(pg_err)?;
+        Ok(())
+    }
+
+    fn journal_list(&self) -> Result<Vec<JournalEntry>, StoreError> {
+        let client = self.pool.get()?;
+        let rows = wait(client.query(
+            "SELECT entry::text FROM jobs ORDER BY accepted_at, seq",
+            &[],
+        ))
+        .map_err(pg_err)?;
+        rows.iter().map(|r| decode_job(r.get(0))).collect()
+    }
+
+    fn export(&self, out: &mut dyn Write) -> Result<u64, StoreError> {
+        self.snapshot()?.write(out)
+    }
+
+    fn import(&self, input: &mut dyn BufRead) -> Result<u64, StoreError> {
+        let dump = Dump::read(input)?;
+        let bundles = dump.put_bundles(&|r| self.put_bundle_shared(r))?;
+        let mut client = self.pool.get()?;
+        let tx = wait(client.transaction()).map_err(pg_err)?;
+        // Writers wait while the merge checks and writes, so it sees a store that holds still.
+        wait(tx.batch_execute(
+            "LOCK TABLE counter, cases, threads, processed, jobs IN SHARE ROW EXCLUSIVE MODE",
+        ))
+        .map_err(pg_err)?;
+        let written = merge(&dump, &mut TxMerge { tx: &tx })?;
+        wait(tx.commit()).map_err(pg_err)?;
+        Ok(bundles + written)
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,180 @@
+//! PostgreSQL-only behaviour: migrations at start-up, a database newer than the binary, bundles
+//! shared between processes, and concurrent writers in different processes (two stores on one
+//! database stand for two processes: they share nothing but the server).
+
+use std::io::Cursor;
+
+use crate::pg::cluster::TestCluster;
+use crate::{Applied, CaseStore, PgStore, StoreError, TimelineEntry};
+
+use super::sample_case;
+
+fn cluster(test: &str) -> Option<&'static TestCluster> {
+    TestCluster::or_skip(test)
+}
+
+fn open(url: &str, cache: &std::path::Path) -> PgStore {
+    PgStore::open(url, cache).expect("open")
+}
+
+#[test]
+fn migrations_are_applied_once_and_recorded() {
+    let Some(cluster) = cluster("pg_only::migrations_are_applied_once_and_recorded") else {
+        return;
+    };
+    let url = cluster.database();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = open(&url, &dir.path().join("a"));
+    assert_eq!(
+        first.schema_version().expect("version"),
+        PgStore::latest_schema_version()
+    );
+    // A second process starting on the same database applies nothing and keeps the data.
+    let id = first.new_case_id().expect("id");
+    first
+        .create(sample_case(id.clone(), 1, Some(9)), None)
+        .expect("create");
+    let second = open(&url, &dir.path().join("b"));
+    assert_eq!(second.get(&id).expect("get").map(|c| c.id), Some(id));
+    let name = url.rsplit('/').next().expect("db name");
+    let rows = cluster
+        .psql(name, "SELECT count(*) FROM casebot_schema")
+        .expect("psql");
+    assert_eq!(rows, PgStore::latest_schema_version().to_string());
+}
+
+#[test]
+fn a_database_newer_than_the_binary_is_refused() {
+    let Some(cluster) = cluster("pg_only::a_database_newer_than_the_binary_is_refused") else {
+        return;
+    };
+    let url = cluster.database();
+    let dir = tempfile::tempdir().expect("tempdir");
+    drop(open(&url, &dir.path().join("a")));
+    let name = url.rsplit('/').next().expect("db name");
+    let future = PgStore::latest_schema_version() + 1;
+    cluster
+        .psql(
+            name,
+            &format!("INSERT INTO casebot_schema (version) VALUES ({future})"),
+        )
+        .expect("psql");
+    let err = PgStore::open(&url, dir.path().join("b")).expect_err("refused");
+    assert!(
+        matches!(err, StoreError::TooNew { found, .. } if found == future),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(text.contains(&format!("schema version {future}")), "{text}");
+    assert!(text.contains(name), "names the database: {text}");
+}
+
+#[test]
+fn unreachable_server_names_the_target_not_the_password() {
+    // A port nothing listens on: bind one and close it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("postgres://casebot:hunter2@127.0.0.1:{port}/cases");
+    let err = PgStore::open(&url, dir.path()).expect_err("no server");
+    let text = err.to_string();
+    assert!(matches!(err, StoreError::Connect { .. }), "{err:?}");
+    assert!(text.contains(&format!("127.0.0.1:{port}/cases")), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+    let bad = PgStore::open("postgres://[broken", dir.path()).expect_err("bad url");
+    assert!(
+        bad.to_string().contains("not a valid PostgreSQL URL"),
+        "{bad}"
+    );
+}
+
+#[test]
+fn bundles_live_in_the_database_and_reach_every_process() {
+    let Some(cluster) = cluster("pg_only::bundles_live_in_the_database_and_reach_every_process")
+    else {
+        return;
+    };
+    let url = cluster.database();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = open(&url, &dir.path().join("a"));
+    let b = open(&url, &dir.path().join("b"));
+    // Larger than one chunk, not a multiple of it.
+    let data: Vec<u8> = (0..2_500_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let put = a.put_bundle(&mut Cursor::new(data.clone())).expect("put");
+    assert!(!put.duplicate);
+    let path = b
+        .bundle_path(&put.sha256)
+        .expect("path")
+        .expect("the other process finds it");
+    assert!(path.starts_with(dir.path().join("b")), "{path:?}");
+    assert_eq!(std::fs::read(&path).expect("read"), data);
+    let again = b.put_bundle(&mut Cursor::new(data)).expect("put");
+    assert!(again.duplicate, "stored by another process");
+    let name = url.rsplit('/').next().expect("db name");
+    let chunks = cluster
+        .psql(name, "SELECT count(*) FROM bundle_chunks")
+        .expect("psql");
+    assert_eq!(chunks, "3", "2.5 MB in 1 MiB chunks");
+    // Damage in the database is detected, not served.
+    let c = open(&url, &dir.path().join("c"));
+    cluster
+        .psql(
+            name,
+            "UPDATE bundle_chunks SET data = overlay(data placing '\\x00'::bytea from 5) \
+             WHERE n = 1",
+        )
+        .expect("psql");
+    let err = c.bundle_path(&put.sha256).expect_err("damaged");
+    assert!(err.to_string().contains(&put.sha256), "{err}");
+}
+
+#[test]
+fn two_processes_updating_one_case_lose_nothing() {
+    let Some(cluster) = cluster("pg_only::two_processes_updating_one_case_lose_nothing") else {
+        return;
+    };
+    let url = cluster.database();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stores = [
+        open(&url, &dir.path().join("a")),
+        open(&url, &dir.path().join("b")),
+    ];
+    let id = stores[0].new_case_id().expect("id");
+    stores[0]
+        .create(sample_case(id.clone(), 1, None), None)
+        .expect("create");
+    std::thread::scope(|scope| {
+        for (p, store) in stores.iter().enumerate() {
+            for t in 0..3 {
+                let id = &id;
+                scope.spawn(move || {
+                    for i in 0..20 {
+                        let mid = format!("m-{t}-{i}");
+                        let note = TimelineEntry {
+                            at: 1,
+                            author: format!("engineer-{p}"),
+                            kind: "note".into(),
+                            text: format!("{p}-{t}-{i}"),
+                        };
+                        // Both processes receive every event (a redelivery): one applies it.
+                        store
+                            .update(id, Some(&mid), &mut |c| c.timeline.push(note.clone()))
+                            .expect("update");
+                    }
+                });
+            }
+        }
+    });
+    let case = stores[1].get(&id).expect("get").expect("present");
+    let mut texts: Vec<&str> = case.timeline.iter().map(|e| e.text.as_str()).collect();
+    assert_eq!(texts.len(), 60, "each message applied exactly once");
+    texts.sort_by_key(|t| t[2..].to_string());
+    texts.dedup_by_key(|t| t[2..].to_string());
+    assert_eq!(texts.len(), 60, "no message applied twice");
+    assert!(matches!(
+        stores[0].update(&id, Some("m-0-0"), &mut |c| c.title.push('!')),
+        Ok(Applied::Duplicate)
+    ));
+}
