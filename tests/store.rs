@@ -368,7 +368,7 @@ fn cases_cli_errors_are_clear() {
     );
 }
 
-fn sample(id: CaseId) -> store::Case {
+pub(crate) fn sample(id: CaseId) -> store::Case {
     store::Case {
         id,
         title: "t".into(),

@@ -6,5 +6,6 @@ mod console;
 mod diagnose;
 mod discord;
 mod fake_discord;
+mod pg;
 mod store;
 mod util;

@@ -1,7 +1,11 @@
 //! `casebot cases export|import`.
 //!
-//! Both work on a store directory that no running bot holds (the store is single-process; a
-//! running bot makes them fail with "in use", naming the path).
+//! They work on the store `serve` would use (`[store]` of the config), or on the sled store in
+//! `--data DIR`. A sled store must not be held by a running bot (the commands then fail with "in
+//! use", naming the path); a PostgreSQL store may be shared, and an import there waits while
+//! running bots write. Moving between stores is an export from one and an import into the
+//! other: `casebot cases export --data ./casebot-data --out dump.jsonl`, then, with
+//! `store.kind = "postgres"`, `casebot cases import dump.jsonl` (and back the same way).
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
@@ -13,15 +17,17 @@ use store::{CaseStore, SledStore};
 
 use clap::Subcommand;
 
+use crate::config::{Config, StoreConfig, StoreKind};
+
 /// `casebot cases …`.
 #[derive(Debug, Subcommand)]
 pub enum CasesCommand {
-    /// Dump the whole store as JSON lines.
+    /// Dump the whole store (cases, records and bundles) as JSON lines.
     Export {
         /// Output file (default: stdout).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Store directory.
+        /// The sled store in this directory (default: the configured store).
         #[arg(long)]
         data: Option<PathBuf>,
     },
@@ -29,37 +35,36 @@ pub enum CasesCommand {
     Import {
         /// The dump.
         file: PathBuf,
-        /// Store directory.
+        /// The sled store in this directory (default: the configured store).
         #[arg(long)]
         data: Option<PathBuf>,
     },
 }
-use crate::config::Config;
 
 /// Run a `cases` subcommand.
 ///
-/// The store directory is `--data`, else `[store] data_dir` of the config (`--config`, or
-/// `./casebot.toml` if present), else `./casebot-data`: the directory `serve` would use.
+/// The store is the sled store in `--data` if given, else the configured store (`--config`, or
+/// `./casebot.toml` if present; `./casebot-data` without either): the one `serve` would use.
 pub fn run(config: Option<&Path>, cmd: CasesCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         CasesCommand::Export { out, data } => {
-            export(&Config::store_dir(config, data)?, out.as_deref())
+            export(&Config::offline_store(config, data)?, out.as_deref())
         }
-        CasesCommand::Import { file, data } => import(&Config::store_dir(config, data)?, &file),
+        CasesCommand::Import { file, data } => import(&Config::offline_store(config, data)?, &file),
     }
 }
 
-fn export(dir: &Path, out: Option<&Path>) -> anyhow::Result<ExitCode> {
-    if !SledStore::exists(dir) {
+fn export(cfg: &StoreConfig, out: Option<&Path>) -> anyhow::Result<ExitCode> {
+    if cfg.kind == StoreKind::Sled && !SledStore::exists(&cfg.data_dir) {
         anyhow::bail!(
             "no case store at {} (nothing to export; use --data DIR)",
-            dir.display()
+            cfg.data_dir.display()
         );
     }
-    let store = SledStore::open(dir)?;
+    let store = cfg.open()?;
     let records = match out {
         Some(path) => {
-            let result = export_to_file(&store, path);
+            let result = export_to_file(&*store, path);
             if result.is_err() {
                 // Do not leave a truncated dump that looks like a backup.
                 let _ = std::fs::remove_file(path);
@@ -75,12 +80,12 @@ fn export(dir: &Path, out: Option<&Path>) -> anyhow::Result<ExitCode> {
     let target = out.map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
     eprintln!(
         "exported {records} records from {} to {target}",
-        dir.display()
+        cfg.describe()
     );
     Ok(ExitCode::SUCCESS)
 }
 
-fn export_to_file(store: &SledStore, path: &Path) -> anyhow::Result<u64> {
+fn export_to_file(store: &dyn CaseStore, path: &Path) -> anyhow::Result<u64> {
     let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut writer = BufWriter::new(file);
     let records = store.export(&mut writer)?;
@@ -93,18 +98,18 @@ fn export_to_file(store: &SledStore, path: &Path) -> anyhow::Result<u64> {
     Ok(records)
 }
 
-fn import(dir: &Path, file: &Path) -> anyhow::Result<ExitCode> {
+fn import(cfg: &StoreConfig, file: &Path) -> anyhow::Result<ExitCode> {
     let input = File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let store = SledStore::open(dir)?;
+    let store = cfg.open()?;
     let written = store
         .import(&mut BufReader::new(input))
-        .with_context(|| format!("importing {} into {}", file.display(), dir.display()))?;
+        .with_context(|| format!("importing {} into {}", file.display(), cfg.describe()))?;
     let mut stderr = std::io::stderr();
     let _ = writeln!(
         stderr,
         "imported {written} new records from {} into {} (records already present were kept)",
         file.display(),
-        dir.display()
+        cfg.describe()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -14,6 +14,8 @@ use handlers::{DownloadConfig, HandlersConfig};
 use secrecy::SecretString;
 use serde::Deserialize;
 
+pub use crate::store_config::{RawStore, StoreConfig, StoreKind};
+
 /// Config file used when `--config` is not given and the file exists.
 pub const DEFAULT_CONFIG_FILE: &str = "casebot.toml";
 /// Environment variable holding the Discord bot token.
@@ -72,14 +74,6 @@ pub struct RawDiscord {
     pub slash_commands: Option<bool>,
     /// Never allowed: present only to reject a token pasted into the file with a clear message.
     pub token: Option<toml::Value>,
-}
-
-/// `[store]`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawStore {
-    /// Directory of the embedded store and the kept bundles (default "./casebot-data").
-    pub data_dir: Option<PathBuf>,
 }
 
 /// `[download]`.
@@ -169,8 +163,10 @@ pub struct DiscordConfig {
 pub struct Config {
     /// Discord settings.
     pub discord: DiscordConfig,
-    /// Store directory.
+    /// Store directory (sled) or bundle cache directory (postgres): `store.data_dir`.
     pub data_dir: PathBuf,
+    /// Which store.
+    pub store: StoreConfig,
     /// Token file, if configured.
     pub token_file: Option<PathBuf>,
     /// Settings handed to the handlers.
@@ -193,15 +189,20 @@ const TOKEN_IN_FILE: &str = "a Discord token must not be written in the config f
      set DISCORD_TOKEN or point `token_file` at a file holding it";
 
 impl Config {
-    /// The store directory of the offline commands (`console`, `cases`): `data` (`--data`) if
-    /// given, else the one `serve` would use (`[store] data_dir` of the config), so that they
-    /// work on the bot's cases.
-    pub fn store_dir(config: Option<&Path>, data: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    /// The store of the offline commands (`console`, `cases`): the sled store in `data`
+    /// (`--data`) if given, else the store `serve` would use (`[store]` of the config).
+    pub fn offline_store(
+        config: Option<&Path>,
+        data: Option<PathBuf>,
+    ) -> anyhow::Result<StoreConfig> {
         match data {
-            Some(dir) => Ok(dir),
+            Some(dir) => Ok(StoreConfig {
+                kind: StoreKind::Sled,
+                data_dir: dir,
+            }),
             None => Ok(Config::load(config)
-                .context("cannot find the store directory from the config (or pass --data DIR)")?
-                .data_dir),
+                .context("cannot find the store from the config (or pass --data DIR)")?
+                .store),
         }
     }
 
@@ -253,13 +254,7 @@ impl Config {
             problems.push("diagnoses.max_concurrent must be at least 1".to_owned());
         }
         let rules = validate_rules(&raw.diagnoses, &mut problems);
-        let data_dir = raw
-            .store
-            .data_dir
-            .unwrap_or_else(|| PathBuf::from("./casebot-data"));
-        if data_dir.as_os_str().is_empty() {
-            problems.push("store.data_dir must not be empty".to_owned());
-        }
+        let store = crate::store_config::validate_store(raw.store, &mut problems);
         if !problems.is_empty() {
             return Err(ConfigError {
                 source_name: source_name.to_owned(),
@@ -268,7 +263,8 @@ impl Config {
         }
         Ok(Config {
             discord,
-            data_dir,
+            data_dir: store.data_dir.clone(),
+            store,
             token_file: raw.token_file,
             handlers: HandlersConfig {
                 default_lang,
@@ -483,6 +479,8 @@ mod tests {
             "summary_channel",
             "slash_commands",
             "data_dir",
+            "kind",
+            "url_file",
             "allowed_hosts",
             "max_bytes",
             "timeout_secs",

@@ -8,7 +8,6 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
@@ -16,7 +15,7 @@ use diagnosis::{Lang, RuleSet};
 use handlers::{
     Attachment, AttachmentSource, Author, Context, HandlersConfig, Incoming, Outgoing, Role, Target,
 };
-use store::{CaseId, SledStore};
+use store::CaseId;
 use tokio::io::AsyncBufReadExt;
 
 use clap::Args;
@@ -78,15 +77,15 @@ pub fn run(config: Option<&Path>, args: ConsoleArgs) -> anyhow::Result<ExitCode>
         .map(str::parse::<Lang>)
         .transpose()
         .map_err(|e| anyhow::anyhow!("--lang: {e}"))?;
-    let data = crate::config::Config::store_dir(config, args.data)?;
-    let store =
-        SledStore::open(&data).with_context(|| format!("opening store {}", data.display()))?;
+    let store_cfg = crate::config::Config::offline_store(config, args.data)?;
+    let data = store_cfg.data_dir.clone();
+    let store = store_cfg.open().context("opening the store")?;
     let rules = RuleSet::builtin().context("loading the built-in rules")?;
     let user = args
         .user
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "console".into());
-    let ctx = Context::new(Arc::new(store), rules, HandlersConfig::default());
+    let ctx = Context::new(store, rules, HandlersConfig::default());
     if let Some(l) = lang {
         ctx.set_user_lang(&user, l);
     }

@@ -12,6 +12,7 @@ pub mod console;
 pub mod diagnose_cmd;
 pub mod discord;
 pub mod serve;
+pub mod store_config;
 pub mod telemetry;
 
 use clap::Parser;

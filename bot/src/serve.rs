@@ -49,8 +49,8 @@ pub async fn serve(
     token: SecretString,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let dir = cfg.data_dir.clone();
-    let store = tokio::task::spawn_blocking(move || open_store(&dir))
+    let store_cfg = cfg.store.clone();
+    let store = tokio::task::spawn_blocking(move || store_cfg.open())
         .await
         .context("store open task failed")??;
     // A scan of the idempotency tree: off the async threads, like every other store call here.
@@ -91,18 +91,6 @@ fn prune_old_message_ids(store: &Arc<dyn CaseStore>) {
         Ok(0) => {}
         Ok(n) => tracing::info!(pruned = n, "forgot processed message ids older than a week"),
         Err(e) => tracing::warn!("cannot prune processed message ids: {e}"),
-    }
-}
-
-/// Open the embedded store; "in use by another casebot process" is reported as such.
-pub fn open_store(dir: &Path) -> anyhow::Result<Arc<dyn CaseStore>> {
-    match store::SledStore::open(dir) {
-        Ok(store) => Ok(Arc::new(store)),
-        // The error already names the directory and the other process.
-        Err(e @ store::StoreError::Locked { .. }) => Err(anyhow::anyhow!(
-            "{e}; stop it first or use another store.data_dir"
-        )),
-        Err(e) => Err(anyhow::anyhow!("cannot open the store: {e}")),
     }
 }
 

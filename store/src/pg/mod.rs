@@ -3,7 +3,7 @@
 //! Built on `tokio-postgres` rather than sqlx: the store needs plain parameterised SQL and
 //! transactions, not sqlx's compile-time query checking (which wants a database or an offline
 //! cache at build time) or its macro and multi-database machinery, and `tokio-postgres` adds a
-//! handful of small crates to a build that already has tokio. See [`conn`] for how the blocking
+//! handful of small crates to a build that already has tokio. See `pg/conn.rs` for how the blocking
 //! [`CaseStore`] calls drive it.
 //!
 //! What the tables are (`store/migrations/0001_initial.sql`), and how each guarantee of the
