@@ -28,7 +28,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Connect to Discord and serve the configured channels.
-    Serve,
+    Serve(crate::shards::ServeArgs),
     /// The same bot in this terminal: one message per line.
     Console(ConsoleArgs),
     /// Diagnose a log bundle offline (file, directory, zip, cab, gz, evtx; `-` reads pasted

@@ -72,6 +72,12 @@ pub struct RawDiscord {
     pub summary_channel: Option<u64>,
     /// Register slash commands in the allowed guilds on connect (default true).
     pub slash_commands: Option<bool>,
+    /// The gateway shards this process runs, "first-last" or one number (e.g. "0-1"); with
+    /// `total_shards`. Several processes on one PostgreSQL store each take a range. Default:
+    /// every shard, in this process.
+    pub shards: Option<String>,
+    /// How many shards the bot runs over all processes; with `shards`.
+    pub total_shards: Option<u32>,
     /// Never allowed: present only to reject a token pasted into the file with a clear message.
     pub token: Option<toml::Value>,
 }
@@ -156,6 +162,8 @@ pub struct DiscordConfig {
     pub summary_channel: Option<u64>,
     /// Register slash commands on connect.
     pub slash_commands: bool,
+    /// The shard range of this process; `None`: all shards here.
+    pub shards: Option<crate::shards::ShardRange>,
 }
 
 /// Validated configuration (phase two).
@@ -199,6 +207,7 @@ impl Config {
             Some(dir) => Ok(StoreConfig {
                 kind: StoreKind::Sled,
                 data_dir: dir,
+                lease: store::pg::DEFAULT_LEASE,
             }),
             None => Ok(Config::load(config)
                 .context("cannot find the store from the config (or pass --data DIR)")?
@@ -385,7 +394,17 @@ fn validate_discord(raw: RawDiscord, problems: &mut Vec<String>) -> DiscordConfi
     if raw.summary_channel == Some(0) {
         problems.push("discord.summary_channel = 0 is not a Discord id".to_owned());
     }
+    let shards = crate::shards::ShardRange::validate(
+        raw.shards.as_deref(),
+        raw.total_shards,
+        ("discord.shards", "discord.total_shards"),
+    )
+    .unwrap_or_else(|p| {
+        problems.push(p);
+        None
+    });
     DiscordConfig {
+        shards,
         api_base_url: raw.api_base_url.map(|u| u.trim_end_matches('/').to_owned()),
         application_id: raw.application_id,
         allowed_guilds: raw.allowed_guilds,
@@ -478,6 +497,9 @@ mod tests {
             "engineer_roles",
             "summary_channel",
             "slash_commands",
+            "shards",
+            "total_shards",
+            "lease_secs",
             "data_dir",
             "kind",
             "url_file",

@@ -79,8 +79,18 @@ pub async fn run(
         .await
         .map_err(|e| anyhow::anyhow!("cannot build the Discord client: {e}"))?;
     let shards = Arc::clone(&client.shard_manager);
+    let range = bot.cfg.shards;
+    let start = async {
+        match range {
+            Some(r) => {
+                tracing::info!(first = r.first, last = r.last, total = r.total, "shards");
+                client.start_shard_range(r.first..r.last + 1, r.total).await
+            }
+            None => client.start().await,
+        }
+    };
     tokio::select! {
-        res = client.start() => {
+        res = start => {
             if let Err(e) = res {
                 return Err(gateway_failure(&e));
             }
@@ -537,19 +547,57 @@ impl Bot {
         });
     }
 
-    /// After a restart: resume journaled diagnoses; their replies go to the case threads.
+    /// After a restart: resume journaled diagnoses; their replies go to the case threads. On a
+    /// store shared by several processes, keep this process's job leases alive and take over
+    /// the jobs of processes that died, for as long as the bot runs.
     async fn resume_journal(&self, ctx: Context) {
         let Some((bot, done)) = self.delivery() else {
             return;
         };
+        let mut stopping = self.stopping.subscribe();
         tokio::spawn(async move {
-            let (tx, drain) = bot.open(ctx, Origin::none());
+            let (tx, drain) = bot.open(ctx.clone(), Origin::none());
             if let Err(e) = handlers::resume(&bot.ctx, &tx).await {
                 tracing::error!("resuming journaled work failed: {e:#}");
             }
             drop(tx);
             let _ = drain.await;
             drop(done);
+            let Some(lease) = bot.ctx.store.lease() else {
+                return;
+            };
+            // Renewals run on their own, so a long diagnosis taken over below never lets this
+            // process's leases lapse.
+            let store = Arc::clone(&bot.ctx.store);
+            let mut renew_stopping = stopping.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(lease / 3);
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => {}
+                        _ = renew_stopping.changed() => return,
+                    }
+                    let store = Arc::clone(&store);
+                    match tokio::task::spawn_blocking(move || store.journal_renew()).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => tracing::warn!("cannot renew job leases: {e}"),
+                        Err(e) => tracing::warn!("job lease task failed: {e}"),
+                    }
+                }
+            });
+            let mut tick = tokio::time::interval(lease / 3);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stopping.changed() => return,
+                }
+                let (tx, drain) = bot.open(ctx.clone(), Origin::none());
+                if let Err(e) = handlers::resume(&bot.ctx, &tx).await {
+                    tracing::error!("taking over unfinished work failed: {e:#}");
+                }
+                drop(tx);
+                let _ = drain.await;
+            }
         });
     }
 }

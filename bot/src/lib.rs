@@ -12,6 +12,7 @@ pub mod console;
 pub mod diagnose_cmd;
 pub mod discord;
 pub mod serve;
+pub mod shards;
 pub mod store_config;
 pub mod telemetry;
 
@@ -41,7 +42,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<std::process::ExitCode> {
         Some(Command::Explain(args)) => crate::diagnose_cmd::explain(&args),
         Some(Command::Cases { command }) => crate::cases_cmd::run(cli.config.as_deref(), command),
         Some(Command::Console(args)) => crate::console::run(cli.config.as_deref(), args),
-        Some(Command::Serve) => crate::serve::run(cli.config.as_deref(), true),
-        None => crate::serve::run(cli.config.as_deref(), false),
+        Some(Command::Serve(args)) => crate::serve::run(cli.config.as_deref(), Some(args)),
+        None => crate::serve::run(cli.config.as_deref(), None),
     }
 }

@@ -14,13 +14,16 @@ use secrecy::SecretString;
 use store::CaseStore;
 
 use crate::config::{Config, TOKEN_ENV};
+use crate::shards::ServeArgs;
 
-/// Serve Discord; with `explicit == false` and no token, fall back to the console with a hint.
-pub fn run(config: Option<&Path>, explicit: bool) -> anyhow::Result<ExitCode> {
+/// Serve Discord (`args`: the `serve` subcommand's, `None` when casebot runs without a
+/// subcommand); without a subcommand and without a token, fall back to the console with a hint.
+pub fn run(config: Option<&Path>, args: Option<ServeArgs>) -> anyhow::Result<ExitCode> {
+    let explicit = args.is_some();
     let env_token = std::env::var(TOKEN_ENV)
         .ok()
         .filter(|t| !t.trim().is_empty());
-    let cfg = Config::load(config)?;
+    let mut cfg = Config::load(config)?;
     if !explicit && env_token.is_none() && cfg.token_file.is_none() {
         eprintln!(
             "casebot: no Discord token configured (set {TOKEN_ENV} or token_file, then run \
@@ -29,6 +32,11 @@ pub fn run(config: Option<&Path>, explicit: bool) -> anyhow::Result<ExitCode> {
         return crate::console::run(config, crate::console::ConsoleArgs::default());
     }
     let mut problems = Vec::new();
+    match args.unwrap_or_default().range() {
+        Ok(Some(range)) => cfg.discord.shards = Some(range),
+        Ok(None) => {}
+        Err(p) => problems.push(p),
+    }
     let token = cfg.token(env_token).map_err(|p| problems.push(p)).ok();
     problems.extend(cfg.serve_problems());
     let Some(token) = token.filter(|_| problems.is_empty()) else {

@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -28,6 +29,9 @@ pub struct RawStore {
     /// File holding the PostgreSQL URL (`kind = "postgres"`); the alternative to the
     /// `CASEBOT_DATABASE_URL` variable.
     pub url_file: Option<PathBuf>,
+    /// `kind = "postgres"`: seconds a diagnosis job stays with its process without a renewal;
+    /// after a process dies, others take its jobs over once this has passed (default 30).
+    pub lease_secs: Option<u64>,
     /// Never allowed: present only to reject a URL pasted into the file with a clear message.
     pub url: Option<toml::Value>,
 }
@@ -51,6 +55,8 @@ pub struct StoreConfig {
     pub kind: StoreKind,
     /// Store directory (sled) or bundle cache directory (postgres).
     pub data_dir: PathBuf,
+    /// Job lease of a shared store.
+    pub lease: Duration,
 }
 
 /// Check `[store]`, adding every problem to `problems`.
@@ -97,7 +103,25 @@ pub fn validate_store(raw: RawStore, problems: &mut Vec<String>) -> StoreConfig 
             StoreKind::Sled
         }
     };
-    StoreConfig { kind, data_dir }
+    let lease = match raw.lease_secs {
+        Some(secs) if secs < 3 => {
+            problems.push(format!(
+                "store.lease_secs = {secs}: must be at least 3 (leases are renewed every third)"
+            ));
+            store::pg::DEFAULT_LEASE
+        }
+        Some(_) if !matches!(kind, StoreKind::Postgres { .. }) => {
+            problems.push("store.lease_secs applies to store.kind = \"postgres\" only".into());
+            store::pg::DEFAULT_LEASE
+        }
+        Some(secs) => Duration::from_secs(secs),
+        None => store::pg::DEFAULT_LEASE,
+    };
+    StoreConfig {
+        kind,
+        data_dir,
+        lease,
+    }
 }
 
 impl StoreConfig {
@@ -141,7 +165,8 @@ impl StoreConfig {
                 let url = self.database_url(env).map_err(anyhow::Error::msg)?;
                 let cache = self.data_dir.join("bundle-cache");
                 let store = PgStore::open(url.expose_secret(), &cache)
-                    .map_err(|e| anyhow::anyhow!("cannot open the store: {e}"))?;
+                    .map_err(|e| anyhow::anyhow!("cannot open the store: {e}"))?
+                    .with_lease(self.lease);
                 tracing::info!(database = store.target(), "store: PostgreSQL");
                 Ok(Arc::new(store))
             }

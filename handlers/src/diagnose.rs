@@ -399,10 +399,11 @@ fn post(out: &Outbox, target: &Target, replies: Vec<Reply>) {
     }
 }
 
-/// Finish journaled diagnoses after a restart; replies go to the case (customer view, since the
+/// Finish journaled diagnoses after a restart (or, on a shared store, those of a process that
+/// died: `CaseStore::journal_take_over`); replies go to the case (customer view, since the
 /// reader is not known any more).
 pub async fn resume(ctx: &Context, out: &Outbox) -> Result<(), HandlerError> {
-    for entry in ctx.store.journal_list()? {
+    for entry in ctx.store.journal_take_over()? {
         let case = ctx.store.get(&entry.case_id)?;
         let (Some(case), Some(path)) = (case, ctx.store.bundle_path(&entry.bundle_sha256)?) else {
             ctx.store.journal_remove(&entry.id)?;

@@ -165,8 +165,26 @@ pub trait CaseStore: Send + Sync {
     fn journal_add(&self, entry: &JournalEntry) -> Result<(), StoreError>;
     /// Remove finished work.
     fn journal_remove(&self, id: &str) -> Result<(), StoreError>;
-    /// Unfinished work, oldest first (resumed after a restart).
+    /// Unfinished work, oldest first.
     fn journal_list(&self) -> Result<Vec<JournalEntry>, StoreError>;
+    /// Unfinished work this process should finish now, oldest first. A store serving one
+    /// process hands out everything unfinished (called after a restart, all of it was left by
+    /// this process's predecessor): the default. A store shared by several processes hands out
+    /// only jobs whose lease expired (their process died), leasing them to this process, so each
+    /// job is taken by one process.
+    fn journal_take_over(&self) -> Result<Vec<JournalEntry>, StoreError> {
+        self.journal_list()
+    }
+    /// Extend the leases of the jobs this process holds (see [`CaseStore::lease`]).
+    fn journal_renew(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// How long a job stays with its process without a renewal, for stores shared by several
+    /// processes; `None` for single-process stores. A process sharing the store renews its
+    /// leases and calls [`CaseStore::journal_take_over`] well within this period.
+    fn lease(&self) -> Option<std::time::Duration> {
+        None
+    }
     /// Dump the whole store as JSON lines. Each record is read consistently, but writes made
     /// while the export runs may or may not appear; export a store no bot is writing to (the
     /// `casebot cases export` command can only open a store no other process holds).

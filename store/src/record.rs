@@ -244,6 +244,14 @@ pub(crate) fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
+/// Unix milliseconds now (0 if the clock is before 1970).
+pub(crate) fn now_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
 /// A fresh case id from a counter value and a random suffix.
 pub(crate) fn case_id_from_counter(n: u64) -> CaseId {
     use rand::Rng;

@@ -15,7 +15,11 @@
 //!   the change in memory, and writes it only `WHERE version = <the version read>`; if another
 //!   process got there first, nothing is written and the update starts again from the new
 //!   version. No update is lost, and no lock is held while the caller's closure runs.
-//! - **Diagnosis jobs** live in `jobs`.
+//! - **Diagnosis jobs** live in `jobs`, each leased to the process that accepted it
+//!   (`lease_owner`, `lease_until`). The process renews its leases while it lives
+//!   ([`CaseStore::journal_renew`]); when it dies they expire, and another process takes the jobs
+//!   over ([`CaseStore::journal_take_over`]) with `FOR UPDATE SKIP LOCKED`, so two processes
+//!   looking at once never take the same job.
 //! - **Bundles** are stored in the database as 1 MiB `bytea` chunks, so every process (on any
 //!   machine) reads every bundle and a database backup holds everything. Each process keeps a
 //!   local, content-addressed cache directory: `bundle_path` fetches a bundle into it on first
@@ -57,11 +61,17 @@ struct JobRecord {
     entry: JournalEntry,
 }
 
+/// How long a job stays leased without renewal, unless configured.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+
 /// The PostgreSQL-backed `CaseStore`.
 #[derive(Debug)]
 pub struct PgStore {
     pool: Pool,
     cache: BundleDir,
+    /// This process's name on the jobs it holds.
+    owner: String,
+    lease: Duration,
 }
 
 impl PgStore {
@@ -77,11 +87,34 @@ impl PgStore {
         })?;
         let pool = Pool::new(config.clone(), describe_target(&config))?;
         let cache = BundleDir::open(cache_dir.into())?;
-        let store = PgStore { pool, cache };
+        let store = PgStore {
+            pool,
+            cache,
+            owner: format!("{}-{:016x}", std::process::id(), rand::random::<u64>()),
+            lease: DEFAULT_LEASE,
+        };
         let mut client = store.pool.get()?;
         migrate::migrate(&mut client, store.pool.target())?;
         drop(client);
         Ok(store)
+    }
+
+    /// Set how long a job stays with this process without a renewal (default 30 s).
+    pub fn with_lease(mut self, lease: Duration) -> PgStore {
+        self.lease = lease;
+        self
+    }
+
+    /// This process's name on the jobs it holds.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    fn lease_until(&self) -> i64 {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        i64::try_from((now + self.lease).as_millis()).unwrap_or(i64::MAX)
     }
 
     /// The schema version of the database (the newest migration applied).
@@ -611,13 +644,59 @@ impl CaseStore for PgStore {
         let json = job_json(entry)?;
         let client = self.pool.get()?;
         wait(client.execute(
-            "INSERT INTO jobs (id, accepted_at, entry) VALUES ($1, $2, $3::text::jsonb)
+            "INSERT INTO jobs (id, accepted_at, entry, lease_owner, lease_until)
+             VALUES ($1, $2, $3::text::jsonb, $4, $5)
              ON CONFLICT (id) DO UPDATE SET accepted_at = excluded.accepted_at,
-                 entry = excluded.entry",
-            &[&entry.id, &to_i64(entry.accepted_at), &json],
+                 entry = excluded.entry, lease_owner = excluded.lease_owner,
+                 lease_until = excluded.lease_until",
+            &[
+                &entry.id,
+                &to_i64(entry.accepted_at),
+                &json,
+                &self.owner,
+                &self.lease_until(),
+            ],
         ))
         .map_err(pg_err)?;
         Ok(())
+    }
+
+    fn journal_take_over(&self) -> Result<Vec<JournalEntry>, StoreError> {
+        let client = self.pool.get()?;
+        let now = to_i64(crate::record::now_millis());
+        let rows = wait(client.query(
+            "UPDATE jobs SET lease_owner = $1, lease_until = $2
+             WHERE id IN (SELECT id FROM jobs WHERE lease_until < $3
+                          ORDER BY accepted_at, seq LIMIT 100 FOR UPDATE SKIP LOCKED)
+             RETURNING accepted_at, seq, entry::text",
+            &[&self.owner, &self.lease_until(), &now],
+        ))
+        .map_err(pg_err)?;
+        let mut taken = rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    (r.get::<_, i64>(0), r.get::<_, i64>(1)),
+                    decode_job(r.get(2))?,
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        taken.sort_by_key(|(order, _)| *order);
+        Ok(taken.into_iter().map(|(_, e)| e).collect())
+    }
+
+    fn journal_renew(&self) -> Result<(), StoreError> {
+        let client = self.pool.get()?;
+        wait(client.execute(
+            "UPDATE jobs SET lease_until = $2 WHERE lease_owner = $1",
+            &[&self.owner, &self.lease_until()],
+        ))
+        .map_err(pg_err)?;
+        Ok(())
+    }
+
+    fn lease(&self) -> Option<Duration> {
+        Some(self.lease)
     }
 
     fn journal_remove(&self, id: &str) -> Result<(), StoreError> {

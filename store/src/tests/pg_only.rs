@@ -178,3 +178,80 @@ fn two_processes_updating_one_case_lose_nothing() {
         Ok(Applied::Duplicate)
     ));
 }
+
+#[test]
+fn jobs_of_a_dead_process_are_taken_over_once_after_the_lease() {
+    let Some(cluster) =
+        cluster("pg_only::jobs_of_a_dead_process_are_taken_over_once_after_the_lease")
+    else {
+        return;
+    };
+    let url = cluster.database();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lease = std::time::Duration::from_millis(600);
+    let dying = open(&url, &dir.path().join("a")).with_lease(lease);
+    let alive = open(&url, &dir.path().join("b")).with_lease(lease);
+    let case = dying.new_case_id().expect("id");
+    dying
+        .create(sample_case(case.clone(), 1, None), None)
+        .expect("create");
+    for i in 0..40 {
+        dying
+            .journal_add(&super::sample_job(&format!("job-{i:02}"), &case, i))
+            .expect("add");
+    }
+    // While the accepting process lives and renews, nobody else takes its jobs.
+    assert!(alive.journal_take_over().expect("take").is_empty());
+    std::thread::sleep(lease / 2);
+    dying.journal_renew().expect("renew");
+    std::thread::sleep(lease / 2);
+    assert!(
+        alive.journal_take_over().expect("take").is_empty(),
+        "renewed"
+    );
+    // The process dies (no more renewals); after the lease, the jobs are taken over, each by
+    // exactly one of several takers racing for them.
+    drop(dying);
+    std::thread::sleep(lease + std::time::Duration::from_millis(100));
+    let takers: Vec<PgStore> = (0..3)
+        .map(|i| open(&url, &dir.path().join(format!("t{i}"))).with_lease(lease))
+        .chain([alive])
+        .collect();
+    let mut taken: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = takers
+            .iter()
+            .map(|t| scope.spawn(move || t.journal_take_over().expect("take")))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("join"))
+            .map(|e| e.id)
+            .collect()
+    });
+    taken.sort();
+    let want: Vec<String> = (0..40).map(|i| format!("job-{i:02}")).collect();
+    assert_eq!(taken, want, "every job taken over exactly once");
+    // Now leased to their new owners: nobody takes them again.
+    assert!(
+        takers
+            .iter()
+            .all(|t| t.journal_take_over().expect("take").is_empty())
+    );
+    assert_eq!(
+        takers[0].journal_list().expect("list").len(),
+        40,
+        "still unfinished"
+    );
+}
+
+#[test]
+fn a_restarted_single_process_store_resumes_everything() {
+    // The embedded stores hand out all unfinished work after a restart (no leases).
+    let store = crate::MemStore::new();
+    let case = crate::CaseId::parse("CAS-00001-ABCDEF").expect("id");
+    store
+        .journal_add(&super::sample_job("j", &case, 1))
+        .expect("add");
+    assert_eq!(store.journal_take_over().expect("take").len(), 1);
+    assert_eq!(store.lease(), None);
+}
