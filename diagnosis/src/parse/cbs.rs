@@ -108,6 +108,9 @@ fn parse_prefix(text: &str) -> Option<Prefix> {
     let b = text.as_bytes();
     let (time, rest) = if is_timestamp(b) && b.get(19) == Some(&b',') {
         (Some(text[..19].to_string()), &text[20..])
+    } else if let Some(rest) = super::grammar::partial_time(text) {
+        // `27:08, Error SP …`: a timestamp cut down to its time is no usable time.
+        (None, rest)
     } else if !text.starts_with(char::is_whitespace) {
         (None, text)
     } else {

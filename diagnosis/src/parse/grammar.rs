@@ -115,7 +115,7 @@ pub(crate) fn component_kind(word: &str) -> Option<LogKind> {
 }
 
 /// A timestamp cut down to its time (`27:08, Error SP …`, `10:01:02, Info CBS …`): the rest.
-fn partial_time(line: &str) -> Option<&str> {
+pub(crate) fn partial_time(line: &str) -> Option<&str> {
     let (time, rest) = line.split_once(", ")?;
     let ok = (4..=8).contains(&time.len())
         && time.contains(':')

@@ -36,6 +36,9 @@ static CODE_RE: LazyLock<Regex> = LazyLock::new(|| {
         // Win32 numbers in words: DOQ `INSTALL index: 194, phase: 2, result 13, inf: x.inf`,
         // CSI `Failed in StartService for … with error code 2`
         r"|(?:^|[^A-Za-z0-9_])(?:result (?P<doq>[0-9]{1,5}), inf:|with error code (?P<wec>[0-9]{1,5})(?:$|[^0-9x]))",
+        // setup migration: `Error READ, 0x00000570 while gathering/applying object`,
+        // `MIG Error 1392 while gathering object` (Win32 errors)
+        r"|(?-i:(?:^|[^A-Za-z0-9_])Error\s+(?:[A-Z]+,\s*0x(?P<mig>0000[0-9a-fA-F]{4})|(?P<migd>[0-9]{1,5}))\s+while\s)",
         // DISM console: a line `Error: 14098` (Win32 number alone on the line)
         r"|(?m:^[ \t]*Error:[ \t]*(?P<dism>[0-9]{1,5})[ \t]*\r?$)",
         // CSI failure records: `(F) 80070002 [Warning,Facility=FACILITY_NTWIN32,Code=…]`
@@ -99,6 +102,12 @@ fn decode_captures(caps: &Captures<'_>) -> Option<u32> {
         .or_else(|| group(caps, "dism"))
     {
         return m.parse().ok().map(hresult_from_win32);
+    }
+    if let Some(m) = group(caps, "mig") {
+        return u32::from_str_radix(m, 16).ok().and_then(keyed);
+    }
+    if let Some(m) = group(caps, "migd") {
+        return m.parse().ok().and_then(keyed);
     }
     if let Some(m) = group(caps, "kh").or_else(|| group(caps, "ks")) {
         return u32::from_str_radix(m, 16).ok().and_then(keyed);
@@ -211,6 +220,19 @@ mod tests {
             vec![0x8007000d]
         );
         assert_eq!(one("HRESULT_FROM_WIN32(0)"), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn setup_migration_errors_are_win32() {
+        assert_eq!(
+            one("Error READ, 0x00000570 while gathering/applying object: File, C:\\x [CN]. Will return 0[gle=0x00000570]"),
+            vec![0x80070570]
+        );
+        assert_eq!(
+            one("MIG    Error 1392 while gathering object C:\\x. Shell application requested abort![gle=0x00000570]"),
+            vec![0x80070570]
+        );
+        assert!(one("an error 12 while reading").is_empty());
     }
 
     #[test]
