@@ -114,13 +114,20 @@ pub(crate) fn component_kind(word: &str) -> Option<LogKind> {
     upper.then_some(LogKind::Panther)
 }
 
-/// A timestamp cut down to its time (`27:08, Error SP …`, `10:01:02, Info CBS …`): the rest.
+/// A timestamp cut down to its time (`27:08, Error SP …`, `10:01:02, Info CBS …`) or replaced
+/// by a placeholder (`<DateTime>, Error CSI …`, as support articles publish lines): the rest.
 pub(crate) fn partial_time(line: &str) -> Option<&str> {
-    let (time, rest) = line.split_once(", ")?;
-    let ok = (4..=8).contains(&time.len())
+    let (time, rest) = line.trim_start().split_once(", ")?;
+    let cut = (4..=8).contains(&time.len())
         && time.contains(':')
         && time.bytes().all(|c| c.is_ascii_digit() || c == b':');
-    ok.then_some(rest.trim_start())
+    let placeholder = time.len() <= 24
+        && time.starts_with('<')
+        && time.ends_with('>')
+        && time[1..time.len() - 1]
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b' ' | b'_' | b'-'));
+    (cut || placeholder).then_some(rest.trim_start())
 }
 
 /// `[time,] Level [tag] Component …` → the component's kind.

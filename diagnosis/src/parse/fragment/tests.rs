@@ -104,3 +104,21 @@ fn chat_text_with_log_lines_is_told_from_chat_text_without() {
         "open KB5034763 fails with 0x800f0922 on 3 devices"
     ));
 }
+
+#[test]
+fn placeholder_and_cut_timestamps_start_records() {
+    // Support articles replace the time with `<DateTime>`; pages cut it to minutes and seconds.
+    let text = " <DateTime>, Error      [0x01803e] CSI    00000e64 (F) Failed execution of queue\n\
+item Installer: Example Installer ({a}) with HRESULT\n\
+HRESULT_FROM_WIN32(1058).  Failure will not be ignored: A rollback will be\n\
+initiated after all the operations in the installer queue are completed;\n\
+14:09, Error           SP     Error READ, 0x00000570 while gathering/applying object: File, C:\\x [x]. Will return 0\n";
+    let records = parse_str(LogKind::Fragment, text);
+    assert_eq!(records.len(), 2, "{records:#?}");
+    assert_eq!(records[0].line, 1);
+    assert_eq!(records[0].level, Level::Error);
+    assert!(records[0].codes.contains(&0x8007_0422), "{:?}", records[0]);
+    assert_eq!(records[1].line, 5);
+    assert_eq!(records[1].level, Level::Error);
+    assert_eq!(records[1].codes, vec![0x8007_0570]);
+}
