@@ -105,9 +105,11 @@ fn is_timestamp(s: &[u8]) -> bool {
 /// stripped (`Info CSI 00000029 …`, as in several published excerpts) are accepted when a level
 /// word is followed by an upper-case component.
 fn parse_prefix(text: &str) -> Option<Prefix> {
-    let b = text.as_bytes();
+    // A page or a quote may indent a whole line, timestamp and all.
+    let lead = text.trim_start();
+    let b = lead.as_bytes();
     let (time, rest) = if is_timestamp(b) && b.get(19) == Some(&b',') {
-        (Some(text[..19].to_string()), &text[20..])
+        (Some(lead[..19].to_string()), &lead[20..])
     } else if let Some(rest) = super::grammar::partial_time(text) {
         // `27:08, Error SP …`: a timestamp cut down to its time is no usable time.
         (None, rest)

@@ -115,23 +115,34 @@ pub(crate) fn component_kind(word: &str) -> Option<LogKind> {
 }
 
 /// A timestamp cut down to its time (`27:08, Error SP …`, `10:01:02, Info CBS …`) or replaced
-/// by a placeholder (`<DateTime>, Error CSI …`, as support articles publish lines): the rest.
+/// by a placeholder (`<DateTime>, Error CSI …`, `YYYY-MM-DD HH:MM:SS, Info CBS …`, as support
+/// articles publish lines): the rest.
 pub(crate) fn partial_time(line: &str) -> Option<&str> {
     let (time, rest) = line.trim_start().split_once(", ")?;
     let cut = (4..=8).contains(&time.len())
         && time.contains(':')
         && time.bytes().all(|c| c.is_ascii_digit() || c == b':');
-    let placeholder = time.len() <= 24
-        && time.starts_with('<')
-        && time.ends_with('>')
-        && time[1..time.len() - 1]
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b' ' | b'_' | b'-'));
-    (cut || placeholder).then_some(rest.trim_start())
+    // `<DateTime>`, `<date> <time>`
+    let placeholder = time.len() <= 32
+        && time.split_whitespace().count() <= 3
+        && time.split_whitespace().all(|w| {
+            w.len() > 2
+                && w.starts_with('<')
+                && w.ends_with('>')
+                && w[1..w.len() - 1]
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-'))
+        });
+    // `YYYY-MM-DD HH:MM:SS`
+    let pattern = (8..=26).contains(&time.len())
+        && time.contains("HH")
+        && time.bytes().all(|c| b"YMDHSmsf-/:. ".contains(&c));
+    (cut || placeholder || pattern).then_some(rest.trim_start())
 }
 
 /// `[time,] Level [tag] Component …` → the component's kind.
 fn prefixed(line: &str) -> Option<LogKind> {
+    let line = line.trim_start();
     let b = line.as_bytes();
     let (stamped, rest) = if is_timestamp(b) {
         (true, line[19..].trim_start_matches(',').trim_start())

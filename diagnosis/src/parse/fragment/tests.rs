@@ -112,13 +112,20 @@ fn placeholder_and_cut_timestamps_start_records() {
 item Installer: Example Installer ({a}) with HRESULT\n\
 HRESULT_FROM_WIN32(1058).  Failure will not be ignored: A rollback will be\n\
 initiated after all the operations in the installer queue are completed;\n\
-14:09, Error           SP     Error READ, 0x00000570 while gathering/applying object: File, C:\\x [x]. Will return 0\n";
+14:09, Error           SP     Error READ, 0x00000570 while gathering/applying object: File, C:\\x [x]. Will return 0\n\
+<date> <time>, Error        DISM   API: PID=1 TID=2 InternalExecute failed - CBaseCommandObject::Execute(hr:0x80070005)\n\
+YYYY-MM-DD HH:MM:SS, Info CBS Failed to check capability logic [HRESULT =\n\
+0x800f0818 - CBS_E_IDENTITY_MISMATCH]\n";
     let records = parse_str(LogKind::Fragment, text);
-    assert_eq!(records.len(), 2, "{records:#?}");
+    assert_eq!(records.len(), 4, "{records:#?}");
     assert_eq!(records[0].line, 1);
     assert_eq!(records[0].level, Level::Error);
     assert!(records[0].codes.contains(&0x8007_0422), "{:?}", records[0]);
     assert_eq!(records[1].line, 5);
     assert_eq!(records[1].level, Level::Error);
     assert_eq!(records[1].codes, vec![0x8007_0570]);
+    assert_eq!(records[2].kind, Some(LogKind::Dism));
+    assert_eq!(records[2].level, Level::Error);
+    assert_eq!(records[3].line, 7);
+    assert_eq!(records[3].codes, vec![0x800f_0818]);
 }
