@@ -70,6 +70,8 @@ pub(crate) struct Failures {
 pub(crate) fn is_failure(kind: LogKind, record: &Record, failing: &[u32]) -> bool {
     let servicing = match kind {
         LogKind::Cbs | LogKind::Dism | LogKind::Windowsupdate => true,
+        // Setup's own verdict on an upgrade: `ImageExit: Initializing SetupResult: [0x800f0818]`.
+        LogKind::Panther => record.text.contains("SetupResult: [0x"),
         k if k.is_event() => record
             .component
             .as_deref()

@@ -61,10 +61,31 @@ pub(crate) fn normalise(raw: &str) -> Norm<'_> {
         return Norm::Break;
     }
     let s = s.trim_end();
+    if let Some(unescaped) = unescape_markdown(s) {
+        return Norm::Text(Cow::Owned(unescaped));
+    }
     if s.len() == t.len() {
         return Norm::Text(t);
     }
     Norm::Text(Cow::Owned(s.to_string()))
+}
+
+/// Markdown backslash escapes as a page's source shows them: `\>>> [Device Install]`,
+/// `*\<DateTime>*`. Only `\<` and `\>` anywhere (never in a Windows path) and a block marker
+/// at the start of the line are unescaped, so `C:\_SMSTaskSequence` and `C:\$Windows.~BT` stay.
+fn unescape_markdown(s: &str) -> Option<String> {
+    let lead = s.trim_start();
+    let at_start =
+        lead.starts_with('\\') && lead[1..].starts_with(['!', '#', '-', '+', '*', '[', '<', '>']);
+    if !at_start && !s.contains("\\<") && !s.contains("\\>") {
+        return None;
+    }
+    let indent = &s[..s.len() - lead.len()];
+    let lead = if at_start { &lead[1..] } else { lead };
+    Some(format!(
+        "{indent}{}",
+        lead.replace("\\<", "<").replace("\\>", ">")
+    ))
 }
 
 fn needs_mapping(c: char) -> bool {
@@ -331,7 +352,10 @@ impl FragmentParser {
             // Continuations belong to the record above; an event description runs on unindented.
             Grammar::Continuation => self.last.unwrap_or(Family::Cbs),
             Grammar::Other => match self.last {
-                Some(f @ (Family::EventText | Family::EventXml | Family::Services)) => f,
+                Some(
+                    f
+                    @ (Family::EventText | Family::EventXml | Family::Services | Family::Setupapi),
+                ) => f,
                 Some(Family::Cbs) if indented => Family::Cbs,
                 _ => Family::Text,
             },

@@ -225,11 +225,15 @@ mod tests {
     #[test]
     fn setup_migration_errors_are_win32() {
         assert_eq!(
-            one("Error READ, 0x00000570 while gathering/applying object: File, C:\\x [CN]. Will return 0[gle=0x00000570]"),
+            one(
+                "Error READ, 0x00000570 while gathering/applying object: File, C:\\x [CN]. Will return 0[gle=0x00000570]"
+            ),
             vec![0x80070570]
         );
         assert_eq!(
-            one("MIG    Error 1392 while gathering object C:\\x. Shell application requested abort![gle=0x00000570]"),
+            one(
+                "MIG    Error 1392 while gathering object C:\\x. Shell application requested abort![gle=0x00000570]"
+            ),
             vec![0x80070570]
         );
         assert!(one("an error 12 while reading").is_empty());

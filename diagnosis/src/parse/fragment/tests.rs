@@ -29,6 +29,15 @@ fn markup_is_stripped_and_elisions_break() {
         panic!("text expected");
     };
     assert!(t.starts_with(">>>  ["));
+    // Markdown escapes from a page's source; Windows paths keep their backslashes.
+    let Norm::Text(t) = normalise(">\\>>> Section start *\\<DateTime>*") else {
+        panic!("text expected");
+    };
+    assert_eq!(t, ">>> Section start *<DateTime>*");
+    let Norm::Text(t) = normalise("Copying C:\\_SMSTaskSequence\\x to C:\\$Windows.~BT") else {
+        panic!("text expected");
+    };
+    assert_eq!(t, "Copying C:\\_SMSTaskSequence\\x to C:\\$Windows.~BT");
 }
 
 #[test]
@@ -114,8 +123,7 @@ HRESULT_FROM_WIN32(1058).  Failure will not be ignored: A rollback will be\n\
 initiated after all the operations in the installer queue are completed;\n\
 14:09, Error           SP     Error READ, 0x00000570 while gathering/applying object: File, C:\\x [x]. Will return 0\n\
 <date> <time>, Error        DISM   API: PID=1 TID=2 InternalExecute failed - CBaseCommandObject::Execute(hr:0x80070005)\n\
-YYYY-MM-DD HH:MM:SS, Info CBS Failed to check capability logic [HRESULT =\n\
-0x800f0818 - CBS_E_IDENTITY_MISMATCH]\n";
+YYYY-MM-DD HH:MM:SS, Info CBS Failed to check capability logic [HRESULT = 0x800f0818 - CBS_E_IDENTITY_MISMATCH]\n";
     let records = parse_str(LogKind::Fragment, text);
     assert_eq!(records.len(), 4, "{records:#?}");
     assert_eq!(records[0].line, 1);
