@@ -17,12 +17,13 @@ use super::{CONFIDENT, ROOT_CAUSES, corpus_dir, describe, diagnose};
 
 /// Floor for the share of excerpts whose top finding is the expected root cause, on the whole
 /// corpus. The goal is 0.9 (0.8 per source kind); these floors hold what the engine reaches
-/// today (0.68 overall: dev half 0.83, test half 0.54) so that a change that loses ground fails.
-const MIN_ACCURACY: f64 = 0.65;
+/// today (0.72 overall on 158 excerpts: dev half 0.87, test half 0.58; the weakest kind, GitHub
+/// issues, 0.63) so that a change that loses ground fails.
+const MIN_ACCURACY: f64 = 0.7;
 /// Floor per source kind.
 const MIN_KIND_ACCURACY: f64 = 0.6;
-/// Floor for the corpus size (the goal is 150 excerpts).
-const MIN_EXCERPTS: usize = 120;
+/// Floor for the corpus size.
+const MIN_EXCERPTS: usize = 150;
 /// Source kinds a manifest entry may name.
 const SOURCE_KINDS: [&str; 6] = ["vendor-kb", "ms-qa", "forum", "reddit", "github", "blog"];
 /// The fallback root cause: failures no rule explains.
