@@ -37,9 +37,6 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Message ids remembered in memory to drop a redelivered event that races its first copy
 /// (the store catches redeliveries across restarts).
 const RECENT_IDS: usize = 4096;
-/// The generic line a user sees when casebot itself fails.
-const INTERNAL_ERROR: &str = "Sorry, something went wrong on casebot's side while handling this \
-     message. It has been logged; please try again or ask an engineer.";
 
 /// Connect to Discord and serve until `shutdown` resolves; then stop accepting events, let
 /// in-flight work finish (or leave it journaled), and return. The caller flushes the store.
@@ -483,10 +480,17 @@ impl Bot {
         tokio::spawn(async move {
             let (tx, drain) = bot.open(ctx, origin.clone());
             let message_id = incoming.message_id.clone();
+            let lang = bot.ctx.reply_lang(&incoming.author.id);
             if let Err(e) = handlers::handle_message(&bot.ctx, incoming, &tx).await {
                 tracing::error!(%message_id, "handling failed: {e:#}");
+                // The generic line a user sees when casebot itself fails.
+                let text = handlers::render::fmt(
+                    lang,
+                    "adapter.internal_error",
+                    &[("reference", &message_id)],
+                );
                 let reply = Reply {
-                    text: format!("{INTERNAL_ERROR} (ref {message_id})"),
+                    text,
                     files: Vec::new(),
                 };
                 let _ = tx.send(Outgoing::Reply {

@@ -288,6 +288,12 @@ impl Context {
         self.user_langs.lock().ok()?.get(user_id).copied()
     }
 
+    /// The language to answer `user_id` in when no case says otherwise (chat adapters' own
+    /// lines): the user's choice, else the configured default.
+    pub fn reply_lang(&self, user_id: &str) -> Lang {
+        self.user_lang(user_id).unwrap_or(self.config.default_lang)
+    }
+
     /// The current rule set.
     pub fn rule_set(&self) -> Arc<RuleSet> {
         match self.rules.read() {

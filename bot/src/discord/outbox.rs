@@ -97,7 +97,8 @@ impl Delivery {
         if let Some(reply) = &origin.interaction
             && !answered
         {
-            reply.finish(&ctx).await;
+            let lang = self.ctx.reply_lang(&reply.user_id());
+            reply.finish(&ctx, lang).await;
         }
     }
 

@@ -95,10 +95,15 @@ impl InteractionReply {
         }
     }
 
+    /// The user who asked.
+    pub(super) fn user_id(&self) -> String {
+        self.0.user.id.to_string()
+    }
+
     /// Close a deferred interaction that got no reply of its own.
-    pub(super) async fn finish(&self, ctx: &Context) {
+    pub(super) async fn finish(&self, ctx: &Context, lang: Lang) {
         let reply = Reply {
-            text: "Done.".to_owned(),
+            text: handlers::render::msg(lang, "adapter.done").to_owned(),
             files: Vec::new(),
         };
         self.followup(ctx, reply).await;
