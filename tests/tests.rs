@@ -9,3 +9,4 @@ mod fake_discord;
 mod pg;
 mod store;
 mod util;
+mod web;

@@ -42,6 +42,8 @@ pub enum Command {
     },
     /// Decode an error code (0x…, hex, decimal, HRESULT_FROM_WIN32(n), symbolic name).
     Explain(ExplainArgs),
+    /// Print a signed, expiring link to the web view (or write a new link key).
+    Link(crate::web_cmd::LinkArgs),
     /// Case store tools.
     Cases {
         /// What to do with the cases.

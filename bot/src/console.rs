@@ -35,6 +35,9 @@ pub struct ConsoleArgs {
     /// Store directory.
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// The web view.
+    #[command(flatten)]
+    pub web: crate::web_cmd::WebArgs,
 }
 
 impl Default for ConsoleArgs {
@@ -45,6 +48,7 @@ impl Default for ConsoleArgs {
             user: None,
             lang: None,
             data: None,
+            web: crate::web_cmd::WebArgs::default(),
         }
     }
 }
@@ -85,7 +89,11 @@ pub fn run(config: Option<&Path>, args: ConsoleArgs) -> anyhow::Result<ExitCode>
         .user
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "console".into());
-    let ctx = Context::new(store, rules, HandlersConfig::default());
+    let web = crate::web_cmd::WebServe::prepare(&args.web)?;
+    let mut ctx = Context::new(Arc::clone(&store), rules, HandlersConfig::default());
+    if let Some(web) = &web {
+        ctx = ctx.with_links(web.issuer());
+    }
     if let Some(l) = lang {
         ctx.set_user_lang(&user, l);
     }
@@ -105,7 +113,17 @@ pub fn run(config: Option<&Path>, args: ConsoleArgs) -> anyhow::Result<ExitCode>
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(session.run())?;
+    runtime.block_on(async {
+        let web = match web {
+            Some(web) => Some(web.start(store, diagnosis::Limits::default())?),
+            None => None,
+        };
+        let result = session.run().await;
+        if let Some(web) = web {
+            web.stop().await;
+        }
+        result
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -15,6 +15,7 @@ pub mod serve;
 pub mod shards;
 pub mod store_config;
 pub mod telemetry;
+pub mod web_cmd;
 
 use clap::Parser;
 
@@ -42,6 +43,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<std::process::ExitCode> {
         Some(Command::Explain(args)) => crate::diagnose_cmd::explain(&args),
         Some(Command::Cases { command }) => crate::cases_cmd::run(cli.config.as_deref(), command),
         Some(Command::Console(args)) => crate::console::run(cli.config.as_deref(), args),
+        Some(Command::Link(args)) => crate::web_cmd::run(&args),
         Some(Command::Serve(args)) => crate::serve::run(cli.config.as_deref(), Some(args)),
         None => crate::serve::run(cli.config.as_deref(), None),
     }

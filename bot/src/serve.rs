@@ -15,9 +15,11 @@ use store::CaseStore;
 
 use crate::config::{Config, TOKEN_ENV};
 use crate::shards::ServeArgs;
+use crate::web_cmd::WebServe;
 
 /// Serve Discord (`args`: the `serve` subcommand's, `None` when casebot runs without a
 /// subcommand); without a subcommand and without a token, fall back to the console with a hint.
+/// `--web` adds the read-only web view on the same store.
 pub fn run(config: Option<&Path>, args: Option<ServeArgs>) -> anyhow::Result<ExitCode> {
     let explicit = args.is_some();
     let env_token = std::env::var(TOKEN_ENV)
@@ -31,8 +33,9 @@ pub fn run(config: Option<&Path>, args: Option<ServeArgs>) -> anyhow::Result<Exi
         );
         return crate::console::run(config, crate::console::ConsoleArgs::default());
     }
+    let args = args.unwrap_or_default();
     let mut problems = Vec::new();
-    match args.unwrap_or_default().range() {
+    match args.range() {
         Ok(Some(range)) => cfg.discord.shards = Some(range),
         Ok(None) => {}
         Err(p) => problems.push(p),
@@ -42,19 +45,32 @@ pub fn run(config: Option<&Path>, args: Option<ServeArgs>) -> anyhow::Result<Exi
     let Some(token) = token.filter(|_| problems.is_empty()) else {
         anyhow::bail!("cannot serve Discord:\n  - {}", problems.join("\n  - "));
     };
+    // A bad address or a missing link key stops casebot before it connects anywhere.
+    let web = WebServe::prepare(&args.web)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(cfg, token, shutdown_signal()))?;
+    runtime.block_on(serve_with_web(cfg, token, web, shutdown_signal()))?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Open the store, run the Discord adapter until `shutdown` resolves, then flush and close the
 /// store. Fails fast (before connecting) when the store cannot be opened.
 pub async fn serve(
+    cfg: Config,
+    token: SecretString,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    serve_with_web(cfg, token, None, shutdown).await
+}
+
+/// [`serve`], plus the read-only web view on the same store when `web` is given (stopped with
+/// the Discord adapter). The chat `link` command signs links for it.
+pub async fn serve_with_web(
     mut cfg: Config,
     token: SecretString,
+    web: Option<WebServe>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let store_cfg = cfg.store.clone();
@@ -75,8 +91,18 @@ pub async fn serve(
         },
         None => Arc::new(diagnosis::RuleSet::builtin().context("cannot load the built-in rules")?),
     };
-    let ctx = handlers::Context::new(Arc::clone(&store), rules, cfg.handlers.clone());
+    let mut ctx = handlers::Context::new(Arc::clone(&store), rules, cfg.handlers.clone());
+    let web = match web {
+        Some(web) => {
+            ctx = ctx.with_links(web.issuer());
+            Some(web.start(Arc::clone(&store), cfg.handlers.limits.clone())?)
+        }
+        None => None,
+    };
     let result = crate::discord::run(cfg.discord, cfg.rules, token, ctx, shutdown).await;
+    if let Some(web) = web {
+        web.stop().await;
+    }
     // Flush even when the connection failed: acknowledged work must reach the disk.
     let flushed = tokio::task::spawn_blocking(move || store.flush())
         .await

@@ -69,6 +69,9 @@ pub struct ServeArgs {
     /// Shards over all processes (overrides `[discord] total_shards`); with --shards.
     #[arg(long, value_name = "N")]
     pub total_shards: Option<u32>,
+    /// The read-only web view.
+    #[command(flatten)]
+    pub web: crate::web_cmd::WebArgs,
 }
 
 impl ServeArgs {

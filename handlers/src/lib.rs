@@ -28,6 +28,7 @@ pub mod download;
 mod error;
 mod facts;
 pub mod lifecycle;
+pub mod link;
 mod open;
 mod paste;
 pub mod redact;
@@ -246,6 +247,8 @@ pub struct Context {
     pub progress_after: std::time::Duration,
     /// How often the typing indicator is refreshed while a diagnosis runs.
     pub typing_every: std::time::Duration,
+    /// Signs links to the web view for the `link` command; `None` when the web view is off.
+    pub links: Option<Arc<link::LinkIssuer>>,
 }
 
 impl Context {
@@ -267,7 +270,14 @@ impl Context {
             pending_pastes: Arc::new(PendingPastes::default()),
             progress_after: std::time::Duration::from_secs(20),
             typing_every: std::time::Duration::from_secs(8),
+            links: None,
         }
+    }
+
+    /// Turn on the `link` command: links to the web view signed by `issuer`.
+    pub fn with_links(mut self, issuer: link::LinkIssuer) -> Context {
+        self.links = Some(Arc::new(issuer));
+        self
     }
 
     /// Replace the diagnosis function (tests use a fake engine; production keeps the default).

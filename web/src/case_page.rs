@@ -1,0 +1,241 @@
+//! The case page: problem definition, devices with their status, each diagnosis (root cause,
+//! confidence, decoded codes, steps with copy buttons) and the timeline. Engineers see every
+//! finding with its evidence references; customers see the guided view of the chat (the top
+//! confident finding in plain words and its steps), never a log line.
+
+use askama::Template;
+use diagnosis::report::{CONFIDENT, Finding};
+use diagnosis::{Diagnosis, Lang};
+use handlers::render::{finding_title, loc, subject_suffix, t};
+use store::{Case, CaseStatus, DeviceRecord, DeviceStatus};
+
+use crate::page::{Page, time};
+
+/// Case status in words.
+pub fn case_status(s: CaseStatus, lang: Lang) -> &'static str {
+    match s {
+        CaseStatus::Open => t(lang, "open", "已开启"),
+        CaseStatus::AwaitingLogs => t(lang, "awaiting logs", "等待日志"),
+        CaseStatus::Diagnosed => t(lang, "diagnosed", "已诊断"),
+        CaseStatus::AwaitingVerification => t(lang, "awaiting verification", "等待验证"),
+        CaseStatus::Resolved => t(lang, "resolved", "已解决"),
+        CaseStatus::Closed => t(lang, "closed", "已关闭"),
+    }
+}
+
+fn device_status(s: DeviceStatus, lang: Lang) -> (&'static str, &'static str) {
+    match s {
+        DeviceStatus::AwaitingLogs => (t(lang, "awaiting logs", "等待日志"), "waiting"),
+        DeviceStatus::Diagnosed => (t(lang, "diagnosed", "已诊断"), "diagnosed"),
+        DeviceStatus::Fixed => (t(lang, "fixed (verified)", "已修复（已验证）"), "fixed"),
+        DeviceStatus::StillFailing => (t(lang, "still failing", "仍然失败"), "failing"),
+    }
+}
+
+/// A decoded error code.
+pub struct CodeView {
+    pub code: String,
+    pub name: String,
+    pub meaning: String,
+}
+
+/// One fix step; `command` gets a copy button.
+pub struct StepView {
+    pub text: String,
+    pub command: Option<String>,
+}
+
+/// An evidence reference (`file:line`), linked to the evidence view.
+pub struct EvidenceRef {
+    pub file: String,
+    pub line: u64,
+    pub anchor: String,
+}
+
+/// One finding of a device's diagnosis.
+pub struct FindingView {
+    pub title: String,
+    pub root_cause: String,
+    pub rule: String,
+    pub confidence: String,
+    /// Below the confidence threshold: a hint, not a diagnosis.
+    pub hint: bool,
+    pub codes: Vec<CodeView>,
+    pub evidence: Vec<EvidenceRef>,
+    pub steps: Vec<StepView>,
+}
+
+/// A missing log and how to collect it.
+pub struct MissingView {
+    pub kind: String,
+    pub why: String,
+    pub how: String,
+}
+
+/// One device.
+pub struct DeviceView {
+    pub name: String,
+    pub status: &'static str,
+    pub status_class: &'static str,
+    pub bundles: Vec<String>,
+    pub os_build: String,
+    pub updates: String,
+    pub verification: String,
+    pub diagnosed: bool,
+    pub findings: Vec<FindingView>,
+    pub missing: Vec<MissingView>,
+    pub evidence_url: String,
+}
+
+/// One timeline event.
+pub struct EventView {
+    pub at: String,
+    pub author: String,
+    pub kind: String,
+    pub text: String,
+}
+
+/// The case page.
+#[derive(Template)]
+#[template(path = "case.html")]
+pub struct CasePage {
+    pub page: Page,
+    pub id: String,
+    pub title: String,
+    pub problem: String,
+    pub status: &'static str,
+    pub opener: String,
+    pub created: String,
+    pub updated: String,
+    pub close_reason: String,
+    pub devices: Vec<DeviceView>,
+    pub timeline: Vec<EventView>,
+}
+
+impl CasePage {
+    /// The page for `case` as `page`'s viewer sees it.
+    pub fn build(page: Page, case: &Case) -> CasePage {
+        let lang = page.lang;
+        let devices = case
+            .devices
+            .values()
+            .map(|d| device_view(&page, case, d))
+            .collect();
+        let timeline = case
+            .timeline
+            .iter()
+            .map(|e| EventView {
+                at: time(e.at),
+                author: e.author.clone(),
+                kind: e.kind.clone(),
+                // Timeline text was redacted when recorded; redacting again is harmless and
+                // keeps a record from an older casebot safe too.
+                text: handlers::redact::redact(&e.text).text,
+            })
+            .collect();
+        CasePage {
+            id: case.id.to_string(),
+            title: handlers::redact::redact(&case.title).text,
+            problem: handlers::redact::redact(&case.problem).text,
+            status: case_status(case.status, lang),
+            opener: case.opener.clone(),
+            created: time(case.created_at),
+            updated: time(case.updated_at),
+            close_reason: case.close_reason.clone().unwrap_or_default(),
+            devices,
+            timeline,
+            page,
+        }
+    }
+}
+
+fn device_view(page: &Page, case: &Case, d: &DeviceRecord) -> DeviceView {
+    let lang = page.lang;
+    let (status, status_class) = device_status(d.status, lang);
+    let diag = d.diagnosis.as_ref();
+    let findings = diag.map(|x| findings(page, x)).unwrap_or_default();
+    let missing = diag
+        .map(|x| {
+            x.bundle
+                .missing
+                .iter()
+                .map(|m| MissingView {
+                    kind: m.kind.clone(),
+                    why: loc(lang, &m.why, &m.why_zh).to_string(),
+                    how: loc(lang, &m.how, &m.how_zh).to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    DeviceView {
+        name: d.name.clone(),
+        status,
+        status_class,
+        bundles: d.bundles.iter().map(|b| b.name.clone()).collect(),
+        os_build: diag
+            .and_then(|x| x.device.os_build.clone())
+            .unwrap_or_default(),
+        updates: diag
+            .map(|x| x.device.updates.join(", "))
+            .unwrap_or_default(),
+        verification: d.verification.clone().unwrap_or_default(),
+        diagnosed: diag.is_some(),
+        findings,
+        missing,
+        evidence_url: page.evidence_url(case.id.as_str(), &d.name),
+    }
+}
+
+/// Engineers: every finding; customers: the top confident one, without codes or evidence.
+fn findings(page: &Page, d: &Diagnosis) -> Vec<FindingView> {
+    if page.engineer {
+        d.findings
+            .iter()
+            .enumerate()
+            .map(|(i, f)| finding_view(f, i, page.lang, true))
+            .collect()
+    } else {
+        d.top()
+            .map(|f| vec![finding_view(f, 0, page.lang, false)])
+            .unwrap_or_default()
+    }
+}
+
+fn finding_view(f: &Finding, index: usize, lang: Lang, engineer: bool) -> FindingView {
+    let codes = f
+        .codes
+        .iter()
+        .map(|c| CodeView {
+            code: c.code.clone(),
+            name: c.name.clone(),
+            meaning: loc(lang, &c.meaning, &c.meaning_zh).to_string(),
+        })
+        .collect();
+    let evidence = f
+        .evidence
+        .iter()
+        .enumerate()
+        .map(|(j, e)| EvidenceRef {
+            file: e.file.clone(),
+            line: e.line,
+            anchor: crate::evidence::anchor(index, j),
+        })
+        .collect();
+    FindingView {
+        title: format!("{}{}", finding_title(f, lang), subject_suffix(f, lang)),
+        root_cause: f.root_cause.clone(),
+        rule: f.rule.clone(),
+        confidence: format!("{:.0}%", f.confidence * 100.0),
+        hint: f.confidence < CONFIDENT,
+        codes: if engineer { codes } else { Vec::new() },
+        evidence: if engineer { evidence } else { Vec::new() },
+        steps: f
+            .steps
+            .iter()
+            .map(|s| StepView {
+                text: loc(lang, &s.text, &s.text_zh).to_string(),
+                command: s.command.clone(),
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,80 @@
+//! `web`: the read-only web view of cases (docs/ARCHITECTURE.md, "The web view"). Sits beside
+//! the chat adapters, above `handlers`: it reads cases from the [`store::CaseStore`], takes the
+//! wording helpers, link tokens and secret redaction from `handlers`, and the stored bundles'
+//! lines from `diagnosis`. It never writes to the store.
+//!
+//! Layout:
+//! - [`access`]: every page needs a signed, expiring link (`handlers::link`); a customer link
+//!   opens only its case, in the customer view. Security headers (a strict CSP) on every response.
+//! - `page`: what every page shares (language, the visitor, links that carry the token).
+//! - `case_page`, `evidence`, `dashboard` (with `chart`, server-drawn SVG), `search`: the pages'
+//!   view models; `templates/` holds their askama templates, which escape every value.
+//!
+//! Templates are askama: compiled and type-checked with the crate, HTML-escaped by default, and
+//! no page ever marks a value as safe markup, so a log line can only ever be text.
+
+pub mod access;
+mod case_page;
+mod chart;
+pub mod dashboard;
+mod error;
+mod evidence;
+pub mod page;
+mod routes;
+mod search;
+
+pub use error::WebError;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use diagnosis::Limits;
+use handlers::link::LinkKey;
+use store::CaseStore;
+
+/// What the web view needs: the store it reads, the link key, and the bundle limits used when
+/// a stored bundle is opened for evidence context.
+#[derive(Clone)]
+pub struct WebState {
+    store: Arc<dyn CaseStore>,
+    key: Arc<LinkKey>,
+    limits: Arc<Limits>,
+}
+
+impl WebState {
+    /// State over `store`, verifying links with `key`, opening bundles within `limits`.
+    pub fn new(store: Arc<dyn CaseStore>, key: LinkKey, limits: Limits) -> WebState {
+        WebState {
+            store,
+            key: Arc::new(key),
+            limits: Arc::new(limits),
+        }
+    }
+}
+
+/// The router with every page, for embedding or tests.
+pub fn router(state: WebState) -> axum::Router {
+    routes::router(state)
+}
+
+/// Serve the web view on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: WebState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), WebError> {
+    let addr = listener.local_addr().map_err(WebError::Io)?;
+    tracing::info!(%addr, "web view listening");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(WebError::Io)
+}
+
+/// Unix seconds now.
+pub(crate) fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
