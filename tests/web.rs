@@ -11,7 +11,7 @@ use std::process::Command;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use handlers::link::{LinkClaims, LinkKey, sign};
+use handlers::link::{LinkClaims, LinkIssuer, LinkKey, sign};
 use handlers::{Attachment, AttachmentSource, Author, Context, HandlersConfig, Incoming, Role};
 use store::{CaseId, CaseStore, SledStore};
 
@@ -24,6 +24,10 @@ const SCRIPT: &str = "<script>document.title='pwned'</script>";
 struct Site {
     base: String,
     case: CaseId,
+    /// What the chat `link` and `link customer` commands replied (engineer).
+    chat_links: Vec<String>,
+    /// What `link` replied to a customer.
+    customer_asked: String,
     /// Keeps the server running for the whole test binary.
     _runtime: tokio::runtime::Runtime,
     _dir: tempfile::TempDir,
@@ -69,12 +73,20 @@ fn chromium() -> Option<PathBuf> {
 }
 
 fn message(case: Option<&CaseId>, n: u32, text: &str, files: Vec<PathBuf>) -> Incoming {
+    as_role(Role::Engineer, case, n, text, files)
+}
+
+fn as_role(role: Role, case: Option<&CaseId>, n: u32, text: &str, files: Vec<PathBuf>) -> Incoming {
+    let name = match role {
+        Role::Engineer => "li.wei",
+        Role::Customer => "bank.ops",
+    };
     Incoming {
         message_id: format!("web-{n}"),
         author: Author {
-            id: "li.wei".into(),
-            name: "li.wei".into(),
-            role: Role::Engineer,
+            id: name.into(),
+            name: name.into(),
+            role,
         },
         channel_id: 7,
         case_hint: case.cloned(),
@@ -117,14 +129,24 @@ fn site() -> Option<&'static Site> {
         let store: Arc<dyn CaseStore> =
             Arc::new(SledStore::open(dir.path().join("data")).expect("store"));
         let rules = diagnosis::RuleSet::builtin().expect("rules");
-        let ctx = Context::new(Arc::clone(&store), rules, HandlersConfig::default());
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let issuer = LinkIssuer {
+            key: LinkKey::from_text(KEY).expect("key"),
+            base_url: base.clone(),
+            ttl: Duration::from_secs(3600),
+        };
+        let ctx =
+            Context::new(Arc::clone(&store), rules, HandlersConfig::default()).with_links(issuer);
         let script_log = script_bundle(dir.path());
-        let case = runtime.block_on(async {
+        let (case, chat_links, customer_asked) = runtime.block_on(async {
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
             let open = "open KB5034763 推送后两台设备回滚 <b>bold</b>";
             handlers::handle_message(&ctx, message(None, 1, open, vec![]), &tx)
@@ -142,14 +164,21 @@ fn site() -> Option<&'static Site> {
                     .await
                     .expect("upload");
             }
-            drop(tx);
-            while rx.recv().await.is_some() {}
-            case
+            while rx.try_recv().is_ok() {}
+            let mut chat_links = Vec::new();
+            for (n, text) in [(10, "link"), (11, "link customer")] {
+                handlers::handle_message(&ctx, message(Some(&case), n, text, vec![]), &tx)
+                    .await
+                    .expect("link");
+                chat_links.push(replies(&mut rx));
+            }
+            let ask = as_role(Role::Customer, Some(&case), 12, "link", vec![]);
+            handlers::handle_message(&ctx, ask, &tx)
+                .await
+                .expect("link");
+            let customer_asked = replies(&mut rx);
+            (case, chat_links, customer_asked)
         });
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
         let state = web::WebState::new(
             store,
             LinkKey::from_text(KEY).expect("key"),
@@ -159,10 +188,34 @@ fn site() -> Option<&'static Site> {
         Site {
             base,
             case,
+            chat_links,
+            customer_asked,
             _runtime: runtime,
             _dir: dir,
         }
     }))
+}
+
+/// The text of the replies pushed so far.
+fn replies(rx: &mut tokio::sync::mpsc::UnboundedReceiver<handlers::Outgoing>) -> String {
+    let mut out = String::new();
+    while let Ok(o) = rx.try_recv() {
+        if let handlers::Outgoing::Reply { reply, .. } = o {
+            out.push_str(&reply.text);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The URL in a chat reply (`<http://…>`).
+fn url_in(text: &str) -> String {
+    text.split('<')
+        .find_map(|p| {
+            p.strip_prefix("http")
+                .map(|rest| format!("http{}", rest.split('>').next().unwrap_or("")))
+        })
+        .unwrap_or_else(|| panic!("no link in {text}"))
 }
 
 fn token(key: &str, case: Option<&CaseId>, role: Role, expires: u64) -> String {
@@ -175,8 +228,14 @@ fn token(key: &str, case: Option<&CaseId>, role: Role, expires: u64) -> String {
     sign(&LinkKey::from_text(key).expect("key"), &claims).expect("sign")
 }
 
+/// An engineer link to the founding case (opens that case only).
 fn engineer(site: &Site) -> String {
     token(KEY, Some(&site.case), Role::Engineer, now() + 3600)
+}
+
+/// An engineer link without a case, as `casebot link` prints it: the fleet pages.
+fn fleet() -> String {
+    token(KEY, None, Role::Engineer, now() + 3600)
 }
 
 /// The DOM of `url` after Chromium loaded it and ran its scripts.
@@ -347,7 +406,7 @@ fn evidence_view_highlights_the_1058_line_with_its_neighbours() {
 #[test]
 fn dashboard_renders_its_charts_with_axes_and_labels() {
     let Some(site) = site() else { return };
-    let url = format!("{}/dashboard?t={}", site.base, engineer(site));
+    let url = format!("{}/dashboard?t={}", site.base, fleet());
     let dom = dump_dom(&url);
     let charts: Vec<&str> = dom.split("<svg").skip(1).collect();
     assert_eq!(charts.len(), 4, "four charts:\n{dom}");
@@ -375,16 +434,16 @@ fn search_finds_the_case_by_device_code_kb_and_root_cause() {
         "KB5034763",
         "txf-transaction",
     ] {
-        let url = format!("{}/search?t={}&q={q}", site.base, engineer(site));
+        let url = format!("{}/search?t={}&q={q}", site.base, fleet());
         let shown = text(&dump_dom(&url));
         assert!(
             shown.contains(site.case.as_str()),
             "search {q} finds the case:\n{shown}"
         );
     }
-    let url = format!("{}/search?t={}&q=0x8024402c", site.base, engineer(site));
+    let url = format!("{}/search?t={}&q=0x8024402c", site.base, fleet());
     assert!(!text(&dump_dom(&url)).contains(site.case.as_str()));
-    let url = format!("{}/search?t={}&q=winmgmt", site.base, engineer(site));
+    let url = format!("{}/search?t={}&q=winmgmt", site.base, fleet());
     screenshot(&url, "search");
 }
 
@@ -412,6 +471,14 @@ fn forged_expired_and_missing_links_are_refused() {
         ("expired", format!("{page}?t={expired}")),
         ("missing", page.clone()),
         ("dashboard without link", format!("{}/dashboard", site.base)),
+        (
+            "case link on the dashboard",
+            format!("{}/dashboard?t={}", site.base, engineer(site)),
+        ),
+        (
+            "case link on another case",
+            format!("{}/case/CAS-00000-OTHER1?t={}", site.base, engineer(site)),
+        ),
     ] {
         let dom = dump_dom(&url);
         assert!(
@@ -465,5 +532,25 @@ fn a_log_line_holding_a_script_tag_is_shown_as_text() {
         dom.matches("<script").count(),
         1,
         "only the page's own script"
+    );
+}
+
+#[test]
+fn the_link_command_hands_out_links_that_open_the_case() {
+    let Some(site) = site() else { return };
+    let (engineer_reply, customer_reply) = (&site.chat_links[0], &site.chat_links[1]);
+    let dom = dump_dom(&url_in(engineer_reply));
+    assert!(dom.contains("/evidence/"), "engineer view:\n{dom}");
+    assert!(
+        !dom.contains("href=\"/dashboard"),
+        "a chat link opens its case only"
+    );
+    let dom = dump_dom(&url_in(customer_reply));
+    let shown = text(&dom);
+    assert!(shown.contains("wcc0021z675842") && !dom.contains("/evidence/"));
+    assert!(
+        !site.customer_asked.contains("http"),
+        "customers cannot ask for links: {}",
+        site.customer_asked
     );
 }

@@ -32,10 +32,10 @@ pub struct WebArgs {
 /// `casebot link` arguments.
 #[derive(Debug, clap::Args)]
 pub struct LinkArgs {
-    /// The case the link opens (CAS-12345-ABC123). An engineer link without one opens the
-    /// dashboard; a customer link always names its case.
+    /// The only case the link opens (CAS-12345-ABC123). An engineer link without one opens
+    /// the dashboard, search and every case; a customer link always names its case.
     pub case: Option<String>,
-    /// engineer (every page, raw log lines) or customer (only this case, customer view).
+    /// engineer (codes, evidence in context) or customer (customer view, no log lines).
     #[arg(long, default_value = "engineer")]
     pub role: String,
     /// Who the link is for (shown on the pages; default: $USER).

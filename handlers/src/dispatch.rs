@@ -117,6 +117,7 @@ async fn run(req: &Req<'_>, cmd: Command) -> Result<(), HandlerError> {
         Command::Note { text } => crate::case::note(req, &text),
         Command::Lang(lang) => crate::case::lang(req, lang),
         Command::Export => crate::case::export(req),
+        Command::Link { customer } => crate::link::handle(req, customer),
         Command::Help => crate::case::help(req),
         Command::Explain { code } => crate::case::explain(req, &code),
         Command::Device {

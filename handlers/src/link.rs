@@ -1,5 +1,5 @@
 //! Purpose: signed, expiring links to the read-only web view (docs/ARCHITECTURE.md, "The web
-//! view"). A link carries a token: the claims (case id, user, role, expiry) as JSON, and an
+//! view"), and the `link` command that hands them out in a case. A link carries a token: the claims (case id, user, role, expiry) as JSON, and an
 //! HMAC-SHA256 over exactly those bytes. The key never appears in the configuration file; it
 //! comes from the environment or a key file, so replacing the key revokes every link issued
 //! with the old one.
@@ -14,7 +14,10 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use store::CaseId;
 
-use crate::Role;
+use crate::error::HandlerError;
+use crate::render::{reply, t};
+use crate::request::Req;
+use crate::{Role, Target};
 
 /// Shortest key accepted, in bytes: HMAC-SHA256's block of security (32 bytes).
 pub const MIN_KEY_BYTES: usize = 32;
@@ -82,11 +85,12 @@ pub enum LinkError {
 /// What a link grants.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkClaims {
-    /// The case it opens. Engineer links may omit it (the dashboard); customer links never do.
+    /// The only case it opens. Without one (engineers only) it opens every case and the fleet
+    /// pages (dashboard, search).
     pub case: Option<CaseId>,
     /// Who it was issued to (shown on the pages and in logs).
     pub user: String,
-    /// Engineer (every page) or customer (only `case`, customer view).
+    /// Engineer view (codes, evidence in context) or customer view (no log lines).
     pub role: Role,
     /// Unix seconds after which the link is refused.
     pub expires: u64,
@@ -192,6 +196,58 @@ impl LinkIssuer {
             None => format!("{base}/?t={token}"),
         })
     }
+}
+
+/// `link [customer]`: a link to the current case's web view, engineer or customer view. It
+/// opens only this case (never the dashboard), because everyone in the thread can read it.
+pub(crate) fn handle(req: &Req<'_>, customer: bool) -> Result<(), HandlerError> {
+    let lang = req.lang();
+    let Some(issuer) = req.ctx.links.as_deref() else {
+        req.say(t(
+            lang,
+            "The web view is off. Start casebot with `--web ADDR` and a link key \
+             (CASEBOT_WEB_KEY_FILE) to hand out links.",
+            "网页视图未开启。请用 `--web 地址` 并配置链接密钥（CASEBOT_WEB_KEY_FILE）启动 casebot。",
+        ));
+        return Ok(());
+    };
+    let case = req.case()?;
+    let (role, user) = if customer {
+        (Role::Customer, "customer".to_string())
+    } else {
+        (Role::Engineer, req.msg.author.name.clone())
+    };
+    let claims = LinkClaims {
+        case: Some(case.id.clone()),
+        user,
+        role,
+        expires: crate::request::now() + issuer.ttl.as_secs(),
+    };
+    let url = issuer
+        .url(&claims)
+        .map_err(|e| HandlerError::Internal(format!("link: {e}")))?;
+    let until = crate::summary::utc(claims.expires);
+    let text = match (lang, customer) {
+        (diagnosis::Lang::En, false) => format!(
+            "Web view of {} (engineer view with evidence in context; opens this case only, \
+             until {until}; anyone in this thread can open it):\n<{url}>",
+            case.id
+        ),
+        (diagnosis::Lang::En, true) => format!(
+            "Link for the customer to {} (customer view, no log lines; until {until}):\n<{url}>",
+            case.id
+        ),
+        (diagnosis::Lang::Zh, false) => format!(
+            "{} 的网页视图（工程师视图，含证据上下文；只能打开本案例，有效期至 {until}；本帖中的所有人都能打开）：\n<{url}>",
+            case.id
+        ),
+        (diagnosis::Lang::Zh, true) => format!(
+            "给客户的 {} 链接（客户视图，不含日志行；有效期至 {until}）：\n<{url}>",
+            case.id
+        ),
+    };
+    req.post(Target::Origin, vec![reply(text)]);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,9 +1,11 @@
 //! Access control and response hardening (docs/ARCHITECTURE.md, "The web view").
 //!
 //! There are no anonymous pages: every page checks the link token in `?t=` with
-//! `handlers::link::verify` (signature first, then expiry). An engineer link opens every page;
-//! a customer link opens only its own case, in the customer view (no raw log lines, no
-//! evidence view, no dashboard or search). Replacing the key revokes every link at once.
+//! `handlers::link::verify` (signature first, then expiry). A link that names a case opens only
+//! that case: an engineer's with the evidence view, a customer's in the customer view (no raw
+//! log lines). Only an engineer link without a case (from `casebot link` on the server) opens
+//! the fleet pages (dashboard, search) and every case, because a link posted in a case thread is
+//! seen by everyone in it. Replacing the key revokes every link at once.
 //!
 //! Every response carries a strict Content-Security-Policy: scripts and styles only from this
 //! server's own static files (no inline script can run even if markup were ever injected), no
@@ -49,20 +51,29 @@ pub fn check(state: &crate::WebState, token: Option<&str>) -> Result<LinkClaims,
     })
 }
 
-/// May these claims open the page of `case`? Engineers: any case; customers: their own only.
+/// May these claims open the page of `case`? A link naming a case opens that case only; a
+/// fleet link (engineer, no case) opens every case.
 pub fn may_open_case(claims: &LinkClaims, case: &CaseId) -> Result<(), Refusal> {
-    match claims.role {
-        Role::Engineer => Ok(()),
-        Role::Customer if claims.case.as_ref() == Some(case) => Ok(()),
-        Role::Customer => Err(Refusal::Forbidden),
+    match (&claims.case, claims.role) {
+        (Some(own), _) if own == case => Ok(()),
+        (None, Role::Engineer) => Ok(()),
+        _ => Err(Refusal::Forbidden),
     }
 }
 
-/// Pages across cases (dashboard, search) and raw log lines (evidence): engineers only.
+/// Raw log lines (the evidence view): engineer links only.
 pub fn engineer_only(claims: &LinkClaims) -> Result<(), Refusal> {
     match claims.role {
         Role::Engineer => Ok(()),
         Role::Customer => Err(Refusal::Forbidden),
+    }
+}
+
+/// Pages across cases (dashboard, search): engineer links without a case only.
+pub fn fleet_only(claims: &LinkClaims) -> Result<(), Refusal> {
+    match (&claims.case, claims.role) {
+        (None, Role::Engineer) => Ok(()),
+        _ => Err(Refusal::Forbidden),
     }
 }
 

@@ -64,9 +64,11 @@ pub struct Page {
     token: String,
     /// Who the link was issued to.
     pub user: String,
-    /// Engineer view (every page) or customer view.
+    /// Engineer view (codes, evidence, log lines) or customer view.
     pub engineer: bool,
-    /// The case a customer link is limited to.
+    /// May open the fleet pages (dashboard, search) and every case.
+    pub fleet: bool,
+    /// The case the link is limited to.
     pub own_case: Option<String>,
     /// Path of this page (for the language switch).
     here: String,
@@ -82,6 +84,7 @@ impl Page {
             token: token.to_string(),
             user: claims.user.clone(),
             engineer: claims.role == Role::Engineer,
+            fleet: claims.role == Role::Engineer && claims.case.is_none(),
             own_case: claims.case.as_ref().map(|c| c.to_string()),
             here: here.to_string(),
         }

@@ -94,8 +94,10 @@ fn refusal(r: Refusal, lang: Lang) -> Response {
         ),
         Refusal::Link(_) => t("This link is malformed.", "此链接格式不正确。"),
         Refusal::Forbidden => t(
-            "This link opens only its own case.",
-            "此链接只能打开它所属的案例。",
+            "This link does not open this page: a link opens only its own case (and a \
+             customer's link shows no log lines). The dashboard and search need an engineer's \
+             link from `casebot link`.",
+            "此链接无权打开此页面：链接只能打开它所属的案例（客户链接不显示日志行）。仪表板和搜索需要用 `casebot link` 生成的工程师链接。",
         ),
     };
     refused(r.status(), lang, message)
@@ -160,11 +162,9 @@ async fn home(
         Ok(x) => x,
         Err(r) => return *r,
     };
-    match (&claims.case, claims.role) {
-        (Some(case), handlers::Role::Customer) => {
-            Redirect::to(&page.case_url(case.as_str())).into_response()
-        }
-        _ => Redirect::to(&page.url("/dashboard")).into_response(),
+    match &claims.case {
+        Some(case) => Redirect::to(&page.case_url(case.as_str())).into_response(),
+        None => Redirect::to(&page.url("/dashboard")).into_response(),
     }
 }
 
@@ -177,7 +177,7 @@ async fn dashboard(
         Ok(x) => x,
         Err(r) => return *r,
     };
-    if let Err(r) = access::engineer_only(&claims) {
+    if let Err(r) = access::fleet_only(&claims) {
         return refusal(r, page.lang);
     }
     match all_cases(&state).await {
@@ -195,7 +195,7 @@ async fn search(
         Ok(x) => x,
         Err(r) => return *r,
     };
-    if let Err(r) = access::engineer_only(&claims) {
+    if let Err(r) = access::fleet_only(&claims) {
         return refusal(r, page.lang);
     }
     match all_cases(&state).await {

@@ -77,6 +77,11 @@ pub enum Command {
     Cases,
     /// `export`: summary as Markdown and JSON files.
     Export,
+    /// `link [customer]`: a signed, expiring link to the case's web view.
+    Link {
+        /// A link with the customer view, to pass on to the customer.
+        customer: bool,
+    },
     /// `help`.
     Help,
     /// `case <id>`: switch the console's current case.

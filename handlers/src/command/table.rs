@@ -350,6 +350,36 @@ pub static COMMANDS: &[Spec] = &[
         values: |c| matches!(c, Command::Export).then(Values::default),
     },
     Spec {
+        name: "link",
+        aliases_en: &["weblink"],
+        aliases_zh: &["链接", "网页"],
+        args: &[arg(
+            "customer",
+            ArgKind::Flag(&["customer", "客户"]),
+            false,
+            [
+                "A link with the customer view, for the customer",
+                "给客户的链接（客户视图）",
+            ],
+        )],
+        permission: Role::Engineer,
+        help: [
+            "a signed link to this case's web view",
+            "本案例网页视图的签名链接",
+        ],
+        slash: true,
+        strict: true,
+        build: |mut v| {
+            Some(Command::Link {
+                customer: v.flag("customer"),
+            })
+        },
+        values: |c| match c {
+            Command::Link { customer } => Some(Values::default().with_flag("customer", *customer)),
+            _ => None,
+        },
+    },
+    Spec {
         name: "help",
         aliases_en: &["?"],
         aliases_zh: &["帮助", "？"],
@@ -526,6 +556,7 @@ mod tests {
                 "cases",
                 "case <id>",
                 "export",
+                "link [customer]",
                 "help",
             ]
         );
