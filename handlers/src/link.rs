@@ -15,7 +15,7 @@ use sha2::Sha256;
 use store::CaseId;
 
 use crate::error::HandlerError;
-use crate::render::{reply, t};
+use crate::render::{fmt, msg, reply};
 use crate::request::Req;
 use crate::{Role, Target};
 
@@ -203,12 +203,7 @@ impl LinkIssuer {
 pub(crate) fn handle(req: &Req<'_>, customer: bool) -> Result<(), HandlerError> {
     let lang = req.lang();
     let Some(issuer) = req.ctx.links.as_deref() else {
-        req.say(t(
-            lang,
-            "The web view is off. Start casebot with `--web ADDR` and a link key \
-             (CASEBOT_WEB_KEY_FILE) to hand out links.",
-            "网页视图未开启。请用 `--web 地址` 并配置链接密钥（CASEBOT_WEB_KEY_FILE）启动 casebot。",
-        ));
+        req.say(msg(lang, "link.web_view_off"));
         return Ok(());
     };
     let case = req.case()?;
@@ -226,26 +221,17 @@ pub(crate) fn handle(req: &Req<'_>, customer: bool) -> Result<(), HandlerError> 
     let url = issuer
         .url(&claims)
         .map_err(|e| HandlerError::Internal(format!("link: {e}")))?;
-    let until = crate::summary::utc(claims.expires);
-    let text = match (lang, customer) {
-        (diagnosis::Lang::En, false) => format!(
-            "Web view of {} (engineer view with evidence in context; opens this case only, \
-             until {until}; anyone in this thread can open it):\n<{url}>",
-            case.id
-        ),
-        (diagnosis::Lang::En, true) => format!(
-            "Link for the customer to {} (customer view, no log lines; until {until}):\n<{url}>",
-            case.id
-        ),
-        (diagnosis::Lang::Zh, false) => format!(
-            "{} 的网页视图（工程师视图，含证据上下文；只能打开本案例，有效期至 {until}；本帖中的所有人都能打开）：\n<{url}>",
-            case.id
-        ),
-        (diagnosis::Lang::Zh, true) => format!(
-            "给客户的 {} 链接（客户视图，不含日志行；有效期至 {until}）：\n<{url}>",
-            case.id
-        ),
+    let key = if customer {
+        "link.customer_link"
+    } else {
+        "link.engineer_link"
     };
+    let until = crate::summary::utc(claims.expires);
+    let text = fmt(
+        lang,
+        key,
+        &[("case", &case.id), ("until", &until), ("url", &url)],
+    );
     req.post(Target::Origin, vec![reply(text)]);
     Ok(())
 }

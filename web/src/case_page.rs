@@ -6,7 +6,7 @@
 use askama::Template;
 use diagnosis::report::{CONFIDENT, Finding};
 use diagnosis::{Diagnosis, Lang};
-use handlers::render::{finding_title, loc, subject_suffix, t};
+use handlers::render::{finding_title, loc, msg, subject_suffix};
 use store::{Case, CaseStatus, DeviceRecord, DeviceStatus};
 
 use crate::page::{Page, time};
@@ -14,21 +14,21 @@ use crate::page::{Page, time};
 /// Case status in words.
 pub fn case_status(s: CaseStatus, lang: Lang) -> &'static str {
     match s {
-        CaseStatus::Open => t(lang, "open", "已开启"),
-        CaseStatus::AwaitingLogs => t(lang, "awaiting logs", "等待日志"),
-        CaseStatus::Diagnosed => t(lang, "diagnosed", "已诊断"),
-        CaseStatus::AwaitingVerification => t(lang, "awaiting verification", "等待验证"),
-        CaseStatus::Resolved => t(lang, "resolved", "已解决"),
-        CaseStatus::Closed => t(lang, "closed", "已关闭"),
+        CaseStatus::Open => msg(lang, "web.open"),
+        CaseStatus::AwaitingLogs => msg(lang, "web.awaiting_logs"),
+        CaseStatus::Diagnosed => msg(lang, "web.diagnosed"),
+        CaseStatus::AwaitingVerification => msg(lang, "web.awaiting_verification"),
+        CaseStatus::Resolved => msg(lang, "web.resolved"),
+        CaseStatus::Closed => msg(lang, "web.closed"),
     }
 }
 
 fn device_status(s: DeviceStatus, lang: Lang) -> (&'static str, &'static str) {
     match s {
-        DeviceStatus::AwaitingLogs => (t(lang, "awaiting logs", "等待日志"), "waiting"),
-        DeviceStatus::Diagnosed => (t(lang, "diagnosed", "已诊断"), "diagnosed"),
-        DeviceStatus::Fixed => (t(lang, "fixed (verified)", "已修复（已验证）"), "fixed"),
-        DeviceStatus::StillFailing => (t(lang, "still failing", "仍然失败"), "failing"),
+        DeviceStatus::AwaitingLogs => (msg(lang, "web.awaiting_logs"), "waiting"),
+        DeviceStatus::Diagnosed => (msg(lang, "web.diagnosed"), "diagnosed"),
+        DeviceStatus::Fixed => (msg(lang, "web.fixed_verified"), "fixed"),
+        DeviceStatus::StillFailing => (msg(lang, "web.still_failing"), "failing"),
     }
 }
 

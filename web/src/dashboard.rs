@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use askama::Template;
 use diagnosis::Lang;
-use handlers::render::{finding_title, t};
+use handlers::render::{finding_title, msg};
 use store::{Case, CaseStatus};
 
 use crate::chart::{self, Axes, Chart, Series};
@@ -161,49 +161,41 @@ pub fn build(page: Page, cases: &[Case], now: u64) -> DashboardPage {
     let charts = vec![
         chart::vertical(
             "cases-per-week",
-            t(
-                lang,
-                "Cases opened, closed and still open per week",
-                "每周新开、关闭和仍未关闭的案例",
-            ),
+            msg(lang, "web.cases_opened_closed_and_still"),
             Axes {
-                x: t(lang, "week starting (UTC)", "周（起始日，UTC）"),
-                y: t(lang, "cases", "案例数"),
+                x: msg(lang, "web.week_starting_utc"),
+                y: msg(lang, "web.cases_3"),
                 whole: true,
             },
             &weeks,
             &[
-                series(t(lang, "opened", "新开"), opened),
-                series(t(lang, "closed", "关闭"), closed),
-                series(t(lang, "open at week end", "周末仍未关闭"), backlog),
+                series(msg(lang, "web.opened_2"), opened),
+                series(msg(lang, "web.closed_2"), closed),
+                series(msg(lang, "web.open_at_week_end"), backlog),
             ],
             false,
         ),
         causes_chart(lang, &weeks, by_week),
         chart::vertical(
             "mttr-per-week",
-            t(
-                lang,
-                "Mean time to resolution of the cases closed each week",
-                "每周关闭案例的平均解决时间",
-            ),
+            msg(lang, "web.mean_time_to_resolution_of"),
             Axes {
-                x: t(lang, "week closed (UTC)", "关闭周（UTC）"),
-                y: t(lang, "hours", "小时"),
+                x: msg(lang, "web.week_closed_utc"),
+                y: msg(lang, "web.hours"),
                 whole: false,
             },
             &weeks,
-            &[series(t(lang, "mean hours", "平均小时"), mttr_week)],
+            &[series(msg(lang, "web.mean_hours"), mttr_week)],
             false,
         ),
         recurring_chart(lang, &cause_cases),
     ];
-    let nothing = t(lang, "nothing in these weeks", "这几周没有数据");
+    let nothing = msg(lang, "web.nothing_in_these_weeks");
     let charts = charts
         .into_iter()
         .map(|c| {
             if c.id == "recurring-causes" {
-                c.or_empty(t(lang, "no root cause recurs yet", "暂无反复出现的根因"))
+                c.or_empty(msg(lang, "web.no_root_cause_recurs_yet"))
             } else {
                 c.or_empty(nothing)
             }
@@ -216,7 +208,7 @@ pub fn build(page: Page, cases: &[Case], now: u64) -> DashboardPage {
         closed: cases.len() - open,
         devices,
         mttr: if resolved == 0 {
-            t(lang, "no closed case yet", "尚无已关闭的案例").to_string()
+            msg(lang, "web.no_closed_case_yet").to_string()
         } else {
             duration(total_ttr / resolved as f64, lang)
         },
@@ -253,18 +245,14 @@ fn causes_chart(lang: Lang, weeks: &[String], by_week: HashMap<&str, Vec<f64>>) 
         }
     }
     if other.iter().any(|v| *v > 0.0) {
-        shown.push(series(t(lang, "other", "其他"), other));
+        shown.push(series(msg(lang, "web.other"), other));
     }
     chart::vertical(
         "causes-per-week",
-        t(
-            lang,
-            "Root causes by week (devices, by the week the case opened)",
-            "每周根因（按设备计，按案例开启周）",
-        ),
+        msg(lang, "web.root_causes_by_week_devices"),
         Axes {
-            x: t(lang, "week starting (UTC)", "周（起始日，UTC）"),
-            y: t(lang, "devices", "设备数"),
+            x: msg(lang, "web.week_starting_utc"),
+            y: msg(lang, "web.devices_4"),
             whole: true,
         },
         weeks,
@@ -306,14 +294,10 @@ fn recurring_chart(lang: Lang, causes: &CauseCases<'_>) -> Chart {
         .collect();
     chart::horizontal(
         "recurring-causes",
-        t(
-            lang,
-            "Recurring root causes (in two cases or more)",
-            "反复出现的根因（出现在两个及以上案例中）",
-        ),
+        msg(lang, "web.recurring_root_causes_in_two"),
         Axes {
-            x: t(lang, "cases", "案例数"),
-            y: t(lang, "root cause", "根因"),
+            x: msg(lang, "web.cases_3"),
+            y: msg(lang, "web.root_cause_2"),
             whole: true,
         },
         &items,

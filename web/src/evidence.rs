@@ -8,6 +8,7 @@ use std::path::Path;
 
 use askama::Template;
 use diagnosis::{Bundle, Diagnosis, Limits};
+use handlers::render::msg;
 use store::{CaseStore, DeviceRecord};
 
 use crate::page::Page;
@@ -95,7 +96,7 @@ pub fn build(
         page,
     };
     let Some(diag) = device.diagnosis.as_ref() else {
-        out.problem = handlers::render::t(lang, "not diagnosed yet", "尚未诊断").to_string();
+        out.problem = msg(lang, "web.not_diagnosed_yet_2").to_string();
         return out;
     };
     out.bundle = diag.bundle.name.clone();
@@ -206,28 +207,21 @@ fn open_stored(path: &Path, name: &str, limits: &Limits) -> Result<Bundle, Strin
 
 /// Read the ±[`CONTEXT`] lines around every wanted line, one pass per file.
 fn read_context(bundle: &Bundle, wanted: &Wanted, lang: diagnosis::Lang) -> Context {
-    let t = |en, zh| handlers::render::t(lang, en, zh).to_string();
     let mut out = Context::new();
     for (path, lines) in wanted {
         let Some(file) = bundle.files.iter().find(|f| &f.path == path) else {
             for &l in lines {
-                let note = t(
-                    "this file is not in the stored bundle",
-                    "存储的日志包中没有这个文件",
-                );
-                out.insert((path.clone(), l), Err(note));
+                let note = msg(lang, "web.this_file_is_not_in");
+                out.insert((path.clone(), l), Err(note.to_string()));
             }
             continue;
         };
         let windows = match file_windows(file, lines) {
             Ok(w) => w,
             Err(_) => {
-                let note = t(
-                    "binary event log: the event record is shown without surrounding lines",
-                    "二进制事件日志：只显示该事件记录，没有上下文行",
-                );
+                let note = msg(lang, "web.binary_event_log_the_event");
                 for &l in lines {
-                    out.insert((path.clone(), l), Err(note.clone()));
+                    out.insert((path.clone(), l), Err(note.to_string()));
                 }
                 continue;
             }

@@ -10,6 +10,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use diagnosis::Lang;
 use handlers::link::{LinkClaims, LinkError};
+use handlers::render::msg;
 use serde::Deserialize;
 use store::{Case, CaseId, CaseStore};
 
@@ -63,11 +64,10 @@ fn lang_of(params: &Params, headers: &HeaderMap) -> (Lang, bool) {
 }
 
 fn refused(status: StatusCode, lang: Lang, message: String) -> Response {
-    let t = |en, zh| handlers::render::t(lang, en, zh);
     let heading = match status {
-        StatusCode::UNAUTHORIZED => t("This link does not open casebot", "此链接无法打开 casebot"),
-        StatusCode::FORBIDDEN => t("Not for this link", "此链接无权查看"),
-        _ => t("Not found", "未找到"),
+        StatusCode::UNAUTHORIZED => msg(lang, "web.this_link_does_not_open"),
+        StatusCode::FORBIDDEN => msg(lang, "web.not_for_this_link"),
+        _ => msg(lang, "web.not_found"),
     };
     let page = RefusedPage {
         lang_code: if lang == Lang::Zh { "zh" } else { "en" },
@@ -78,29 +78,14 @@ fn refused(status: StatusCode, lang: Lang, message: String) -> Response {
 }
 
 fn refusal(r: Refusal, lang: Lang) -> Response {
-    let t = |en, zh| handlers::render::t(lang, en, zh).to_string();
     let message = match &r {
-        Refusal::Link(LinkError::Missing) => t(
-            "Every page needs a signed link. Ask casebot for one with the `link` command.",
-            "每个页面都需要签名链接。请用 `link` 命令向 casebot 获取。",
-        ),
-        Refusal::Link(LinkError::Expired) => t(
-            "This link has expired. Ask casebot for a new one with the `link` command.",
-            "此链接已过期。请用 `link` 命令向 casebot 获取新链接。",
-        ),
-        Refusal::Link(LinkError::BadSignature) => t(
-            "This link's signature is not valid: it was altered, or it was revoked.",
-            "此链接的签名无效：链接被修改过，或已被撤销。",
-        ),
-        Refusal::Link(_) => t("This link is malformed.", "此链接格式不正确。"),
-        Refusal::Forbidden => t(
-            "This link does not open this page: a link opens only its own case (and a \
-             customer's link shows no log lines). The dashboard and search need an engineer's \
-             link from `casebot link`.",
-            "此链接无权打开此页面：链接只能打开它所属的案例（客户链接不显示日志行）。仪表板和搜索需要用 `casebot link` 生成的工程师链接。",
-        ),
+        Refusal::Link(LinkError::Missing) => msg(lang, "web.every_page_needs_a_signed"),
+        Refusal::Link(LinkError::Expired) => msg(lang, "web.this_link_has_expired_ask"),
+        Refusal::Link(LinkError::BadSignature) => msg(lang, "web.this_link_s_signature_is"),
+        Refusal::Link(_) => msg(lang, "web.this_link_is_malformed"),
+        Refusal::Forbidden => msg(lang, "web.this_link_does_not_open_2"),
     };
-    refused(r.status(), lang, message)
+    refused(r.status(), lang, message.to_string())
 }
 
 fn html(rendered: Result<String, askama::Error>) -> Response {
@@ -217,10 +202,7 @@ async fn open_case(
 ) -> Result<(LinkClaims, Page, Case), Early> {
     let (claims, page) = begin(state, params, headers, here)?;
     let not_found = |lang: Lang| {
-        let message = format!(
-            "{} {id}",
-            handlers::render::t(lang, "There is no case", "没有这个案例：")
-        );
+        let message = format!("{} {id}", msg(lang, "web.there_is_no_case"));
         Box::new(refused(StatusCode::NOT_FOUND, lang, message))
     };
     let Ok(case_id) = CaseId::parse(id) else {
@@ -269,10 +251,7 @@ async fn evidence(
         return refusal(r, page.lang);
     }
     let Some(record) = case.devices.get(&device).cloned() else {
-        let message = format!(
-            "{} {device}",
-            handlers::render::t(page.lang, "This case has no device", "此案例中没有设备：")
-        );
+        let message = format!("{} {device}", msg(page.lang, "web.this_case_has_no_device"));
         return refused(StatusCode::NOT_FOUND, page.lang, message);
     };
     let limits = Arc::clone(&state.limits);
@@ -305,6 +284,6 @@ async fn js() -> Response {
 
 async fn not_found(Query(params): Query<Params>, headers: HeaderMap) -> Response {
     let lang = lang_of(&params, &headers).0;
-    let message = handlers::render::t(lang, "No such page.", "没有这个页面。").to_string();
+    let message = msg(lang, "web.no_such_page").to_string();
     refused(StatusCode::NOT_FOUND, lang, message)
 }

@@ -4,7 +4,7 @@
 
 use askama::Template;
 use diagnosis::Lang;
-use handlers::render::{finding_title, t};
+use handlers::render::{finding_title, msg};
 use store::Case;
 
 use crate::case_page::case_status;
@@ -45,34 +45,34 @@ struct Field {
 fn fields(case: &Case, lang: Lang) -> Vec<Field> {
     let mut out = vec![
         Field {
-            what: t(lang, "case", "案例"),
+            what: msg(lang, "web.case_2"),
             text: case.id.to_string(),
         },
         Field {
-            what: t(lang, "title", "标题"),
+            what: msg(lang, "web.title_3"),
             text: format!("{} {}", case.title, case.problem),
         },
     ];
     for d in case.devices.values() {
         out.push(Field {
-            what: t(lang, "device", "设备"),
+            what: msg(lang, "web.device"),
             text: d.name.clone(),
         });
         let Some(diag) = &d.diagnosis else { continue };
         for kb in &diag.device.updates {
             out.push(Field {
-                what: t(lang, "KB", "KB"),
+                what: msg(lang, "web.kb"),
                 text: kb.clone(),
             });
         }
         for f in &diag.findings {
             out.push(Field {
-                what: t(lang, "root cause", "根因"),
+                what: msg(lang, "web.root_cause_2"),
                 text: format!("{} {}", f.root_cause, finding_title(f, lang)),
             });
             for c in &f.codes {
                 out.push(Field {
-                    what: t(lang, "code", "错误码"),
+                    what: msg(lang, "web.code_2"),
                     text: format!("{} {}", c.code, c.name),
                 });
             }
@@ -80,7 +80,7 @@ fn fields(case: &Case, lang: Lang) -> Vec<Field> {
         for u in &diag.unexplained {
             if let Some(code) = &u.code {
                 out.push(Field {
-                    what: t(lang, "code", "错误码"),
+                    what: msg(lang, "web.code_2"),
                     text: code.clone(),
                 });
             }
