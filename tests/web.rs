@@ -554,3 +554,113 @@ fn the_link_command_hands_out_links_that_open_the_case() {
         site.customer_asked
     );
 }
+
+/// `casebot link` signs links the server accepts; without a key it says where to put one.
+#[test]
+fn casebot_link_prints_a_link_the_server_opens() {
+    let Some(site) = site() else { return };
+    let run = |args: &[&str], key: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_casebot-cli"));
+        cmd.arg("link")
+            .args(args)
+            .env_remove("CASEBOT_WEB_KEY")
+            .env_remove("CASEBOT_WEB_KEY_FILE")
+            .env("CASEBOT_WEB_URL", &site.base);
+        if let Some(key) = key {
+            cmd.env("CASEBOT_WEB_KEY", key);
+        }
+        cmd.output().expect("run casebot link")
+    };
+    let out = run(&[site.case.as_str(), "--role", "customer"], Some(KEY));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        url.starts_with(&format!("{}/case/{}?t=", site.base, site.case)),
+        "{url}"
+    );
+    let dom = dump_dom(&url);
+    assert!(text(&dom).contains("wcc0021z675842") && !dom.contains("/evidence/"));
+
+    let out = run(&[site.case.as_str()], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("CASEBOT_WEB_KEY_FILE"),
+        "{err}"
+    );
+    let out = run(&["--role", "customer"], Some(KEY));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("customer link"),
+        "{err}"
+    );
+
+    // A new key: links signed with the old one no longer open once casebot uses it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("web.key");
+    let out = run(&["--new-key", file.to_str().expect("utf-8 path")], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let new_key = std::fs::read_to_string(&file).expect("key file");
+    assert_eq!(new_key.trim().len(), 64);
+    let new_key = LinkKey::from_text(&new_key).expect("a valid key");
+    let old = handlers::link::verify(&new_key, &engineer(site), now());
+    assert_eq!(old, Err(handlers::link::LinkError::BadSignature));
+}
+
+/// `casebot console --web ADDR` serves the web view over the console's store.
+#[test]
+fn console_serves_the_web_view_when_asked() {
+    let Some(_) = site() else { return };
+    use std::io::{BufRead, Write};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_casebot-cli"))
+        .args(["console", "--web", "127.0.0.1:0", "--data"])
+        .arg(dir.path().join("data"))
+        .env("CASEBOT_WEB_KEY", KEY)
+        .env_remove("CASEBOT_WEB_KEY_FILE")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start console");
+    let mut stdin = child.stdin.take().expect("stdin");
+    writeln!(stdin, "open Web view from the console").expect("write");
+    let stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let base = stderr
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.split("web view on ")
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+                .map(str::to_string)
+        })
+        .expect("the console says where the web view is");
+    // The case opened on stdin shows up on the dashboard (the console may still be opening it).
+    let url = format!("{base}/dashboard?t={}", fleet());
+    let mut dom = String::new();
+    for _ in 0..5 {
+        dom = dump_dom(&url);
+        if dom.contains("id=\"total\">1<") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    drop(stdin);
+    let _ = wait_with_timeout(child, Duration::from_secs(60));
+    assert!(
+        dom.contains("<svg"),
+        "dashboard served by the console:\n{dom}"
+    );
+    assert!(
+        dom.contains("id=\"total\">1<"),
+        "the console's case counts:\n{dom}"
+    );
+}
