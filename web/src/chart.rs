@@ -89,7 +89,7 @@ pub struct Axes<'a> {
 const WIDTH: i32 = 640;
 const LEFT: i32 = 56;
 const RIGHT: i32 = 16;
-const TOP: i32 = 32;
+const TOP: i32 = 16;
 const BOTTOM: i32 = 52;
 
 /// The smallest "nice" maximum ≥ `max` (1, 2 or 5 times a power of ten per step, five steps or
@@ -115,28 +115,37 @@ fn number(v: f64, step: f64) -> String {
     }
 }
 
-fn legend(series: &[Series]) -> Vec<LegendItem> {
+/// Height of one legend row.
+const LEGEND_ROW: i32 = 18;
+
+/// The legend, in rows from `top` down, wrapped at the chart's width.
+fn legend(series: &[Series], top: i32) -> Vec<LegendItem> {
     if series.len() < 2 {
         return Vec::new();
     }
-    let mut x = LEFT;
+    let (mut x, mut y) = (LEFT, top);
     series
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let item = LegendItem {
-                x,
-                y: 8,
-                class: format!("s{i}"),
-                text: s.name.clone(),
-            };
             // Swatch, gap and an estimate of the text's width (wide for CJK).
             let chars: i32 = s
                 .name
                 .chars()
-                .map(|c| if c.is_ascii() { 7 } else { 13 })
+                .map(|c| if c.is_ascii() { 6 } else { 12 })
                 .sum();
-            x += 20 + chars + 14;
+            let width = 16 + chars + 16;
+            if x > LEFT && x + width > WIDTH - RIGHT {
+                x = LEFT;
+                y += LEGEND_ROW;
+            }
+            let item = LegendItem {
+                x,
+                y,
+                class: format!("s{i}"),
+                text: s.name.clone(),
+            };
+            x += width;
             item
         })
         .collect()
@@ -235,7 +244,11 @@ pub fn vertical(
         }
     }
     chart.titles = axis_titles(axes, plot_w, plot_h, height);
-    chart.legend = legend(series);
+    // The legend goes under the axis title; the chart grows by its rows.
+    chart.legend = legend(series, height + 4);
+    if let Some(last) = chart.legend.last() {
+        chart.height = last.y + LEGEND_ROW;
+    }
     chart
 }
 
@@ -412,7 +425,25 @@ mod tests {
         assert_eq!(c.bars[0].x, c.bars[1].x);
         assert_eq!(c.bars[1].y + c.bars[1].h, c.bars[0].y);
         assert_eq!(c.legend.len(), 2);
+        assert!(
+            c.legend[0].y > c.axes[0].y2,
+            "the legend sits under the plot"
+        );
+        assert!(c.height > c.legend[0].y);
         assert_eq!(c.labels.len(), 2);
         assert_eq!(c.axes.len(), 2);
+    }
+
+    #[test]
+    fn a_long_legend_wraps_inside_the_chart() {
+        let series: Vec<Series> = (0..6)
+            .map(|i| Series {
+                name: format!("dependent-service-not-running-advanced-installer-{i}"),
+                values: vec![1.0],
+            })
+            .collect();
+        let items = legend(&series, 300);
+        assert!(items.iter().map(|i| i.y).max() > Some(300), "wrapped");
+        assert!(items.iter().all(|i| i.x < WIDTH - RIGHT));
     }
 }
