@@ -334,6 +334,94 @@ impl<R: Read> Iterator for LineReader<R> {
     }
 }
 
+/// The text of one file as UTF-8 bytes in large blocks, for the buffer search: UTF-8 files are
+/// passed through raw (invalid bytes stay as they are; the searcher decodes the few lines it
+/// keeps), other encodings are decoded streaming. A leading BOM is dropped, as
+/// [`LineReader`] drops it.
+pub(crate) struct TextBlocks<R> {
+    src: R,
+    /// `None`: UTF-8, passed through.
+    decoder: Option<Decoder>,
+    raw: Vec<u8>,
+    /// No byte read yet (the BOM check is still to do).
+    first: bool,
+    done: bool,
+}
+
+impl<R: Read> TextBlocks<R> {
+    /// Blocks of `src` in `enc`; `None` for binary files.
+    pub(crate) fn new(src: R, enc: TextEncoding) -> Option<Self> {
+        let decoder = match enc {
+            TextEncoding::Utf8 | TextEncoding::Utf8Bom => None,
+            other => Some(new_decoder(other)?),
+        };
+        Some(TextBlocks {
+            src,
+            decoder,
+            raw: Vec::new(),
+            first: true,
+            done: false,
+        })
+    }
+
+    /// Append about `want` bytes of text to `out`; false once the input is exhausted.
+    pub(crate) fn fill(&mut self, out: &mut Vec<u8>, want: usize) -> io::Result<bool> {
+        if self.done {
+            return Ok(false);
+        }
+        let n = match &mut self.decoder {
+            None => {
+                let start = out.len();
+                out.resize(start + want, 0);
+                let n = read_full(&mut self.src, &mut out[start..])?;
+                out.truncate(start + n);
+                if self.first && out[start..].starts_with(&[0xEF, 0xBB, 0xBF]) {
+                    out.drain(start..start + 3);
+                }
+                n
+            }
+            Some(decoder) => {
+                // UTF-16 shrinks (two bytes per ASCII character), GBK stays about even.
+                self.raw.resize(want, 0);
+                let n = read_full(&mut self.src, &mut self.raw)?;
+                let mut src = &self.raw[..n];
+                loop {
+                    let need = decoder
+                        .max_utf8_buffer_length(src.len())
+                        .unwrap_or(src.len() * 3 + 16);
+                    let start = out.len();
+                    out.resize(start + need, 0);
+                    let (result, read, written, _) =
+                        decoder.decode_to_utf8(src, &mut out[start..], n == 0);
+                    out.truncate(start + written);
+                    src = &src[read..];
+                    if matches!(result, CoderResult::InputEmpty) {
+                        break;
+                    }
+                }
+                n
+            }
+        };
+        self.first = false;
+        self.done = n == 0;
+        Ok(!self.done)
+    }
+}
+
+/// Read until `buf` is full or the input ends; the number of bytes read.
+fn read_full(src: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match src.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
 /// Counts the lines [`LineReader`] would yield, from raw bytes, without decoding: a line per
 /// LF code unit plus one for trailing text without LF. The BOM is not text.
 #[derive(Debug)]
@@ -404,7 +492,7 @@ impl LineCounter {
         match self.width {
             Width::Byte => {
                 let mut start = 0;
-                for (i, _) in buf.iter().enumerate().filter(|&(_, &b)| b == b'\n') {
+                for i in memchr::memchr_iter(b'\n', buf) {
                     self.end_line(self.current + (i - start) as u64);
                     start = i + 1;
                 }

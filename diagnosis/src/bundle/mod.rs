@@ -153,6 +153,22 @@ impl BundleFile {
         }
     }
 
+    /// The file's text as UTF-8 in large blocks, for the buffer search; `None` for binary files.
+    pub(crate) fn text_blocks(
+        &self,
+    ) -> std::io::Result<Option<encoding::TextBlocks<std::fs::File>>> {
+        let Data::Disk(p) = &self.data;
+        Ok(encoding::TextBlocks::new(
+            std::fs::File::open(p)?,
+            self.encoding,
+        ))
+    }
+
+    /// The line limit of the open call (`Limits::max_line_bytes`).
+    pub(crate) fn max_line_bytes(&self) -> usize {
+        self.max_line_bytes
+    }
+
     /// Number of lines [`BundleFile::lines`] yields, counted while opening (for evtx: event
     /// records found by walking its chunks).
     pub fn line_count(&self) -> u64 {

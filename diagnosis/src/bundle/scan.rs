@@ -91,7 +91,8 @@ impl Scanner {
     /// After an all-ASCII head, decide UTF-8 versus GBK at the first non-ASCII byte. (UTF-8 and
     /// GBK count lines the same way, so the counter is unaffected.)
     fn watch_ascii(&mut self, buf: &[u8]) {
-        if !self.ascii_so_far {
+        // `is_ascii` checks a word at a time: the common all-ASCII chunk costs little.
+        if !self.ascii_so_far || buf.is_ascii() {
             return;
         }
         if let Some(i) = buf.iter().position(|b| !b.is_ascii()) {

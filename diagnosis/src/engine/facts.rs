@@ -126,7 +126,8 @@ impl Facts {
         self.add_kbs(&record.text, priority);
     }
 
-    fn observe_servicing_text(&mut self, text: &str) {
+    /// Learn from the text of a CBS or DISM record: the RollupFix build and KB numbers.
+    pub(crate) fn observe_servicing_text(&mut self, text: &str) {
         if text.contains("RollupFix")
             && let Some(re) = ROLLUP.as_ref()
         {

@@ -7,7 +7,10 @@
 
 mod facts;
 mod findings;
+mod literals;
 mod missing;
+pub(crate) mod search;
+pub use search::prefilter_literals;
 pub(crate) mod state;
 mod unexplained;
 
@@ -24,12 +27,20 @@ use unexplained::Failures;
 
 /// Diagnose `bundle` with `rules`. Deterministic; never fails (unreadable files become skips).
 pub fn run(bundle: &Bundle, rules: &RuleSet) -> Diagnosis {
+    run_with(bundle, rules, true)
+}
+
+/// [`run`], with the buffer search (`search`) or reading every file line by line.
+pub(crate) fn run_with(bundle: &Bundle, rules: &RuleSet, search: bool) -> Diagnosis {
     let mut scan = Scan::new(rules);
     // `summary.files` is `bundle.files` in the same order: fill in line counts as files are read.
     let mut summary = bundle.summary();
     for (file, row) in bundle.files.iter().zip(&mut summary.files) {
         scan.begin_file(&file.path, file.kind);
-        let result = file.parse(&mut |r: Record| scan.record(&r));
+        let result = match prefilter(rules, file).filter(|_| search) {
+            Some(pf) => search::search_file(file, pf, &mut |item| scan.item(item)),
+            None => file.parse(&mut |r: Record| scan.record(&r)),
+        };
         match result {
             Ok(p) => {
                 // Where opening counted nothing, the parser's count stands in.
@@ -51,6 +62,23 @@ pub fn run(bundle: &Bundle, rules: &RuleSet) -> Diagnosis {
         }
     }
     scan.finish(summary)
+}
+
+/// The buffer-search prefilter for `file`, or `None` to read it line by line (binary files,
+/// kinds without one).
+fn prefilter<'r>(
+    rules: &'r RuleSet,
+    file: &crate::bundle::BundleFile,
+) -> Option<&'r search::Prefilter> {
+    if file.encoding == crate::bundle::TextEncoding::Binary {
+        return None;
+    }
+    let i = crate::rule::KINDS.iter().position(|k| *k == file.kind)?;
+    rules
+        .search
+        .get(i)?
+        .get_or_init(|| search::Prefilter::build(rules, file.kind))
+        .as_ref()
 }
 
 /// One bundle's scan: feed it records file by file, then [`Scan::finish`].
@@ -88,6 +116,14 @@ impl<'r> Scan<'r> {
         self.kinds.push(kind);
         self.kind = kind;
         self.facts.kinds.insert(kind.as_str());
+    }
+
+    /// Feed what the buffer search found in the current file.
+    pub(crate) fn item(&mut self, item: search::Item) {
+        match item {
+            search::Item::Record(r) => self.record(&r),
+            search::Item::Servicing(text) => self.facts.observe_servicing_text(&text),
+        }
     }
 
     /// Feed one record of the current file.

@@ -147,6 +147,30 @@ fn parse_prefix(text: &str) -> Option<Prefix> {
     })
 }
 
+/// Does `text` start a record (a prefixed line)? Every other line continues the record above.
+pub(super) fn is_record_start(text: &str) -> bool {
+    is_timestamped(text.as_bytes()) || parse_prefix(text).is_some()
+}
+
+/// A line starting `YYYY-MM-DD HH:MM:SS,` always starts a record (checked on raw bytes).
+pub(super) fn is_timestamped(line: &[u8]) -> bool {
+    is_timestamp(line) && line.get(19) == Some(&b',')
+}
+
+/// What [`CbsParser::fact`] looks for: a record holding none of these leaves the parser's state
+/// as it was (lowercase; compared ASCII case-insensitively). Package names alone (`Package_`)
+/// are left out: their facts ([`Fact::OsBuild`], [`Fact::Update`]) change no state.
+pub(super) const STATE_WORDS: &[&str] = &[
+    "processing advanced operation queue",
+    "operation flags",
+    "failed execution of queue item",
+    "binary name:",
+    "begin executing advanced installer",
+    "end executing advanced installer",
+    "completion status:",
+    "failure source",
+];
+
 /// An advanced installer seen in a `Begin executing advanced installer` block.
 #[derive(Debug, Clone, Default)]
 struct AiInfo {

@@ -22,37 +22,38 @@ use regex::bytes::{Captures, Regex};
 /// One alternation so a record is scanned once. It is an ASCII byte regex: that keeps the lazy
 /// DFA small (fast on multi-GB logs), and any non-ASCII byte counts as a delimiter, so CJK text
 /// directly before a code (`错误0x800f0922`) still matches.
-static CODE_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"(?i-u)",
-        // HRESULT_FROM_WIN32(1058) / NTSTATUS_FROM_WIN32(ERROR_INVALID_DATA)
-        r"(?:HRESULT|NTSTATUS)_FROM_WIN32\(\s*(?P<w32>[A-Za-z0-9_]+)\s*\)",
-        // HRESULT = 0x800f0922, HRESULT=800F0922, hr:0x…, HR=0x…, ErrorCode: 800706d9
-        r"|(?:^|[^A-Za-z0-9_])(?:HRESULT|hr|error\s?code)\s*[:=]\s*(?:0x(?P<kh>[0-9a-f]{1,8})|(?P<kh8>[0-9a-f]{8}))(?:$|[^A-Za-z0-9_])",
-        // status: 0x800f0922, overall result:0x800f0922, Operation result: 0x…
-        r"|(?:^|[^A-Za-z0-9_])(?:status|result)\s*[:=]\s*0x(?P<ks>[0-9a-f]{1,8})(?:$|[^A-Za-z0-9_])",
-        // with status -2147023143, Error Value: 2147942402
-        r"|(?:^|[^A-Za-z0-9_])(?:hresult|status|result|error\s+value|error|code)\s*[:=]?\s*(?P<dec>-?[0-9]{9,10})(?:$|[^0-9])",
-        // Win32 numbers in words: DOQ `INSTALL index: 194, phase: 2, result 13, inf: x.inf`,
-        // CSI `Failed in StartService for … with error code 2`
-        r"|(?:^|[^A-Za-z0-9_])(?:result (?P<doq>[0-9]{1,5}), inf:|with error code (?P<wec>[0-9]{1,5})(?:$|[^0-9x]))",
-        // setup migration: `Error READ, 0x00000570 while gathering/applying object`,
-        // `MIG Error 1392 while gathering object` (Win32 errors)
-        r"|(?-i:(?:^|[^A-Za-z0-9_])Error\s+(?:[A-Z]+,\s*0x(?P<mig>0000[0-9a-fA-F]{4})|(?P<migd>[0-9]{1,5}))\s+while\s)",
-        // DISM console: a line `Error: 14098` (Win32 number alone on the line)
-        r"|(?m:^[ \t]*Error:[ \t]*(?P<dism>[0-9]{1,5})[ \t]*\r?$)",
-        // CSI failure records: `(F) 80070002 [Warning,Facility=FACILITY_NTWIN32,Code=…]`
-        r"|(?:^|[^A-Za-z0-9_])(?P<fx>[0-9a-f]{8})\s*\[(?:Error|Warning),\s*Facility=",
-        // WindowsUpdate.log: `Misc *FAILED* [80072F8F] Send request`
-        r"|\*FAILED\*\s*\[(?P<wuf>[89a-f][0-9a-f]{7})\]",
-        // any 0x-prefixed 8-digit value with the severity bit: 0x80071a91, 0XC01A001D
-        // (`@0xff83e97c` is a pointer in a CSI stack trace, not a code)
-        r"|(?:^|[^A-Za-z0-9_@])0x(?P<gen>[89a-f][0-9a-f]{7})(?:$|[^A-Za-z0-9_])",
-        // symbolic NTSTATUS names stand alone (STATUS_SXS_COMPONENT_STORE_CORRUPT)
-        r"|(?-i:(?P<sym>\bSTATUS_[A-Z0-9_]{4,}))",
-    ))
-    .expect("code regex is valid")
-});
+pub(crate) const CODE_PATTERN: &str = concat!(
+    r"(?i-u)",
+    // HRESULT_FROM_WIN32(1058) / NTSTATUS_FROM_WIN32(ERROR_INVALID_DATA)
+    r"(?:HRESULT|NTSTATUS)_FROM_WIN32\(\s*(?P<w32>[A-Za-z0-9_]+)\s*\)",
+    // HRESULT = 0x800f0922, HRESULT=800F0922, hr:0x…, HR=0x…, ErrorCode: 800706d9
+    r"|(?:^|[^A-Za-z0-9_])(?:HRESULT|hr|error\s?code)\s*[:=]\s*(?:0x(?P<kh>[0-9a-f]{1,8})|(?P<kh8>[0-9a-f]{8}))(?:$|[^A-Za-z0-9_])",
+    // status: 0x800f0922, overall result:0x800f0922, Operation result: 0x…
+    r"|(?:^|[^A-Za-z0-9_])(?:status|result)\s*[:=]\s*0x(?P<ks>[0-9a-f]{1,8})(?:$|[^A-Za-z0-9_])",
+    // with status -2147023143, Error Value: 2147942402
+    r"|(?:^|[^A-Za-z0-9_])(?:hresult|status|result|error\s+value|error|code)\s*[:=]?\s*(?P<dec>-?[0-9]{9,10})(?:$|[^0-9])",
+    // Win32 numbers in words: DOQ `INSTALL index: 194, phase: 2, result 13, inf: x.inf`,
+    // CSI `Failed in StartService for … with error code 2`
+    r"|(?:^|[^A-Za-z0-9_])(?:result (?P<doq>[0-9]{1,5}), inf:|with error code (?P<wec>[0-9]{1,5})(?:$|[^0-9x]))",
+    // setup migration: `Error READ, 0x00000570 while gathering/applying object`,
+    // `MIG Error 1392 while gathering object` (Win32 errors)
+    r"|(?-i:(?:^|[^A-Za-z0-9_])Error\s+(?:[A-Z]+,\s*0x(?P<mig>0000[0-9a-fA-F]{4})|(?P<migd>[0-9]{1,5}))\s+while\s)",
+    // DISM console: a line `Error: 14098` (Win32 number alone on the line)
+    r"|(?m:^[ \t]*Error:[ \t]*(?P<dism>[0-9]{1,5})[ \t]*\r?$)",
+    // CSI failure records: `(F) 80070002 [Warning,Facility=FACILITY_NTWIN32,Code=…]`
+    r"|(?:^|[^A-Za-z0-9_])(?P<fx>[0-9a-f]{8})\s*\[(?:Error|Warning),\s*Facility=",
+    // WindowsUpdate.log: `Misc *FAILED* [80072F8F] Send request`
+    r"|\*FAILED\*\s*\[(?P<wuf>[89a-f][0-9a-f]{7})\]",
+    // any 0x-prefixed 8-digit value with the severity bit: 0x80071a91, 0XC01A001D
+    // (`@0xff83e97c` is a pointer in a CSI stack trace, not a code)
+    r"|(?:^|[^A-Za-z0-9_@])0x(?P<gen>[89a-f][0-9a-f]{7})(?:$|[^A-Za-z0-9_])",
+    // symbolic NTSTATUS names stand alone (STATUS_SXS_COMPONENT_STORE_CORRUPT)
+    r"|(?-i:(?P<sym>\bSTATUS_[A-Z0-9_]{4,}))",
+);
+
+/// [`CODE_PATTERN`], compiled once.
+static CODE_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(CODE_PATTERN).expect("code regex is valid"));
 
 /// Every HRESULT notation found in `text`, normalised, in order of appearance, deduplicated.
 pub fn extract_codes(text: &str) -> Vec<u32> {

@@ -24,6 +24,7 @@ pub(crate) use event_text::is_header as is_event_text_header;
 pub use fragment::looks_like_log;
 pub(crate) use fragment::{Norm, normalise};
 pub(crate) use grammar::{Grammar, classify, component_kind, setupapi};
+pub(crate) use hresult::CODE_PATTERN;
 pub(crate) use hresult::signed_decimal;
 pub use hresult::{extract_codes, hresult_from_win32};
 pub use services::start_type;
@@ -241,7 +242,7 @@ where
 }
 
 /// Line sink shared by the text parsers: one call per line, then `finish`.
-trait LineParser {
+pub(crate) trait LineParser {
     fn line(&mut self, line: Line, sink: &mut dyn FnMut(Record));
     fn finish(&mut self, sink: &mut dyn FnMut(Record));
     /// Start a record from a message whose prefix (time, level, component) was cut off; the
@@ -262,15 +263,7 @@ pub fn parse_line_results<I>(
 where
     I: IntoIterator<Item = std::io::Result<Line>>,
 {
-    let mut parser: Box<dyn LineParser> = match kind {
-        LogKind::Cbs | LogKind::Dism | LogKind::Panther => Box::new(cbs::CbsParser::new()),
-        LogKind::EventText => Box::new(event_text::EventTextParser::new()),
-        LogKind::EventXml => Box::new(event_xml::EventXmlParser::new()),
-        LogKind::Services => Box::new(services::ServicesParser::new()),
-        LogKind::Text => Box::new(event_table::TextParser::new()),
-        LogKind::Fragment => Box::new(fragment::FragmentParser::new()),
-        _ => Box::new(cbs::PlainParser::new(kind)),
-    };
+    let mut parser = line_parser(kind);
     let mut n = 0;
     for line in lines {
         match line {
@@ -287,6 +280,64 @@ where
     }
     parser.finish(sink);
     Ok(n)
+}
+
+/// The line parser of a text file of `kind`.
+pub(crate) fn line_parser(kind: LogKind) -> Box<dyn LineParser> {
+    match kind {
+        LogKind::Cbs | LogKind::Dism | LogKind::Panther => Box::new(cbs::CbsParser::new()),
+        LogKind::EventText => Box::new(event_text::EventTextParser::new()),
+        LogKind::EventXml => Box::new(event_xml::EventXmlParser::new()),
+        LogKind::Services => Box::new(services::ServicesParser::new()),
+        LogKind::Text => Box::new(event_table::TextParser::new()),
+        LogKind::Fragment => Box::new(fragment::FragmentParser::new()),
+        _ => Box::new(cbs::PlainParser::new(kind)),
+    }
+}
+
+/// For the buffer search: does `line` (after the first record of the file) begin a new record
+/// of a file of `kind`, so that every line up to the next such line belongs to its record or is
+/// a record of its own? `None` for kinds whose records are not delimited that way (they are
+/// read line by line).
+pub(crate) fn starts_record(kind: LogKind, line: &[u8]) -> Option<bool> {
+    match kind {
+        LogKind::Cbs | LogKind::Dism | LogKind::Panther => Some(match line.first() {
+            // Without decoding for the common cases: a timestamp, an indented line.
+            _ if cbs::is_timestamped(line) => true,
+            Some(b' ' | b'\t') => false,
+            _ => cbs::is_record_start(&String::from_utf8_lossy(line)),
+        }),
+        LogKind::Setupapi => Some(true),
+        _ => None,
+    }
+}
+
+/// For the buffer search: could the record holding `line` join it to the line above with a
+/// space (a line wrapped by a mail client, see the CBS parser)? True unless the line plainly
+/// starts a record (a timestamp), is indented or blank, or is a `CSIPERF:` line; setupapi
+/// records never join lines. Such lines are read with their record, since a rule phrase may
+/// span the join.
+pub(crate) fn may_join_with_space(kind: LogKind, line: &[u8]) -> bool {
+    match kind {
+        LogKind::Cbs | LogKind::Dism | LogKind::Panther => {
+            let plain = match line.first() {
+                None => true,
+                Some(b) if b.is_ascii_whitespace() => true,
+                Some(_) => cbs::is_timestamped(line) || line.starts_with(b"CSIPERF:"),
+            };
+            !plain
+        }
+        _ => false,
+    }
+}
+
+/// Words whose records change a parser's state (the CBS advanced-installer blocks): a record
+/// holding none of them leaves the parser as it was. Compared ASCII case-insensitively.
+pub(crate) fn state_words(kind: LogKind) -> &'static [&'static str] {
+    match kind {
+        LogKind::Cbs | LogKind::Dism | LogKind::Panther => cbs::STATE_WORDS,
+        _ => &[],
+    }
 }
 
 /// A record with codes extracted from its text.

@@ -90,6 +90,7 @@ pub(crate) fn build(
         noise,
         index: KINDS.iter().map(|_| std::sync::OnceLock::new()).collect(),
         set_cache: std::sync::Mutex::default(),
+        search: KINDS.iter().map(|_| std::sync::OnceLock::new()).collect(),
         version,
     }
 }

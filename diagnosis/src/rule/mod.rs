@@ -260,6 +260,9 @@ pub struct RuleSet {
     pub(crate) index: Vec<OnceLock<KindIndex>>,
     /// Compiled sets by pattern list, shared between kinds read by the same patterns.
     pub(crate) set_cache: Mutex<HashMap<Vec<String>, Option<RegexSet>>>,
+    /// Buffer-search prefilter per kind (order of [`KINDS`]), built on first use; `None` where
+    /// files of the kind are read line by line.
+    pub(crate) search: Vec<OnceLock<Option<crate::engine::search::Prefilter>>>,
     version: String,
 }
 
