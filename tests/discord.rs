@@ -2,9 +2,11 @@
 //! in `fake_discord.rs`, on 127.0.0.1 only. Every test runs under a timeout so a hang fails.
 //!
 //! Layout: this file holds the harness (config, start/stop, bundles); `gateway` covers the
-//! connection and how events are accepted, `cases` the case behaviour users see, `pastes` log
+//! connection and how events are accepted, `cases` the case behaviour users see, `buttons` the
+//! buttons under diagnoses (component interactions), `pastes` log
 //! lines pasted or attached as text, `serve` startup failures and shutdown.
 
+mod buttons;
 mod cases;
 mod gateway;
 mod pastes;

@@ -68,14 +68,31 @@ impl FakeUser {
 /// A message casebot posted.
 #[derive(Debug, Clone)]
 pub struct Posted {
+    /// Message id.
+    pub id: u64,
     /// Channel or thread it was posted in.
     pub channel: u64,
     /// Text.
     pub content: String,
     /// Attached files: name and bytes.
     pub files: Vec<(String, Vec<u8>)>,
-    /// True when posted as a slash-command follow-up.
+    /// True when posted as an interaction follow-up (slash command or button click).
     pub followup: bool,
+    /// True when only the user of the interaction sees it (an ephemeral follow-up).
+    pub ephemeral: bool,
+    /// Buttons under it: (label, custom id), row after row.
+    pub buttons: Vec<(String, String)>,
+}
+
+impl Posted {
+    /// The custom id of the button labelled `label`; panics naming the buttons there are.
+    pub fn button(&self, label: &str) -> String {
+        self.buttons
+            .iter()
+            .find(|(l, _)| l == label)
+            .map(|(_, id)| id.clone())
+            .unwrap_or_else(|| panic!("no button {label:?} in {:?}", self.buttons))
+    }
 }
 
 /// A thread casebot created.
@@ -369,6 +386,42 @@ impl FakeDiscord {
         self.dispatch("INTERACTION_CREATE", event);
     }
 
+    /// The INTERACTION_CREATE payload of `user` clicking the button `custom_id` under message
+    /// `posted` (not sent), for redelivery tests.
+    pub fn click_event(&self, posted: &Posted, user: &FakeUser, custom_id: &str) -> Value {
+        let id = self.new_id();
+        let token = format!("token-{id}");
+        self.shared
+            .lock()
+            .tokens
+            .insert(token.clone(), posted.channel);
+        let message = message_json(
+            posted.id,
+            posted.channel,
+            user_json(BOT_USER, "casebot", true),
+            &posted.content,
+        );
+        json!({
+            "id": id.to_string(), "application_id": APPLICATION.to_string(), "type": 3,
+            "data": {"custom_id": custom_id, "component_type": 2},
+            "guild_id": GUILD.to_string(), "channel_id": posted.channel.to_string(),
+            "member": {"user": user_json(user.id, user.name, false),
+                       "roles": user.roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+                       "joined_at": "2024-01-01T00:00:00.000000+00:00",
+                       "deaf": false, "mute": false, "flags": 0},
+            "message": message,
+            "token": token, "version": 1, "locale": "en-US", "entitlements": [],
+            "attachment_size_limit": 10_485_760, "app_permissions": "0"})
+    }
+
+    /// `user` clicks the button labelled `label` under `posted`; returns the event, so a test
+    /// can deliver it again.
+    pub fn click(&self, posted: &Posted, user: &FakeUser, label: &str) -> Value {
+        let event = self.click_event(posted, user, &posted.button(label));
+        self.dispatch("INTERACTION_CREATE", event.clone());
+        event
+    }
+
     /// Send a dispatch event (queued for RESUME replay when disconnected).
     pub fn dispatch(&self, kind: &str, data: Value) {
         let mut inner = self.shared.lock();
@@ -457,6 +510,17 @@ impl FakeDiscord {
                 .filter(|p| p.channel == channel)
                 .flat_map(|p| p.files.iter())
                 .find(|f| f.0.contains(part) && f.0.ends_with(suffix))
+                .cloned()
+        })
+        .await
+    }
+
+    /// Wait for the first post in `channel` with a button whose custom id contains `part`.
+    pub async fn wait_buttons(&self, channel: u64, part: &str) -> Posted {
+        self.wait_for(&format!("buttons for {part:?} in {channel}"), |i| {
+            i.posted
+                .iter()
+                .find(|p| p.channel == channel && p.buttons.iter().any(|(_, id)| id.contains(part)))
                 .cloned()
         })
         .await

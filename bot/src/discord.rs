@@ -7,6 +7,7 @@
 //! next event. Each task owns an outbox, which `outbox` turns into REST calls (messages, threads,
 //! typing).
 
+mod button;
 mod outbox;
 mod slash;
 
@@ -267,35 +268,107 @@ impl EventHandler for Bot {
         if !self.accepting.load(Ordering::SeqCst) {
             return;
         }
-        if let Interaction::Command(cmd) = interaction {
-            let Some(guild) = cmd.guild_id else { return };
-            if !self.cfg.allowed_guilds.contains(&guild.get())
-                || !self.channel_allowed(&ctx, cmd.channel_id).await
-                || !self.remember(cmd.id.get())
-            {
-                return;
+        match interaction {
+            Interaction::Command(cmd) => {
+                let member = cmd.member.as_deref();
+                let Some(role) = self
+                    .interaction_role(&ctx, cmd.guild_id, cmd.channel_id, cmd.id.get(), member)
+                    .await
+                else {
+                    return;
+                };
+                let (incoming, reply) = slash::incoming(&cmd, role);
+                self.answer_interaction(ctx, incoming, reply, cmd.channel_id)
+                    .await;
             }
-            let roles = cmd
-                .member
-                .as_ref()
-                .map(|m| m.roles.clone())
-                .unwrap_or_default();
-            let role = self.role_of(&ctx, guild, &roles).await;
-            let (incoming, reply) = slash::incoming(&cmd, role);
-            if let Err(e) = reply.defer(&ctx).await {
-                tracing::warn!("cannot acknowledge slash command {}: {e:#}", cmd.data.name);
+            Interaction::Component(comp) => {
+                let member = comp.member.as_ref();
+                let Some(role) = self
+                    .interaction_role(&ctx, comp.guild_id, comp.channel_id, comp.id.get(), member)
+                    .await
+                else {
+                    return;
+                };
+                match button::incoming(&comp, role) {
+                    Ok((incoming, reply)) => {
+                        self.answer_interaction(ctx, incoming, reply, comp.channel_id)
+                            .await;
+                    }
+                    Err(e) => self.unreadable_button(&ctx, &comp, &e).await,
+                }
             }
-            let origin = Origin {
-                channel: Some(cmd.channel_id),
-                message: None,
-                interaction: Some(reply),
-            };
-            self.spawn_handle(ctx, incoming, origin);
+            _ => {}
         }
     }
 }
 
 impl Bot {
+    /// The role of an interaction's user, or `None` when casebot ignores the interaction (not
+    /// an allowed guild or channel, or a redelivery it is already handling).
+    async fn interaction_role(
+        &self,
+        ctx: &Context,
+        guild: Option<GuildId>,
+        channel: ChannelId,
+        id: u64,
+        member: Option<&serenity::all::Member>,
+    ) -> Option<Role> {
+        let guild = guild?;
+        if !self.cfg.allowed_guilds.contains(&guild.get())
+            || !self.channel_allowed(ctx, channel).await
+            || !self.remember(id)
+        {
+            return None;
+        }
+        let roles = member.map(|m| m.roles.clone()).unwrap_or_default();
+        Some(self.role_of(ctx, guild, &roles).await)
+    }
+
+    /// Acknowledge an interaction at once, then handle it like a message; the answers go to
+    /// the interaction.
+    async fn answer_interaction(
+        &self,
+        ctx: Context,
+        incoming: Incoming,
+        reply: slash::InteractionReply,
+        channel: ChannelId,
+    ) {
+        if let Err(e) = reply.defer(&ctx).await {
+            tracing::warn!(message_id = %incoming.message_id, "cannot acknowledge interaction: {e:#}");
+        }
+        let origin = Origin {
+            channel: Some(channel),
+            message: None,
+            interaction: Some(reply),
+        };
+        self.spawn_handle(ctx, incoming, origin);
+    }
+
+    /// A click whose custom id casebot cannot read (a button of a command this version no
+    /// longer has): tell the clicker alone to type the command instead.
+    async fn unreadable_button(
+        &self,
+        ctx: &Context,
+        comp: &serenity::all::ComponentInteraction,
+        e: &handlers::command::CustomIdError,
+    ) {
+        tracing::warn!(custom_id = %comp.data.custom_id, "unreadable button: {e}");
+        let lang = self
+            .live()
+            .map_or(handlers::HandlersConfig::default().default_lang, |l| {
+                l.ctx.reply_lang(&comp.user.id.to_string())
+            });
+        let text = handlers::render::msg(lang, "adapter.unreadable_button");
+        let answer = serenity::all::CreateInteractionResponse::Message(
+            serenity::all::CreateInteractionResponseMessage::new()
+                .content(text)
+                .ephemeral(true),
+        );
+        if let Err(e) = timeout(comp.create_response(&ctx.http, answer)).await {
+            tracing::warn!("cannot answer a click: {e:#}");
+        }
+    }
+
     /// The live context, or `None` once shutdown began.
     fn live(&self) -> Option<Live> {
         self.live.lock().ok().and_then(|g| g.clone())
@@ -491,7 +564,7 @@ impl Bot {
                 );
                 let reply = Reply {
                     text,
-                    files: Vec::new(),
+                    ..Reply::default()
                 };
                 let _ = tx.send(Outgoing::Reply {
                     target: Target::Origin,

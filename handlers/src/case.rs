@@ -166,7 +166,14 @@ pub fn export(req: &Req<'_>) -> Result<(), HandlerError> {
         _ => "case.export_summary_and_record",
     };
     let text = fmt(req.lang(), key, &[("case", &case.id)]);
-    req.post(Target::Origin, vec![Reply { text, files }]);
+    req.post(
+        Target::Origin,
+        vec![Reply {
+            text,
+            files,
+            ..Reply::default()
+        }],
+    );
     Ok(())
 }
 

@@ -287,7 +287,7 @@ pub(crate) async fn stored_bundle(
     let device = finish(ctx, &entry, d.clone())?;
     req.post(
         Target::Origin,
-        render::diagnosis_replies(id, &device, &d, req.view, &others),
+        device_replies(case, &device, &d, req.view, &others),
     );
     Ok(())
 }
@@ -384,10 +384,25 @@ pub async fn rerun(req: &Req<'_>, only: Option<&str>) -> Result<(), HandlerError
         record(req.ctx, &case.id, &device, &d, &req.msg.author.name)?;
         req.post(
             Target::Origin,
-            render::diagnosis_replies(&case.id, &device, &d, req.view, &others),
+            device_replies(case, &device, &d, req.view, &others),
         );
     }
     Ok(())
+}
+
+/// The replies for one device's diagnosis in `case`, with its buttons (labelled in the case's
+/// language, since everyone in the case's thread sees them) under the last one.
+fn device_replies(
+    case: &Case,
+    device: &str,
+    d: &Diagnosis,
+    view: View,
+    others: &[CaseId],
+) -> Vec<Reply> {
+    render::with_buttons(
+        render::diagnosis_replies(&case.id, device, d, view, others),
+        render::device_buttons(&case.id, device, case.lang),
+    )
 }
 
 fn post(out: &Outbox, target: &Target, replies: Vec<Reply>) {
@@ -446,7 +461,7 @@ pub async fn resume(ctx: &Context, out: &Outbox) -> Result<(), HandlerError> {
         post(
             out,
             &target,
-            render::diagnosis_replies(&case.id, &device, &d, view, &others),
+            device_replies(&case, &device, &d, view, &others),
         );
     }
     Ok(())
@@ -565,7 +580,7 @@ async fn rediagnose_case(ctx: &Context, case: &Case, out: &Outbox) -> Result<(),
             role: Role::Customer,
         };
         let others = recurrence_of(ctx, &case.id, &d)?;
-        let replies = render::diagnosis_replies(&case.id, &device, &d, view, &others);
+        let replies = device_replies(&case, &device, &d, view, &others);
         post(out, &target, replies);
     }
     Ok(())

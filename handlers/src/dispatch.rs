@@ -67,7 +67,7 @@ pub(crate) async fn handle(ctx: &Context, mut msg: Incoming, out: &Outbox) -> an
     tracing::debug!(?cmd, message_id = %msg.message_id, "command");
     match run(&req, cmd).await {
         Ok(()) => {}
-        Err(HandlerError::User(e)) => req.say(&e.message(req.view.lang)),
+        Err(HandlerError::User(e)) => req.say_private(&e.message(req.view.lang)),
         Err(e) => {
             let case = req
                 .case_id
@@ -139,6 +139,7 @@ async fn run(req: &Req<'_>, cmd: Command) -> Result<(), HandlerError> {
             crate::paste::handle(req, command::device_token(&req.msg.text)).await
         }
         Command::Diagnose { device } => crate::diagnose::rerun(req, device.as_deref()).await,
+        Command::Rediagnose { device } => crate::diagnose::rerun(req, Some(&device)).await,
         Command::Text { device } if has_files => crate::diagnose::attachments(req, device).await,
         Command::Text { .. } | Command::Unknown { .. } if has_files => {
             crate::diagnose::attachments(req, command::device_token(&req.msg.text)).await

@@ -96,7 +96,8 @@ pub struct Incoming {
     pub author: Author,
     /// Channel (or thread) the message was posted in.
     pub channel_id: u64,
-    /// Case the message belongs to, if the adapter already knows it (console's current case).
+    /// Case the message belongs to, if the adapter already knows it (console's current case,
+    /// the case a button's custom id names).
     pub case_hint: Option<CaseId>,
     /// The text after the mention.
     pub text: String,
@@ -123,6 +124,34 @@ pub struct Reply {
     pub text: String,
     /// Files to attach (full reports, exports).
     pub files: Vec<ReplyFile>,
+    /// Buttons under the message (adapters without buttons leave them out).
+    pub buttons: Vec<Button>,
+    /// Meant only for the person who asked: adapters that can show a reply to one person
+    /// (Discord's ephemeral interaction answers) do so; others post it normally.
+    pub private: bool,
+}
+
+/// A button under a reply. Its `custom_id` is [`command::Command::custom_id`]: a click carries
+/// the command and the case it acts on, so it works after a restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Button {
+    /// Label, in the case's language.
+    pub label: String,
+    /// The command and case, as [`command::parse_custom_id`] reads them.
+    pub custom_id: String,
+    /// How it looks.
+    pub style: ButtonStyle,
+}
+
+/// The look of a [`Button`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ButtonStyle {
+    /// The expected answer (green).
+    Success,
+    /// A problem remains (red).
+    Danger,
+    /// Anything else (grey).
+    Secondary,
 }
 
 /// Discord's message length limit; every `Reply.text` respects it.

@@ -10,8 +10,9 @@ use diagnosis::report::{CONFIDENT, Finding, Missing, Step};
 use diagnosis::{Diagnosis, Lang};
 use store::CaseId;
 
+use crate::command::{Command, Verdict, parse_custom_id};
 use crate::redact::redact;
-use crate::{MAX_MESSAGE_CHARS, Reply, ReplyFile, Role};
+use crate::{Button, ButtonStyle, MAX_MESSAGE_CHARS, Reply, ReplyFile, Role};
 
 mod catalogue;
 pub mod terminal;
@@ -110,26 +111,77 @@ pub fn replies(text: &str, file: Option<ReplyFile>) -> Vec<Reply> {
         .into_iter()
         .map(|text| Reply {
             text,
-            files: Vec::new(),
+            ..Reply::default()
         })
         .collect();
     if let Some(f) = file {
         match out.last_mut() {
             Some(last) => last.files.push(f),
             None => out.push(Reply {
-                text: String::new(),
                 files: vec![f],
+                ..Reply::default()
             }),
         }
     }
     out
 }
 
+/// `replies` with `buttons` under the last one.
+pub fn with_buttons(mut replies: Vec<Reply>, buttons: Vec<Button>) -> Vec<Reply> {
+    match replies.last_mut() {
+        Some(last) => last.buttons = buttons,
+        None => replies.push(Reply {
+            buttons,
+            ..Reply::default()
+        }),
+    }
+    replies
+}
+
+/// The buttons under a device's diagnosis, labelled in `lang`: **Fixed** and **Still failing**
+/// (anyone in the case) and **Re-diagnose** (engineers; the command table says so). A device
+/// whose name does not fit in a custom id gets no buttons; typed commands still work.
+pub fn device_buttons(case_id: &CaseId, device: &str, lang: Lang) -> Vec<Button> {
+    let verdict = |verdict| Command::Device {
+        name: device.to_string(),
+        verdict,
+        note: None,
+    };
+    let rediagnose = Command::Rediagnose {
+        device: device.to_string(),
+    };
+    [
+        (
+            verdict(Verdict::Fixed),
+            "button.fixed",
+            ButtonStyle::Success,
+        ),
+        (
+            verdict(Verdict::Failing),
+            "button.still_failing",
+            ButtonStyle::Danger,
+        ),
+        (rediagnose, "button.rediagnose", ButtonStyle::Secondary),
+    ]
+    .into_iter()
+    .filter_map(|(cmd, key, style)| {
+        let custom_id = cmd.custom_id(Some(case_id))?;
+        // Only ids that read back as the same command and case.
+        let read = parse_custom_id(&custom_id).ok()?;
+        (read == (Some(case_id.clone()), cmd)).then(|| Button {
+            label: msg(lang, key).to_string(),
+            custom_id,
+            style,
+        })
+    })
+    .collect()
+}
+
 /// A one-chunk reply (the text is short by construction).
 pub fn reply(text: impl Into<String>) -> Reply {
     Reply {
         text: text.into(),
-        files: Vec::new(),
+        ..Reply::default()
     }
 }
 
@@ -536,6 +588,39 @@ pub(crate) mod tests {
 
     fn id() -> CaseId {
         CaseId::parse("CAS-11694-G2W9Y6").unwrap()
+    }
+
+    #[test]
+    fn device_buttons_carry_their_command_and_the_case_language() {
+        let buttons = device_buttons(&id(), "PC2", Lang::Zh);
+        let labels: Vec<&str> = buttons.iter().map(|b| b.label.as_str()).collect();
+        assert_eq!(labels, ["已修复", "仍失败", "重新诊断"]);
+        let commands: Vec<_> = buttons
+            .iter()
+            .map(|b| parse_custom_id(&b.custom_id).unwrap())
+            .collect();
+        assert_eq!(
+            commands[1],
+            (
+                Some(id()),
+                Command::Device {
+                    name: "PC2".into(),
+                    verdict: Verdict::Failing,
+                    note: None
+                }
+            )
+        );
+        assert_eq!(
+            commands[2].1,
+            Command::Rediagnose {
+                device: "PC2".into()
+            }
+        );
+        // A name too long for a custom id gets no buttons rather than broken ones.
+        assert!(device_buttons(&id(), &"x".repeat(90), Lang::En).is_empty());
+        let replies = with_buttons(vec![reply("a"), reply("b")], buttons);
+        assert!(replies[0].buttons.is_empty());
+        assert_eq!(replies[1].buttons.len(), 3);
     }
 
     #[test]

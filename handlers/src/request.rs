@@ -54,6 +54,16 @@ impl Req<'_> {
         self.post(Target::Origin, render::replies(text, None));
     }
 
+    /// Like [`Req::say`], for the asker only where the adapter can do that (a refusal, an
+    /// error): the others in the thread need not see it.
+    pub fn say_private(&self, text: &str) {
+        let replies = render::replies(text, None)
+            .into_iter()
+            .map(|r| Reply { private: true, ..r })
+            .collect();
+        self.post(Target::Origin, replies);
+    }
+
     /// Timeline stamp for this message's author.
     pub fn stamp(&self) -> Stamp<'_> {
         Stamp {

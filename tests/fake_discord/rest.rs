@@ -151,11 +151,24 @@ fn record_post(
     inner.next_id += 10;
     let id = inner.next_id;
     let content = payload["content"].as_str().unwrap_or_default().to_owned();
+    let buttons = payload["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+        .map(|b| {
+            let text = |k: &str| b[k].as_str().unwrap_or_default().to_owned();
+            (text("label"), text("custom_id"))
+        })
+        .collect();
     inner.posted.push(Posted {
+        id,
         channel,
         content: content.clone(),
         files,
         followup,
+        ephemeral: payload["flags"].as_u64().is_some_and(|f| f & 64 != 0),
+        buttons,
     });
     message_json(id, channel, user_json(BOT_USER, "casebot", true), &content)
 }

@@ -198,6 +198,9 @@ async fn post(ctx: &Context, channel: ChannelId, reply: Reply) {
     if !reply.text.is_empty() {
         message = message.content(reply.text);
     }
+    if !reply.buttons.is_empty() {
+        message = message.components(super::button::rows(&reply.buttons));
+    }
     for file in reply.files {
         message = message.add_file(CreateAttachment::bytes(file.bytes, file.name));
     }

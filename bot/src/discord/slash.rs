@@ -7,8 +7,9 @@ use diagnosis::Lang;
 use handlers::command::{self, ArgKind, COMMANDS, OptionValue, Spec};
 use handlers::{Attachment, AttachmentSource, Author, Incoming, Reply, Role};
 use serenity::all::{
-    CommandDataOptionValue, CommandInteraction, CommandOptionType, Context, CreateAttachment,
-    CreateCommand, CreateCommandOption, CreateInteractionResponseFollowup, GuildId,
+    CommandDataOptionValue, CommandInteraction, CommandOptionType, ComponentInteraction, Context,
+    CreateAttachment, CreateCommand, CreateCommandOption, CreateInteractionResponseFollowup,
+    GuildId,
 };
 
 use super::timeout;
@@ -71,40 +72,67 @@ pub(super) async fn register(ctx: &Context, guilds: &[u64]) {
     }
 }
 
-/// Answers a slash command through its interaction.
+/// Answers a slash command or a button click through its interaction.
 #[derive(Debug, Clone)]
-pub(super) struct InteractionReply(Box<CommandInteraction>);
+pub(super) enum InteractionReply {
+    /// A slash command.
+    Command(Box<CommandInteraction>),
+    /// A click on one of casebot's buttons.
+    Component(Box<ComponentInteraction>),
+}
 
 impl InteractionReply {
-    /// Acknowledge at once: Discord drops interactions unanswered after 3 seconds.
+    /// Acknowledge at once: Discord drops interactions unanswered after 3 seconds. A click is
+    /// acknowledged without a "thinking" message, so each answer can be private or public.
     pub(super) async fn defer(&self, ctx: &Context) -> anyhow::Result<()> {
-        timeout(self.0.defer(&ctx.http)).await
+        match self {
+            InteractionReply::Command(c) => timeout(c.defer(&ctx.http)).await,
+            InteractionReply::Component(c) => timeout(c.defer(&ctx.http)).await,
+        }
     }
 
-    /// Post a reply as a follow-up of the interaction.
+    /// Post a reply as a follow-up of the interaction; a private reply is ephemeral.
     pub(super) async fn followup(&self, ctx: &Context, reply: Reply) {
-        let mut message = CreateInteractionResponseFollowup::new();
+        let mut message = CreateInteractionResponseFollowup::new().ephemeral(reply.private);
         if !reply.text.is_empty() {
             message = message.content(reply.text);
+        }
+        if !reply.buttons.is_empty() {
+            message = message.components(super::button::rows(&reply.buttons));
         }
         for file in reply.files {
             message = message.add_file(CreateAttachment::bytes(file.bytes, file.name));
         }
-        if let Err(e) = timeout(self.0.create_followup(&ctx.http, message)).await {
-            tracing::error!(command = %self.0.data.name, "cannot answer slash command: {e:#}");
+        let sent = match self {
+            InteractionReply::Command(c) => timeout(c.create_followup(&ctx.http, message)).await,
+            InteractionReply::Component(c) => timeout(c.create_followup(&ctx.http, message)).await,
+        };
+        if let Err(e) = sent {
+            tracing::error!(interaction = %self.name(), "cannot answer interaction: {e:#}");
+        }
+    }
+
+    /// The command name or custom id, for logs.
+    fn name(&self) -> &str {
+        match self {
+            InteractionReply::Command(c) => &c.data.name,
+            InteractionReply::Component(c) => &c.data.custom_id,
         }
     }
 
     /// The user who asked.
     pub(super) fn user_id(&self) -> String {
-        self.0.user.id.to_string()
+        match self {
+            InteractionReply::Command(c) => c.user.id.to_string(),
+            InteractionReply::Component(c) => c.user.id.to_string(),
+        }
     }
 
     /// Close a deferred interaction that got no reply of its own.
     pub(super) async fn finish(&self, ctx: &Context, lang: Lang) {
         let reply = Reply {
             text: handlers::render::msg(lang, "adapter.done").to_owned(),
-            files: Vec::new(),
+            ..Reply::default()
         };
         self.followup(ctx, reply).await;
     }
@@ -153,7 +181,7 @@ pub(super) fn incoming(cmd: &CommandInteraction, role: Role) -> (Incoming, Inter
         command: Some(command),
         attachments,
     };
-    (incoming, InteractionReply(Box::new(cmd.clone())))
+    (incoming, InteractionReply::Command(Box::new(cmd.clone())))
 }
 
 #[cfg(test)]

@@ -165,6 +165,9 @@ mod tests {
             Command::Lang(Lang::Zh),
             Command::Switch(case()),
             Command::Status,
+            Command::Rediagnose {
+                device: "pc:7".into(),
+            },
             Command::Device {
                 name: "pc3".into(),
                 verdict: Verdict::Failing,

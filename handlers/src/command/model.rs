@@ -29,6 +29,12 @@ pub enum Command {
         /// Only this device.
         device: Option<String>,
     },
+    /// `rediagnose <device>`: engineers re-run one device's diagnosis from its stored bundle
+    /// (the Re-diagnose button under a diagnosis).
+    Rediagnose {
+        /// The device.
+        device: String,
+    },
     /// `device <name> fixed|failing [note]`.
     Device {
         /// Device name.

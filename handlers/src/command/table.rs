@@ -125,6 +125,33 @@ pub static COMMANDS: &[Spec] = &[
         },
     },
     Spec {
+        name: "rediagnose",
+        aliases_en: &["re-diagnose"],
+        aliases_zh: &["重新诊断"],
+        args: &[arg(
+            "device",
+            ArgKind::Word,
+            true,
+            ["Device name", "设备名"],
+        )],
+        permission: Role::Engineer,
+        help: [
+            "diagnose one device again from its stored logs",
+            "用已保存的日志重新诊断一台设备",
+        ],
+        slash: true,
+        strict: true,
+        build: |mut v| {
+            Some(Command::Rediagnose {
+                device: v.text("device")?,
+            })
+        },
+        values: |c| match c {
+            Command::Rediagnose { device } => Some(Values::default().with_text("device", device)),
+            _ => None,
+        },
+    },
+    Spec {
         name: "device",
         aliases_en: NO_ALIASES,
         aliases_zh: &["设备"],

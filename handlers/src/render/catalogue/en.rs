@@ -5,6 +5,10 @@
 pub(super) static MESSAGES: &[(&str, &str)] = &[
     ("adapter.done", "Done."),
     ("adapter.internal_error", "Sorry, something went wrong on casebot's side while handling this message. It has been logged; please try again or ask an engineer. (ref {reference})"),
+    ("adapter.unreadable_button", "This button cannot be used any more. Please type the command instead (`@casebot help` lists them)."),
+    ("button.fixed", "Fixed"),
+    ("button.rediagnose", "Re-diagnose"),
+    ("button.still_failing", "Still failing"),
     ("case.attach_log_bundle_zip", "Attach a log bundle (zip) in a case to diagnose it; add `device:<name>` if the zip is not named after the device. Log lines pasted in a message (plain or in a code block) are diagnosed too. After a fix, a plain `fixed` or `still failing` reply is enough when one device is waiting."),
     ("case.awaiting_logs", "awaiting logs"),
     ("case.awaiting_verification", "awaiting verification"),

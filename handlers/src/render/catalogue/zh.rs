@@ -5,6 +5,10 @@
 pub(super) static MESSAGES: &[(&str, &str)] = &[
     ("adapter.done", "已完成。"),
     ("adapter.internal_error", "抱歉，casebot 处理这条消息时出现内部错误，已记录日志；请重试或联系工程师。（参考 {reference}）"),
+    ("adapter.unreadable_button", "这个按钮已无法使用，请直接输入命令（`@casebot help` 可查看命令列表）。"),
+    ("button.fixed", "已修复"),
+    ("button.rediagnose", "重新诊断"),
+    ("button.still_failing", "仍失败"),
     ("case.attach_log_bundle_zip", "在案例中上传日志包（zip）即可诊断；如果 zip 不是以设备名命名，请加上 `device:<设备名>`。直接粘贴的日志行（普通文本或代码块）也会被诊断。修复后，如果只有一台设备在等待验证，直接回复 `fixed` 或 `still failing` 即可。"),
     ("case.awaiting_logs", "等待日志"),
     ("case.awaiting_verification", "等待验证"),

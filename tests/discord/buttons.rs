@@ -1,0 +1,136 @@
+//! Buttons under each device's diagnosis, clicked through the fake Discord: the clicks carry
+//! the case and the typed command in their custom ids and take the same permission checks as
+//! typed commands.
+
+use super::*;
+
+/// The ids under a device's buttons: `cb:<command>:<case>:<device>…`.
+fn for_device(device: &str) -> String {
+    format!(":{device}")
+}
+
+/// How many timeline entries of the stored case record `device` marked fixed.
+fn fixed_entries(dir: &std::path::Path, id: &str, device: &str) -> usize {
+    let store = store::SledStore::open(dir).expect("store reopens after stop");
+    let case = store::CaseStore::get(&store, &store::CaseId::parse(id).expect("case id"))
+        .expect("read case")
+        .expect("case kept");
+    let entry = format!("{device}: fixed");
+    case.timeline
+        .iter()
+        .filter(|e| e.kind == "device" && e.text == entry)
+        .count()
+}
+
+/// The founding case verified with buttons only: each device's diagnosis carries Fixed / Still
+/// failing / Re-diagnose; the customer's clicks are answered in the thread for everyone, still
+/// work after a restart (nothing about them is kept in memory), and a redelivered click counts
+/// once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_verifies_both_founding_devices_with_buttons() {
+    within(async {
+        let (fake, dir, bot) = ready_bot().await;
+        let (eng, cust) = (FakeUser::engineer(), FakeUser::customer());
+        let title = "KB5034763 rolls back with 0x800f0922 on 2 devices (21H2, 19044)";
+        let (thread, id) = open_case(&fake, &eng, title).await;
+        for (device, zip) in [(DEVICE1, device1_zip()), (DEVICE2, device2_zip())] {
+            let a = fake.attachment(&format!("{device}.zip"), zip);
+            fake.say(thread.id, &cust, "", false, &[a]);
+        }
+        let d1 = fake.wait_buttons(thread.id, &for_device(DEVICE1)).await;
+        let d2 = fake.wait_buttons(thread.id, &for_device(DEVICE2)).await;
+        let labels: Vec<&str> = d1.buttons.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(labels, ["Fixed", "Still failing", "Re-diagnose"]);
+        assert_eq!(
+            d1.button("Fixed"),
+            format!("cb:device:{id}:{DEVICE1}:fixed"),
+            "the custom id names the case and the device"
+        );
+
+        // Still failing, then fixed after all: the later click wins.
+        fake.click(&d2, &cust, "Still failing");
+        let failing = fake
+            .wait_post_containing(thread.id, &format!("still fails on `{DEVICE2}`"))
+            .await;
+        assert!(failing.followup && !failing.ephemeral, "{failing:?}");
+        let first = fake.click(&d1, &cust, "Fixed");
+        let fixed = fake
+            .wait_post_containing(thread.id, &format!("`{DEVICE1}` is marked fixed"))
+            .await;
+        assert!(
+            fixed.content.contains(DEVICE2),
+            "still waiting for device 2"
+        );
+        assert!(fixed.followup && !fixed.ephemeral, "{fixed:?}");
+        bot.stop().await;
+
+        // After a restart, the buttons posted before it still work, and the click Discord
+        // delivers again is recognised as handled.
+        let bot = start(config(&fake, dir.path()));
+        fake.wait_identified(2).await;
+        fake.dispatch("INTERACTION_CREATE", first);
+        fake.click(&d2, &cust, "Fixed");
+        fake.wait_post_containing(thread.id, &format!("Every device of {id} is now verified"))
+            .await;
+        fake.command(thread.id, &eng, "close");
+        fake.wait_post_containing(thread.id, &format!("Case {id} is closed"))
+            .await;
+        bot.stop().await;
+        assert_eq!(
+            posts_with(&fake, thread.id, &format!("`{DEVICE1}` is marked fixed")).len(),
+            1,
+            "{}",
+            fake.transcript()
+        );
+        assert_eq!(fixed_entries(dir.path(), &id, DEVICE1), 1);
+        assert!(
+            fake.unknown_requests().is_empty(),
+            "{:?}",
+            fake.unknown_requests()
+        );
+    })
+    .await;
+}
+
+/// Re-diagnose is for engineers: a customer's click is refused politely and to them alone; an
+/// engineer's click diagnoses the device again. Once the case is closed, its buttons say so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engineer_buttons_refuse_customers_and_closed_cases_say_so() {
+    within(async {
+        let (fake, _dir, bot) = ready_bot().await;
+        let (eng, cust) = (FakeUser::engineer(), FakeUser::customer());
+        let (thread, id) = open_case(&fake, &eng, "KB5034763 fails").await;
+        let a = fake.attachment(&format!("{DEVICE1}.zip"), device1_zip());
+        fake.say(thread.id, &cust, "", false, &[a]);
+        let d1 = fake.wait_buttons(thread.id, &for_device(DEVICE1)).await;
+
+        fake.click(&d1, &cust, "Re-diagnose");
+        let refused = fake
+            .wait_post_containing(thread.id, "only support engineers")
+            .await;
+        assert!(refused.content.starts_with("Sorry"), "{}", refused.content);
+        assert!(refused.ephemeral, "the refusal is for the clicker only");
+        assert!(posts_with(&fake, thread.id, "again from").is_empty());
+
+        fake.click(&d1, &eng, "Re-diagnose");
+        fake.wait_post_containing(thread.id, &format!("Diagnosing `{DEVICE1}` again"))
+            .await;
+        // The engineer who clicked gets the engineer's view of the new diagnosis.
+        let again = fake
+            .wait_post_containing(thread.id, "`service-disabled-advanced-installer`")
+            .await;
+        assert!(again.followup && !again.ephemeral, "{again:?}");
+
+        fake.command(thread.id, &eng, "close force");
+        fake.wait_post_containing(thread.id, &format!("Case {id} is closed.\n"))
+            .await;
+        fake.click(&d1, &cust, "Fixed");
+        let closed = fake
+            .wait_post_containing(thread.id, "An engineer can `reopen` it")
+            .await;
+        assert!(closed.content.contains(&id), "{}", closed.content);
+        assert!(closed.ephemeral, "{closed:?}");
+        bot.stop().await;
+    })
+    .await;
+}
