@@ -580,7 +580,7 @@ async fn rediagnose_case(ctx: &Context, case: &Case, out: &Outbox) -> Result<(),
             role: Role::Customer,
         };
         let others = recurrence_of(ctx, &case.id, &d)?;
-        let replies = device_replies(&case, &device, &d, view, &others);
+        let replies = device_replies(case, &device, &d, view, &others);
         post(out, &target, replies);
     }
     Ok(())
