@@ -573,6 +573,7 @@ mod tests {
                 "status",
                 "collect",
                 "diagnose [device]",
+                "rediagnose <device>",
                 "device <name> fixed|failing [note]",
                 "note <text>",
                 "split <devices…> [-- title]",
