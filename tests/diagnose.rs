@@ -545,3 +545,69 @@ fn diagnose_dash_refuses_input_over_the_download_limit() {
         "{err}"
     );
 }
+
+/// Bytes of the files under `dir` (0 when it is gone).
+fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_bytes(&e.path()),
+            _ => e.metadata().map(|m| m.len()).unwrap_or(0),
+        })
+        .sum()
+}
+
+#[test]
+fn a_gzip_bomb_writes_at_most_the_disk_budget_and_leaves_no_temp_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 64 MiB of zeros, about 64 KiB packed: the ratio cap of the config allows 64 MB.
+    let bomb = dir.path().join("zeros.log.gz");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&bomb).expect("bomb"),
+        flate2::Compression::best(),
+    );
+    let chunk = vec![0u8; 1 << 20];
+    for _ in 0..64 {
+        gz.write_all(&chunk).expect("bomb");
+    }
+    gz.finish().expect("bomb");
+    let cfg = dir.path().join("casebot.toml");
+    std::fs::write(
+        &cfg,
+        "[limits]\nmax_disk_bytes = 4194304\nmax_ratio = 1000\n",
+    )
+    .expect("config");
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).expect("tmp");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_casebot-cli"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("diagnose")
+        .arg(&bomb)
+        .env("TMPDIR", &tmp)
+        .env("RUST_LOG", "error")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start casebot");
+    // Watch the temp directory while the bomb is unpacked.
+    let mut peak = 0;
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        peak = peak.max(dir_bytes(&tmp));
+        assert!(started.elapsed() < TIMEOUT, "casebot did not finish");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let out = child.wait_with_output().expect("output");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("exceeds max_disk_bytes (4194304)"), "{err}");
+    assert!(peak <= 4 << 20, "temp dir reached {peak} bytes");
+    let left: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").flatten().collect();
+    assert!(left.is_empty(), "temp files left behind: {left:?}");
+}

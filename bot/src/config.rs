@@ -100,11 +100,13 @@ pub struct RawDownload {
 pub struct RawLimits {
     /// Total bytes unpacked from archives (default 8 GiB).
     pub max_unpacked_bytes: Option<u64>,
+    /// Temp disk one bundle may write while unpacking, every byte counted (default 800 MiB).
+    pub max_disk_bytes: Option<u64>,
     /// Total files across all archives (default 10000).
     pub max_entries: Option<usize>,
     /// Archive nesting depth; a zip in a zip is 2 (default 4).
     pub max_depth: Option<usize>,
-    /// Largest compression ratio of one entry (default 1000).
+    /// Largest compression ratio of one entry (default 200).
     pub max_ratio: Option<u64>,
     /// Longest line kept; longer lines are truncated (default 65536).
     pub max_line_bytes: Option<usize>,
@@ -325,12 +327,29 @@ fn read_token_file(file: &Path) -> Result<SecretString, String> {
 }
 
 fn toml_location(text: &str, span: Option<std::ops::Range<usize>>) -> String {
-    match span {
-        Some(span) => {
-            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-            format!(" (line {line})")
-        }
-        None => String::new(),
+    let Some(span) = span else {
+        return String::new();
+    };
+    let before = text.get(..span.start).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    // Name the key as well: a type error ("invalid type: integer `5`, expected a string")
+    // does not, and the operator should not have to count lines.
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line_text = text[line_start..].lines().next().unwrap_or("");
+    let key = line_text
+        .split_once('=')
+        .map(|(k, _)| k.trim())
+        .filter(|k| !k.is_empty() && !k.starts_with(['#', '[']));
+    let section = text[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(['[', ']']).trim());
+    match (section, key) {
+        (Some(section), Some(key)) => format!(" (line {line}, key {section}.{key})"),
+        (None, Some(key)) => format!(" (line {line}, key {key})"),
+        _ => format!(" (line {line})"),
     }
 }
 
@@ -444,6 +463,7 @@ fn validate_limits(raw: RawLimits, problems: &mut Vec<String>) -> Limits {
     let d = Limits::default();
     let limits = Limits {
         max_unpacked_bytes: raw.max_unpacked_bytes.unwrap_or(d.max_unpacked_bytes),
+        max_disk_bytes: raw.max_disk_bytes.unwrap_or(d.max_disk_bytes),
         max_entries: raw.max_entries.unwrap_or(d.max_entries),
         max_depth: raw.max_depth.unwrap_or(d.max_depth),
         max_ratio: raw.max_ratio.unwrap_or(d.max_ratio),
@@ -451,6 +471,7 @@ fn validate_limits(raw: RawLimits, problems: &mut Vec<String>) -> Limits {
     };
     for (key, value) in [
         ("max_unpacked_bytes", limits.max_unpacked_bytes),
+        ("max_disk_bytes", limits.max_disk_bytes),
         ("max_entries", limits.max_entries as u64),
         ("max_depth", limits.max_depth as u64),
         ("max_ratio", limits.max_ratio),
@@ -507,6 +528,7 @@ mod tests {
             "max_bytes",
             "timeout_secs",
             "max_unpacked_bytes",
+            "max_disk_bytes",
             "max_entries",
             "max_depth",
             "max_ratio",
@@ -585,3 +607,7 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "config_props.rs"]
+mod props;

@@ -55,15 +55,14 @@ pub fn run(config: Option<&Path>, args: &DiagnoseArgs) -> anyhow::Result<ExitCod
         Some(dir) => RuleSet::load_dir(dir)?,
         None => RuleSet::builtin().context("built-in rules")?,
     };
+    // Limits come from the config, as for `serve` (the defaults when there is none).
+    let handlers = crate::config::Config::load(config)?.handlers;
+    let limits = handlers.limits;
     let d = if args.path.as_os_str() == "-" {
-        let max = crate::config::Config::load(config)?
-            .handlers
-            .download
-            .max_bytes;
-        let bytes = read_capped(std::io::stdin().lock(), max)?;
-        diagnose_bytes(&bytes, &rules)?
+        let bytes = read_capped(std::io::stdin().lock(), handlers.download.max_bytes)?;
+        diagnose_bytes(&bytes, &rules, &limits)?
     } else {
-        diagnosis::diagnose_path(&args.path, &rules, &Limits::default())?
+        diagnosis::diagnose_path(&args.path, &rules, &limits)?
     };
     let text = if args.json {
         let mut s = serde_json::to_string_pretty(&d)?;
@@ -97,7 +96,11 @@ fn read_capped(input: impl std::io::Read, max: u64) -> anyhow::Result<Vec<u8>> {
 
 /// Diagnose bytes read from standard input under [`STDIN_NAME`]: the engine reads bundles from
 /// a path, so they go to a private temporary file first.
-fn diagnose_bytes(bytes: &[u8], rules: &RuleSet) -> anyhow::Result<diagnosis::Diagnosis> {
+fn diagnose_bytes(
+    bytes: &[u8],
+    rules: &RuleSet,
+    limits: &Limits,
+) -> anyhow::Result<diagnosis::Diagnosis> {
     let dir = std::env::temp_dir();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -114,7 +117,7 @@ fn diagnose_bytes(bytes: &[u8], rules: &RuleSet) -> anyhow::Result<diagnosis::Di
     let result = written
         .with_context(|| format!("writing {}", path.display()))
         .and_then(|()| {
-            diagnosis::diagnose_as(&path, STDIN_NAME, rules, &Limits::default())
+            diagnosis::diagnose_as(&path, STDIN_NAME, rules, limits)
                 .map_err(anyhow::Error::from)
         });
     let _ = std::fs::remove_file(&path);

@@ -43,21 +43,40 @@ pub struct Limits {
     pub max_entries: usize,
     /// Archive nesting depth (a zip in a zip is depth 2).
     pub max_depth: usize,
+    /// Bytes the bundle may write to its temp directory, all entries together: every byte
+    /// written counts, also those of an entry refused half-way and of a nested archive deleted
+    /// once expanded, so the temp disk used never exceeds it. Enforced while streaming.
+    pub max_disk_bytes: u64,
     /// Maximum compression ratio of one entry (unpacked / packed). For gzip and cab, which have
-    /// no per-file packed size, the packed size of the whole archive is used.
+    /// no per-file packed size, the packed size of the whole archive is used. Deflate cannot
+    /// exceed about 1032:1, so a cap must sit well below that to mean anything; real logs stay
+    /// far below it (see [`DEFAULT_MAX_RATIO`]).
     pub max_ratio: u64,
     /// Longest line kept, in bytes of UTF-8 text; longer lines are truncated on a character
     /// boundary (and the file still read).
     pub max_line_bytes: usize,
 }
 
+/// Default [`Limits::max_disk_bytes`]: 800 MiB, four times the default largest download
+/// (`download.max_bytes`, 200 MiB), so a bundle that unpacks as much as a generous log archive
+/// fits, and a bomb stops there.
+pub const DEFAULT_MAX_DISK_BYTES: u64 = 800 << 20;
+
+/// Default [`Limits::max_ratio`]: 200. Measured (test `realistic_logs_compress_far_below_the_ratio_cap`
+/// in the bundle tests): a generated CBS.log with realistic variety (timestamps, session ids,
+/// packages, paths) deflates about 14.5:1, the healthy-cbs.log fixture about 3:1, and a
+/// one-chunk evtx file about 25:1; so 200 leaves headroom of 8x over the most compressible real
+/// log and stops a deflate bomb (up to 1032:1) at a fifth of what it would unpack.
+pub const DEFAULT_MAX_RATIO: u64 = 200;
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_unpacked_bytes: 8 << 30,
+            max_disk_bytes: DEFAULT_MAX_DISK_BYTES,
             max_entries: 10_000,
             max_depth: 4,
-            max_ratio: 1_000,
+            max_ratio: DEFAULT_MAX_RATIO,
             max_line_bytes: 64 << 10,
         }
     }
@@ -195,6 +214,9 @@ pub struct Bundle {
     pub files: Vec<BundleFile>,
     /// Files that were not read, with reasons.
     pub skipped: Vec<Skipped>,
+    /// Bytes written to the temp directory while opening (never more than
+    /// [`Limits::max_disk_bytes`]).
+    pub temp_bytes_written: u64,
     // Unpacked archive entries live here until the bundle is dropped.
     _temp: Option<tempfile::TempDir>,
 }
@@ -258,6 +280,7 @@ impl Bundle {
             bytes,
             files: opened.files,
             skipped: opened.skipped,
+            temp_bytes_written: opened.written,
             _temp: opened.temp,
         })
     }

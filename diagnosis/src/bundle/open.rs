@@ -109,6 +109,24 @@ pub(super) struct Cap {
     pub reason: String,
 }
 
+/// A temp file that charges every byte written to the bundle's disk counter.
+struct Counted<'a> {
+    file: File,
+    written: &'a mut u64,
+}
+
+impl io::Write for Counted<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        *self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
 /// State of one [`super::Bundle::open`] call.
 pub(super) struct Opener<'a> {
     pub limits: &'a Limits,
@@ -120,6 +138,9 @@ pub(super) struct Opener<'a> {
     entries: usize,
     /// Bytes unpacked from archives so far, against `max_unpacked_bytes`.
     unpacked: u64,
+    /// Bytes written to the temp directory so far, against `max_disk_bytes`: every byte counts,
+    /// also those of entries refused half-way and of nested archives deleted once expanded.
+    written: u64,
     /// Name of the input, used where a skip concerns the whole top-level archive.
     top: String,
     /// Archive entries unpacked without error.
@@ -131,6 +152,8 @@ pub(super) struct Opened {
     pub files: Vec<BundleFile>,
     pub skipped: Vec<Skipped>,
     pub temp: Option<TempDir>,
+    /// Bytes written to the temp directory (see `max_disk_bytes`).
+    pub written: u64,
 }
 
 impl<'a> Opener<'a> {
@@ -143,6 +166,7 @@ impl<'a> Opener<'a> {
             skipped: Vec::new(),
             entries: 0,
             unpacked: 0,
+            written: 0,
             top: String::new(),
             extracted: 0,
         }
@@ -179,6 +203,7 @@ impl<'a> Opener<'a> {
             files: self.files,
             skipped: self.skipped,
             temp: self.temp,
+            written: self.written,
         }
     }
 
@@ -206,25 +231,34 @@ impl<'a> Opener<'a> {
         )
     }
 
-    /// The unpack budget of one entry of `packed` bytes (the ratio applies to the container's
-    /// packed size when entries have none of their own, as in gzip and cab).
+    /// The unpack budget of one entry of `packed` bytes: the tightest of the ratio cap, the
+    /// unpacked bytes left and the temp disk left (the ratio applies to the container's packed
+    /// size when entries have none of their own, as in gzip and cab).
     pub fn cap_for(&self, packed: u64) -> Cap {
-        let ratio_cap = packed.max(1).saturating_mul(self.limits.max_ratio);
-        let left = self.limits.max_unpacked_bytes.saturating_sub(self.unpacked);
-        if left < ratio_cap {
+        let l = self.limits;
+        let ratio = packed.max(1).saturating_mul(l.max_ratio);
+        let unpacked = l.max_unpacked_bytes.saturating_sub(self.unpacked);
+        let disk = l.max_disk_bytes.saturating_sub(self.written);
+        if disk <= unpacked && disk <= ratio {
             Cap {
-                bytes: left,
+                bytes: disk,
                 reason: format!(
-                    "exceeds max_unpacked_bytes ({})",
-                    self.limits.max_unpacked_bytes
+                    "exceeds max_disk_bytes ({}): the bundle's unpacked files may take at most \
+                     that many bytes of temp disk",
+                    l.max_disk_bytes
                 ),
+            }
+        } else if unpacked <= ratio {
+            Cap {
+                bytes: unpacked,
+                reason: format!("exceeds max_unpacked_bytes ({})", l.max_unpacked_bytes),
             }
         } else {
             Cap {
-                bytes: ratio_cap,
+                bytes: ratio,
                 reason: format!(
                     "exceeds max_ratio ({}): unpacks to more than {}x its packed size of {packed} bytes",
-                    self.limits.max_ratio, self.limits.max_ratio
+                    l.max_ratio, l.max_ratio
                 ),
             }
         }
@@ -256,7 +290,10 @@ impl<'a> Opener<'a> {
             Ok(pair) => pair,
             Err(e) => return self.skip(&rel, format!("cannot write temp file: {e}")),
         };
-        let mut sink = io::BufWriter::new(file);
+        let mut sink = io::BufWriter::new(Counted {
+            file,
+            written: &mut self.written,
+        });
         let result = pump(
             reader,
             Some(&mut sink),
@@ -272,7 +309,8 @@ impl<'a> Opener<'a> {
                 self.add(rel, path, scan, depth, true);
             }
             Err(e) => {
-                // Best effort: the temp dir is removed with the bundle anyway.
+                // Removed at once, so a refused entry holds no disk while the rest is unpacked
+                // (the temp dir goes with the bundle in any case, also on error and unwind).
                 let _ = std::fs::remove_file(&path);
                 let reason = match e {
                     PumpError::Cap => cap.reason,

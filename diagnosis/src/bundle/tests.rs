@@ -213,6 +213,7 @@ fn ratio_bomb_and_unpacked_budget_are_skipped_naming_the_limit() {
 
     let limits = Limits {
         max_unpacked_bytes: 1 << 20,
+        max_ratio: 1_000,
         ..Limits::default()
     };
     let bundle = Bundle::open(&path, &limits).expect("opens");
@@ -589,4 +590,205 @@ fn a_stored_upload_is_opened_under_its_posted_name() {
     let bundle = Bundle::open_as(&zipped, "pc7.zip", &Limits::default()).unwrap();
     assert_eq!(bundle.name, "pc7.zip");
     assert_eq!(paths(&bundle), ["pc7/CBS.log"]);
+}
+
+/// A CBS.log of about `bytes` bytes with the variety of a real one: advancing timestamps,
+/// session and transaction ids, several packages, component paths and result codes.
+fn realistic_cbs(bytes: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes + 512);
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let packages = [
+        "Package_for_RollupFix~31bf3856ad364e35~amd64~~19041.4170.1.11",
+        "Package_for_KB5034763~31bf3856ad364e35~amd64~~19041.4046.1.13",
+        "Microsoft-Windows-Client-LanguagePack-Package~31bf3856ad364e35~amd64~zh-CN~10.0.19041.3803",
+        "Package_for_ServicingStack_4163~31bf3856ad364e35~amd64~~19041.4163.1.0",
+    ];
+    let components = [
+        "amd64_microsoft-windows-servicingstack_31bf3856ad364e35_10.0.19041.4163_none_7e4fd2d6b2f7a8c1",
+        "wow64_microsoft-windows-shell32_31bf3856ad364e35_10.0.19041.3996_none_1b2c3d4e5f607182",
+        "x86_microsoft.windows.common-controls_6595b64144ccf1df_6.0.19041.3636_none_a8625c1886757984",
+    ];
+    let (mut secs, mut line) = (36_000u64, 0u64);
+    while out.len() < bytes {
+        secs += next() % 3;
+        line += 1;
+        let (h, m, s) = (secs / 3600 % 24, secs / 60 % 60, secs % 60);
+        let r = next();
+        let pkg = packages[(r % 4) as usize];
+        let comp = components[(r >> 8) as usize % 3];
+        let text = match r >> 16 & 7 {
+            0 => format!(
+                "Info                  CBS    Session: {}_{} initialized by client WindowsUpdateAgent, external staging directory: (null)",
+                30_000_000 + r % 9_999_999,
+                r >> 32 & 0xffff_ffff
+            ),
+            1 => format!(
+                "Info                  CBS    Read out cached package applicability for package: {pkg}, ApplicableState: {}, CurrentState:{}",
+                r >> 20 & 0x7f,
+                r >> 28 & 0x7f
+            ),
+            2 => format!(
+                "Info                  CSI    {:08x} CSI Transaction @0x{:x} initialized for deployment engine {{d16d444c-56d8-11d5-882d-0080c847b195}} with flags 00000002",
+                line,
+                r >> 12
+            ),
+            3 => format!(
+                "Info                  CSI    {:08x} Hashes for file member [l:{}]\"{}.dll\" do not match; store: {{l:32 {:016x}}}",
+                line,
+                r % 40,
+                &comp[6..20],
+                r
+            ),
+            4 => format!(
+                "Info                  CBS    Exec: Processing complete.  Session: {}_{}, Package: {pkg} [HRESULT = 0x{:08x}]",
+                30_000_000 + r % 9_999_999,
+                r >> 40,
+                if r % 5 == 0 { 0x800f_081f_u64 } else { 0 }
+            ),
+            5 => format!(
+                "Info                  CSI    {:08x} Creating NT transaction (seq {}), objectname [6]\"(null)\" for component {comp}",
+                line,
+                r % 100
+            ),
+            6 => format!(
+                "Info                  CBS    Appl: detect Parent, Package: {pkg}, Parent: Microsoft-Windows-Foundation-Package~31bf3856ad364e35~amd64~~10.0.19041.{}, Disposition = Detect, VersionComp: {}",
+                r % 5000,
+                ["EQ", "GT", "LT"][(r >> 50) as usize % 3]
+            ),
+            _ => format!(
+                "Info                  CBS    SQM: Failed to start upload with file pattern: C:\\Windows\\servicing\\sqm\\*_std.sqm, flags: 0x2 [HRESULT = 0x80004005 - E_FAIL]"
+            ),
+        };
+        out.extend_from_slice(format!("2024-03-12 {h:02}:{m:02}:{s:02}, {text}\r\n").as_bytes());
+    }
+    out
+}
+
+/// Deflated size over raw size, at the default level (as Explorer's and PowerShell's zips).
+fn deflate_ratio(data: &[u8]) -> f64 {
+    let packed = gz_bytes(data);
+    data.len() as f64 / packed.len() as f64
+}
+
+#[test]
+fn realistic_logs_compress_far_below_the_ratio_cap() {
+    let cbs = realistic_cbs(4 << 20);
+    let healthy = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/bundles/healthy-cbs.log"),
+    )
+    .expect("fixture");
+    let evtx = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/evtx/language-pack-setup-operational.evtx"),
+    )
+    .expect("fixture");
+    let cap = Limits::default().max_ratio as f64;
+    for (name, data) in [
+        ("generated CBS.log", &cbs),
+        ("healthy-cbs.log", &healthy),
+        ("one-chunk evtx", &evtx),
+    ] {
+        let ratio = deflate_ratio(data);
+        eprintln!("{name}: {} bytes deflate {ratio:.1}:1", data.len());
+        assert!(ratio > 1.5, "{name} barely compresses ({ratio:.1}): not realistic");
+        assert!(
+            ratio * 5.0 < cap,
+            "{name} deflates {ratio:.1}:1, too close to max_ratio {cap}"
+        );
+    }
+    // And such a log unpacks with the default limits, as one zip entry and as a gzip.
+    let dir = TempDir::new().expect("tmp");
+    let zip = write(&dir, "logs.zip", &zip_bytes(&[("CBS.log", &cbs)]));
+    assert_eq!(paths(&open(&zip)), vec!["CBS.log"]);
+    let gz = write(&dir, "CBS.log.gz", &gz_bytes(&cbs));
+    assert_eq!(paths(&open(&gz)), vec!["CBS.log"]);
+}
+
+/// A gzip of `bytes` zeros, written in chunks (never held in memory).
+fn gzip_bomb(path: &Path, bytes: u64) {
+    let file = std::fs::File::create(path).expect("create");
+    let mut e = flate2::write::GzEncoder::new(file, flate2::Compression::best());
+    let chunk = vec![0u8; 1 << 20];
+    let mut left = bytes;
+    while left > 0 {
+        let n = left.min(chunk.len() as u64);
+        e.write_all(&chunk[..n as usize]).expect("bomb");
+        left -= n;
+    }
+    e.finish().expect("bomb finish");
+}
+
+/// A zip holding a small CBS.log, then `entries` text entries of `bytes` bytes each (lines of
+/// `0` digits, which deflate about 1000:1).
+fn zip_bomb(path: &Path, entries: usize, bytes: u64) {
+    let file = std::fs::File::create(path).expect("create");
+    let mut w = zip::ZipWriter::new(file);
+    let opts = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(bytes >= 1 << 32);
+    w.start_file("CBS.log", opts).expect("start");
+    w.write_all(CBS_CRLF.as_bytes()).expect("write");
+    let mut chunk = vec![b'0'; 1 << 20];
+    chunk[(1 << 20) - 1] = b'\n';
+    for i in 0..entries {
+        w.start_file(format!("zeros{i}.log"), opts).expect("start");
+        let mut left = bytes;
+        while left > 0 {
+            let n = left.min(chunk.len() as u64);
+            w.write_all(&chunk[..n as usize]).expect("bomb");
+            left -= n;
+        }
+    }
+    w.finish().expect("finish");
+}
+
+#[test]
+fn gzip_bomb_stops_at_the_disk_budget_naming_it() {
+    let dir = TempDir::new().expect("tmp");
+    let bomb = dir.path().join("zeros.log.gz");
+    gzip_bomb(&bomb, 128 << 20);
+    let packed = std::fs::metadata(&bomb).expect("meta").len();
+    assert!(packed < 1 << 20, "the bomb is small packed: {packed}");
+    // The ratio alone would let it write 1000x its packed size; the disk budget stops it.
+    let limits = Limits {
+        max_disk_bytes: 8 << 20,
+        max_ratio: 1_000,
+        ..Limits::default()
+    };
+    let err = Bundle::open(&bomb, &limits).expect_err("nothing readable");
+    assert!(
+        err.to_string().contains("exceeds max_disk_bytes (8388608)"),
+        "{err}"
+    );
+    // With the default limits, the ratio cap stops it before the disk budget.
+    let err = Bundle::open(&bomb, &Limits::default()).expect_err("nothing readable");
+    assert!(err.to_string().contains("exceeds max_ratio (200)"), "{err}");
+}
+
+#[test]
+fn zip_bomb_writes_at_most_the_disk_budget() {
+    let dir = TempDir::new().expect("tmp");
+    let bomb = dir.path().join("bomb.zip");
+    // Six entries of 8 MiB of `0` lines: each passes a ratio cap of 2000, together they would
+    // write 48 MiB; entries refused half-way count too.
+    zip_bomb(&bomb, 6, 8 << 20);
+    let budget = 20 << 20;
+    let limits = Limits {
+        max_disk_bytes: budget,
+        max_ratio: 2_000,
+        ..Limits::default()
+    };
+    let bundle = Bundle::open(&bomb, &limits).expect("CBS.log is read");
+    assert_eq!(paths(&bundle), vec!["CBS.log", "zeros0.log", "zeros1.log"]);
+    assert!(bundle.temp_bytes_written <= budget, "{}", bundle.temp_bytes_written);
+    for i in 2..6 {
+        let reason = skip_reason(&bundle, &format!("zeros{i}.log"));
+        assert!(reason.contains("exceeds max_disk_bytes (20971520)"), "{reason}");
+    }
 }

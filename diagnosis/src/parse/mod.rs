@@ -12,6 +12,8 @@ mod evtx;
 mod fragment;
 mod grammar;
 mod hresult;
+#[cfg(test)]
+mod props;
 mod scm;
 mod services;
 

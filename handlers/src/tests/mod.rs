@@ -571,6 +571,7 @@ async fn journaled_diagnosis_is_resumed() {
 }
 
 mod download;
+mod props;
 
 /// A SledStore chat whose engine has no rules, and a case whose device `pc2` sent a CBS.log
 /// with a TxF failure: diagnosed, but with no finding.
