@@ -59,8 +59,16 @@ fn value() -> impl Strategy<Value = toml::Value> {
         any::<bool>().prop_map(toml::Value::Boolean),
         // Relative names that exist nowhere, so no file is read.
         "[a-z]{0,6}".prop_map(|s| toml::Value::String(format!("no-such-{s}"))),
-        prop::sample::select(vec!["zh", "en", "sled", "postgres", "0-1", "https://x.test", ""])
-            .prop_map(|s| toml::Value::String(s.to_string())),
+        prop::sample::select(vec![
+            "zh",
+            "en",
+            "sled",
+            "postgres",
+            "0-1",
+            "https://x.test",
+            ""
+        ])
+        .prop_map(|s| toml::Value::String(s.to_string())),
         prop::collection::vec(any::<u32>(), 0..3)
             .prop_map(|v| toml::Value::Array(v.into_iter().map(|n| i64::from(n).into()).collect())),
         prop::collection::vec("[a-z.]{1,8}", 0..3)
@@ -96,11 +104,12 @@ proptest! {
                     table.insert(key.to_string(), v);
                 } else {
                     keys.push(section);
-                    table
+                    let entry = table
                         .entry(section)
-                        .or_insert_with(|| toml::Value::Table(toml::Table::new()))
-                        .as_table_mut()
-                        .map(|t| t.insert(key.to_string(), v));
+                        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                    if let Some(t) = entry.as_table_mut() {
+                        t.insert(key.to_string(), v);
+                    }
                 }
             }
         }

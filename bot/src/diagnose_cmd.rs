@@ -117,8 +117,7 @@ fn diagnose_bytes(
     let result = written
         .with_context(|| format!("writing {}", path.display()))
         .and_then(|()| {
-            diagnosis::diagnose_as(&path, STDIN_NAME, rules, limits)
-                .map_err(anyhow::Error::from)
+            diagnosis::diagnose_as(&path, STDIN_NAME, rules, limits).map_err(anyhow::Error::from)
         });
     let _ = std::fs::remove_file(&path);
     result

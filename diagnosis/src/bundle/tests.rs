@@ -696,7 +696,10 @@ fn realistic_logs_compress_far_below_the_ratio_cap() {
     ] {
         let ratio = deflate_ratio(data);
         eprintln!("{name}: {} bytes deflate {ratio:.1}:1", data.len());
-        assert!(ratio > 1.5, "{name} barely compresses ({ratio:.1}): not realistic");
+        assert!(
+            ratio > 1.5,
+            "{name} barely compresses ({ratio:.1}): not realistic"
+        );
         assert!(
             ratio * 5.0 < cap,
             "{name} deflates {ratio:.1}:1, too close to max_ratio {cap}"
@@ -786,9 +789,16 @@ fn zip_bomb_writes_at_most_the_disk_budget() {
     };
     let bundle = Bundle::open(&bomb, &limits).expect("CBS.log is read");
     assert_eq!(paths(&bundle), vec!["CBS.log", "zeros0.log", "zeros1.log"]);
-    assert!(bundle.temp_bytes_written <= budget, "{}", bundle.temp_bytes_written);
+    assert!(
+        bundle.temp_bytes_written <= budget,
+        "{}",
+        bundle.temp_bytes_written
+    );
     for i in 2..6 {
         let reason = skip_reason(&bundle, &format!("zeros{i}.log"));
-        assert!(reason.contains("exceeds max_disk_bytes (20971520)"), "{reason}");
+        assert!(
+            reason.contains("exceeds max_disk_bytes (20971520)"),
+            "{reason}"
+        );
     }
 }

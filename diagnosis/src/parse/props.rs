@@ -40,7 +40,10 @@ fn line() -> impl Strategy<Value = String> {
         any::<String>(),
         "[ -~]{0,120}",
         (prop::sample::select(STARTS), any::<String>()).prop_map(|(s, t)| format!("{s}{t}")),
-        (prop::sample::select(STARTS), "[0-9a-fA-FxX\\]\\[ ,:=()-]{0,40}")
+        (
+            prop::sample::select(STARTS),
+            "[0-9a-fA-FxX\\]\\[ ,:=()-]{0,40}"
+        )
             .prop_map(|(s, t)| format!("{s}{t}")),
     ]
 }

@@ -3,13 +3,36 @@
 
 use proptest::prelude::*;
 
-use crate::command::{self, Command, parse_custom_id};
+use crate::command::{self, parse_custom_id};
 
 /// Command words (and aliases users type), so generated text reaches the argument readers.
 const WORDS: &[&str] = &[
-    "open", "status", "collect", "diagnose", "device", "note", "split", "close", "reopen", "lang",
-    "explain", "cases", "case", "export", "help", "/help", "@casebot", "casebot:", "fixed",
-    "failing", "zh", "en", "0x800f081f", "--all", "#12", "DESKTOP-1",
+    "open",
+    "status",
+    "collect",
+    "diagnose",
+    "device",
+    "note",
+    "split",
+    "close",
+    "reopen",
+    "lang",
+    "explain",
+    "cases",
+    "case",
+    "export",
+    "help",
+    "/help",
+    "@casebot",
+    "casebot:",
+    "fixed",
+    "failing",
+    "zh",
+    "en",
+    "0x800f081f",
+    "--all",
+    "#12",
+    "DESKTOP-1",
 ];
 
 fn text() -> impl Strategy<Value = String> {
