@@ -661,9 +661,8 @@ fn realistic_cbs(bytes: usize) -> Vec<u8> {
                 r % 5000,
                 ["EQ", "GT", "LT"][(r >> 50) as usize % 3]
             ),
-            _ => format!(
-                "Info                  CBS    SQM: Failed to start upload with file pattern: C:\\Windows\\servicing\\sqm\\*_std.sqm, flags: 0x2 [HRESULT = 0x80004005 - E_FAIL]"
-            ),
+            _ => "Info                  CBS    SQM: Failed to start upload with file pattern: C:\\Windows\\servicing\\sqm\\*_std.sqm, flags: 0x2 [HRESULT = 0x80004005 - E_FAIL]"
+                .to_string(),
         };
         out.extend_from_slice(format!("2024-03-12 {h:02}:{m:02}:{s:02}, {text}\r\n").as_bytes());
     }
