@@ -184,3 +184,149 @@ fn postgres_config_problems_name_the_key() {
     assert!(stderr.contains("store.url:"), "{stderr}");
     assert!(!stderr.contains("secret"), "{stderr}");
 }
+
+/// Spawn a worker process; its stdout lines arrive on the returned channel until it dies.
+fn spawn_worker(
+    url: &str,
+    cache: &Path,
+    lease_ms: u64,
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pg-worker"))
+        .arg(url)
+        .arg(cache)
+        .arg(lease_ms.to_string())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn pg-worker");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
+#[test]
+fn jobs_of_a_killed_process_finish_on_the_other_after_the_lease() {
+    use std::time::{Duration, Instant};
+    let Some(cluster) =
+        TestCluster::or_skip("pg::jobs_of_a_killed_process_finish_on_the_other_after_the_lease")
+    else {
+        return;
+    };
+    let url = cluster.database();
+    let work = tempfile::tempdir().expect("tempdir");
+    let lease_ms = 1500;
+    // Jobs accepted by a process that is gone (its leases already expired), for 8 cases.
+    let queue = PgStore::open(&url, work.path().join("q"))
+        .expect("open")
+        .with_lease(Duration::from_millis(1));
+    let cases: Vec<CaseId> = (0..8)
+        .map(|i| {
+            let id = queue.new_case_id().expect("id");
+            queue
+                .create(crate::store::sample(id.clone()), Some(&format!("open-{i}")))
+                .expect("create");
+            id
+        })
+        .collect();
+    let jobs = 40;
+    for i in 0..jobs {
+        queue
+            .journal_add(&store::JournalEntry {
+                id: format!("job-{i:02}"),
+                case_id: cases[i % cases.len()].clone(),
+                device: format!("PC-{i}"),
+                bundle_sha256: "ab".repeat(32),
+                bundle_name: "logs.zip".into(),
+                author: "alice".into(),
+                accepted_at: i as u64,
+            })
+            .expect("job");
+    }
+    drop(queue);
+    std::thread::sleep(Duration::from_millis(20));
+
+    let (mut victim, victim_out) = spawn_worker(&url, &work.path().join("a"), lease_ms);
+    let (mut survivor, survivor_out) = spawn_worker(&url, &work.path().join("b"), lease_ms);
+    // Kill the first worker with SIGKILL while it holds a job it has not finished.
+    let mut victim_took = Vec::new();
+    let mut victim_done = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let in_flight = loop {
+        let line = victim_out
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("the first worker takes jobs");
+        if let Some(id) = line.strip_prefix("took ") {
+            victim_took.push(id.to_string());
+            if victim_took.len() == 3 {
+                victim.kill().expect("SIGKILL");
+                let _ = victim.wait();
+                break id.to_string();
+            }
+        } else if let Some(id) = line.strip_prefix("done ") {
+            victim_done.push(id.to_string());
+        }
+    };
+    let killed_at = Instant::now();
+    // Lines already written before the kill still count.
+    victim_done.extend(
+        victim_out
+            .try_iter()
+            .filter_map(|l| l.strip_prefix("done ").map(str::to_string)),
+    );
+    assert!(!victim_done.contains(&in_flight), "the kill landed mid-job");
+
+    // The survivor finishes everything, the killed worker's job included.
+    let mut survivor_done = Vec::new();
+    let mut took_over_at = None;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while victim_done.len() + survivor_done.len() < jobs {
+        let line = survivor_out
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "stalled with {} of {jobs} jobs done",
+                    victim_done.len() + survivor_done.len()
+                )
+            });
+        if line == format!("took {in_flight}") {
+            took_over_at = Some(killed_at.elapsed());
+        }
+        if let Some(id) = line.strip_prefix("done ") {
+            survivor_done.push(id.to_string());
+        }
+    }
+    let _ = survivor.kill();
+    let _ = survivor.wait();
+    let waited = took_over_at.expect("the killed worker's job was taken over");
+    assert!(
+        waited >= Duration::from_millis(lease_ms / 2),
+        "taken over only after the lease ran out ({waited:?})"
+    );
+    assert!(survivor_done.contains(&in_flight));
+
+    // Every job finished exactly once, and its effect is on its case exactly once.
+    let mut all: Vec<String> = victim_done.iter().chain(&survivor_done).cloned().collect();
+    all.sort();
+    let want: Vec<String> = (0..jobs).map(|i| format!("job-{i:02}")).collect();
+    assert_eq!(all, want, "each job done once");
+    let check = PgStore::open(&url, work.path().join("check")).expect("open");
+    assert!(
+        check.journal_list().expect("jobs").is_empty(),
+        "no job left"
+    );
+    let mut recorded: Vec<String> = cases
+        .iter()
+        .flat_map(|id| check.get(id).expect("get").expect("case kept").timeline)
+        .map(|e| e.text)
+        .collect();
+    recorded.sort();
+    assert_eq!(recorded, want, "each result recorded once, no case lost");
+}

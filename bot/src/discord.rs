@@ -669,7 +669,7 @@ impl Bot {
                     _ = stopping.changed() => return,
                 }
                 let (tx, drain) = bot.open(ctx.clone(), Origin::none());
-                if let Err(e) = handlers::resume(&bot.ctx, &tx).await {
+                if let Err(e) = handlers::take_over(&bot.ctx, &tx).await {
                     tracing::error!("taking over unfinished work failed: {e:#}");
                 }
                 drop(tx);

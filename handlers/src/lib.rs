@@ -378,6 +378,12 @@ pub async fn resume(ctx: &Context, out: &Outbox) -> anyhow::Result<()> {
     Ok(diagnose::rediagnose_stale(ctx, out).await?)
 }
 
+/// On a store shared by several processes: finish the journaled work of processes that died
+/// (their job leases expired), pushing replies into `out`. Called periodically while serving.
+pub async fn take_over(ctx: &Context, out: &Outbox) -> anyhow::Result<()> {
+    Ok(diagnose::resume(ctx, out).await?)
+}
+
 /// Swap in a new rule set; if its version differs, re-diagnose open cases and post changes.
 pub async fn reload_rules(ctx: &Context, rules: RuleSet, out: &Outbox) -> anyhow::Result<()> {
     Ok(diagnose::reload_rules(ctx, rules, out).await?)

@@ -117,6 +117,31 @@ impl PgStore {
         i64::try_from((now + self.lease).as_millis()).unwrap_or(i64::MAX)
     }
 
+    /// [`CaseStore::journal_take_over`], taking at most `n` jobs (oldest first).
+    pub fn take_over_at_most(&self, n: i64) -> Result<Vec<JournalEntry>, StoreError> {
+        let client = self.pool.get()?;
+        let now = to_i64(crate::record::now_millis());
+        let rows = wait(client.query(
+            "UPDATE jobs SET lease_owner = $1, lease_until = $2
+             WHERE id IN (SELECT id FROM jobs WHERE lease_until < $3
+                          ORDER BY accepted_at, seq LIMIT $4 FOR UPDATE SKIP LOCKED)
+             RETURNING accepted_at, seq, entry::text",
+            &[&self.owner, &self.lease_until(), &now, &n],
+        ))
+        .map_err(pg_err)?;
+        let mut taken = rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    (r.get::<_, i64>(0), r.get::<_, i64>(1)),
+                    decode_job(r.get(2))?,
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        taken.sort_by_key(|(order, _)| *order);
+        Ok(taken.into_iter().map(|(_, e)| e).collect())
+    }
+
     /// The schema version of the database (the newest migration applied).
     pub fn schema_version(&self) -> Result<i32, StoreError> {
         let client = self.pool.get()?;
@@ -662,27 +687,7 @@ impl CaseStore for PgStore {
     }
 
     fn journal_take_over(&self) -> Result<Vec<JournalEntry>, StoreError> {
-        let client = self.pool.get()?;
-        let now = to_i64(crate::record::now_millis());
-        let rows = wait(client.query(
-            "UPDATE jobs SET lease_owner = $1, lease_until = $2
-             WHERE id IN (SELECT id FROM jobs WHERE lease_until < $3
-                          ORDER BY accepted_at, seq LIMIT 100 FOR UPDATE SKIP LOCKED)
-             RETURNING accepted_at, seq, entry::text",
-            &[&self.owner, &self.lease_until(), &now],
-        ))
-        .map_err(pg_err)?;
-        let mut taken = rows
-            .iter()
-            .map(|r| {
-                Ok((
-                    (r.get::<_, i64>(0), r.get::<_, i64>(1)),
-                    decode_job(r.get(2))?,
-                ))
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        taken.sort_by_key(|(order, _)| *order);
-        Ok(taken.into_iter().map(|(_, e)| e).collect())
+        self.take_over_at_most(100)
     }
 
     fn journal_renew(&self) -> Result<(), StoreError> {
