@@ -8,6 +8,7 @@
 //! typing).
 
 mod button;
+mod components;
 mod outbox;
 mod slash;
 

@@ -199,7 +199,7 @@ async fn post(ctx: &Context, channel: ChannelId, reply: Reply) {
         message = message.content(reply.text);
     }
     if !reply.buttons.is_empty() {
-        message = message.components(super::button::rows(&reply.buttons));
+        message = message.components(super::components::rows(&reply.buttons));
     }
     for file in reply.files {
         message = message.add_file(CreateAttachment::bytes(file.bytes, file.name));

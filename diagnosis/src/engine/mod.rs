@@ -77,8 +77,13 @@ fn prefilter<'r>(
     rules
         .search
         .get(i)?
-        .get_or_init(|| search::Prefilter::build(rules, file.kind))
-        .as_ref()
+        .get_or_init(|| {
+            search::Prefilter::build(rules, file.kind)
+                .map(|pf| crate::rule::EngineCache(Box::new(pf)))
+        })
+        .as_ref()?
+        .0
+        .downcast_ref::<search::Prefilter>()
 }
 
 /// One bundle's scan: feed it records file by file, then [`Scan::finish`].

@@ -249,6 +249,16 @@ pub(crate) struct KindIndex {
     pub by_code: HashMap<u32, Vec<MatchRef>>,
 }
 
+/// Something the engine derives from a rule set once and keeps with it (the buffer-search
+/// prefilter). Held type-erased so that rules never name engine types.
+pub(crate) struct EngineCache(pub(crate) Box<dyn std::any::Any + Send + Sync>);
+
+impl std::fmt::Debug for EngineCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EngineCache")
+    }
+}
+
 /// A compiled rule set, built once and shared (cheap to clone behind an `Arc`).
 #[derive(Debug)]
 pub struct RuleSet {
@@ -260,9 +270,9 @@ pub struct RuleSet {
     pub(crate) index: Vec<OnceLock<KindIndex>>,
     /// Compiled sets by pattern list, shared between kinds read by the same patterns.
     pub(crate) set_cache: Mutex<HashMap<Vec<String>, Option<RegexSet>>>,
-    /// Buffer-search prefilter per kind (order of [`KINDS`]), built on first use; `None` where
-    /// files of the kind are read line by line.
-    pub(crate) search: Vec<OnceLock<Option<crate::engine::search::Prefilter>>>,
+    /// Buffer-search prefilter per kind (order of [`KINDS`]), built on first use by the engine,
+    /// which alone knows its type; `None` where files of the kind are read line by line.
+    pub(crate) search: Vec<OnceLock<Option<EngineCache>>>,
     version: String,
 }
 

@@ -1,0 +1,57 @@
+//! Discord components drawn from the handlers' chat-agnostic `Button`s, for every kind of reply
+//! (messages, slash-command and button follow-ups).
+
+use handlers::{Button, ButtonStyle};
+use serenity::all::{self as discord, CreateActionRow, CreateButton};
+
+/// Discord's limit of buttons in one action row.
+const PER_ROW: usize = 5;
+
+/// The action rows for `buttons`, five to a row.
+pub(super) fn rows(buttons: &[Button]) -> Vec<CreateActionRow> {
+    buttons
+        .chunks(PER_ROW)
+        .map(|row| {
+            CreateActionRow::Buttons(
+                row.iter()
+                    .map(|b| {
+                        CreateButton::new(b.custom_id.clone())
+                            .label(b.label.clone())
+                            .style(style(b.style))
+                    })
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+fn style(s: ButtonStyle) -> discord::ButtonStyle {
+    match s {
+        ButtonStyle::Success => discord::ButtonStyle::Success,
+        ButtonStyle::Danger => discord::ButtonStyle::Danger,
+        ButtonStyle::Secondary => discord::ButtonStyle::Secondary,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buttons_fill_rows_of_five() {
+        let button = |n: usize| Button {
+            label: format!("b{n}"),
+            custom_id: format!("cb:status::{n}"),
+            style: ButtonStyle::Secondary,
+        };
+        let buttons: Vec<Button> = (0..7).map(button).collect();
+        let json: Vec<serde_json::Value> = rows(&buttons)
+            .iter()
+            .map(|r| serde_json::to_value(r).expect("a row serialises"))
+            .collect();
+        assert_eq!(json.len(), 2);
+        assert_eq!(json[0]["components"].as_array().map(Vec::len), Some(5));
+        assert_eq!(json[1]["components"][1]["custom_id"], "cb:status::6");
+        assert_eq!(json[1]["components"][1]["label"], "b6");
+    }
+}
