@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use handlers::{Attachment, AttachmentSource, Author, Incoming, Outgoing, Reply, Role, Target};
+use handlers::{Attachment, AttachmentSource, Incoming, Outgoing, Reply, Role, Target};
 use secrecy::{ExposeSecret, SecretString};
 use serenity::all::{
     ApplicationId, Channel, ChannelId, ClientBuilder, Context, EventHandler, GatewayIntents, Guild,
@@ -440,19 +440,10 @@ impl Bot {
             .map(|m| m.roles.clone())
             .unwrap_or_default();
         let role = self.role_of(ctx, guild, &roles).await;
-        let name = msg
-            .member
-            .as_ref()
-            .and_then(|m| m.nick.clone())
-            .or_else(|| msg.author.global_name.clone())
-            .unwrap_or_else(|| msg.author.name.clone());
+        let nick = msg.member.as_ref().and_then(|m| m.nick.as_ref());
         Some(Incoming {
             message_id: msg.id.to_string(),
-            author: Author {
-                id: msg.author.id.to_string(),
-                name,
-                role,
-            },
+            author: components::author(&msg.author, nick, role),
             channel_id: msg.channel_id.get(),
             case_hint: None,
             text: strip_mention(&msg.content, me),

@@ -443,8 +443,8 @@ fn incoming_data(
         .map_err(|e| format!("cannot stage bundle {sha256}: {e}"))
 }
 
-/// Read until `buf` is full or the input ends.
-fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+/// Read until `buf` is full or the input ends (also used to chunk bundles into PostgreSQL).
+pub(crate) fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match file.read(&mut buf[filled..]) {

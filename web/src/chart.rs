@@ -243,7 +243,7 @@ pub fn vertical(
             });
         }
     }
-    chart.titles = axis_titles(axes, plot_w, plot_h, height);
+    chart.titles = axis_titles(axes, LEFT, plot_w, plot_h, height);
     // The legend goes under the axis title; the chart grows by its rows.
     chart.legend = legend(series, height + 4);
     if let Some(last) = chart.legend.last() {
@@ -314,22 +314,7 @@ pub fn horizontal(id: &str, title: &str, axes: Axes<'_>, items: &[(String, f64)]
             tip: format!("{label}: {}", number(*value, step)),
         });
     }
-    chart.titles = vec![
-        Label {
-            x: LABELS + plot_w / 2,
-            y: height - 10,
-            text: axes.x.to_string(),
-            anchor: "middle",
-            rotate: false,
-        },
-        Label {
-            x: 14,
-            y: TOP + plot_h / 2,
-            text: axes.y.to_string(),
-            anchor: "middle",
-            rotate: true,
-        },
-    ];
+    chart.titles = axis_titles(axes, LABELS, plot_w, plot_h, height);
     chart
 }
 
@@ -365,10 +350,11 @@ fn frame(id: &str, title: &str, height: i32, plot_h: i32) -> Chart {
     }
 }
 
-fn axis_titles(axes: Axes<'_>, plot_w: i32, plot_h: i32, height: i32) -> Vec<Label> {
+/// The x title centred under a plot that starts `left` pixels in, the y title turned up beside it.
+fn axis_titles(axes: Axes<'_>, left: i32, plot_w: i32, plot_h: i32, height: i32) -> Vec<Label> {
     vec![
         Label {
-            x: LEFT + plot_w / 2,
+            x: left + plot_w / 2,
             y: height - 10,
             text: axes.x.to_string(),
             anchor: "middle",

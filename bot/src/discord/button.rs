@@ -4,7 +4,7 @@
 //! checks as text and slash commands, and works after a restart (nothing is kept in memory).
 
 use handlers::command::{CustomIdError, parse_custom_id};
-use handlers::{Author, Incoming, Role};
+use handlers::{Incoming, Role};
 use serenity::all::ComponentInteraction;
 
 use super::slash::InteractionReply;
@@ -17,21 +17,11 @@ pub(super) fn incoming(
     role: Role,
 ) -> Result<(Incoming, InteractionReply), CustomIdError> {
     let (case, command) = parse_custom_id(&comp.data.custom_id)?;
-    let user = &comp.user;
-    let name = comp
-        .member
-        .as_ref()
-        .and_then(|m| m.nick.clone())
-        .or_else(|| user.global_name.clone())
-        .unwrap_or_else(|| user.name.clone());
+    let nick = comp.member.as_ref().and_then(|m| m.nick.as_ref());
     let incoming = Incoming {
         // The interaction id: a redelivered click is recognised as already handled.
         message_id: comp.id.to_string(),
-        author: Author {
-            id: user.id.to_string(),
-            name,
-            role,
-        },
+        author: super::components::author(&comp.user, nick, role),
         channel_id: comp.channel_id.get(),
         case_hint: case,
         text: String::new(),

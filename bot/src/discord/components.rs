@@ -1,8 +1,21 @@
-//! Discord components drawn from the handlers' chat-agnostic `Button`s, for every kind of reply
-//! (messages, slash-command and button follow-ups).
+//! Discord shapes shared by messages, slash commands and button clicks: the author of an
+//! `Incoming`, and the components drawn from the handlers' chat-agnostic `Button`s.
 
-use handlers::{Button, ButtonStyle};
-use serenity::all::{self as discord, CreateActionRow, CreateButton};
+use handlers::{Author, Button, ButtonStyle, Role};
+use serenity::all::{self as discord, CreateActionRow, CreateButton, User};
+
+/// The author of a message or an interaction: shown by guild nickname, else global or user name.
+pub(super) fn author(user: &User, nick: Option<&String>, role: Role) -> Author {
+    let name = nick
+        .cloned()
+        .or_else(|| user.global_name.clone())
+        .unwrap_or_else(|| user.name.clone());
+    Author {
+        id: user.id.to_string(),
+        name,
+        role,
+    }
+}
 
 /// Discord's limit of buttons in one action row.
 const PER_ROW: usize = 5;

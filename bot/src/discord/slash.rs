@@ -5,7 +5,7 @@
 
 use diagnosis::Lang;
 use handlers::command::{self, ArgKind, COMMANDS, OptionValue, Spec};
-use handlers::{Attachment, AttachmentSource, Author, Incoming, Reply, Role};
+use handlers::{Attachment, AttachmentSource, Incoming, Reply, Role};
 use serenity::all::{
     CommandDataOptionValue, CommandInteraction, CommandOptionType, ComponentInteraction, Context,
     CreateAttachment, CreateCommand, CreateCommandOption, CreateInteractionResponseFollowup,
@@ -161,20 +161,10 @@ pub(super) fn incoming(cmd: &CommandInteraction, role: Role) -> (Incoming, Inter
         }
     }
     let command = command::from_options(&cmd.data.name, &options);
-    let user = &cmd.user;
-    let name = cmd
-        .member
-        .as_ref()
-        .and_then(|m| m.nick.clone())
-        .or_else(|| user.global_name.clone())
-        .unwrap_or_else(|| user.name.clone());
+    let nick = cmd.member.as_ref().and_then(|m| m.nick.as_ref());
     let incoming = Incoming {
         message_id: cmd.id.to_string(),
-        author: Author {
-            id: user.id.to_string(),
-            name,
-            role,
-        },
+        author: super::components::author(&cmd.user, nick, role),
         channel_id: cmd.channel_id.get(),
         case_hint: None,
         text: String::new(),

@@ -118,7 +118,12 @@ pub(crate) fn component_kind(word: &str) -> Option<LogKind> {
 /// by a placeholder (`<DateTime>, Error CSI …`, `YYYY-MM-DD HH:MM:SS, Info CBS …`, as support
 /// articles publish lines): the rest.
 pub(crate) fn partial_time(line: &str) -> Option<&str> {
-    let (time, rest) = line.trim_start().split_once(", ")?;
+    let line = line.trim_start();
+    // Cheap first-byte test: this runs on every continuation line of a CBS.log.
+    if !line.starts_with(|c: char| c.is_ascii_digit() || c == '<' || c == 'Y') {
+        return None;
+    }
+    let (time, rest) = line.split_once(", ")?;
     let cut = (4..=8).contains(&time.len())
         && time.contains(':')
         && time.bytes().all(|c| c.is_ascii_digit() || c == b':');

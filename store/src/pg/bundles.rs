@@ -42,7 +42,7 @@ impl PgStore {
             }
             let mut buf = vec![0u8; CHUNK_BYTES];
             for n in 0..chunks {
-                let len = read_full(&mut file, &mut buf)
+                let len = crate::exchange::read_full(&mut file, &mut buf)
                     .map_err(|e| StoreError::Io(format!("{}: {e}", local.path.display())))?;
                 tx.execute(
                     "INSERT INTO bundle_chunks (sha256, n, data) VALUES ($1, $2, $3)",
@@ -132,17 +132,4 @@ impl Read for ChunkReader<'_> {
         self.pos += n;
         Ok(n)
     }
-}
-
-fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }

@@ -209,6 +209,27 @@ fn decode_job(text: &str) -> Result<JournalEntry, StoreError> {
     Ok(decode::<JobRecord>("job", text.as_bytes())?.entry)
 }
 
+/// The case a thread is bound to.
+async fn case_of_thread(
+    client: &impl GenericClient,
+    thread: u64,
+) -> Result<Option<CaseId>, StoreError> {
+    let row = client
+        .query_opt(
+            "SELECT case_id FROM threads WHERE thread_id = $1",
+            &[&to_i64(thread)],
+        )
+        .await
+        .map_err(pg_err)?;
+    row.map(|r| {
+        CaseId::parse(r.get(0)).map_err(|reason| StoreError::Codec {
+            what: "thread binding".into(),
+            reason,
+        })
+    })
+    .transpose()
+}
+
 /// Point thread bindings at `after` (and drop the old binding if it was this case's).
 async fn bind_threads(
     tx: &impl GenericClient,
@@ -459,18 +480,7 @@ impl MergeTarget for TxMerge<'_, '_> {
         Ok(())
     }
     fn get_thread(&mut self, thread: u64) -> Result<Option<CaseId>, StoreError> {
-        let row = wait(self.tx.query_opt(
-            "SELECT case_id FROM threads WHERE thread_id = $1",
-            &[&to_i64(thread)],
-        ))
-        .map_err(pg_err)?;
-        row.map(|r| {
-            CaseId::parse(r.get(0)).map_err(|reason| StoreError::Codec {
-                what: "thread binding".into(),
-                reason,
-            })
-        })
-        .transpose()
+        wait(case_of_thread(self.tx, thread))
     }
     fn put_thread(&mut self, thread: u64, case: &CaseId) -> Result<(), StoreError> {
         wait(self.tx.execute(
@@ -643,18 +653,7 @@ impl CaseStore for PgStore {
 
     fn case_by_thread(&self, thread_id: u64) -> Result<Option<CaseId>, StoreError> {
         let client = self.pool.get()?;
-        let row = wait(client.query_opt(
-            "SELECT case_id FROM threads WHERE thread_id = $1",
-            &[&to_i64(thread_id)],
-        ))
-        .map_err(pg_err)?;
-        row.map(|r| {
-            CaseId::parse(r.get(0)).map_err(|reason| StoreError::Codec {
-                what: "thread binding".into(),
-                reason,
-            })
-        })
-        .transpose()
+        wait(case_of_thread(&*client, thread_id))
     }
 
     fn put_bundle(&self, data: &mut dyn Read) -> Result<StoredBundle, StoreError> {
