@@ -3,7 +3,8 @@
 //! bundles arrive with renamed files (`log.txt`, `cbs (2).log`).
 
 use crate::parse::{
-    Grammar, LogKind, Norm, classify, component_kind, is_event_text_header, normalise, setupapi,
+    Grammar, LogKind, Norm, classify, component_kind, configmgr, is_event_text_header, normalise,
+    setupapi,
 };
 
 use super::TextEncoding;
@@ -132,7 +133,7 @@ fn score_line(raw: &str) -> Option<(LogKind, u32)> {
     if line.starts_with("CSIPERF:") {
         return Some((LogKind::Cbs, 1));
     }
-    if is_windowsupdate(line) {
+    if is_windowsupdate(line) || configmgr(line) {
         return Some((LogKind::Windowsupdate, 1));
     }
     if setupapi(line) {
@@ -245,6 +246,15 @@ fn score_services(line: &str) -> Option<(LogKind, u32)> {
 }
 
 /// The kind the file name suggests, used only to break ties.
+/// The ConfigMgr client's software-update logs, read with the update agent's.
+const CONFIGMGR_UPDATE_LOGS: [&str; 5] = [
+    "wuahandler",
+    "updatesdeployment",
+    "updateshandler",
+    "updatesstore",
+    "scanagent",
+];
+
 fn kind_from_name(name: &str) -> Option<LogKind> {
     let file = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
     // Only the Windows log names (`CBS.log`, `CbsPersist_….log`, `dism (2).log`), not notes.
@@ -255,7 +265,10 @@ fn kind_from_name(name: &str) -> Option<LogKind> {
         LogKind::Cbs
     } else if file.starts_with("dism") {
         LogKind::Dism
-    } else if file.starts_with("windowsupdate") || file.starts_with("reportingevents") {
+    } else if file.starts_with("windowsupdate")
+        || file.starts_with("reportingevents")
+        || CONFIGMGR_UPDATE_LOGS.iter().any(|l| file.starts_with(l))
+    {
         LogKind::Windowsupdate
     } else if file.starts_with("setupapi") {
         LogKind::Setupapi
@@ -326,6 +339,16 @@ mod tests {
         assert_eq!(kind("wu.txt", etl), LogKind::Windowsupdate);
         let re = "{6E8B1E1C-8F1E-4F55-9A07-3C8B5A8A0C11}\t2019-08-21 10:22:22:398+0800\t1\t147 [AGENT]\n";
         assert_eq!(kind("re.log", re), LogKind::Windowsupdate);
+    }
+
+    #[test]
+    fn configmgr_update_logs_read_as_windows_update() {
+        // Both layouts of the ConfigMgr client's logs; lines written for this test.
+        let cmtrace = "<![LOG[Async searching of updates using WUAgent started.]LOG]!><time=\"08:30:05.118-060\" date=\"11-06-2025\" component=\"WUAHandler\" context=\"\" type=\"1\" thread=\"3344\" file=\"cwuahandler.cpp:3960\">\n";
+        assert_eq!(kind("log.txt", cmtrace), LogKind::Windowsupdate);
+        let trailer = "Its a WSUS Update Source type ({3DA21691-E39D-4DA6-8A4B-B43877BCB1B7}), adding it.  $$<WUAHandler><11-04-2025 09:14:02.417-060><thread=4112 (0x1010)>\n";
+        assert_eq!(kind("log.txt", trailer), LogKind::Windowsupdate);
+        assert_eq!(kind("wuahandler.log", cmtrace), LogKind::Windowsupdate);
     }
 
     #[test]

@@ -228,6 +228,12 @@ pub(super) static CODES: &[Entry] = codes! {
     0x80244022 "WU_E_PT_HTTP_STATUS_SERVICE_UNAVAIL" "" "HTTP 503: the service is temporarily unavailable (WSUS app pool overloaded or stopped)." "HTTP 503：服务暂时不可用（WSUS 应用程序池过载或已停止）。";
     0x8024402c "WU_E_PT_WINHTTP_NAME_NOT_RESOLVED" "" "The proxy or server name could not be resolved." "无法解析代理或服务器名称。";
     0x8024500c "WU_E_REDIRECTOR_CONNECT_POLICY" "" "Connections to the Windows Update redirector are blocked by policy." "策略阻止连接到 Windows 更新重定向服务器。";
+    0x800b0004 "TRUST_E_SUBJECT_NOT_TRUSTED" "" "The signed file's publisher is not trusted for this action (its certificate is not in Trusted Publishers)." "签名文件的发布者不受信任，无法执行此操作（其证书不在“受信任的发布者”中）。";
+    0x800b0100 "TRUST_E_NOSIGNATURE" "" "The file carries no signature, or its signature is invalid." "文件没有签名，或签名无效。";
+    0x800b0101 "CERT_E_EXPIRED" "" "A required certificate is outside its validity period (expired)." "所需证书不在有效期内（已过期）。";
+    0x800b0109 "CERT_E_UNTRUSTEDROOT" "" "The certificate chain ends in a root certificate that is not trusted." "证书链终止于不受信任的根证书。";
+    0x800b010a "CERT_E_CHAINING" "" "The certificate chain could not be built to a trusted root." "无法将证书链构建到受信任的根证书。";
+    0x800b010f "CERT_E_CN_NO_MATCH" "" "The certificate's name does not match the server name." "证书名称与服务器名称不匹配。";
     0x80246007 "WU_E_DM_NOTDOWNLOADED" "" "The update has not been downloaded." "更新尚未下载。";
     0x80240438 "WU_E_PT_ENDPOINT_UNREACHABLE" "" "There is no route or network connectivity to the update endpoint." "无法访问更新服务器终结点（无路由或网络连接）。";
     0x8024401f "WU_E_PT_HTTP_STATUS_SERVER_ERROR" "" "HTTP 500: the server had an internal error." "HTTP 500：服务器内部错误。";

@@ -440,8 +440,9 @@ impl LineParser for CbsParser {
 /// One record per non-empty line: WindowsUpdate.log, setupapi logs, plain text.
 pub(super) struct PlainParser {
     kind: LogKind,
-    /// WindowsUpdate.log only: the last record, held until the next line shows whether a mail
-    /// client or a page wrapped it (a line without the WU prefix after a long one).
+    /// WindowsUpdate.log and plain text: the last record, held until the next line shows whether
+    /// a mail client or a page wrapped it (a line without the WU prefix after a long one, a code
+    /// alone on its line).
     pending: Option<Record>,
 }
 
@@ -451,6 +452,21 @@ impl PlainParser {
             kind,
             pending: None,
         }
+    }
+
+    /// Append a code cut off by a wrap to the held record (when there is one).
+    fn join_tail(&mut self, text: &str) -> bool {
+        let Some(p) = &mut self.pending else {
+            return false;
+        };
+        if p.text.len() >= MAX_RECORD_TEXT {
+            return false;
+        }
+        p.text.push(' ');
+        p.text.push_str(text.trim());
+        p.codes = extract_codes(&p.text);
+        p.level = plain_level(self.kind, &p.text, &p.codes);
+        true
     }
 
     /// Append a wrapped tail (a WindowsUpdate line without its prefix after a long one) to the
@@ -475,6 +491,18 @@ impl PlainParser {
     }
 }
 
+/// `0x800b0004`, `0x800B0004.`, `[800f0922]`, `(hr:0x80073633)`: a line that is one code and
+/// nothing else.
+fn lone_code(text: &str) -> bool {
+    let t = text
+        .trim()
+        .trim_end_matches(['.', ',', ';', ':'])
+        .trim_matches(['[', ']', '(', ')']);
+    let t = t.strip_prefix("hr:").or(t.strip_prefix("hr=")).unwrap_or(t);
+    let hex = t.strip_prefix("0x").or(t.strip_prefix("0X")).unwrap_or(t);
+    hex.len() == 8 && hex.bytes().all(|c| c.is_ascii_hexdigit()) && !extract_codes(t).is_empty()
+}
+
 /// Level of a one-line record: setupapi's `!!!`/`!` marks, else failure words with a code.
 fn plain_level(kind: LogKind, text: &str, codes: &[u32]) -> Level {
     let trimmed = text.trim_start();
@@ -484,6 +512,8 @@ fn plain_level(kind: LogKind, text: &str, codes: &[u32]) -> Level {
         Level::Warning
     } else if text.contains("FATAL") || (!codes.is_empty() && failure_words(text)) {
         Level::Error
+    } else if let Some(level) = configmgr_severity(text) {
+        level
     } else if text.contains("WARNING") {
         Level::Warning
     } else {
@@ -502,16 +532,60 @@ static WU_LINE: LazyLock<Regex> = LazyLock::new(|| {
     ))
 });
 
+/// The ConfigMgr client's layouts (`<![LOG[…]LOG]!><time="10:01:02.123+000" date="06-15-2022"
+/// component="WUAHandler" …>`, `…  $$<WUAHandler><06-15-2022 10:01:02.123+000><thread=…>`):
+/// component, month, day, year and time.
+static CONFIGMGR_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    re(concat!(
+        r#"\]LOG\]!><time="(?P<t>\d{2}:\d{2}:\d{2})[^"]*"\s+date="(?P<m>\d{1,2})-(?P<d>\d{1,2})-(?P<y>\d{4})"\s+component="(?P<c>[^"]*)""#,
+        r"|\$\$<(?P<c2>[^<>\s]+)><(?P<m2>\d{1,2})-(?P<d2>\d{1,2})-(?P<y2>\d{4}) (?P<t2>\d{2}:\d{2}:\d{2})"
+    ))
+});
+
 /// Time and component of a WindowsUpdate/ReportingEvents line.
 fn wu_prefix(text: &str) -> (Option<String>, Option<String>) {
     let Some(c) = WU_LINE.captures(text) else {
-        return (None, None);
+        return configmgr_prefix(text);
     };
     let get = |n: &str| c.name(n).map(|m| m.as_str().trim().to_string());
     let time = get("t")
         .or_else(|| Some(format!("{} {}", get("d2")?, get("t2")?)))
         .or_else(|| Some(format!("{} {}", get("d3")?, get("t3")?)));
     (time, get("c").or_else(|| get("c2")))
+}
+
+/// Time and component of a ConfigMgr client log line; the time as `YYYY-MM-DD hh:mm:ss`.
+fn configmgr_prefix(text: &str) -> (Option<String>, Option<String>) {
+    if !text.contains("]LOG]!>") && !text.contains("$$<") {
+        return (None, None);
+    }
+    let Some(c) = CONFIGMGR_LINE.captures(text) else {
+        return (None, None);
+    };
+    let get = |a: &str, b: &str| c.name(a).or_else(|| c.name(b)).map(|m| m.as_str());
+    let time = (|| {
+        let (y, m, d, t) = (
+            get("y", "y2")?,
+            get("m", "m2")?,
+            get("d", "d2")?,
+            get("t", "t2")?,
+        );
+        Some(format!("{y}-{m:0>2}-{d:0>2} {t}"))
+    })();
+    (time, get("c", "c2").map(str::to_string))
+}
+
+/// CMTrace's severity attribute: `type="3"` is an error, `type="2"` a warning.
+fn configmgr_severity(text: &str) -> Option<Level> {
+    let i = text.find("]LOG]!>")?;
+    let attrs = &text[i..];
+    if attrs.contains(" type=\"3\"") {
+        Some(Level::Error)
+    } else if attrs.contains(" type=\"2\"") {
+        Some(Level::Warning)
+    } else {
+        None
+    }
 }
 
 fn failure_words(t: &str) -> bool {
@@ -532,7 +606,17 @@ impl LineParser for PlainParser {
         } else {
             (None, None)
         };
-        if self.kind == LogKind::Windowsupdate && time.is_none() && self.join_wrapped(&text) {
+        // A line without a time continues a wrapped one, unless it is a message of its own
+        // (copied from a log viewer's message column, or a ConfigMgr line whose time is off).
+        if self.kind == LogKind::Windowsupdate
+            && time.is_none()
+            && !super::grammar::wu_record_start(&text)
+            && self.join_wrapped(&text)
+        {
+            return;
+        }
+        // A code alone on a line is the tail of the line above, cut by a wrap at its width.
+        if time.is_none() && lone_code(&text) && self.join_tail(&text) {
             return;
         }
         let mut rec = record(line.no, time, Level::Info, component, text);
@@ -543,7 +627,7 @@ impl LineParser for PlainParser {
                 .next()
                 .map(|kb| Fact::Update { kb, ok: None })
         });
-        if self.kind == LogKind::Windowsupdate {
+        if matches!(self.kind, LogKind::Windowsupdate | LogKind::Text) {
             if let Some(prev) = self.pending.replace(rec) {
                 sink(prev);
             }

@@ -270,12 +270,17 @@ impl LineParser for TextParser {
             Mode::WinEvent => self.winevent_line(&line, sink),
             Mode::Plain => {
                 if let Some(p) = group_provider(&line.text) {
+                    self.plain.finish(sink);
                     self.provider = p.to_string();
                 } else if is_winevent_header(&line.text) {
+                    self.plain.finish(sink);
                     self.mode = Mode::WinEvent;
                 } else if let Some((sep, cols)) = table_header(&line.text) {
+                    self.plain.finish(sink);
                     self.mode = Mode::Table { sep, cols };
                 } else if is_list_start(&line.text) {
+                    // The plain lines above end where the list starts.
+                    self.plain.finish(sink);
                     self.mode = Mode::List { blank: false };
                     self.list_line(&line, true, sink);
                 } else {
@@ -286,6 +291,7 @@ impl LineParser for TextParser {
     }
 
     fn finish(&mut self, sink: &mut dyn FnMut(Record)) {
+        self.plain.finish(sink);
         self.flush(sink);
     }
 }

@@ -36,67 +36,93 @@ enum Field {
 }
 
 /// Field labels of `wevtutil /f:text` and of Event Viewer's "Copy details as text", in the
-/// languages of localised Windows builds (en, zh-CN, ja, de, fr, es, ru).
+/// languages of localised Windows builds (en, zh-CN, ja, de, fr, es, ru, pl, nl, it, pt),
+/// compared case-insensitively (`Event ID`, `Gebeurtenis-ID`).
 fn field(label: &str) -> Option<Field> {
-    let label = label.trim().trim_end_matches(['\u{a0}', ' ']);
-    Some(match label {
-        "Log Name"
+    let label = label
+        .trim()
+        .trim_end_matches(['\u{a0}', ' '])
+        .to_lowercase();
+    Some(match label.as_str() {
+        "log name"
         | "日志名称"
         | "ログの名前"
-        | "Protokollname"
-        | "Nom du journal"
-        | "Nombre de registro"
-        | "Имя журнала" => Field::Channel,
-        "Source" | "来源" | "ソース" | "Quelle" | "Origen" | "Источник" => {
-            Field::Provider
-        }
-        "Date" | "日期" | "日付" | "Datum" | "Fecha" | "Дата" => Field::Date,
-        "Event ID"
-        | "事件 ID"
-        | "事件ID"
-        | "イベント ID"
-        | "Ereignis-ID"
-        | "ID de l'événement"
-        | "ID de l’événement"
-        | "Id. del evento"
-        | "Id. de evento"
-        | "Код события" => Field::Id,
-        "Level" | "级别" | "レベル" | "Ebene" | "Niveau" | "Nivel" | "Уровень" => {
-            Field::Level
-        }
-        "Computer" | "计算机" | "コンピューター" | "Ordinateur" | "Equipo" | "Компьютер" => {
-            Field::Computer
-        }
-        "Description" | "描述" | "説明" | "Beschreibung" | "Descripción" | "Описание" => {
-            Field::Description
-        }
-        "Task"
+        | "protokollname"
+        | "nom du journal"
+        | "nombre de registro"
+        | "имя журнала"
+        | "nazwa dziennika"
+        | "logboeknaam"
+        | "nome registro"
+        | "nome do log" => Field::Channel,
+        "source" | "来源" | "ソース" | "quelle" | "origen" | "источник" | "źródło" | "bron"
+        | "origine" | "fonte" => Field::Provider,
+        "date" | "日期" | "日付" | "datum" | "fecha" | "дата" | "data" => Field::Date,
+        "event id"
+        | "事件 id"
+        | "事件id"
+        | "イベント id"
+        | "ereignis-id"
+        | "id de l'événement"
+        | "id de l’événement"
+        | "id. del evento"
+        | "id. de evento"
+        | "код события"
+        | "identyfikator zdarzenia"
+        | "gebeurtenis-id"
+        | "id evento"
+        | "identificação do evento" => Field::Id,
+        "level" | "级别" | "レベル" | "ebene" | "niveau" | "nivel" | "уровень" | "poziom"
+        | "livello" | "nível" => Field::Level,
+        "computer"
+        | "计算机"
+        | "コンピューター"
+        | "ordinateur"
+        | "equipo"
+        | "компьютер"
+        | "komputer"
+        | "computador" => Field::Computer,
+        "description" | "描述" | "説明" | "beschreibung" | "descripción" | "описание" | "opis"
+        | "beschrijving" | "descrizione" | "descrição" => Field::Description,
+        "task"
         | "任务"
         | "任务类别"
-        | "Task Category"
+        | "task category"
         | "タスクのカテゴリ"
-        | "Aufgabenkategorie"
-        | "Catégorie de la tâche"
-        | "Categoría de la tarea"
-        | "Категория задачи"
-        | "Opcode"
+        | "aufgabenkategorie"
+        | "catégorie de la tâche"
+        | "categoría de la tarea"
+        | "категория задачи"
+        | "kategoria zadania"
+        | "taakcategorie"
+        | "categoria attività"
+        | "categoria da tarefa"
+        | "słowa kluczowe"
+        | "trefwoorden"
+        | "parole chiave"
+        | "palavras-chave"
+        | "użytkownik"
+        | "gebruiker"
+        | "utente"
+        | "usuário"
+        | "opcode"
         | "操作代码"
-        | "Keyword"
-        | "Keywords"
+        | "keyword"
+        | "keywords"
         | "关键字"
         | "キーワード"
-        | "Schlüsselwörter"
-        | "Mots-clés"
-        | "Palabras clave"
-        | "Ключевые слова"
-        | "User"
+        | "schlüsselwörter"
+        | "mots-clés"
+        | "palabras clave"
+        | "ключевые слова"
+        | "user"
         | "用户"
         | "ユーザー"
-        | "Benutzer"
-        | "Utilisateur"
-        | "Usuario"
-        | "Пользователь"
-        | "User Name"
+        | "benutzer"
+        | "utilisateur"
+        | "usuario"
+        | "пользователь"
+        | "user name"
         | "用户名" => Field::Other,
         _ => return None,
     })
@@ -108,7 +134,7 @@ pub(super) fn event_label(text: &str) -> bool {
     label_value(text).is_some_and(|(f, _)| f != Field::Other)
 }
 
-/// Level word of an export, in English or Chinese (event_table's exports use the same words).
+/// Level word of an export, in the languages of `field` (event_table's exports use the same words).
 pub(super) fn level(value: &str) -> Level {
     match value.trim() {
         "Error"
@@ -124,10 +150,24 @@ pub(super) fn level(value: &str) -> Level {
         | "Critique"
         | "Crítico"
         | "Ошибка"
-        | "Критический" => Level::Error,
-        "Warning" | "警告" | "Warnung" | "Avertissement" | "Advertencia" | "Предупреждение" => {
-            Level::Warning
-        }
+        | "Критический"
+        | "Błąd"
+        | "Krytyczny"
+        | "Fout"
+        | "Kritiek"
+        | "Errore"
+        | "Critico"
+        | "Erro" => Level::Error,
+        "Warning"
+        | "警告"
+        | "Warnung"
+        | "Avertissement"
+        | "Advertencia"
+        | "Предупреждение"
+        | "Ostrzeżenie"
+        | "Waarschuwing"
+        | "Avviso"
+        | "Aviso" => Level::Warning,
         _ => Level::Info,
     }
 }

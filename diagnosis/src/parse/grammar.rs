@@ -218,9 +218,58 @@ fn bare(line: &str) -> Option<(LogKind, bool)> {
     (strong || weak).then_some((LogKind::Cbs, strong))
 }
 
-/// `2022/05/21 18:46:43.8925713 8976  5116  Handler …`, the tab-separated forms, and the same
-/// lines with the timestamp and ids cut off (`Handler FATAL: CBS called Error with 0x800f0831`).
+/// A line of a ConfigMgr client log (WUAHandler.log, UpdatesDeployment.log, ScanAgent.log …):
+/// CMTrace's layout (`<![LOG[message]LOG]!><time="…" date="…" component="WUAHandler" …>`) or
+/// the older one (`message  $$<WUAHandler><06-15-2022 10:01:02.123+000><thread=1234 (0x4D2)>`).
+pub(crate) fn configmgr(line: &str) -> bool {
+    let t = line.trim_start();
+    t.starts_with("<![LOG[")
+        || t.find("$$<").is_some_and(|i| {
+            t[i + 3..]
+                .split_once("><")
+                .is_some_and(|(component, _)| !component.is_empty() && !component.contains(' '))
+        })
+}
+
+/// Windows Update messages of the ConfigMgr client and the update agent as a log viewer shows
+/// them, the message column alone (what people copy out of CMTrace): line starts.
+const WU_MESSAGE_STARTS: [&str; 13] = [
+    "OnSearchComplete - ",
+    "Scan failed with error",
+    "Failed to download updates to the WUAgent datastore",
+    "Failed to Add Update Source for WUAgent",
+    "Async searching of updates using WUAgent",
+    "Async installation of updates",
+    "Unexpected HRESULT for downloading complete",
+    "CScanJob::",
+    "Job error (0x",
+    "Copy update to cache failed",
+    "ISusInternal::",
+    "Hash check on file",
+    "WinVerifyTrust",
+];
+
+/// The same, anywhere in the line (`Error: 0x800b0101 when verifying trust for C:\…`).
+const WU_MESSAGE_PARTS: [&str; 2] = [" when verifying trust for ", "CopyUpdateToCache"];
+
+/// True when a line starts a Windows Update record by its wording or layout alone.
+pub(crate) fn wu_record_start(line: &str) -> bool {
+    configmgr(line) || wu_message(line)
+}
+
+fn wu_message(line: &str) -> bool {
+    let t = line.trim_start();
+    WU_MESSAGE_STARTS.iter().any(|s| t.starts_with(s))
+        || WU_MESSAGE_PARTS.iter().any(|s| t.contains(s))
+}
+
+/// `2022/05/21 18:46:43.8925713 8976  5116  Handler …`, the tab-separated forms, the same
+/// lines with the timestamp and ids cut off (`Handler FATAL: CBS called Error with 0x800f0831`),
+/// and the ConfigMgr client's update logs.
 fn windowsupdate(line: &str) -> bool {
+    if wu_record_start(line) {
+        return true;
+    }
     let b = line.as_bytes();
     let stamped = b.len() > 21
         && b[4] == b'/'

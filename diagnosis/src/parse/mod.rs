@@ -25,7 +25,7 @@ pub use cbs::{kb_numbers, os_build_from_package};
 pub(crate) use event_text::is_header as is_event_text_header;
 pub use fragment::looks_like_log;
 pub(crate) use fragment::{Norm, normalise};
-pub(crate) use grammar::{Grammar, classify, component_kind, setupapi};
+pub(crate) use grammar::{Grammar, classify, component_kind, configmgr, setupapi};
 pub(crate) use hresult::CODE_PATTERN;
 pub(crate) use hresult::signed_decimal;
 pub use hresult::{extract_codes, hresult_from_win32};

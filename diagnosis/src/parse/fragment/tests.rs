@@ -89,6 +89,72 @@ fn localised_event_copies_become_events() {
 }
 
 #[test]
+fn configmgr_messages_copied_from_a_log_viewer_are_windows_update_records() {
+    // The message column alone, as a log viewer copies it; lines written for this test.
+    let text = "we restarted the SUP and it still fails with 0x80244019\n\
+OnSearchComplete - Failed to end search job. Error = 0x80244019.\n\
+Failed to download updates to the WUAgent datastore. Error = 0x800b0004.\n\
+Error: 0x800b0101 when verifying trust for C:\\Windows\\SoftwareDistribution\\Download\\a1b2.cab\n";
+    let got = kinds(text);
+    assert_eq!(got[0].1, Some(LogKind::Text), "prose stays text");
+    assert_eq!(got[1], (2, Some(LogKind::Windowsupdate), vec![0x80244019]));
+    assert_eq!(got[2], (3, Some(LogKind::Windowsupdate), vec![0x800b0004]));
+    assert_eq!(got[3], (4, Some(LogKind::Windowsupdate), vec![0x800b0101]));
+}
+
+#[test]
+fn configmgr_layouts_carry_time_component_and_severity() {
+    let text = "<![LOG[Scan failed with error = 0x80244019.]LOG]!><time=\"8:30:07.665-060\" date=\"11-06-2025\" component=\"WUAHandler\" context=\"\" type=\"3\" thread=\"3344\" file=\"cwuahandler.cpp:4196\">\n\
+<![LOG[Update (Missing): 2025-11 Cumulative Update (KB5068781)]LOG]!><time=\"08:30:07.670-060\" date=\"11-06-2025\" component=\"WUAHandler\" context=\"\" type=\"2\" thread=\"3344\" file=\"cwuahandler.cpp:1181\">\n\
+Existing WUA Managed server was already set (http://sup01:8530).  $$<WUAHandler><11-4-2025 09:14:02.433-060><thread=4112 (0x1010)>\n";
+    let recs = parse_str(LogKind::Windowsupdate, text);
+    assert_eq!(recs.len(), 3, "{recs:?}");
+    // A time without its leading zero is not a time the record can carry.
+    assert_eq!(recs[0].time, None);
+    assert_eq!(recs[0].level, Level::Error);
+    assert_eq!(recs[1].time.as_deref(), Some("2025-11-06 08:30:07"));
+    assert_eq!(recs[1].component.as_deref(), Some("WUAHandler"));
+    assert_eq!(recs[1].level, Level::Warning);
+    assert_eq!(recs[2].time.as_deref(), Some("2025-11-04 09:14:02"));
+    assert_eq!(recs[2].component.as_deref(), Some("WUAHandler"));
+    assert_eq!(recs[2].level, Level::Info);
+}
+
+#[test]
+fn a_code_cut_onto_a_line_of_its_own_joins_the_line_above() {
+    // Lines written for this test, wrapped at 80 columns the way a mail client does.
+    let text = "Authentication of file C:\\Temp\\CAB1F2.tmp failed because of an untrusted root, error\n0x800b0109\nnext line 0x80070005 failed\n12345678 is a ticket number\n";
+    let recs = parse_str(LogKind::Text, text);
+    assert_eq!(recs.len(), 3, "{recs:?}");
+    assert_eq!(recs[0].line, 1);
+    assert_eq!(recs[0].codes, vec![0x800b0109]);
+    assert_eq!(recs[0].level, Level::Error);
+    assert_eq!(recs[1].codes, vec![0x80070005]);
+    assert_eq!(recs[2].text, "12345678 is a ticket number");
+}
+
+#[test]
+fn polish_dutch_and_italian_labels_read_as_events_whatever_their_case() {
+    // Values written for this test; the labels are those of the localised Event Viewers, the
+    // Dutch one with the capitalised `ID` that copies of it carry.
+    for text in [
+        "Nazwa dziennika: System\nŹródło: Microsoft-Windows-WindowsUpdateClient\nIdentyfikator zdarzenia: 20\nPoziom: Błąd\nOpis:\nNie można zainstalować aktualizacji, błąd 0x800F0922: KB5034763\n",
+        "Logboeknaam: System\nBron: Microsoft-Windows-WindowsUpdateClient\nGebeurtenis-ID: 20\nNiveau: Fout\nBeschrijving:\nInstallatie van update mislukt met fout 0x800F0922: KB5034763\n",
+        "Nome registro: System\nOrigine: Microsoft-Windows-WindowsUpdateClient\nID evento: 20\nLivello: Errore\nDescrizione:\nInstallazione non riuscita con errore 0x800F0922: KB5034763\n",
+    ] {
+        let recs = parse_str(LogKind::Fragment, text);
+        assert_eq!(recs.len(), 1, "{text}: {recs:?}");
+        assert_eq!(recs[0].level, Level::Error, "{text}");
+        assert_eq!(recs[0].codes, vec![0x800f0922], "{text}");
+        assert!(
+            matches!(&recs[0].fact, Some(Fact::Event { id: 20, provider, .. }) if provider == "Microsoft-Windows-WindowsUpdateClient"),
+            "{text}: {:?}",
+            recs[0].fact
+        );
+    }
+}
+
+#[test]
 fn a_lone_event_message_is_its_event() {
     let recs = parse_str(
         LogKind::Fragment,
