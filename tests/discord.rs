@@ -4,10 +4,13 @@
 //! Layout: this file holds the harness (config, start/stop, bundles); `gateway` covers the
 //! connection and how events are accepted, `cases` the case behaviour users see, `buttons` the
 //! buttons under diagnoses (component interactions), `pastes` log
-//! lines pasted or attached as text, `serve` startup failures and shutdown.
+//! lines pasted or attached as text, `serve` startup failures and shutdown, `crash` the real
+//! process killed between a change and its reply.
 
 mod buttons;
 mod cases;
+#[cfg(unix)]
+mod crash;
 mod gateway;
 mod pastes;
 mod serve;

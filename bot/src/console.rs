@@ -310,8 +310,9 @@ impl Session {
     }
 
     async fn send(&mut self, text: String, attachments: Vec<Attachment>) -> anyhow::Result<()> {
+        let message_id = self.message_id();
         let msg = Incoming {
-            message_id: self.message_id(),
+            message_id: message_id.clone(),
             author: self.author.clone(),
             channel_id: 0,
             case_hint: self.current.clone(),
@@ -327,7 +328,7 @@ impl Session {
             self.show(o)?;
         }
         match work.await {
-            Ok(Ok(())) => {}
+            Ok(Ok(())) => handlers::delivered(&self.ctx, &message_id)?,
             Ok(Err(e)) => eprintln!("casebot: {e:#}"),
             Err(e) => eprintln!("casebot: handler task failed: {e}"),
         }

@@ -546,7 +546,8 @@ impl Bot {
             let (tx, drain) = bot.open(ctx, origin.clone());
             let message_id = incoming.message_id.clone();
             let lang = bot.ctx.reply_lang(&incoming.author.id);
-            if let Err(e) = handlers::handle_message(&bot.ctx, incoming, &tx).await {
+            let handled = handlers::handle_message(&bot.ctx, incoming, &tx).await;
+            if let Err(e) = &handled {
                 tracing::error!(%message_id, "handling failed: {e:#}");
                 // The generic line a user sees when casebot itself fails.
                 let text = handlers::render::fmt(
@@ -565,6 +566,13 @@ impl Bot {
             }
             drop(tx);
             let _ = drain.await;
+            // Only now is the message answered: a redelivery before this point (casebot was
+            // stopped mid-way) is handled again, without applying its changes twice.
+            if handled.is_ok()
+                && let Err(e) = handlers::delivered(&bot.ctx, &message_id)
+            {
+                tracing::error!(%message_id, "cannot record the message as answered: {e:#}");
+            }
             drop(done);
         });
     }

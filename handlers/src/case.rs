@@ -132,7 +132,7 @@ pub fn switch(req: &Req<'_>, id: &CaseId) -> Result<(), HandlerError> {
 pub fn note(req: &Req<'_>, text: &str) -> Result<(), HandlerError> {
     let id = req.case_id()?;
     let stamp = req.stamp();
-    request::update(req.ctx, &id, |c| {
+    req.change(&id, "note", |c| {
         lifecycle::log(c, stamp, "note", text);
         Ok(())
     })?;
@@ -146,7 +146,7 @@ pub fn lang(req: &Req<'_>, lang: Lang) -> Result<(), HandlerError> {
     if let Some(id) = &req.case_id {
         let open = req.case()?.status != CaseStatus::Closed;
         if open {
-            request::update(req.ctx, id, |c| {
+            req.change(id, "lang", |c| {
                 c.lang = lang;
                 Ok(())
             })?;

@@ -6,7 +6,7 @@ use store::{Applied, Case};
 use crate::error::HandlerError;
 use crate::lifecycle;
 use crate::render::{self, fmt};
-use crate::request::{self, Req};
+use crate::request::Req;
 use crate::summary;
 use crate::{ReplyFile, Target};
 
@@ -14,7 +14,7 @@ use crate::{ReplyFile, Target};
 pub fn close(req: &Req<'_>, force: bool, reason: Option<&str>) -> Result<(), HandlerError> {
     let id = req.case_id()?;
     let stamp = req.stamp();
-    let (case, ()) = request::update(req.ctx, &id, |c| {
+    let change = req.change(&id, "close", |c| {
         lifecycle::check_close(c, force, reason)?;
         // The summary shows the close reason, so build it from the case as it will be stored.
         let mut preview = c.clone();
@@ -22,6 +22,7 @@ pub fn close(req: &Req<'_>, force: bool, reason: Option<&str>) -> Result<(), Han
         let text = summary::summary_markdown(&preview, c.lang);
         lifecycle::close(c, force, reason, text, stamp)
     })?;
+    let case = change.case();
     let text = case.summary.clone().unwrap_or_default();
     let file = ReplyFile {
         name: format!("{}-summary.md", case.id),
@@ -41,7 +42,8 @@ pub fn close(req: &Req<'_>, force: bool, reason: Option<&str>) -> Result<(), Han
 pub fn reopen(req: &Req<'_>) -> Result<(), HandlerError> {
     let id = req.case_id()?;
     let stamp = req.stamp();
-    let (case, ()) = request::update(req.ctx, &id, |c| lifecycle::reopen(c, stamp))?;
+    let change = req.change(&id, "reopen", |c| lifecycle::reopen(c, stamp))?;
+    let case = change.case();
     let lang = req.lang();
     let status = crate::case::status_word(case.status, lang);
     let text = fmt(
@@ -78,25 +80,42 @@ pub fn split(req: &Req<'_>, words: Vec<String>, title: Option<String>) -> Result
     let current = req.case()?;
     let (devices, title) = resolve_split(current, words, title);
     let stamp = req.stamp();
-    let new_id = req.ctx.store.new_case_id()?;
-    // Validate on a copy first, so a refused split creates nothing.
-    let new_case = lifecycle::split(
-        &mut current.clone(),
-        &devices,
-        new_id.clone(),
-        &title,
-        stamp,
-    )?;
-    if let Applied::Duplicate = req.ctx.store.create(new_case, None)? {
-        return Err(HandlerError::Internal("new case id already used".into()));
-    }
-    request::update(req.ctx, &id, |c| {
+    let store = &req.ctx.store;
+    // Two changes, each with its own key: the new case, then the devices leaving this one. A
+    // delivery after a crash between them finds the new case and finishes the second.
+    let created_key = req.key("split-new");
+    let new_id = match store.created_by(&created_key)? {
+        Some(new_id) => new_id,
+        None => {
+            let new_id = store.new_case_id()?;
+            // Validate on a copy first, so a refused split creates nothing.
+            let new_case = lifecycle::split(
+                &mut current.clone(),
+                &devices,
+                new_id.clone(),
+                &title,
+                stamp,
+            )?;
+            match store.create(new_case, Some(&created_key))? {
+                Applied::Done(_) => new_id,
+                Applied::Duplicate => store.created_by(&created_key)?.ok_or_else(|| {
+                    HandlerError::Internal("split: the new case is not recorded".into())
+                })?,
+            }
+        }
+    };
+    req.change(&id, "split", |c| {
         lifecycle::split(c, &devices, new_id.clone(), &title, stamp).map(|_| ())
     })?;
-    req.send(crate::Outgoing::CreateThread {
-        case_id: new_id.clone(),
-        name: format!("{new_id} {title}").chars().take(100).collect(),
-    });
+    if crate::case_thread(req.ctx, &new_id)
+        .map_err(|e| HandlerError::Internal(format!("{e:#}")))?
+        .is_none()
+    {
+        req.send(crate::Outgoing::CreateThread {
+            case_id: new_id.clone(),
+            name: format!("{new_id} {title}").chars().take(100).collect(),
+        });
+    }
     let lang = req.lang();
     let list = devices.join(", ");
     let text = fmt(

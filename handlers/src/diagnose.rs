@@ -15,7 +15,7 @@ use store::{BundleRef, Case, CaseId, CaseStatus, JournalEntry, StoredBundle};
 use crate::error::{HandlerError, UserError};
 use crate::lifecycle::{self, Stamp};
 use crate::render::{self, View, fmt, msg};
-use crate::request::{self, Req, now};
+use crate::request::{self, Change, Req, now};
 use crate::{Attachment, Context, Outbox, Outgoing, Reply, Role, Target};
 
 /// Pasted lines are stored under `paste-<message id>.txt` (`paste` names them; a device is never
@@ -181,7 +181,12 @@ fn recurrence_of(ctx: &Context, id: &CaseId, d: &Diagnosis) -> Result<Vec<CaseId
 }
 
 /// Record a finished diagnosis on its device and drop the journal entry. Returns the device.
-fn finish(ctx: &Context, entry: &JournalEntry, d: Diagnosis) -> Result<String, HandlerError> {
+fn finish(
+    ctx: &Context,
+    seen: Option<&Case>,
+    entry: &JournalEntry,
+    d: Diagnosis,
+) -> Result<String, HandlerError> {
     let device = device_name(&entry.device, &d, &entry.bundle_name, &entry.bundle_sha256);
     let bundle = BundleRef {
         sha256: entry.bundle_sha256.clone(),
@@ -193,14 +198,20 @@ fn finish(ctx: &Context, entry: &JournalEntry, d: Diagnosis) -> Result<String, H
         author: &entry.author,
         now: now(),
     };
-    let result = request::update(ctx, &entry.case_id, |c| {
+    // The same key whether the message's handler or `resume` finishes the job, so the bundle
+    // and its diagnosis are recorded once.
+    let key = request::effect_key(&entry.id, "diagnosis");
+    let result = request::change(ctx, (&entry.case_id, seen), &key, |c| {
         let key = lifecycle::add_bundle(c, &device, bundle.clone(), stamp)?;
         lifecycle::record_diagnosis(c, &key, d.clone(), stamp)?;
         Ok(key)
     });
     // Whatever happened, the work is no longer in flight.
     ctx.store.journal_remove(&entry.id)?;
-    Ok(result?.1)
+    Ok(match result? {
+        Change::Done(_, key) => key,
+        Change::Earlier(case) => lifecycle::find_device(&case, &device).unwrap_or(device),
+    })
 }
 
 /// How a bundle reached casebot, for the acknowledgement.
@@ -284,7 +295,7 @@ pub(crate) async fn stored_bundle(
         }
     };
     let others = recurrence_of(ctx, id, &d)?;
-    let device = finish(ctx, &entry, d.clone())?;
+    let device = finish(ctx, Some(case), &entry, d.clone())?;
     req.post(
         Target::Origin,
         device_replies(case, &device, &d, req.view, &others),
@@ -329,18 +340,22 @@ fn latest_bundles(
     Ok(out)
 }
 
+/// Record a re-diagnosis of `device`, for the message `req` when a message asked for it.
 fn record(
-    ctx: &Context,
+    (ctx, req): (&Context, Option<&Req<'_>>),
     id: &CaseId,
     device: &str,
     d: &Diagnosis,
     author: &str,
 ) -> Result<(), HandlerError> {
     let stamp = Stamp { author, now: now() };
-    request::update(ctx, id, |c| {
-        lifecycle::record_diagnosis(c, device, d.clone(), stamp)
-    })?;
-    Ok(())
+    let f = |c: &mut Case| lifecycle::record_diagnosis(c, device, d.clone(), stamp);
+    match req {
+        Some(req) => req
+            .change(id, &format!("rediagnose-{device}"), f)
+            .map(|_| ()),
+        None => request::update(ctx, id, f).map(|_| ()),
+    }
 }
 
 /// `diagnose [device]`: run again from the stored bundles (e.g. after the rules changed).
@@ -381,7 +396,13 @@ pub async fn rerun(req: &Req<'_>, only: Option<&str>) -> Result<(), HandlerError
             Err(e) => return Err(e),
         };
         let others = recurrence_of(req.ctx, &case.id, &d)?;
-        record(req.ctx, &case.id, &device, &d, &req.msg.author.name)?;
+        record(
+            (req.ctx, Some(req)),
+            &case.id,
+            &device,
+            &d,
+            &req.msg.author.name,
+        )?;
         req.post(
             Target::Origin,
             device_replies(case, &device, &d, req.view, &others),
@@ -441,7 +462,7 @@ pub async fn resume(ctx: &Context, out: &Outbox) -> Result<(), HandlerError> {
             Err(e) => return Err(e),
         };
         let others = recurrence_of(ctx, &case.id, &d)?;
-        let device = match finish(ctx, &entry, d.clone()) {
+        let device = match finish(ctx, Some(&case), &entry, d.clone()) {
             Err(HandlerError::User(e)) => {
                 post(out, &target, vec![render::reply(e.message(case.lang))]);
                 continue;
@@ -567,7 +588,7 @@ async fn rediagnose_case(ctx: &Context, case: &Case, out: &Outbox) -> Result<(),
             continue;
         }
         let before = conclusion(old, case.lang);
-        record(ctx, &case.id, &device, &d, "casebot")?;
+        record((ctx, None), &case.id, &device, &d, "casebot")?;
         let after = conclusion(Some(&d), case.lang);
         let head = fmt(
             case.lang,

@@ -83,7 +83,6 @@ pub(crate) async fn handle(ctx: &Context, mut msg: Incoming, out: &Outbox) -> an
             req.say(&line);
         }
     }
-    ctx.store.mark_processed(&msg.message_id)?;
     Ok(())
 }
 

@@ -27,6 +27,7 @@ mod dispatch;
 pub mod download;
 mod error;
 mod facts;
+mod fault;
 pub mod lifecycle;
 pub mod link;
 mod open;
@@ -345,11 +346,21 @@ impl Context {
 
 /// Handle one incoming message: parse, dispatch, push replies into `out`.
 ///
-/// A redelivered message (same `message_id`) produces no output. Errors meant for the user are
-/// pushed as replies; `Err` is only for internal failures, which the adapter logs and answers
-/// with a generic line.
+/// Every change the message makes commits together with its idempotency key, so a message
+/// delivered again is never applied twice. A message already [`delivered`] produces no output;
+/// one delivered again before that (the process stopped between a change and its reply) is
+/// answered from the stored case. Errors meant for the user are pushed as replies; `Err` is
+/// only for internal failures, which the adapter logs and answers with a generic line.
 pub async fn handle_message(ctx: &Context, msg: Incoming, out: &Outbox) -> anyhow::Result<()> {
     dispatch::handle(ctx, msg, out).await
+}
+
+/// Record that the replies to `message_id` were delivered: a later delivery of the same
+/// message is ignored. Adapters call it after they performed everything [`handle_message`]
+/// pushed into its outbox.
+pub fn delivered(ctx: &Context, message_id: &str) -> anyhow::Result<()> {
+    ctx.store.mark_processed(message_id)?;
+    Ok(())
 }
 
 /// Record that `case_id` is discussed in thread `thread_id` (after `Outgoing::CreateThread`).

@@ -232,6 +232,20 @@ pub fn verify_target(case: &Case) -> Result<String, UserError> {
     }
 }
 
+/// The device of the latest verification on the timeline (`<device>: fixed|still failing`).
+pub fn last_verified(case: &Case) -> Option<String> {
+    case.timeline
+        .iter()
+        .rev()
+        .filter(|e| e.kind == "device")
+        .find_map(|e| {
+            case.devices
+                .keys()
+                .find(|k| e.text.starts_with(&format!("{k}: ")))
+                .cloned()
+        })
+}
+
 /// Devices not verified fixed.
 pub fn unverified(case: &Case) -> Vec<String> {
     case.devices

@@ -10,8 +10,9 @@ use crate::error::HandlerError;
 use crate::facts::{ProblemFacts, parse_facts};
 use crate::lifecycle::{self, Stamp};
 use crate::render::{View, fmt, msg};
-use crate::request::{Req, now};
+use crate::request::{self, Req, now};
 use crate::{Outgoing, Target};
+use store::{Applied, Case};
 
 /// Log collection instructions, per language.
 pub fn collect_text(lang: Lang) -> String {
@@ -76,22 +77,15 @@ pub async fn handle(req: &Req<'_>, title: &str) -> Result<(), HandlerError> {
     let lang =
         ctx.user_lang(&req.msg.author.id)
             .unwrap_or(if has_cjk { Lang::Zh } else { req.lang() });
-    let id = ctx.store.new_case_id()?;
-    let stamp = Stamp {
-        author: &req.msg.author.name,
-        now: now(),
-    };
-    let mut case = lifecycle::new_case(id.clone(), title, lang, req.msg.channel_id, stamp);
-    lifecycle::request_logs(&mut case, stamp);
-    let case = match ctx.store.create(case, Some(&req.msg.message_id))? {
-        store::Applied::Done(c) => c,
-        store::Applied::Duplicate => return Ok(()),
-    };
+    let case = create(req, title, lang)?;
     let id = case.id.clone();
-    req.send(Outgoing::CreateThread {
-        case_id: id.clone(),
-        name: thread_name(&id, title),
-    });
+    // A delivery after a crash may find the thread made already.
+    if case.thread_id.is_none() {
+        req.send(Outgoing::CreateThread {
+            case_id: id.clone(),
+            name: thread_name(&id, title),
+        });
+    }
     req.send(Outgoing::SwitchCase(id.clone()));
     let facts = parse_facts(title);
     let text = format!(
@@ -121,6 +115,39 @@ pub async fn handle(req: &Req<'_>, title: &str) -> Result<(), HandlerError> {
         crate::diagnose::attachments(&inner, device).await?;
     }
     Ok(())
+}
+
+/// The case this message opens: created now, together with the message's key, or found when
+/// an earlier delivery of the message created it and stopped before replying.
+fn create(req: &Req<'_>, title: &str, lang: Lang) -> Result<Case, HandlerError> {
+    let (ctx, key) = (req.ctx, req.key("open"));
+    if let Some(id) = ctx.store.created_by(&key)? {
+        return request::load(ctx, &id);
+    }
+    let stamp = Stamp {
+        author: &req.msg.author.name,
+        now: now(),
+    };
+    let mut case = lifecycle::new_case(
+        ctx.store.new_case_id()?,
+        title,
+        lang,
+        req.msg.channel_id,
+        stamp,
+    );
+    lifecycle::request_logs(&mut case, stamp);
+    match ctx.store.create(case, Some(&key))? {
+        Applied::Done(case) => {
+            crate::fault::point(crate::fault::AFTER_COMMIT);
+            Ok(case)
+        }
+        Applied::Duplicate => match ctx.store.created_by(&key)? {
+            Some(id) => request::load(ctx, &id),
+            None => Err(HandlerError::Internal(
+                "open: the case is not recorded".into(),
+            )),
+        },
+    }
 }
 
 /// Discord thread names are at most 100 characters.

@@ -92,6 +92,46 @@ impl Req<'_> {
     pub fn engineer(&self) -> bool {
         self.view.role == Role::Engineer
     }
+
+    /// The idempotency key of this message's change `what` (docs/ARCHITECTURE.md,
+    /// "Idempotency").
+    pub fn key(&self, what: &str) -> String {
+        effect_key(&self.msg.message_id, what)
+    }
+
+    /// [`change`] of case `id` for this message, keyed `what`.
+    pub fn change<T>(
+        &self,
+        id: &CaseId,
+        what: &str,
+        f: impl FnMut(&mut Case) -> Result<T, UserError>,
+    ) -> Result<Change<T>, HandlerError> {
+        change(self.ctx, (id, self.case.as_ref()), &self.key(what), f)
+    }
+}
+
+/// The idempotency key of change `what` made for message `message_id`. The bare message id
+/// means "handled and answered" ([`crate::delivered`]), so a change's key always has a suffix.
+pub(crate) fn effect_key(message_id: &str, what: &str) -> String {
+    format!("{message_id}#{what}")
+}
+
+/// What a change made for a message did.
+pub(crate) enum Change<T> {
+    /// Committed now, with the transition's result.
+    Done(Case, T),
+    /// Committed by an earlier delivery of the same message that stopped before it replied:
+    /// the case as it is now. The transition is not run again.
+    Earlier(Case),
+}
+
+impl<T> Change<T> {
+    /// The case after the change.
+    pub fn case(&self) -> &Case {
+        match self {
+            Change::Done(c, _) | Change::Earlier(c) => c,
+        }
+    }
 }
 
 /// Load a case or fail with a user error naming the id.
@@ -101,24 +141,70 @@ pub(crate) fn load(ctx: &Context, id: &CaseId) -> Result<Case, HandlerError> {
         .ok_or_else(|| UserError::NoSuchCase(id.to_string()).into())
 }
 
-/// Read-modify-write one case with a transition that either succeeds or leaves it untouched.
+/// Read-modify-write one case with a transition that either succeeds or leaves it untouched,
+/// for work no message asked for (a thread binding, a re-diagnosis after a rules change).
 pub(crate) fn update<T>(
     ctx: &Context,
     id: &CaseId,
-    mut f: impl FnMut(&mut Case) -> Result<T, UserError>,
+    f: impl FnMut(&mut Case) -> Result<T, UserError>,
 ) -> Result<(Case, T), HandlerError> {
+    match apply(ctx, id, None, f)? {
+        Change::Done(case, v) => Ok((case, v)),
+        Change::Earlier(_) => Err(HandlerError::Internal("unexpected duplicate".into())),
+    }
+}
+
+/// Like [`update`], for a change a message asked for: the change commits in the same store
+/// transaction as its idempotency `key` ([`Req::key`]), so a message redelivered after a crash
+/// is not applied twice; it gets [`Change::Earlier`] and answers from the case as it is.
+///
+/// The store records a key with every update it is given, so a transition is first tried on a
+/// copy of `seen` (the case as the message found it; loaded when `None`): a refusal (a user
+/// error) records nothing and is answered again on a redelivery.
+pub(crate) fn change<T>(
+    ctx: &Context,
+    (id, seen): (&CaseId, Option<&Case>),
+    key: &str,
+    mut f: impl FnMut(&mut Case) -> Result<T, UserError>,
+) -> Result<Change<T>, HandlerError> {
+    if ctx.store.is_processed(key)? {
+        return Ok(Change::Earlier(load(ctx, id)?));
+    }
+    match seen.filter(|c| &c.id == id) {
+        Some(case) => f(&mut case.clone())?,
+        None => f(&mut load(ctx, id)?)?,
+    };
+    let change = apply(ctx, id, Some(key), f)?;
+    if let Change::Done(..) = change {
+        crate::fault::point(crate::fault::AFTER_COMMIT);
+    }
+    Ok(change)
+}
+
+fn apply<T>(
+    ctx: &Context,
+    id: &CaseId,
+    key: Option<&str>,
+    mut f: impl FnMut(&mut Case) -> Result<T, UserError>,
+) -> Result<Change<T>, HandlerError> {
     let mut result = None;
-    let applied = ctx.store.update(id, None, &mut |c| result = Some(f(c)));
+    let applied = ctx.store.update(id, key, &mut |c| {
+        // A refused transition leaves the case as it was.
+        let before = c.clone();
+        let r = f(c);
+        if r.is_err() {
+            *c = before;
+        }
+        result = Some(r);
+    });
     let case = match applied {
         Ok(Applied::Done(case)) => case,
-        Ok(Applied::Duplicate) => {
-            return Err(HandlerError::Internal("unexpected duplicate".into()));
-        }
+        Ok(Applied::Duplicate) => return Ok(Change::Earlier(load(ctx, id)?)),
         Err(StoreError::NotFound(_)) => return Err(UserError::NoSuchCase(id.to_string()).into()),
         Err(e) => return Err(e.into()),
     };
     match result {
-        Some(Ok(v)) => Ok((case, v)),
+        Some(Ok(v)) => Ok(Change::Done(case, v)),
         Some(Err(e)) => Err(e.into()),
         None => Err(HandlerError::Internal("case update did not run".into())),
     }

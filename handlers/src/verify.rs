@@ -5,7 +5,7 @@ use crate::command::Verdict;
 use crate::error::HandlerError;
 use crate::lifecycle;
 use crate::render::fmt;
-use crate::request::{self, Req};
+use crate::request::{Change, Req};
 
 /// Record a verdict for `device` (or the one device waiting for it).
 pub fn handle(
@@ -16,13 +16,24 @@ pub fn handle(
 ) -> Result<(), HandlerError> {
     let id = req.case_id()?;
     let stamp = req.stamp();
-    let (case, key) = request::update(req.ctx, &id, |c| {
+    let change = req.change(&id, "verify", |c| {
         let dev = match device {
             Some(d) => d.to_string(),
             None => lifecycle::verify_target(c)?,
         };
         lifecycle::verify(c, &dev, verdict, note, stamp)
     })?;
+    let (case, key) = match change {
+        Change::Done(case, key) => (case, key),
+        // Recorded before a restart: the device is the one named, else the last one verified.
+        Change::Earlier(case) => {
+            let key = device
+                .and_then(|d| lifecycle::find_device(&case, d))
+                .or_else(|| lifecycle::last_verified(&case))
+                .unwrap_or_default();
+            (case, key)
+        }
+    };
     let open = lifecycle::unverified(&case);
     let lang = req.lang();
     let waiting = open.join(", ");

@@ -131,6 +131,9 @@ pub trait CaseStore: Send + Sync {
     /// Insert a new case. With `message_id`, the id is recorded in the same transaction and a
     /// second call with the same id returns `Applied::Duplicate`.
     fn create(&self, case: Case, message_id: Option<&str>) -> Result<Applied<Case>, StoreError>;
+    /// The case that `create` inserted with `message_id`, if any. A message redelivered after a
+    /// crash between its `create` and its reply finds the case here, to finish the reply.
+    fn created_by(&self, message_id: &str) -> Result<Option<CaseId>, StoreError>;
     /// Load a case.
     fn get(&self, id: &CaseId) -> Result<Option<Case>, StoreError>;
     /// Read-modify-write inside one transaction: load, call `f`, save if it changed, and record

@@ -17,6 +17,8 @@ struct Inner {
     counter: u64,
     cases: BTreeMap<CaseId, Case>,
     processed: BTreeMap<String, u64>,
+    /// Message id → the case `create` inserted with it.
+    created: BTreeMap<String, CaseId>,
     threads: BTreeMap<u64, CaseId>,
     /// id → (insertion sequence, entry).
     journal: BTreeMap<String, (u64, JournalEntry)>,
@@ -188,8 +190,13 @@ impl CaseStore for MemStore {
         inner.cases.insert(case.id.clone(), case.clone());
         if let Some(mid) = message_id {
             inner.processed.insert(mid.to_string(), now_secs());
+            inner.created.insert(mid.to_string(), case.id.clone());
         }
         Ok(Applied::Done(case))
+    }
+
+    fn created_by(&self, message_id: &str) -> Result<Option<CaseId>, StoreError> {
+        Ok(self.lock().created.get(message_id).cloned())
     }
 
     fn get(&self, id: &CaseId) -> Result<Option<Case>, StoreError> {
@@ -245,6 +252,10 @@ impl CaseStore for MemStore {
         let mut inner = self.lock();
         let count = inner.processed.len();
         inner.processed.retain(|_, at| *at >= before);
+        let Inner {
+            processed, created, ..
+        } = &mut *inner;
+        created.retain(|mid, _| processed.contains_key(mid));
         Ok((count - inner.processed.len()) as u64)
     }
 

@@ -100,6 +100,10 @@ pub(crate) struct ProcessedRecord {
     pub v: u32,
     /// Unix seconds.
     pub at: u64,
+    /// The case `create` inserted with this message id (absent in records written before it
+    /// was kept, and for ids that created no case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case: Option<CaseId>,
 }
 
 /// A thread bound to a case.

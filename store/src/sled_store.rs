@@ -344,12 +344,14 @@ fn bind_threads(
     Ok(())
 }
 
-fn processed_value() -> Result<Vec<u8>, StoreError> {
+/// A processed-id record; `case` names the case a `create` inserted with the id.
+fn processed_value(case: Option<&CaseId>) -> Result<Vec<u8>, StoreError> {
     encode(
         "processed id",
         &ProcessedRecord {
             v: CURRENT,
             at: now_secs(),
+            case: case.cloned(),
         },
     )
 }
@@ -421,8 +423,15 @@ impl MergeTarget for TxMerge<'_> {
         Ok(self.processed.get(MessageKey(id).bytes())?.is_some())
     }
     fn put_processed(&mut self, id: &str, at: u64) -> Result<(), TxErr> {
-        let bytes =
-            encode("processed id", &ProcessedRecord { v: CURRENT, at }).map_err(abort_err)?;
+        let bytes = encode(
+            "processed id",
+            &ProcessedRecord {
+                v: CURRENT,
+                at,
+                case: None,
+            },
+        )
+        .map_err(abort_err)?;
         self.processed.insert(MessageKey(id).bytes(), bytes)?;
         Ok(())
     }
@@ -476,7 +485,7 @@ impl CaseStore for SledStore {
     fn create(&self, case: Case, message_id: Option<&str>) -> Result<Applied<Case>, StoreError> {
         let key = CaseKey(&case.id);
         let bytes = encode_case(&case)?;
-        let processed_bytes = processed_value()?;
+        let processed_bytes = processed_value(Some(&case.id))?;
         let applied = (&self.cases, &self.processed, &self.threads)
             .transaction(|(cases, processed, threads)| {
                 if let Some(mid) = message_id
@@ -503,6 +512,17 @@ impl CaseStore for SledStore {
         })
     }
 
+    fn created_by(&self, message_id: &str) -> Result<Option<CaseId>, StoreError> {
+        match self
+            .processed
+            .get(MessageKey(message_id).bytes())
+            .map_err(db_err)?
+        {
+            Some(bytes) => Ok(decode::<ProcessedRecord>("processed id", &bytes)?.case),
+            None => Ok(None),
+        }
+    }
+
     fn get(&self, id: &CaseId) -> Result<Option<Case>, StoreError> {
         match self.cases.get(CaseKey(id).bytes()).map_err(db_err)? {
             Some(bytes) => decode_case(&bytes).map(Some),
@@ -517,7 +537,7 @@ impl CaseStore for SledStore {
         f: &mut dyn FnMut(&mut Case),
     ) -> Result<Applied<Case>, StoreError> {
         let key = CaseKey(id);
-        let processed_bytes = processed_value()?;
+        let processed_bytes = processed_value(None)?;
         // sled may re-run the closure on conflict; `f` is documented to be pure.
         let f = RefCell::new(f);
         let (applied, wrote) = (&self.cases, &self.processed, &self.threads)
@@ -562,7 +582,7 @@ impl CaseStore for SledStore {
     }
 
     fn mark_processed(&self, message_id: &str) -> Result<bool, StoreError> {
-        let bytes = processed_value()?;
+        let bytes = processed_value(None)?;
         let swapped = self
             .processed
             .compare_and_swap(

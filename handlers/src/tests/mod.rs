@@ -176,10 +176,12 @@ impl FakeChat {
 
     async fn deliver(&self, msg: Incoming) -> Vec<Outgoing> {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let message_id = msg.message_id.clone();
         tokio::time::timeout(Duration::from_secs(20), handle_message(&self.ctx, msg, &tx))
             .await
             .expect("handler timed out")
             .unwrap();
+        crate::delivered(&self.ctx, &message_id).unwrap();
         drop(tx);
         let mut out = Vec::new();
         while let Some(o) = rx.recv().await {
@@ -812,6 +814,9 @@ impl CaseStore for CountingStore {
         message_id: Option<&str>,
     ) -> Result<store::Applied<store::Case>, store::StoreError> {
         self.inner.create(case, message_id)
+    }
+    fn created_by(&self, message_id: &str) -> Result<Option<CaseId>, store::StoreError> {
+        self.inner.created_by(message_id)
     }
     fn get(&self, id: &CaseId) -> Result<Option<store::Case>, store::StoreError> {
         self.gets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);

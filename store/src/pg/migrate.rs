@@ -13,7 +13,10 @@ use super::conn::{pg_err, wait};
 use crate::StoreError;
 
 /// Every migration, in order; version = index + 1.
-pub(crate) const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_initial.sql")];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_initial.sql"),
+    include_str!("../../migrations/0002_created_by.sql"),
+];
 
 /// Key of the advisory lock that serialises migrations ("casebot" in ASCII).
 const LOCK_KEY: i64 = 0x0063_6173_6562_6f74;

@@ -262,10 +262,20 @@ async fn bind_threads(
 
 /// Record `message_id` in `tx`; false if it was already recorded.
 async fn record_message(tx: &impl GenericClient, message_id: &str) -> Result<bool, StoreError> {
+    record_creation(tx, message_id, None).await
+}
+
+/// Record `message_id` in `tx`, naming the case it created if any; false if already recorded.
+async fn record_creation(
+    tx: &impl GenericClient,
+    message_id: &str,
+    case: Option<&CaseId>,
+) -> Result<bool, StoreError> {
     let n = tx
         .execute(
-            "INSERT INTO processed (message_id, at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            &[&message_id, &to_i64(now_secs())],
+            "INSERT INTO processed (message_id, at, case_id) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+            &[&message_id, &to_i64(now_secs()), &case.map(CaseId::as_str)],
         )
         .await
         .map_err(pg_err)?;
@@ -560,7 +570,7 @@ impl CaseStore for PgStore {
         wait(async {
             let tx = client.transaction().await.map_err(pg_err)?;
             if let Some(mid) = message_id
-                && !record_message(&tx, mid).await?
+                && !record_creation(&tx, mid, Some(&case.id)).await?
             {
                 return Ok(Applied::Duplicate);
             }
@@ -579,6 +589,23 @@ impl CaseStore for PgStore {
             tx.commit().await.map_err(pg_err)?;
             Ok(Applied::Done(case))
         })
+    }
+
+    fn created_by(&self, message_id: &str) -> Result<Option<CaseId>, StoreError> {
+        let client = self.pool.get()?;
+        let row = wait(client.query_opt(
+            "SELECT case_id FROM processed WHERE message_id = $1",
+            &[&message_id],
+        ))
+        .map_err(pg_err)?;
+        row.and_then(|r| r.get::<_, Option<String>>(0))
+            .map(|id| {
+                CaseId::parse(&id).map_err(|reason| StoreError::Codec {
+                    what: "processed id".into(),
+                    reason,
+                })
+            })
+            .transpose()
     }
 
     fn get(&self, id: &CaseId) -> Result<Option<Case>, StoreError> {

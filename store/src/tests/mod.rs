@@ -97,6 +97,7 @@ all_backends!(
     ids_are_well_formed_and_unique,
     create_get_update_list,
     redelivered_create_is_duplicate,
+    a_created_case_is_found_by_its_message_id,
     redelivered_update_changes_nothing,
     update_of_missing_case_is_not_found,
     update_may_not_change_id,

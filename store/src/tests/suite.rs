@@ -78,6 +78,25 @@ pub fn redelivered_create_is_duplicate(store: &dyn CaseStore) {
     assert_eq!(store.case_by_thread(8).expect("thread"), None);
 }
 
+pub fn a_created_case_is_found_by_its_message_id(store: &dyn CaseStore) {
+    let id = store.new_case_id().expect("id");
+    store
+        .create(sample_case(id.clone(), 1, None), Some("msg-open"))
+        .expect("create");
+    // The redelivered message finds the case its first delivery created.
+    assert_eq!(store.created_by("msg-open").expect("created by"), Some(id));
+    let other = created(store, 2, None);
+    store
+        .update(&other, Some("msg-note"), &mut |c| {
+            c.timeline.push(note("x"))
+        })
+        .expect("update");
+    assert_eq!(store.created_by("msg-note").expect("created by"), None);
+    assert!(store.mark_processed("msg-help").expect("mark"));
+    assert_eq!(store.created_by("msg-help").expect("created by"), None);
+    assert_eq!(store.created_by("never-seen").expect("created by"), None);
+}
+
 pub fn redelivered_update_changes_nothing(store: &dyn CaseStore) {
     let id = created(store, 1, None);
     let mut push = |c: &mut crate::Case| c.timeline.push(note("once"));
