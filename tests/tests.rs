@@ -8,5 +8,6 @@ mod discord;
 mod fake_discord;
 mod pg;
 mod store;
+mod stored_case;
 mod util;
 mod web;
