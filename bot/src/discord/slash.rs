@@ -219,6 +219,30 @@ mod tests {
         assert_eq!(text_only, ["case"]);
     }
 
+    /// A command that takes a bundle says so in its description, in both languages: the
+    /// description is all a user sees in Discord's command picker.
+    #[test]
+    fn commands_taking_a_bundle_say_so() {
+        let json = registered();
+        let with_bundle: Vec<&serde_json::Value> = json
+            .iter()
+            .filter(|c| {
+                c["options"]
+                    .as_array()
+                    .is_some_and(|o| o.iter().any(|o| o["type"] == 11))
+            })
+            .collect();
+        assert!(!with_bundle.is_empty());
+        for c in with_bundle {
+            let en = c["description"].as_str().unwrap_or_default();
+            let zh = c["description_localizations"][ZH]
+                .as_str()
+                .unwrap_or_default();
+            assert!(en.contains("attached bundle"), "{}: {en}", c["name"]);
+            assert!(zh.contains("日志包"), "{}: {zh}", c["name"]);
+        }
+    }
+
     #[test]
     fn choices_and_types_follow_the_argument_types() {
         let json = registered();

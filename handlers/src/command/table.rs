@@ -109,7 +109,10 @@ pub static COMMANDS: &[Spec] = &[
             ),
         ],
         permission: Role::Customer,
-        help: ["diagnose again from stored logs", "用已保存的日志重新诊断"],
+        help: [
+            "diagnose an attached bundle, or again from stored logs",
+            "诊断附带的日志包，或用已保存的日志重新诊断",
+        ],
         slash: true,
         strict: false,
         build: |mut v| {
