@@ -5,8 +5,8 @@
 use diagnosis::{Diagnosis, Lang, Limits, RuleSet};
 use handlers::command::Verdict;
 use handlers::lifecycle::{self, Stamp};
-use handlers::render::{View, diagnosis_replies};
-use handlers::summary::{customer_summary, summary_markdown};
+use handlers::render::{CaseView, DiagnosisView, View, diagnosis_replies};
+use handlers::summary::summary_markdown;
 use handlers::{Reply, Role};
 use store::{BundleRef, Case, CaseId};
 
@@ -66,19 +66,26 @@ fn chat_replies_and_summaries_of_the_founding_case() {
     ];
     for lang in [Lang::En, Lang::Zh] {
         let mut case = founding_case(&devices, lang);
-        let summary = summary_markdown(&case, lang);
+        let engineer = View {
+            lang,
+            role: Role::Engineer,
+        };
+        let summary = summary_markdown(&CaseView::new(&case, &rules, engineer));
         lifecycle::close(&mut case, false, None, summary.clone(), AT).expect("close");
         for role in [Role::Engineer, Role::Customer] {
             let view = View { lang, role };
             let mut out = String::new();
             for (name, d) in &devices {
                 out.push_str(&format!("===== diagnosis of {name} =====\n"));
-                push_replies(&mut out, &diagnosis_replies(&case.id, name, d, view, &[]));
+                let d = DiagnosisView::new(d, &rules, view);
+                push_replies(&mut out, &diagnosis_replies(&case.id, name, &d, &[]));
             }
             out.push_str("===== close summary =====\n");
             match role {
                 Role::Engineer => out.push_str(&summary),
-                Role::Customer => out.push_str(&customer_summary(&case, lang)),
+                Role::Customer => {
+                    out.push_str(&summary_markdown(&CaseView::new(&case, &rules, view)));
+                }
             }
             let role_name = match role {
                 Role::Engineer => "engineer",

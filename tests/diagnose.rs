@@ -149,11 +149,32 @@ fn commands(f: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Every field name of `v` that names a language (`title_zh`, …), with its path.
+fn translated_fields(v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                if k.ends_with("_zh") || k.ends_with("_en") {
+                    out.push(k.clone());
+                }
+                out.extend(translated_fields(child));
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| out.extend(translated_fields(i))),
+        _ => {}
+    }
+    out
+}
+
 #[test]
 fn device1_winmgmt_disabled() {
     let d = golden_all("device1.zip", "device1");
-    assert_eq!(d["schema"], "casebot.diagnosis.v1");
+    assert_eq!(d["schema"], "casebot.diagnosis.v2");
+    // The contract is data: no field carries a translation.
+    assert_eq!(translated_fields(&d), Vec::<String>::new());
     let f = top(&d);
+    assert_eq!(f["vars"]["service"], "Winmgmt");
     assert_eq!(f["root_cause"], "service-disabled-advanced-installer");
     assert!(f["confidence"].as_f64().unwrap() >= 0.9);
     assert_eq!(f["subject"]["service"], "Winmgmt");

@@ -145,6 +145,7 @@ fn site() -> Option<&'static Site> {
         };
         let ctx =
             Context::new(Arc::clone(&store), rules, HandlersConfig::default()).with_links(issuer);
+        let rules = Arc::clone(&ctx.rules);
         let script_log = script_bundle(dir.path());
         let (case, chat_links, customer_asked) = runtime.block_on(async {
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -183,6 +184,7 @@ fn site() -> Option<&'static Site> {
             store,
             LinkKey::from_text(KEY).expect("key"),
             diagnosis::Limits::default(),
+            rules,
         );
         runtime.spawn(web::serve(listener, state, std::future::pending()));
         Site {

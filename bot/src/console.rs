@@ -116,7 +116,11 @@ pub fn run(config: Option<&Path>, args: ConsoleArgs) -> anyhow::Result<ExitCode>
         .context("starting the async runtime")?;
     runtime.block_on(async {
         let web = match web {
-            Some(web) => Some(web.start(store, diagnosis::Limits::default())?),
+            Some(web) => Some(web.start(
+                store,
+                diagnosis::Limits::default(),
+                Arc::clone(&session.ctx.rules),
+            )?),
             None => None,
         };
         let result = session.run().await;

@@ -16,7 +16,7 @@ pub struct DiagnoseArgs {
     /// input (e.g. pasted log lines), up to the configured download limit (download.max_bytes),
     /// and reports it as `stdin.txt`.
     pub path: PathBuf,
-    /// Print the casebot.diagnosis.v1 JSON document instead of the report.
+    /// Print the casebot.diagnosis.v2 JSON document instead of the report.
     #[arg(long)]
     pub json: bool,
     /// Report language (zh or en).
@@ -69,7 +69,13 @@ pub fn run(config: Option<&Path>, args: &DiagnoseArgs) -> anyhow::Result<ExitCod
         s.push('\n');
         s
     } else {
-        handlers::render::terminal::render_text(&d, lang)
+        let view = handlers::render::View {
+            lang,
+            role: handlers::Role::Engineer,
+        };
+        handlers::render::terminal::render_text(&handlers::render::DiagnosisView::new(
+            &d, &rules, view,
+        ))
     };
     print_stdout(&text)?;
     Ok(ExitCode::SUCCESS)

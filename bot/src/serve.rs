@@ -95,7 +95,11 @@ pub async fn serve_with_web(
     let web = match web {
         Some(web) => {
             ctx = ctx.with_links(web.issuer());
-            Some(web.start(Arc::clone(&store), cfg.handlers.limits.clone())?)
+            Some(web.start(
+                Arc::clone(&store),
+                cfg.handlers.limits.clone(),
+                Arc::clone(&ctx.rules),
+            )?)
         }
         None => None,
     };

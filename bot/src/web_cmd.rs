@@ -132,6 +132,7 @@ impl WebServe {
         self,
         store: Arc<dyn CaseStore>,
         limits: diagnosis::Limits,
+        rules: Arc<std::sync::RwLock<Arc<diagnosis::RuleSet>>>,
     ) -> anyhow::Result<Running> {
         let listener = tokio::net::TcpListener::from_std(self.listener)
             .context("--web: cannot use the socket")?;
@@ -141,7 +142,7 @@ impl WebServe {
                 self.base_url
             );
         }
-        let state = web::WebState::new(store, self.key, limits);
+        let state = web::WebState::new(store, self.key, limits, rules);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let shutdown = async {

@@ -16,9 +16,36 @@ fn find(code: u32) -> Option<&'static Entry> {
     CODES.iter().find(|e| e.code == code)
 }
 
-/// Decode a normalised code into name and meanings (unknown codes get an empty name).
+/// Decode a normalised code into name and English meaning (unknown codes get an empty name).
 pub fn lookup(code: u32) -> CodeInfo {
-    let entry = find(code)
+    match entry(code) {
+        Some(e) => CodeInfo {
+            code: format!("0x{code:08x}"),
+            name: e.name.to_string(),
+            meaning: e.en.to_string(),
+        },
+        None => CodeInfo {
+            code: format!("0x{code:08x}"),
+            name: String::new(),
+            meaning: String::new(),
+        },
+    }
+}
+
+/// The meaning of a code in every language the knowledge base carries; `code` as in
+/// [`CodeInfo::code`](crate::report::CodeInfo) (`0x` + hex) or as a number.
+pub fn meaning_texts(code: &str) -> Option<crate::rule::Texts<'static>> {
+    let code = code.trim();
+    let n = match code.strip_prefix("0x").or_else(|| code.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+        None => code.parse().ok()?,
+    };
+    entry(n).map(|e| crate::rule::Texts { en: e.en, zh: e.zh })
+}
+
+/// The table entry of `code`, directly or through its Win32/NT form.
+fn entry(code: u32) -> Option<&'static Entry> {
+    find(code)
         .or_else(|| {
             // HRESULT_FROM_NT: an NTSTATUS with the N bit set (0xd015001a → 0xc015001a).
             (code & 0xF000_0000 == 0xD000_0000)
@@ -29,21 +56,7 @@ pub fn lookup(code: u32) -> CodeInfo {
             (code != 0 && code <= 0xFFFF)
                 .then(|| find(hresult_from_win32(code)))
                 .flatten()
-        });
-    match entry {
-        Some(e) => CodeInfo {
-            code: format!("0x{code:08x}"),
-            name: e.name.to_string(),
-            meaning: e.en.to_string(),
-            meaning_zh: e.zh.to_string(),
-        },
-        None => CodeInfo {
-            code: format!("0x{code:08x}"),
-            name: String::new(),
-            meaning: String::new(),
-            meaning_zh: String::new(),
-        },
-    }
+        })
 }
 
 /// Every catalogued code, in table order.
@@ -174,11 +187,12 @@ pub fn explain_text(query: &str, lang: Option<Lang>) -> Result<String, String> {
         known = true;
         out.push_str(&format!("{}  {}\n", info.code, info.name));
         out.push_str(&format!("  forms: {}\n", notations(code)));
+        let zh = entry(code).map_or("", |e| e.zh);
         if lang != Some(Lang::Zh) {
             out.push_str(&format!("  en: {}\n", info.meaning));
         }
         if lang != Some(Lang::En) {
-            out.push_str(&format!("  zh: {}\n", info.meaning_zh));
+            out.push_str(&format!("  zh: {zh}\n"));
         }
     }
     if known {
@@ -219,10 +233,9 @@ mod tests {
         ] {
             let info = lookup(code);
             assert_eq!(info.name, name);
-            assert!(
-                !info.meaning.is_empty() && !info.meaning_zh.is_empty(),
-                "{name}"
-            );
+            let texts = meaning_texts(&info.code).expect("catalogued");
+            assert!(!info.meaning.is_empty() && !texts.zh.is_empty(), "{name}");
+            assert_eq!(texts.en, info.meaning);
         }
     }
 

@@ -8,8 +8,9 @@
 //! - [`rule`]: rules as TOML data compiled into a [`rule::RuleSet`].
 //! - [`engine`]: runs a `RuleSet` over a `Bundle` and produces a [`report::Diagnosis`].
 //! - [`codes`]: the error-code knowledge base (names and meanings, en and zh).
-//! - [`report`]: the `casebot.diagnosis.v1` JSON contract (the terminal report and chat replies
-//!   are drawn from it by `handlers::render`).
+//! - [`report`]: the `casebot.diagnosis.v2` JSON contract: ids, values and English texts; the
+//!   rule set ([`rule::Texts`]) and the code table hold every language, and `handlers::render`
+//!   draws the terminal report and chat replies from both.
 //!
 //! No tokio, serenity, sled or reqwest here: the engine is synchronous and deterministic.
 #![deny(missing_docs)]

@@ -1,14 +1,22 @@
-//! The `casebot.diagnosis.v1` output contract (docs/ARCHITECTURE.md, "Root causes").
+//! The `casebot.diagnosis.v2` output contract (docs/ARCHITECTURE.md, "The diagnosis contract").
 //!
-//! Every human-readable text carries an English field and, where the audience may be Chinese,
-//! a `*_zh` twin, so one stored diagnosis can be rendered in either language later.
+//! The contract is data: ids (root cause, rule, missing-log kind, error code), the values the
+//! rule's texts were filled with (`vars`), evidence, and the English texts for readers of the
+//! JSON. Other languages are not in it: a renderer looks the texts up by id in the rule set and
+//! the code table (`handlers::render::view`).
+//!
+//! `casebot.diagnosis.v1` carried `*_zh` twins of every text. A v1 document still deserialises
+//! (the twins are ignored, `vars` is empty); [`Diagnosis::migrate`] brings it to v2.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 /// Schema id written into every [`Diagnosis`].
-pub const SCHEMA: &str = "casebot.diagnosis.v1";
+pub const SCHEMA: &str = "casebot.diagnosis.v2";
+
+/// The previous schema id: texts with `*_zh` twins, no `vars`.
+pub const SCHEMA_V1: &str = "casebot.diagnosis.v1";
 
 /// Findings at or above this confidence are diagnoses; below it they are hints (alternatives).
 pub const CONFIDENT: f64 = 0.5;
@@ -67,6 +75,20 @@ impl Diagnosis {
     pub fn top(&self) -> Option<&Finding> {
         self.findings.first().filter(|f| f.confidence >= CONFIDENT)
     }
+
+    /// Bring a diagnosis read from an older schema to [`SCHEMA`]; true when it changed.
+    ///
+    /// v1 → v2: deserialising already dropped the `*_zh` twins; `vars` stays empty (v1 did not
+    /// record them), and renderers recover a value from the English text where they need one.
+    /// Any other schema id is left alone: it is either current or not one casebot wrote.
+    pub fn migrate(&mut self) -> bool {
+        if self.schema == SCHEMA_V1 {
+            self.schema = SCHEMA.to_string();
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// What the bundle held.
@@ -120,12 +142,12 @@ pub struct Missing {
     pub why: String,
     /// How to collect it, with exact commands (en).
     pub how: String,
-    /// Why it is needed (zh).
-    #[serde(default)]
-    pub why_zh: String,
-    /// How to collect it (zh).
-    #[serde(default)]
-    pub how_zh: String,
+    /// The rule that asks for it; absent for what every diagnosis needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Values filled into the rule's texts.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vars: BTreeMap<String, String>,
 }
 
 /// Facts about the device.
@@ -148,9 +170,6 @@ pub struct Finding {
     pub rule: String,
     /// Title (en).
     pub title: String,
-    /// Title (zh).
-    #[serde(default)]
-    pub title_zh: String,
     /// Calibrated confidence 0.0–1.0; below [`CONFIDENT`] it is a hint.
     pub confidence: f64,
     /// What the finding is about, e.g. `service` → `Winmgmt`, `installer` → `WMI`.
@@ -164,9 +183,10 @@ pub struct Finding {
     /// What would confirm this finding (for hints), en.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub confirm: Vec<String>,
-    /// What would confirm this finding (for hints), zh.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub confirm_zh: Vec<String>,
+    /// Values filled into the rule's texts (captures such as `service`, and `kb`, `computer`),
+    /// so that a renderer can fill the same texts in another language.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vars: BTreeMap<String, String>,
 }
 
 /// A decoded error code.
@@ -178,9 +198,6 @@ pub struct CodeInfo {
     pub name: String,
     /// One-line meaning (en).
     pub meaning: String,
-    /// One-line meaning (zh).
-    #[serde(default)]
-    pub meaning_zh: String,
 }
 
 /// One evidence line.
@@ -199,9 +216,6 @@ pub struct Evidence {
 pub struct Step {
     /// What to do (en).
     pub text: String,
-    /// What to do (zh).
-    #[serde(default)]
-    pub text_zh: String,
     /// Exact command to run, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,

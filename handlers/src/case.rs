@@ -3,13 +3,13 @@
 
 use std::fmt::Write as _;
 
-use diagnosis::Lang;
+use diagnosis::{Lang, RuleSet};
 use store::{Case, CaseId, CaseStatus};
 
 use crate::command;
 use crate::error::{HandlerError, UserError};
 use crate::lifecycle;
-use crate::render::{self, finding_title, fmt, msg};
+use crate::render::{finding_title, fmt, msg};
 use crate::request::{self, Req};
 use crate::summary;
 use crate::{Outgoing, Reply, Role, Target};
@@ -47,7 +47,7 @@ fn headline(case: &Case, lang: Lang) -> String {
 }
 
 /// The status text of a case for `role`.
-pub fn status_text(case: &Case, lang: Lang, role: Role) -> String {
+pub fn status_text(case: &Case, rules: &RuleSet, lang: Lang, role: Role) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", headline(case, lang));
     for d in case.devices.values() {
@@ -55,11 +55,11 @@ pub fn status_text(case: &Case, lang: Lang, role: Role) -> String {
         let cause = match (finding, role) {
             (Some(f), Role::Engineer) => format!(
                 "{} (`{}`, {:.0}%)",
-                finding_title(f, lang),
+                finding_title(f, rules, lang),
                 f.root_cause,
                 f.confidence * 100.0
             ),
-            (Some(f), Role::Customer) => finding_title(f, lang).to_string(),
+            (Some(f), Role::Customer) => finding_title(f, rules, lang),
             (None, _) => "—".to_string(),
         };
         let _ = writeln!(
@@ -85,7 +85,12 @@ pub fn status_text(case: &Case, lang: Lang, role: Role) -> String {
 /// `status`.
 pub fn status(req: &Req<'_>) -> Result<(), HandlerError> {
     let case = req.case()?;
-    req.say(&status_text(case, req.lang(), req.view.role));
+    req.say(&status_text(
+        case,
+        &req.ctx.rule_set(),
+        req.lang(),
+        req.view.role,
+    ));
     Ok(())
 }
 
@@ -124,7 +129,12 @@ pub fn cases(req: &Req<'_>) -> Result<(), HandlerError> {
 pub fn switch(req: &Req<'_>, id: &CaseId) -> Result<(), HandlerError> {
     let case = request::load(req.ctx, id)?;
     req.send(Outgoing::SwitchCase(case.id.clone()));
-    req.say(&status_text(&case, req.lang(), req.view.role));
+    req.say(&status_text(
+        &case,
+        &req.ctx.rule_set(),
+        req.lang(),
+        req.view.role,
+    ));
     Ok(())
 }
 
@@ -159,7 +169,7 @@ pub fn lang(req: &Req<'_>, lang: Lang) -> Result<(), HandlerError> {
 /// `export`: summary as Markdown and the case as JSON.
 pub fn export(req: &Req<'_>) -> Result<(), HandlerError> {
     let case = req.case()?;
-    let files = summary::export_files(case, req.lang(), req.view.role)
+    let files = summary::export_files(case, &req.ctx.rule_set(), req.view)
         .map_err(|e| HandlerError::Internal(format!("export: {e}")))?;
     let key = match files.len() {
         1 => "case.export_summary",
@@ -200,7 +210,8 @@ pub fn explain(req: &Req<'_>, code: &str) -> Result<(), HandlerError> {
     }
     let mut out = String::new();
     for i in infos {
-        let meaning = render::loc(lang, &i.meaning, &i.meaning_zh);
+        let meaning =
+            diagnosis::codes::meaning_texts(&i.code).map_or(i.meaning.as_str(), |t| t.get(lang));
         let _ = writeln!(out, "`{}` **{}** — {meaning}", i.code, i.name);
     }
     req.say(&out);

@@ -14,12 +14,17 @@ use crate::{ReplyFile, Target};
 pub fn close(req: &Req<'_>, force: bool, reason: Option<&str>) -> Result<(), HandlerError> {
     let id = req.case_id()?;
     let stamp = req.stamp();
+    let rules = req.ctx.rule_set();
     let change = req.change(&id, "close", |c| {
         lifecycle::check_close(c, force, reason)?;
         // The summary shows the close reason, so build it from the case as it will be stored.
         let mut preview = c.clone();
         preview.close_reason = reason.map(str::to_string);
-        let text = summary::summary_markdown(&preview, c.lang);
+        let view = render::View {
+            lang: c.lang,
+            role: crate::Role::Engineer,
+        };
+        let text = summary::summary_markdown(&render::CaseView::new(&preview, &rules, view));
         lifecycle::close(c, force, reason, text, stamp)
     })?;
     let case = change.case();

@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use diagnosis::report::Finding;
-use diagnosis::{Diagnosis, DiagnosisError, Lang};
+use diagnosis::{Diagnosis, DiagnosisError, Lang, RuleSet};
 use store::{BundleRef, Case, CaseId, CaseStatus, JournalEntry, StoredBundle};
 
 use crate::error::{HandlerError, UserError};
 use crate::lifecycle::{self, Stamp};
-use crate::render::{self, View, fmt, msg};
+use crate::render::{self, DiagnosisView, View, fmt, msg};
 use crate::request::{self, Change, Req, now};
 use crate::{Attachment, Context, Outbox, Outgoing, Reply, Role, Target};
 
@@ -106,7 +106,6 @@ fn fill_updates(d: &mut Diagnosis, problem: &str) {
     };
     for step in d.findings.iter_mut().flat_map(|f| f.steps.iter_mut()) {
         step.text = step.text.replace("<kb>", &kb);
-        step.text_zh = step.text_zh.replace("<kb>", &kb);
         if let Some(c) = step.command.as_mut() {
             *c = c.replace("<kb>", &kb);
         }
@@ -298,7 +297,7 @@ pub(crate) async fn stored_bundle(
     let device = finish(ctx, Some(case), &entry, d.clone())?;
     req.post(
         Target::Origin,
-        device_replies(case, &device, &d, req.view, &others),
+        device_replies(&req.ctx.rule_set(), case, &device, &d, req.view, &others),
     );
     Ok(())
 }
@@ -405,7 +404,7 @@ pub async fn rerun(req: &Req<'_>, only: Option<&str>) -> Result<(), HandlerError
         )?;
         req.post(
             Target::Origin,
-            device_replies(case, &device, &d, req.view, &others),
+            device_replies(&req.ctx.rule_set(), case, &device, &d, req.view, &others),
         );
     }
     Ok(())
@@ -414,14 +413,16 @@ pub async fn rerun(req: &Req<'_>, only: Option<&str>) -> Result<(), HandlerError
 /// The replies for one device's diagnosis in `case`, with its buttons (labelled in the case's
 /// language, since everyone in the case's thread sees them) under the last one.
 fn device_replies(
+    rules: &RuleSet,
     case: &Case,
     device: &str,
     d: &Diagnosis,
     view: View,
     others: &[CaseId],
 ) -> Vec<Reply> {
+    let d = DiagnosisView::new(d, rules, view);
     render::with_buttons(
-        render::diagnosis_replies(&case.id, device, d, view, others),
+        render::diagnosis_replies(&case.id, device, &d, others),
         render::device_buttons(&case.id, device, case.lang),
     )
 }
@@ -482,15 +483,19 @@ pub async fn resume(ctx: &Context, out: &Outbox) -> Result<(), HandlerError> {
         post(
             out,
             &target,
-            device_replies(&case, &device, &d, view, &others),
+            device_replies(&ctx.rule_set(), &case, &device, &d, view, &others),
         );
     }
     Ok(())
 }
 
-fn conclusion(d: Option<&Diagnosis>, lang: Lang) -> String {
+fn conclusion(rules: &RuleSet, d: Option<&Diagnosis>, lang: Lang) -> String {
     match d.and_then(Diagnosis::top) {
-        Some(f) => format!("{} (`{}`)", render::finding_title(f, lang), f.root_cause),
+        Some(f) => format!(
+            "{} (`{}`)",
+            render::finding_title(f, rules, lang),
+            f.root_cause
+        ),
         None => msg(lang, "diagnose.no_confident_finding").to_string(),
     }
 }
@@ -587,9 +592,9 @@ async fn rediagnose_case(ctx: &Context, case: &Case, out: &Outbox) -> Result<(),
             refresh(ctx, &case.id, &device, &d)?;
             continue;
         }
-        let before = conclusion(old, case.lang);
+        let before = conclusion(&ctx.rule_set(), old, case.lang);
         record((ctx, None), &case.id, &device, &d, "casebot")?;
-        let after = conclusion(Some(&d), case.lang);
+        let after = conclusion(&ctx.rule_set(), Some(&d), case.lang);
         let head = fmt(
             case.lang,
             "diagnose.rules_updated",
@@ -601,7 +606,7 @@ async fn rediagnose_case(ctx: &Context, case: &Case, out: &Outbox) -> Result<(),
             role: Role::Customer,
         };
         let others = recurrence_of(ctx, &case.id, &d)?;
-        let replies = device_replies(case, &device, &d, view, &others);
+        let replies = device_replies(&ctx.rule_set(), case, &device, &d, view, &others);
         post(out, &target, replies);
     }
     Ok(())
@@ -615,15 +620,28 @@ mod tests {
     fn the_case_statement_names_the_update_when_the_logs_do_not() {
         let mut d = crate::render::tests::winmgmt();
         d.device.updates.clear();
-        d.findings[0].steps[0].text = "Install the update <kb> again.".into();
-        d.findings[0].steps[0].text_zh = "重新安装更新 <kb>。".into();
+        let last = d.findings[0].steps.len() - 1;
+        d.findings[0].steps[last].text = "Install the update <kb> again (Windows Update / WSUS, or the .msu from the Microsoft Update Catalog).".into();
+        d.findings[0].vars.clear();
         fill_updates(&mut d, "KB5034763 rolls back on 2 devices");
         assert_eq!(d.device.updates, vec!["KB5034763"]);
         assert_eq!(
-            d.findings[0].steps[0].text,
-            "Install the update KB5034763 again."
+            d.findings[0].steps[last].text,
+            "Install the update KB5034763 again (Windows Update / WSUS, or the .msu from the Microsoft Update Catalog)."
         );
-        assert_eq!(d.findings[0].steps[0].text_zh, "重新安装更新 KB5034763。");
+        // The Chinese step, filled from the rule's template, names it too.
+        let view = View {
+            lang: Lang::Zh,
+            role: Role::Customer,
+        };
+        let zh = DiagnosisView::new(&d, crate::render::tests::rules(), view);
+        assert!(
+            zh.findings[0].steps[last]
+                .text
+                .starts_with("重新安装更新 KB5034763（"),
+            "{}",
+            zh.findings[0].steps[last].text
+        );
     }
 
     #[test]

@@ -364,14 +364,13 @@ mod tests {
                 root_cause: "txf-transaction-log-corrupt".into(),
                 rule: "txf".into(),
                 title: "TxF log corrupt".into(),
-                title_zh: String::new(),
                 confidence: c,
                 subject: Default::default(),
                 codes: vec![],
                 evidence: vec![],
                 steps: vec![],
                 confirm: vec![],
-                confirm_zh: vec![],
+                vars: Default::default(),
             })
             .into_iter()
             .collect();

@@ -141,7 +141,8 @@ async fn outside(req: &Req<'_>) -> Result<(), HandlerError> {
         name: name.clone(),
     };
     let d = diagnose::run_engine(req.ctx, "", &stored.path, &progress).await?;
-    req.post(Target::Origin, render::loose_replies(&name, &d, req.view));
+    let view = render::DiagnosisView::new(&d, &req.ctx.rule_set(), req.view);
+    req.post(Target::Origin, render::loose_replies(&name, &view));
     req.ctx.pending_pastes.offer(
         req.msg.channel_id,
         &req.msg.author.id,

@@ -6,8 +6,7 @@
 
 use std::fmt::Write as _;
 
-use diagnosis::report::{CONFIDENT, Finding, Missing, Step};
-use diagnosis::{Diagnosis, Lang};
+use diagnosis::Lang;
 use store::CaseId;
 
 use crate::command::{Command, Verdict, parse_custom_id};
@@ -16,8 +15,10 @@ use crate::{Button, ButtonStyle, MAX_MESSAGE_CHARS, Reply, ReplyFile, Role};
 
 mod catalogue;
 pub mod terminal;
+pub mod view;
 
 pub use catalogue::{fmt, msg};
+pub use view::{CaseView, DiagnosisView, FindingView, finding_title};
 
 /// Who a text is rendered for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,35 +27,6 @@ pub struct View {
     pub lang: Lang,
     /// Audience.
     pub role: Role,
-}
-
-/// Pick a localized field, falling back to English when the Chinese twin is empty.
-pub fn loc<'a>(lang: Lang, en: &'a str, zh: &'a str) -> &'a str {
-    if lang == Lang::Zh && !zh.trim().is_empty() {
-        zh
-    } else {
-        en
-    }
-}
-
-/// Title of a finding in `lang`.
-pub fn finding_title(f: &Finding, lang: Lang) -> &str {
-    loc(lang, &f.title, &f.title_zh)
-}
-
-/// What a finding is about, for titles: ` (WMI, Winmgmt)` / `（WMI, Winmgmt）`, or empty.
-pub fn subject_suffix(f: &Finding, lang: Lang) -> String {
-    let values: Vec<&str> = f
-        .subject
-        .values()
-        .map(String::as_str)
-        .filter(|v| !v.trim().is_empty() && !v.starts_with('<'))
-        .collect();
-    if values.is_empty() {
-        String::new()
-    } else {
-        fmt(lang, "render.subject", &[("values", &values.join(", "))])
-    }
 }
 
 /// Split `text` into chunks of at most [`MAX_MESSAGE_CHARS`] characters at line boundaries.
@@ -200,24 +172,22 @@ fn evidence_line(text: &str) -> String {
     s
 }
 
-fn push_steps(out: &mut String, steps: &[Step], lang: Lang) {
+fn push_steps(out: &mut String, steps: &[view::StepView<'_>]) {
     for (i, step) in steps.iter().enumerate() {
-        let _ = writeln!(out, "{}. {}", i + 1, loc(lang, &step.text, &step.text_zh));
+        let _ = writeln!(out, "{}. {}", i + 1, step.text);
         if let Some(cmd) = &step.command {
             let _ = writeln!(out, "```\n{cmd}\n```");
         }
     }
 }
 
-fn push_missing(out: &mut String, missing: &[Missing], lang: Lang) {
+fn push_missing(out: &mut String, missing: &[view::MissingView<'_>], lang: Lang) {
     if missing.is_empty() {
         return;
     }
     let _ = writeln!(out, "\n{}", msg(lang, "render.logs_still_missing_please"));
     for m in missing {
-        let why = loc(lang, &m.why, &m.why_zh);
-        let how = loc(lang, &m.how, &m.how_zh);
-        let _ = writeln!(out, "- `{}`: {why}\n  {how}", m.kind);
+        let _ = writeln!(out, "- `{}`: {}\n  {}", m.kind, m.why, m.how);
     }
 }
 
@@ -227,28 +197,23 @@ fn next_reply_hint(out: &mut String, device: &str, lang: Lang) {
 }
 
 /// The customer's view: plain words, numbered steps, what to reply next, missing logs.
-pub fn customer_text(device: &str, d: &Diagnosis, lang: Lang) -> String {
+pub fn customer_text(device: &str, d: &DiagnosisView<'_>) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "**{} `{device}`**", msg(lang, "label.device"));
-    push_customer_body(&mut out, d, lang, Some(device));
+    let _ = writeln!(out, "**{} `{device}`**", msg(d.lang, "label.device"));
+    push_customer_body(&mut out, d, Some(device));
     out
 }
 
 /// The customer's findings, steps and missing logs; `hint_device` adds what to reply after the
 /// fix (only in a case: outside one there is no device to verify).
-fn push_customer_body(out: &mut String, d: &Diagnosis, lang: Lang, hint_device: Option<&str>) {
+fn push_customer_body(out: &mut String, d: &DiagnosisView<'_>, hint_device: Option<&str>) {
+    let lang = d.lang;
     match d.top() {
         Some(f) => {
-            let _ = writeln!(
-                out,
-                "{}{}{}",
-                msg(lang, "render.what_wrong"),
-                finding_title(f, lang),
-                subject_suffix(f, lang)
-            );
+            let _ = writeln!(out, "{}{}", msg(lang, "render.what_wrong"), f.full_title());
             if !f.steps.is_empty() {
                 let _ = writeln!(out, "\n{}", msg(lang, "render.please_do_following"));
-                push_steps(out, &f.steps, lang);
+                push_steps(out, &f.steps);
             }
             if let Some(device) = hint_device {
                 next_reply_hint(out, device, lang);
@@ -258,10 +223,10 @@ fn push_customer_body(out: &mut String, d: &Diagnosis, lang: Lang, hint_device: 
             let _ = writeln!(out, "{}", msg(lang, "render.no_clear_cause_was"));
         }
     }
-    push_missing(out, &d.bundle.missing, lang);
+    push_missing(out, &d.missing, lang);
 }
 
-fn push_finding_detail(out: &mut String, f: &Finding, lang: Lang, max_evidence: usize) {
+fn push_finding_detail(out: &mut String, f: &FindingView<'_>, lang: Lang, max_evidence: usize) {
     let subject: Vec<String> = f.subject.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let _ = writeln!(
         out,
@@ -282,19 +247,18 @@ fn push_finding_detail(out: &mut String, f: &Finding, lang: Lang, max_evidence: 
         let mut line = format!("- `{}`", c.code);
         if !c.name.is_empty() {
             line.push(' ');
-            line.push_str(&c.name);
+            line.push_str(c.name);
         }
-        let meaning = loc(lang, &c.meaning, &c.meaning_zh);
-        if !meaning.is_empty() {
+        if !c.meaning.is_empty() {
             line.push_str(" — ");
-            line.push_str(meaning);
+            line.push_str(&c.meaning);
         }
         let _ = writeln!(out, "{line}");
     }
     push_list(
         out,
         msg(lang, "label.evidence"),
-        &f.evidence,
+        f.evidence,
         max_evidence,
         |e| format!("`{}:{}` `{}`", e.file, e.line, evidence_line(&e.text)),
     );
@@ -308,17 +272,15 @@ fn push_finding_detail(out: &mut String, f: &Finding, lang: Lang, max_evidence: 
     }
 }
 
-fn push_alternatives(out: &mut String, d: &Diagnosis, lang: Lang) {
-    let alts: Vec<&Finding> = match d.top() {
-        Some(_) => d.findings.iter().skip(1).collect(),
-        None => d.findings.iter().collect(),
-    };
+fn push_alternatives(out: &mut String, d: &DiagnosisView<'_>) {
+    let lang = d.lang;
+    let alts = d.alternatives();
     if alts.is_empty() {
         return;
     }
     let _ = writeln!(out, "\n{}:", msg(lang, "label.alternatives"));
     for f in alts.iter().take(5) {
-        let hint = if f.confidence < CONFIDENT {
+        let hint = if !f.confident {
             msg(lang, "render.hint")
         } else {
             ""
@@ -326,26 +288,19 @@ fn push_alternatives(out: &mut String, d: &Diagnosis, lang: Lang) {
         let _ = writeln!(
             out,
             "- {} `{}` {:.0}%{hint}",
-            finding_title(f, lang),
+            f.title,
             f.root_cause,
             f.confidence * 100.0
         );
-        for c in loc_list(lang, &f.confirm, &f.confirm_zh) {
+        for c in &f.confirm {
             let _ = writeln!(out, "  - {}: {c}", msg(lang, "label.to_confirm"));
         }
     }
 }
 
-fn loc_list<'a>(lang: Lang, en: &'a [String], zh: &'a [String]) -> &'a [String] {
-    if lang == Lang::Zh && !zh.is_empty() {
-        zh
-    } else {
-        en
-    }
-}
-
-fn push_bundle_facts(out: &mut String, d: &Diagnosis, lang: Lang, max: usize) {
-    let dev = &d.device;
+fn push_bundle_facts(out: &mut String, d: &DiagnosisView<'_>, max: usize) {
+    let lang = d.lang;
+    let dev = d.device;
     let _ = writeln!(
         out,
         "\n{}: `{}` · {} {} · build {} · {}",
@@ -372,7 +327,7 @@ fn push_bundle_facts(out: &mut String, d: &Diagnosis, lang: Lang, max: usize) {
     push_list(
         out,
         msg(lang, "label.unexplained"),
-        &d.unexplained,
+        d.unexplained,
         max,
         |u| {
             format!(
@@ -407,32 +362,26 @@ fn push_list<T>(
 pub fn engineer_text(
     case_id: &CaseId,
     device: &str,
-    d: &Diagnosis,
-    lang: Lang,
+    d: &DiagnosisView<'_>,
     recurrence: &[CaseId],
     max: usize,
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "**{case_id} · `{device}`**");
-    push_engineer_body(&mut out, d, lang, recurrence, max);
+    push_engineer_body(&mut out, d, recurrence, max);
     out
 }
 
 /// The engineer's finding, fix, recurrence, alternatives, bundle facts and missing logs.
-fn push_engineer_body(
-    out: &mut String,
-    d: &Diagnosis,
-    lang: Lang,
-    recurrence: &[CaseId],
-    max: usize,
-) {
+fn push_engineer_body(out: &mut String, d: &DiagnosisView<'_>, recurrence: &[CaseId], max: usize) {
+    let lang = d.lang;
     match d.top() {
         Some(f) => {
-            let _ = writeln!(out, "**{}**", finding_title(f, lang));
+            let _ = writeln!(out, "**{}**", f.title);
             push_finding_detail(out, f, lang, max);
             if !f.steps.is_empty() {
                 let _ = writeln!(out, "{}:", msg(lang, "label.steps"));
-                push_steps(out, &f.steps, lang);
+                push_steps(out, &f.steps);
             }
         }
         None => {
@@ -440,9 +389,9 @@ fn push_engineer_body(
         }
     }
     push_recurrence(out, recurrence, lang);
-    push_alternatives(out, d, lang);
-    push_bundle_facts(out, d, lang, max);
-    push_missing(out, &d.bundle.missing, lang);
+    push_alternatives(out, d);
+    push_bundle_facts(out, d, max);
+    push_missing(out, &d.missing, lang);
 }
 
 fn push_recurrence(out: &mut String, others: &[CaseId], lang: Lang) {
@@ -478,15 +427,14 @@ pub fn report_file_name(case_id: &CaseId, device: &str) -> String {
 pub fn diagnosis_replies(
     case_id: &CaseId,
     device: &str,
-    d: &Diagnosis,
-    view: View,
+    d: &DiagnosisView<'_>,
     recurrence: &[CaseId],
 ) -> Vec<Reply> {
     let name = report_file_name(case_id, device);
-    match view.role {
+    match d.role {
         Role::Engineer => {
-            let full = engineer_text(case_id, device, d, view.lang, recurrence, usize::MAX);
-            let text = engineer_text(case_id, device, d, view.lang, recurrence, 5);
+            let full = engineer_text(case_id, device, d, recurrence, usize::MAX);
+            let text = engineer_text(case_id, device, d, recurrence, 5);
             let file = ReplyFile {
                 name,
                 bytes: full.into_bytes(),
@@ -494,7 +442,7 @@ pub fn diagnosis_replies(
             replies(&text, Some(file))
         }
         Role::Customer => {
-            let text = customer_text(device, d, view.lang);
+            let text = customer_text(device, d);
             let file = (text.chars().count() > MAX_MESSAGE_CHARS).then(|| ReplyFile {
                 name,
                 bytes: text.clone().into_bytes(),
@@ -507,13 +455,13 @@ pub fn diagnosis_replies(
 /// The replies for a diagnosis made outside any case (log lines pasted in a channel): headed by
 /// the name the lines were stored under, with no case id and nothing to verify yet. Engineers
 /// get the full report as a file, as in a case.
-pub fn loose_replies(name: &str, d: &Diagnosis, view: View) -> Vec<Reply> {
+pub fn loose_replies(name: &str, d: &DiagnosisView<'_>) -> Vec<Reply> {
     let head = format!("**`{name}`**\n");
-    match view.role {
+    match d.role {
         Role::Engineer => {
             let (mut full, mut text) = (head.clone(), head);
-            push_engineer_body(&mut full, d, view.lang, &[], usize::MAX);
-            push_engineer_body(&mut text, d, view.lang, &[], 5);
+            push_engineer_body(&mut full, d, &[], usize::MAX);
+            push_engineer_body(&mut text, d, &[], 5);
             let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
             let file = ReplyFile {
                 name: format!("{stem}.md"),
@@ -523,7 +471,7 @@ pub fn loose_replies(name: &str, d: &Diagnosis, view: View) -> Vec<Reply> {
         }
         Role::Customer => {
             let mut text = head;
-            push_customer_body(&mut text, d, view.lang, None);
+            push_customer_body(&mut text, d, None);
             replies(&text, None)
         }
     }
@@ -532,35 +480,47 @@ pub fn loose_replies(name: &str, d: &Diagnosis, view: View) -> Vec<Reply> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use diagnosis::report::{BundleSummary, CodeInfo, Device, Evidence};
+    use diagnosis::RuleSet;
+    use diagnosis::report::{BundleSummary, Device, Diagnosis, Evidence, Finding, Missing, Step};
+    use std::sync::{Arc, OnceLock};
 
-    /// A Winmgmt-disabled diagnosis like the founding case's first device.
+    /// The built-in rule set, compiled once for every test.
+    pub(crate) fn rules() -> &'static Arc<RuleSet> {
+        static RULES: OnceLock<Arc<RuleSet>> = OnceLock::new();
+        RULES.get_or_init(|| Arc::new(RuleSet::builtin().expect("built-in rules compile")))
+    }
+
+    /// A Winmgmt-disabled diagnosis like the founding case's first device, with the texts of
+    /// the built-in rule `ai-service-disabled`.
     pub(crate) fn winmgmt() -> Diagnosis {
+        let rule = rules().rule("ai-service-disabled").expect("rule");
+        let vars: std::collections::BTreeMap<String, String> = [
+            ("service".to_string(), "Winmgmt".to_string()),
+            ("kb".to_string(), "KB5034763".to_string()),
+        ]
+        .into();
+        let (why, how) = rule.missing_texts("services").expect("missing entry");
         let finding = Finding {
             root_cause: "service-disabled-advanced-installer".into(),
             rule: "ai-service-disabled".into(),
-            title: "The WMI service (Winmgmt) is disabled".into(),
-            title_zh: "WMI 服务（Winmgmt）被禁用".into(),
+            title: rule.title.clone(),
             confidence: 0.95,
             subject: [("service".to_string(), "Winmgmt".to_string())].into(),
-            codes: vec![CodeInfo {
-                code: "0x80070422".into(),
-                name: "ERROR_SERVICE_DISABLED".into(),
-                meaning: "The service is disabled".into(),
-                meaning_zh: "服务已被禁用".into(),
-            }],
+            codes: vec![diagnosis::codes::lookup(0x8007_0422)],
             evidence: vec![Evidence {
                 file: "wcc0021z675842/CBS.log".into(),
                 line: 14,
                 text: "Failed execution of queue item Installer: WMI ({guid}) with HRESULT_FROM_WIN32(1058)".into(),
             }],
-            steps: vec![Step {
-                text: "Set Winmgmt to Automatic".into(),
-                text_zh: "将 Winmgmt 设为自动".into(),
-                command: Some("sc config winmgmt start= auto".into()),
-            }],
+            steps: rule
+                .step_texts()
+                .map(|t| Step {
+                    text: diagnosis::rule::fill(t.text.en, &vars),
+                    command: t.command.map(|c| diagnosis::rule::render(c, &vars)),
+                })
+                .collect(),
             confirm: vec![],
-            confirm_zh: vec![],
+            vars,
         };
         Diagnosis {
             schema: diagnosis::report::SCHEMA.into(),
@@ -568,10 +528,10 @@ pub(crate) mod tests {
                 name: "device1.zip".into(),
                 missing: vec![Missing {
                     kind: "services".into(),
-                    why: "service start types".into(),
-                    how: "sc query".into(),
-                    why_zh: "服务启动类型".into(),
-                    how_zh: "运行 sc query".into(),
+                    why: why.en.into(),
+                    how: how.en.into(),
+                    rule: Some(rule.id.clone()),
+                    vars: Default::default(),
                 }],
                 ..Default::default()
             },
@@ -584,6 +544,11 @@ pub(crate) mod tests {
             unexplained: vec![],
             rules_version: "v1".into(),
         }
+    }
+
+    /// `d` for `lang` and `role`.
+    pub(crate) fn view(d: &Diagnosis, lang: Lang, role: Role) -> DiagnosisView<'_> {
+        DiagnosisView::new(d, rules(), View { lang, role })
     }
 
     fn id() -> CaseId {
@@ -625,27 +590,24 @@ pub(crate) mod tests {
 
     #[test]
     fn customer_sees_steps_and_next_reply_but_no_evidence() {
+        let d = winmgmt();
         let r = diagnosis_replies(
             &id(),
             "wcc0021z675842",
-            &winmgmt(),
-            View {
-                lang: Lang::Zh,
-                role: Role::Customer,
-            },
+            &view(&d, Lang::Zh, Role::Customer),
             &[],
         );
         let text: String = r.iter().map(|r| r.text.as_str()).collect();
-        assert!(text.contains("WMI 服务（Winmgmt）被禁用"), "{text}");
+        assert!(text.contains("高级安装程序依赖的服务被禁用"), "{text}");
         assert!(
-            text.contains("1. 将 Winmgmt 设为自动\n```\nsc config winmgmt start= auto\n```"),
+            text.contains("1. 将 Winmgmt 服务改回自动启动（以管理员身份运行命令提示符）。\n```\nsc config winmgmt start= auto\n```"),
             "{text}"
         );
         assert!(
             text.contains("`@casebot device wcc0021z675842 fixed`"),
             "{text}"
         );
-        assert!(text.contains("运行 sc query"), "{text}");
+        assert!(text.contains("替换为失败安装程序对应的服务名"), "{text}");
         assert!(!text.contains("CBS.log"), "{text}");
         assert!(!text.contains("95%"), "{text}");
         assert!(r.iter().all(|r| r.files.is_empty()));
@@ -654,14 +616,11 @@ pub(crate) mod tests {
     #[test]
     fn engineer_sees_evidence_confidence_codes_and_a_report_file() {
         let other = CaseId::parse("CAS-00001-AAAAAA").unwrap();
+        let d = winmgmt();
         let r = diagnosis_replies(
             &id(),
             "wcc0021z675842",
-            &winmgmt(),
-            View {
-                lang: Lang::En,
-                role: Role::Engineer,
-            },
+            &view(&d, Lang::En, Role::Engineer),
             &[other],
         );
         let text: String = r.iter().map(|r| r.text.as_str()).collect();
@@ -686,16 +645,7 @@ pub(crate) mod tests {
         let ev = d.findings[0].evidence[0].clone();
         d.findings[0].evidence = vec![ev; 400];
         d.findings[0].steps[0].command = Some("x\n".repeat(3000));
-        let r = diagnosis_replies(
-            &id(),
-            "pc",
-            &d,
-            View {
-                lang: Lang::En,
-                role: Role::Engineer,
-            },
-            &[],
-        );
+        let r = diagnosis_replies(&id(), "pc", &view(&d, Lang::En, Role::Engineer), &[]);
         assert!(r.len() > 1);
         for reply in &r {
             assert!(reply.text.chars().count() <= MAX_MESSAGE_CHARS);
@@ -722,16 +672,7 @@ pub(crate) mod tests {
     fn secrets_in_evidence_lines_are_masked() {
         let mut d = winmgmt();
         d.findings[0].evidence[0].text = "net use \\\\srv password=Upl0ad! failed".into();
-        let r = diagnosis_replies(
-            &id(),
-            "pc",
-            &d,
-            View {
-                lang: Lang::En,
-                role: Role::Engineer,
-            },
-            &[],
-        );
+        let r = diagnosis_replies(&id(), "pc", &view(&d, Lang::En, Role::Engineer), &[]);
         for reply in &r {
             assert!(!reply.text.contains("Upl0ad!"));
             assert!(!String::from_utf8_lossy(&reply.files[0].bytes).contains("Upl0ad!"));

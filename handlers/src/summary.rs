@@ -2,14 +2,14 @@
 //! Details in English) and `export` (the summary as Markdown plus the case as JSON). The summary
 //! is built from stored, already redacted case data; log lines are masked again on the way out.
 
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use diagnosis::Lang;
-use store::{Case, DeviceRecord, DeviceStatus};
+use diagnosis::{Lang, RuleSet};
+use store::{Case, DeviceStatus};
 
 use crate::redact::redact;
-use crate::render::{finding_title, loc, msg, subject_suffix};
+use crate::render::view::{CaseView, DeviceView, FindingView};
+use crate::render::{View, msg};
 use crate::{ReplyFile, Role};
 
 /// Schema id of the JSON export.
@@ -24,28 +24,23 @@ fn status_word(s: DeviceStatus, lang: Lang) -> &'static str {
     }
 }
 
-fn root_cause_line(d: &DeviceRecord, lang: Lang) -> String {
-    match d.diagnosis.as_ref().and_then(|x| x.top()) {
-        Some(f) => format!(
-            "{}{} (`{}`)",
-            finding_title(f, lang),
-            subject_suffix(f, lang),
-            f.root_cause
-        ),
+fn top<'v>(d: &'v DeviceView<'_>) -> Option<&'v FindingView<'v>> {
+    d.diagnosis.as_ref().and_then(|x| x.top())
+}
+
+fn root_cause_line(d: &DeviceView<'_>, lang: Lang) -> String {
+    match top(d) {
+        Some(f) => format!("{} (`{}`)", f.full_title(), f.root_cause),
         None => msg(lang, "summary.not_determined").to_string(),
     }
 }
 
-fn push_definition(out: &mut String, case: &Case, lang: Lang) {
+fn push_definition(out: &mut String, case: &CaseView<'_>) {
+    let lang = case.lang;
     let _ = writeln!(out, "## {}\n", msg(lang, "summary.problem_definition"));
     let _ = writeln!(out, "{}\n", case.problem);
-    let mut builds = BTreeSet::new();
-    let mut updates = BTreeSet::new();
-    for d in case.devices.values().filter_map(|d| d.diagnosis.as_ref()) {
-        builds.extend(d.device.os_build.clone());
-        updates.extend(d.device.updates.iter().cloned());
-    }
-    let names: Vec<&str> = case.devices.keys().map(String::as_str).collect();
+    let (builds, updates) = (&case.builds, &case.updates);
+    let names: Vec<&str> = case.devices.iter().map(|d| d.name).collect();
     let _ = writeln!(
         out,
         "- {}: {} ({})",
@@ -54,28 +49,27 @@ fn push_definition(out: &mut String, case: &Case, lang: Lang) {
         names.join(", ")
     );
     if !updates.is_empty() {
-        let list: Vec<String> = updates.into_iter().collect();
         let _ = writeln!(
             out,
             "- {}: {}",
             msg(lang, "summary.updates"),
-            list.join(", ")
+            updates.join(", ")
         );
     }
     if !builds.is_empty() {
-        let list: Vec<String> = builds.into_iter().collect();
         let _ = writeln!(
             out,
             "- {}: {}",
             msg(lang, "label.os_build"),
-            list.join(", ")
+            builds.join(", ")
         );
     }
 }
 
-fn push_overview(out: &mut String, case: &Case, lang: Lang) {
+fn push_overview(out: &mut String, case: &CaseView<'_>) {
+    let lang = case.lang;
     let _ = writeln!(out, "\n## {}\n", msg(lang, "summary.summary"));
-    for d in case.devices.values() {
+    for d in &case.devices {
         let _ = writeln!(
             out,
             "- `{}`: {} — {}",
@@ -87,14 +81,14 @@ fn push_overview(out: &mut String, case: &Case, lang: Lang) {
     if case.devices.is_empty() {
         let _ = writeln!(out, "- {}", msg(lang, "summary.no_device_was_diagnosed"));
     }
-    if let Some(r) = &case.close_reason {
+    if let Some(r) = case.close_reason {
         let _ = writeln!(out, "\n{}: {r}", msg(lang, "summary.close_reason"));
     }
 }
 
-fn push_device(out: &mut String, d: &DeviceRecord, lang: Lang, evidence: bool) {
+fn push_device(out: &mut String, d: &DeviceView<'_>, lang: Lang, evidence: bool) {
     let _ = writeln!(out, "\n### {} `{}`\n", msg(lang, "label.device"), d.name);
-    let top = d.diagnosis.as_ref().and_then(|x| x.top());
+    let top = top(d);
     let symptom = match top {
         Some(f) if !f.codes.is_empty() => f
             .codes
@@ -117,17 +111,12 @@ fn push_device(out: &mut String, d: &DeviceRecord, lang: Lang, evidence: bool) {
         }
         let _ = writeln!(out, "- {}:", msg(lang, "summary.action"));
         for (i, s) in f.steps.iter().enumerate() {
-            let cmd = s
-                .command
-                .as_deref()
-                .map(|c| format!(" `{c}`"))
-                .unwrap_or_default();
-            let _ = writeln!(out, "  {}. {}{cmd}", i + 1, loc(lang, &s.text, &s.text_zh));
+            let cmd = s.command.map(|c| format!(" `{c}`")).unwrap_or_default();
+            let _ = writeln!(out, "  {}. {}{cmd}", i + 1, s.text);
         }
     }
     let note = d
         .verification
-        .as_deref()
         .map(|n| format!(" — {n}"))
         .unwrap_or_default();
     let _ = writeln!(
@@ -138,7 +127,7 @@ fn push_device(out: &mut String, d: &DeviceRecord, lang: Lang, evidence: bool) {
     );
 }
 
-fn push_evidence(out: &mut String, f: &diagnosis::report::Finding, lang: Lang) {
+fn push_evidence(out: &mut String, f: &FindingView<'_>, lang: Lang) {
     let _ = writeln!(out, "- {}:", msg(lang, "label.evidence"));
     for e in f.evidence.iter().take(3) {
         let line: String = crate::render::code_span_text(&e.text)
@@ -149,17 +138,10 @@ fn push_evidence(out: &mut String, f: &diagnosis::report::Finding, lang: Lang) {
     }
 }
 
-/// The close summary in Markdown.
-pub fn summary_markdown(case: &Case, lang: Lang) -> String {
-    render_summary(case, lang, true)
-}
-
-/// The summary without log lines, for customers' exports.
-pub fn customer_summary(case: &Case, lang: Lang) -> String {
-    render_summary(case, lang, false)
-}
-
-fn render_summary(case: &Case, lang: Lang, evidence: bool) -> String {
+/// The close summary in Markdown; a customer's view has no log lines (no evidence).
+pub fn summary_markdown(case: &CaseView<'_>) -> String {
+    let lang = case.lang;
+    let evidence = case.role == Role::Engineer;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -168,19 +150,20 @@ fn render_summary(case: &Case, lang: Lang, evidence: bool) -> String {
         msg(lang, "summary.case_summary"),
         case.title
     );
-    push_definition(&mut out, case, lang);
-    push_overview(&mut out, case, lang);
+    push_definition(&mut out, case);
+    push_overview(&mut out, case);
     let _ = writeln!(out, "\n## {}", msg(lang, "summary.details"));
-    for d in case.devices.values() {
+    for d in &case.devices {
         push_device(&mut out, d, lang, evidence);
     }
-    push_notes(&mut out, case, lang);
+    push_notes(&mut out, case);
     out
 }
 
 /// Notes from the timeline: what people added by hand belongs in the record.
-fn push_notes(out: &mut String, case: &Case, lang: Lang) {
-    let notes: Vec<_> = case.timeline.iter().filter(|e| e.kind == "note").collect();
+fn push_notes(out: &mut String, case: &CaseView<'_>) {
+    let lang = case.lang;
+    let notes: Vec<_> = case.notes().collect();
     if notes.is_empty() {
         return;
     }
@@ -221,13 +204,13 @@ pub fn summary_head(summary: &str) -> &str {
 /// engineers the case record as JSON. Customers get the summary without log lines.
 pub fn export_files(
     case: &Case,
-    lang: Lang,
-    role: Role,
+    rules: &RuleSet,
+    view: View,
 ) -> Result<Vec<ReplyFile>, serde_json::Error> {
+    let (lang, role) = (view.lang, view.role);
     let mut md = match (role, &case.summary) {
         (Role::Engineer, Some(s)) => s.clone(),
-        (Role::Engineer, None) => summary_markdown(case, lang),
-        (Role::Customer, _) => customer_summary(case, lang),
+        _ => summary_markdown(&CaseView::new(case, rules, view)),
     };
     let _ = writeln!(md, "\n## {}\n", msg(lang, "summary.timeline"));
     for e in &case.timeline {
@@ -266,6 +249,19 @@ mod tests {
         author: "eng",
         now: 1,
     };
+
+    fn summary_markdown(case: &Case, lang: Lang) -> String {
+        let view = View {
+            lang,
+            role: Role::Engineer,
+        };
+        super::summary_markdown(&CaseView::new(case, crate::render::tests::rules(), view))
+    }
+
+    fn export_files(case: &Case, lang: Lang, role: Role) -> Vec<ReplyFile> {
+        let rules = crate::render::tests::rules();
+        super::export_files(case, rules, View { lang, role }).unwrap()
+    }
 
     fn closed_case() -> Case {
         let id = CaseId::parse("CAS-11694-G2W9Y6").unwrap();
@@ -307,7 +303,7 @@ mod tests {
         ] {
             assert!(s.contains(h), "{h} missing in\n{s}");
         }
-        assert!(s.contains("WMI 服务（Winmgmt）被禁用"), "{s}");
+        assert!(s.contains("高级安装程序依赖的服务被禁用"), "{s}");
         assert!(s.contains("`wcc0021z675842/CBS.log:14`"), "{s}");
         assert!(s.contains("`sc config winmgmt start= auto`"), "{s}");
         assert!(s.contains("结果: 已修复（已验证）"), "{s}");
@@ -323,7 +319,7 @@ mod tests {
 
     #[test]
     fn customer_export_has_no_log_lines_and_no_json() {
-        let files = export_files(&closed_case(), Lang::Zh, Role::Customer).unwrap();
+        let files = export_files(&closed_case(), Lang::Zh, Role::Customer);
         assert_eq!(files.len(), 1);
         let md = String::from_utf8(files[0].bytes.clone()).unwrap();
         assert!(md.contains("## 排查详情") && md.contains("sc config winmgmt start= auto"));
@@ -352,7 +348,7 @@ mod tests {
         let d = c.devices.get_mut("wcc0021z675842").unwrap();
         d.diagnosis.as_mut().unwrap().findings[0].evidence[0].text =
             "mapped with password=Upl0ad!".into();
-        let files = export_files(&c, Lang::En, Role::Engineer).unwrap();
+        let files = export_files(&c, Lang::En, Role::Engineer);
         assert_eq!(files[0].name, "CAS-11694-G2W9Y6-summary.md");
         assert_eq!(files[1].name, "CAS-11694-G2W9Y6.json");
         let json: serde_json::Value = serde_json::from_slice(&files[1].bytes).unwrap();

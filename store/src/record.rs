@@ -155,6 +155,9 @@ pub(crate) fn decode_case(bytes: &[u8]) -> Result<Case, StoreError> {
 /// - v0 (development builds before versioning): a bare case object, `devices` a list of device
 ///   records, no `lang` (English was the only language), no `close_reason`/`summary`.
 /// - v1: `{"v":1,"case":{…}}`.
+///
+/// Each device's diagnosis is brought to the current diagnosis schema too
+/// ([`diagnosis::Diagnosis::migrate`]).
 pub fn migrate_case(value: Value) -> Result<Case, StoreError> {
     let value = match version_of(&value) {
         None => migrate_case_v0(value)?,
@@ -164,7 +167,15 @@ pub fn migrate_case(value: Value) -> Result<Case, StoreError> {
         },
         Some(v) => return Err(unknown_version("case", v)),
     };
-    serde_json::from_value(value).map_err(|e| codec("case", e))
+    let mut case: Case = serde_json::from_value(value).map_err(|e| codec("case", e))?;
+    // Diagnoses carry their own schema (`casebot.diagnosis.v1` → v2: the `*_zh` twins were
+    // dropped when reading); written back in the current shape by the next update of the case.
+    for device in case.devices.values_mut() {
+        if let Some(d) = device.diagnosis.as_mut() {
+            d.migrate();
+        }
+    }
+    Ok(case)
 }
 
 /// v0 → v1 body.

@@ -28,11 +28,18 @@ fn main() {
         role: Role::Engineer,
         expires: NOW + 3600,
     };
+    let rules = std::sync::Arc::new(diagnosis::RuleSet::builtin().expect("built-in rules"));
     for lang in [Lang::En, Lang::Zh] {
         let mut times = Vec::new();
         let mut bytes = 0;
         for _ in 0..runs {
-            let page = web::page::Page::new(&claims, "token", (lang, false), "/dashboard");
+            let page = web::page::Page::new(
+                &claims,
+                "token",
+                (lang, false),
+                "/dashboard",
+                std::sync::Arc::clone(&rules),
+            );
             let started = Instant::now();
             let html = web::dashboard::render(page, &cases, NOW).expect("render");
             times.push(started.elapsed().as_secs_f64() * 1000.0);

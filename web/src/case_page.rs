@@ -1,13 +1,15 @@
 //! The case page: problem definition, devices with their status, each diagnosis (root cause,
 //! confidence, decoded codes, steps with copy buttons) and the timeline. Engineers see every
 //! finding with its evidence references; customers see the guided view of the chat (the top
-//! confident finding in plain words and its steps), never a log line.
+//! confident finding in plain words and its steps), never a log line. The page is laid out from
+//! the same typed view model as the chat (`handlers::render::view`).
 
 use askama::Template;
-use diagnosis::report::{CONFIDENT, Finding};
-use diagnosis::{Diagnosis, Lang};
-use handlers::render::{finding_title, loc, msg, subject_suffix};
-use store::{Case, CaseStatus, DeviceRecord, DeviceStatus};
+use diagnosis::Lang;
+use handlers::Role;
+use handlers::render::view::{self, CaseView, DiagnosisView};
+use handlers::render::{View, msg};
+use store::{Case, CaseStatus, DeviceStatus};
 
 use crate::page::{Page, time};
 
@@ -116,9 +118,16 @@ impl CasePage {
     /// The page for `case` as `page`'s viewer sees it.
     pub fn build(page: Page, case: &Case) -> CasePage {
         let lang = page.lang;
-        let devices = case
+        let role = if page.engineer {
+            Role::Engineer
+        } else {
+            Role::Customer
+        };
+        let rules = std::sync::Arc::clone(&page.rules);
+        let view = CaseView::new(case, &rules, View { lang, role });
+        let devices = view
             .devices
-            .values()
+            .iter()
             .map(|d| device_view(&page, case, d))
             .collect();
         let timeline = case
@@ -149,26 +158,25 @@ impl CasePage {
     }
 }
 
-fn device_view(page: &Page, case: &Case, d: &DeviceRecord) -> DeviceView {
+fn device_view(page: &Page, case: &Case, d: &view::DeviceView<'_>) -> DeviceView {
     let lang = page.lang;
     let (status, status_class) = device_status(d.status, lang);
     let diag = d.diagnosis.as_ref();
-    let findings = diag.map(|x| findings(page, x)).unwrap_or_default();
+    let findings = diag.map(findings).unwrap_or_default();
     let missing = diag
         .map(|x| {
-            x.bundle
-                .missing
+            x.missing
                 .iter()
                 .map(|m| MissingView {
-                    kind: m.kind.clone(),
-                    why: loc(lang, &m.why, &m.why_zh).to_string(),
-                    how: loc(lang, &m.how, &m.how_zh).to_string(),
+                    kind: m.kind.to_string(),
+                    why: m.why.clone(),
+                    how: m.how.clone(),
                 })
                 .collect()
         })
         .unwrap_or_default();
     DeviceView {
-        name: d.name.clone(),
+        name: d.name.to_string(),
         status,
         status_class,
         bundles: d.bundles.iter().map(|b| b.name.clone()).collect(),
@@ -178,63 +186,67 @@ fn device_view(page: &Page, case: &Case, d: &DeviceRecord) -> DeviceView {
         updates: diag
             .map(|x| x.device.updates.join(", "))
             .unwrap_or_default(),
-        verification: d.verification.clone().unwrap_or_default(),
+        verification: d.verification.unwrap_or_default().to_string(),
         diagnosed: diag.is_some(),
         findings,
         missing,
-        evidence_url: page.evidence_url(case.id.as_str(), &d.name),
+        evidence_url: page.evidence_url(case.id.as_str(), d.name),
     }
 }
 
-/// Engineers: every finding; customers: the top confident one, without codes or evidence.
-fn findings(page: &Page, d: &Diagnosis) -> Vec<FindingView> {
-    if page.engineer {
-        d.findings
+/// Engineers: every finding; customers: the top confident one without codes (their view holds
+/// no evidence).
+fn findings(d: &DiagnosisView<'_>) -> Vec<FindingView> {
+    match d.role {
+        Role::Engineer => d
+            .findings
             .iter()
             .enumerate()
-            .map(|(i, f)| finding_view(f, i, page.lang, true))
-            .collect()
-    } else {
-        d.top()
-            .map(|f| vec![finding_view(f, 0, page.lang, false)])
-            .unwrap_or_default()
+            .map(|(i, f)| finding_view(f, i))
+            .collect(),
+        Role::Customer => d
+            .top()
+            .map(|f| FindingView {
+                codes: Vec::new(),
+                ..finding_view(f, 0)
+            })
+            .into_iter()
+            .collect(),
     }
 }
 
-fn finding_view(f: &Finding, index: usize, lang: Lang, engineer: bool) -> FindingView {
-    let codes = f
-        .codes
-        .iter()
-        .map(|c| CodeView {
-            code: c.code.clone(),
-            name: c.name.clone(),
-            meaning: loc(lang, &c.meaning, &c.meaning_zh).to_string(),
-        })
-        .collect();
-    let evidence = f
-        .evidence
-        .iter()
-        .enumerate()
-        .map(|(j, e)| EvidenceRef {
-            file: e.file.clone(),
-            line: e.line,
-            anchor: crate::evidence::anchor(index, j),
-        })
-        .collect();
+fn finding_view(f: &view::FindingView<'_>, index: usize) -> FindingView {
     FindingView {
-        title: format!("{}{}", finding_title(f, lang), subject_suffix(f, lang)),
-        root_cause: f.root_cause.clone(),
-        rule: f.rule.clone(),
+        title: f.full_title(),
+        root_cause: f.root_cause.to_string(),
+        rule: f.rule.to_string(),
         confidence: format!("{:.0}%", f.confidence * 100.0),
-        hint: f.confidence < CONFIDENT,
-        codes: if engineer { codes } else { Vec::new() },
-        evidence: if engineer { evidence } else { Vec::new() },
+        hint: !f.confident,
+        codes: f
+            .codes
+            .iter()
+            .map(|c| CodeView {
+                code: c.code.to_string(),
+                name: c.name.to_string(),
+                meaning: c.meaning.clone(),
+            })
+            .collect(),
+        evidence: f
+            .evidence
+            .iter()
+            .enumerate()
+            .map(|(j, e)| EvidenceRef {
+                file: e.file.clone(),
+                line: e.line,
+                anchor: crate::evidence::anchor(index, j),
+            })
+            .collect(),
         steps: f
             .steps
             .iter()
             .map(|s| StepView {
-                text: loc(lang, &s.text, &s.text_zh).to_string(),
-                command: s.command.clone(),
+                text: s.text.clone(),
+                command: s.command.map(str::to_string),
             })
             .collect(),
     }

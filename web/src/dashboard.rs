@@ -91,6 +91,7 @@ fn duration(secs: f64, lang: Lang) -> String {
 /// Build the page's figures.
 pub fn build(page: Page, cases: &[Case], now: u64) -> DashboardPage {
     let lang = page.lang;
+    let rules = std::sync::Arc::clone(&page.rules);
     let last = week_of(now);
     let first = last - WEEKS + 1;
     let weeks: Vec<String> = (first..=last).map(week_label).collect();
@@ -142,7 +143,7 @@ pub fn build(page: Page, cases: &[Case], now: u64) -> DashboardPage {
                     cases: BTreeSet::new(),
                     devices: 0,
                     last: 0,
-                    title: finding_title(f, lang),
+                    title: finding_title(f, &rules, lang),
                 });
             entry.cases.insert(case.id.as_str());
             entry.devices += 1;
@@ -270,7 +271,7 @@ struct CauseStats<'a> {
     /// Last change of a case it was found in.
     last: u64,
     /// Its title in the page's language.
-    title: &'a str,
+    title: String,
 }
 
 type CauseCases<'a> = BTreeMap<&'a str, CauseStats<'a>>;

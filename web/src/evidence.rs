@@ -126,7 +126,7 @@ pub fn build(
             BTreeMap::new()
         }
     };
-    out.findings = excerpts(diag, &context, &out.files, lang);
+    out.findings = excerpts(diag, &context, &out.files, &out.page.rules, lang);
     out
 }
 
@@ -137,13 +137,14 @@ fn excerpts(
     diag: &Diagnosis,
     context: &Context,
     files: &[FileRow],
+    rules: &diagnosis::RuleSet,
     lang: diagnosis::Lang,
 ) -> Vec<FindingExcerpts> {
     diag.findings
         .iter()
         .enumerate()
         .map(|(i, f)| FindingExcerpts {
-            title: handlers::render::finding_title(f, lang).to_string(),
+            title: handlers::render::finding_title(f, rules, lang),
             root_cause: f.root_cause.clone(),
             confidence: format!("{:.0}%", f.confidence * 100.0),
             excerpts: f

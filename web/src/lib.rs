@@ -26,28 +26,46 @@ mod search;
 pub use error::WebError;
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
-use diagnosis::Limits;
+use diagnosis::{Limits, RuleSet};
 use handlers::link::LinkKey;
 use store::CaseStore;
 
-/// What the web view needs: the store it reads, the link key, and the bundle limits used when
-/// a stored bundle is opened for evidence context.
+/// What the web view needs: the store it reads, the link key, the bundle limits used when a
+/// stored bundle is opened for evidence context, and the rule set the texts of a diagnosis
+/// come from (shared with the chat, so a reload shows here too).
 #[derive(Clone)]
 pub struct WebState {
     store: Arc<dyn CaseStore>,
     key: Arc<LinkKey>,
     limits: Arc<Limits>,
+    rules: Arc<RwLock<Arc<RuleSet>>>,
 }
 
 impl WebState {
-    /// State over `store`, verifying links with `key`, opening bundles within `limits`.
-    pub fn new(store: Arc<dyn CaseStore>, key: LinkKey, limits: Limits) -> WebState {
+    /// State over `store`, verifying links with `key`, opening bundles within `limits`, with
+    /// the texts of `rules` (the cell `handlers::Context::rules`).
+    pub fn new(
+        store: Arc<dyn CaseStore>,
+        key: LinkKey,
+        limits: Limits,
+        rules: Arc<RwLock<Arc<RuleSet>>>,
+    ) -> WebState {
         WebState {
             store,
             key: Arc::new(key),
             limits: Arc::new(limits),
+            rules,
+        }
+    }
+
+    /// The current rule set.
+    pub(crate) fn rule_set(&self) -> Arc<RuleSet> {
+        match self.rules.read() {
+            Ok(r) => Arc::clone(&r),
+            // A writer panicked mid-swap; the Arc inside is still a whole rule set.
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
     }
 }

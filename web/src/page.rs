@@ -1,7 +1,9 @@
 //! What every page shares: the viewer's language, who the link was issued to, and internal links
 //! that carry the token (and an explicit language choice) along.
 
-use diagnosis::Lang;
+use std::sync::Arc;
+
+use diagnosis::{Lang, RuleSet};
 use handlers::Role;
 use handlers::link::LinkClaims;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -72,11 +74,19 @@ pub struct Page {
     pub own_case: Option<String>,
     /// Path of this page (for the language switch).
     here: String,
+    /// The rule set the texts of a diagnosis come from.
+    pub rules: Arc<RuleSet>,
 }
 
 impl Page {
-    /// A page at `here` for a verified link.
-    pub fn new(claims: &LinkClaims, token: &str, lang: (Lang, bool), here: &str) -> Page {
+    /// A page at `here` for a verified link; diagnoses are worded from `rules`.
+    pub fn new(
+        claims: &LinkClaims,
+        token: &str,
+        lang: (Lang, bool),
+        here: &str,
+        rules: Arc<RuleSet>,
+    ) -> Page {
         Page {
             lang: lang.0,
             lang_code: lang_code(lang.0),
@@ -87,6 +97,7 @@ impl Page {
             fleet: claims.role == Role::Engineer && claims.case.is_none(),
             own_case: claims.case.as_ref().map(|c| c.to_string()),
             here: here.to_string(),
+            rules,
         }
     }
 

@@ -109,7 +109,7 @@ fn begin(
     let claims =
         access::check(state, params.t.as_deref()).map_err(|r| Box::new(refusal(r, lang.0)))?;
     let token = params.t.as_deref().unwrap_or_default();
-    let page = Page::new(&claims, token, lang, here);
+    let page = Page::new(&claims, token, lang, here, state.rule_set());
     Ok((claims, page))
 }
 

@@ -3,7 +3,7 @@
 //! (case-insensitive); each hit says where its words matched.
 
 use askama::Template;
-use diagnosis::Lang;
+use diagnosis::{Lang, RuleSet};
 use handlers::render::{finding_title, msg};
 use store::Case;
 
@@ -42,7 +42,7 @@ struct Field {
     text: String,
 }
 
-fn fields(case: &Case, lang: Lang) -> Vec<Field> {
+fn fields(case: &Case, rules: &RuleSet, lang: Lang) -> Vec<Field> {
     let mut out = vec![
         Field {
             what: msg(lang, "web.case_2"),
@@ -68,7 +68,7 @@ fn fields(case: &Case, lang: Lang) -> Vec<Field> {
         for f in &diag.findings {
             out.push(Field {
                 what: msg(lang, "web.root_cause_2"),
-                text: format!("{} {}", f.root_cause, finding_title(f, lang)),
+                text: format!("{} {}", f.root_cause, finding_title(f, rules, lang)),
             });
             for c in &f.codes {
                 out.push(Field {
@@ -90,8 +90,8 @@ fn fields(case: &Case, lang: Lang) -> Vec<Field> {
 }
 
 /// Where each word of `words` matched in `case`, or `None` if one of them matched nowhere.
-fn matches(case: &Case, words: &[String], lang: Lang) -> Option<Vec<String>> {
-    let fields = fields(case, lang);
+fn matches(case: &Case, words: &[String], rules: &RuleSet, lang: Lang) -> Option<Vec<String>> {
+    let fields = fields(case, rules, lang);
     let mut found = Vec::new();
     for w in words {
         let hit = fields
@@ -113,7 +113,7 @@ pub fn build(page: Page, cases: &[Case], query: &str) -> SearchPage {
     let mut more = false;
     if !words.is_empty() {
         for case in cases.iter().rev() {
-            let Some(matched) = matches(case, &words, lang) else {
+            let Some(matched) = matches(case, &words, &page.rules, lang) else {
                 continue;
             };
             if hits.len() == MAX_HITS {

@@ -93,7 +93,6 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>, rule: &Rule, st: &RuleState) -> Option<Bui
             root_cause: rule.root_cause.clone(),
             rule: rule.id.clone(),
             title: rule.title.clone(),
-            title_zh: rule.title_zh.clone(),
             confidence,
             subject: subject(rule, &vars),
             codes: decoded(rule, &codes),
@@ -105,12 +104,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>, rule: &Rule, st: &RuleState) -> Option<Bui
                 .filter(|_| hint)
                 .map(|h| h.confirm.clone())
                 .unwrap_or_default(),
-            confirm_zh: rule
-                .hint
-                .as_ref()
-                .filter(|_| hint)
-                .map(|h| h.confirm_zh.clone())
-                .unwrap_or_default(),
+            vars: step_vars(rule, &vars),
         },
         missing,
         codes,
@@ -288,9 +282,27 @@ pub(crate) fn steps(rule: &Rule, vars: &BTreeMap<String, String>) -> Vec<Step> {
         .iter()
         .map(|s| Step {
             text: text(&s.text),
-            text_zh: text(&s.text_zh),
             command: s.command.as_deref().map(|c| render_template(c, &vars)),
         })
+        .collect()
+}
+
+/// The values the rule's step texts (in any language) need, so that a renderer can fill them:
+/// the finding's `vars`. An unknown KB is kept empty, as the steps read it.
+pub(crate) fn step_vars(rule: &Rule, vars: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let names: BTreeSet<String> = rule
+        .steps
+        .iter()
+        .flat_map(|s| [s.text.as_str(), s.text_zh.as_str()])
+        .flat_map(crate::rule::template_names)
+        .collect();
+    names
+        .into_iter()
+        .map(|n| {
+            let v = vars.get(&n).cloned().unwrap_or_default();
+            (n, v)
+        })
+        .filter(|(n, v)| !v.is_empty() || n == "kb")
         .collect()
 }
 
@@ -320,15 +332,22 @@ fn missing(
             kind: m.kind.clone(),
             why: render_template(&m.why, vars),
             how: render_template(&m.how, vars),
-            why_zh: render_template(&m.why_zh, vars),
-            how_zh: render_template(&m.how_zh, vars),
+            rule: Some(rule.id.clone()),
+            vars: [&m.why, &m.how, &m.why_zh, &m.how_zh]
+                .into_iter()
+                .flat_map(|t| crate::rule::template_names(t))
+                .filter_map(|n| vars.get(&n).map(|v| (n, v.clone())))
+                .collect(),
         })
         .collect()
 }
 
-/// Confirmation asked for by a finding that rests on an error code alone.
-const PRIOR_CONFIRM: &str = "Only the error code {code} points to this cause. Send the full logs (C:\\Windows\\Logs\\CBS\\*, C:\\Windows\\Logs\\DISM\\dism.log and the System and Setup event logs) to confirm it.";
-const PRIOR_CONFIRM_ZH: &str = "仅凭错误代码 {code} 推断出此原因。请发送完整日志（C:\\Windows\\Logs\\CBS\\*、C:\\Windows\\Logs\\DISM\\dism.log 以及系统和 Setup 事件日志）以便确认。";
+/// Confirmation asked for by a finding that rests on an error code alone (`{code}`: the code).
+/// It comes first in the finding's `confirm`, before the lending rule's own.
+pub const PRIOR_CONFIRM: crate::rule::Texts<'static> = crate::rule::Texts {
+    en: "Only the error code {code} points to this cause. Send the full logs (C:\\Windows\\Logs\\CBS\\*, C:\\Windows\\Logs\\DISM\\dism.log and the System and Setup event logs) to confirm it.",
+    zh: "仅凭错误代码 {code} 推断出此原因。请发送完整日志（C:\\Windows\\Logs\\CBS\\*、C:\\Windows\\Logs\\DISM\\dism.log 以及系统和 Setup 事件日志）以便确认。",
+};
 
 /// A finding from a code prior: `rule` lends the title and steps of its root cause; the
 /// evidence is the failing lines that carry `code`.
@@ -340,25 +359,22 @@ pub(crate) fn from_prior(
     vars: &BTreeMap<String, String>,
 ) -> Built {
     let hex = format!("{code:#010x}");
-    let mut confirm = vec![PRIOR_CONFIRM.replace("{code}", &hex)];
-    let mut confirm_zh = vec![PRIOR_CONFIRM_ZH.replace("{code}", &hex)];
+    let mut confirm = vec![PRIOR_CONFIRM.en.replace("{code}", &hex)];
     if let Some(h) = &rule.hint {
         confirm.extend(h.confirm.iter().cloned());
-        confirm_zh.extend(h.confirm_zh.iter().cloned());
     }
     Built {
         finding: Finding {
             root_cause: rule.root_cause.clone(),
             rule: "code-prior".to_string(),
             title: rule.title.clone(),
-            title_zh: rule.title_zh.clone(),
             confidence: round2(confidence),
             subject: BTreeMap::new(),
             codes: vec![crate::codes::lookup(code)],
             evidence: evidence.iter().take(rule.max_evidence).cloned().collect(),
             steps: steps(rule, vars),
             confirm,
-            confirm_zh,
+            vars: step_vars(rule, vars),
         },
         missing: Vec::new(),
         codes: BTreeSet::from([code]),

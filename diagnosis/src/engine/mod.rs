@@ -9,6 +9,8 @@ mod facts;
 mod findings;
 mod literals;
 mod missing;
+pub use findings::PRIOR_CONFIRM;
+pub use missing::missing_texts;
 pub(crate) mod search;
 pub use search::prefilter_literals;
 pub(crate) mod state;
@@ -314,13 +316,12 @@ impl<'r> Scan<'r> {
             .take_while(|(cause, _)| cause.as_str() != unexplained::UNKNOWN)
             .filter(|(cause, _)| !judged.contains(cause.as_str()))
             .filter_map(|(cause, confidence)| {
-                let (i, rule) = self
+                let rule = self.rules.lender(cause)?;
+                let i = self
                     .rules
                     .rules
                     .iter()
-                    .enumerate()
-                    .filter(|(_, r)| &r.root_cause == cause && !r.fallback)
-                    .max_by(|a, b| a.1.confidence.total_cmp(&b.1.confidence))?;
+                    .position(|r| std::ptr::eq(r, rule))?;
                 Some((
                     i,
                     findings::from_prior(rule, code, confidence, &evidence, &ctx.vars),
@@ -396,7 +397,6 @@ fn fallback(
             root_cause: rule.root_cause.clone(),
             rule: rule.id.clone(),
             title: rule.title.clone(),
-            title_zh: rule.title_zh.clone(),
             confidence: findings::round2(rule.confidence),
             subject: BTreeMap::new(),
             codes: decoded,
@@ -411,7 +411,7 @@ fn fallback(
                 .collect(),
             steps: findings::steps(rule, vars),
             confirm: Vec::new(),
-            confirm_zh: Vec::new(),
+            vars: findings::step_vars(rule, vars),
         },
         missing: Vec::new(),
         codes,

@@ -158,7 +158,14 @@ fn without_services_snapshot_the_finding_is_likely_and_asks_for_it() {
         .find(|m| m.kind == "services")
         .expect("services missing");
     assert!(m.how.contains("sc qc winmgmt"), "{}", m.how);
-    assert!(!m.how_zh.is_empty());
+    // The Chinese text is the rule's, found by the rule id the entry names.
+    assert_eq!(m.rule.as_deref(), Some("ai-service-disabled"));
+    let rules = RuleSet::builtin().unwrap();
+    let (_, how) = rules
+        .rule("ai-service-disabled")
+        .and_then(|r| r.missing_texts("services"))
+        .expect("the rule's missing entry");
+    assert!(how.zh.contains("sc qc winmgmt"), "{}", how.zh);
 }
 
 #[test]
@@ -188,7 +195,15 @@ fn event_log_code_alone_gives_a_hint_with_what_would_confirm_it() {
         .find(|f| f.rule == "ai-service-disabled")
         .expect("hint");
     assert!(hint.confidence < 0.5);
-    assert!(!hint.confirm.is_empty() && !hint.confirm_zh.is_empty());
+    assert!(!hint.confirm.is_empty());
+    let zh: Vec<&str> = rules
+        .rule(&hint.rule)
+        .expect("the hint's rule")
+        .confirm_texts()
+        .map(|t| t.zh)
+        .collect();
+    assert_eq!(zh.len(), hint.confirm.len());
+    assert!(zh.iter().all(|t| !t.is_empty()));
     assert!(d.bundle.missing.iter().any(|m| m.kind == "cbs"));
 }
 

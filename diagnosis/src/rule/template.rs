@@ -56,7 +56,7 @@ pub(crate) fn names(template: &str) -> Vec<String> {
     out
 }
 
-fn parse_placeholder(inner: &str) -> Option<(&str, bool)> {
+pub(crate) fn parse_placeholder(inner: &str) -> Option<(&str, bool)> {
     let (name, lower) = match inner.split_once('|') {
         Some((n, "lower")) => (n, true),
         Some(_) => return None,

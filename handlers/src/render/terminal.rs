@@ -1,13 +1,14 @@
-//! The terminal report of a [`Diagnosis`] (`casebot diagnose` without `--json`), in zh or en:
-//! root cause, confidence, decoded codes, evidence `file:line`, numbered steps with commands,
+//! The terminal report of a [`DiagnosisView`] (`casebot diagnose`
+//! without `--json`), in zh or en: root cause, confidence, decoded codes, evidence `file:line`, numbered steps with commands,
 //! then alternatives, what is missing, and unexplained failures. Its labels come from the
 //! catalogue, shared with the chat replies and summaries.
 
 use std::fmt::Write as _;
 
-use diagnosis::report::{CONFIDENT, Diagnosis, Finding, Lang};
+use diagnosis::report::Lang;
 
-use super::{loc, msg};
+use super::msg;
+use super::view::{DiagnosisView, FindingView};
 
 /// Labels in one language.
 struct Labels {
@@ -67,34 +68,26 @@ impl Labels {
     }
 }
 
-/// Render the terminal report in `lang`.
-pub fn render_text(d: &Diagnosis, lang: Lang) -> String {
-    let l = &Labels::new(lang);
+/// Render the terminal report of `d` (an engineer's view: it shows every log line).
+pub fn render_text(d: &DiagnosisView<'_>) -> String {
+    let l = &Labels::new(d.lang);
     let mut out = String::new();
     header(&mut out, d, l);
-    let confident: Vec<&Finding> = d
-        .findings
-        .iter()
-        .filter(|f| f.confidence >= CONFIDENT)
-        .collect();
+    let confident: Vec<&FindingView<'_>> = d.findings.iter().filter(|f| f.confident).collect();
     if confident.is_empty() {
         let _ = writeln!(out, "\n{}", l.no_problem);
     }
     for (i, f) in confident.iter().enumerate() {
-        finding(&mut out, i + 1, f, l, lang);
+        finding(&mut out, i + 1, f, l);
     }
-    alternatives(&mut out, d, l, lang);
-    missing(&mut out, d, l, lang);
+    alternatives(&mut out, d, l);
+    missing(&mut out, d, l);
     unexplained(&mut out, d, l);
     footer(&mut out, d, l);
     out
 }
 
-fn pick<'a>(lang: Lang, en: &'a str, zh: &'a str) -> &'a str {
-    loc(lang, en, zh)
-}
-
-fn header(out: &mut String, d: &Diagnosis, l: &Labels) {
+fn header(out: &mut String, d: &DiagnosisView<'_>, l: &Labels) {
     let short = d.bundle.sha256.get(..12).unwrap_or(&d.bundle.sha256);
     let _ = writeln!(
         out,
@@ -115,17 +108,11 @@ fn header(out: &mut String, d: &Diagnosis, l: &Labels) {
     );
 }
 
-fn finding(out: &mut String, n: usize, f: &Finding, l: &Labels, lang: Lang) {
+fn finding(out: &mut String, n: usize, f: &FindingView<'_>, l: &Labels) {
     let _ = writeln!(
         out,
         "\n{} {n}: {}\n  {} · {} {:.2} · {} {}",
-        l.root_cause,
-        pick(lang, &f.title, &f.title_zh),
-        f.root_cause,
-        l.confidence,
-        f.confidence,
-        l.rule,
-        f.rule
+        l.root_cause, f.title, f.root_cause, l.confidence, f.confidence, l.rule, f.rule
     );
     if !f.subject.is_empty() {
         let s: Vec<String> = f.subject.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -134,21 +121,20 @@ fn finding(out: &mut String, n: usize, f: &Finding, l: &Labels, lang: Lang) {
     if !f.codes.is_empty() {
         let _ = writeln!(out, "  {}:", l.codes);
         for c in &f.codes {
-            let meaning = pick(lang, &c.meaning, &c.meaning_zh);
-            let name = if c.name.is_empty() { "?" } else { &c.name };
-            let _ = writeln!(out, "    {} {name} — {meaning}", c.code);
+            let name = if c.name.is_empty() { "?" } else { c.name };
+            let _ = writeln!(out, "    {} {name} — {}", c.code, c.meaning);
         }
     }
     if !f.evidence.is_empty() {
         let _ = writeln!(out, "  {}:", l.evidence);
-        for e in &f.evidence {
+        for e in f.evidence {
             let _ = writeln!(out, "    {}:{}  {}", e.file, e.line, e.text);
         }
     }
     if !f.steps.is_empty() {
         let _ = writeln!(out, "  {}:", l.steps);
         for (i, s) in f.steps.iter().enumerate() {
-            let _ = writeln!(out, "    {}. {}", i + 1, pick(lang, &s.text, &s.text_zh));
+            let _ = writeln!(out, "    {}. {}", i + 1, s.text);
             if let Some(c) = &s.command {
                 let _ = writeln!(out, "       > {c}");
             }
@@ -156,12 +142,8 @@ fn finding(out: &mut String, n: usize, f: &Finding, l: &Labels, lang: Lang) {
     }
 }
 
-fn alternatives(out: &mut String, d: &Diagnosis, l: &Labels, lang: Lang) {
-    let hints: Vec<&Finding> = d
-        .findings
-        .iter()
-        .filter(|f| f.confidence < CONFIDENT)
-        .collect();
+fn alternatives(out: &mut String, d: &DiagnosisView<'_>, l: &Labels) {
+    let hints: Vec<&FindingView<'_>> = d.findings.iter().filter(|f| !f.confident).collect();
     if hints.is_empty() {
         return;
     }
@@ -170,15 +152,9 @@ fn alternatives(out: &mut String, d: &Diagnosis, l: &Labels, lang: Lang) {
         let _ = writeln!(
             out,
             "  - {} ({}, {:.2})",
-            pick(lang, &f.title, &f.title_zh),
-            f.root_cause,
-            f.confidence
+            f.title, f.root_cause, f.confidence
         );
-        let confirm = match lang {
-            Lang::Zh if !f.confirm_zh.is_empty() => &f.confirm_zh,
-            _ => &f.confirm,
-        };
-        for c in confirm {
+        for c in &f.confirm {
             let _ = writeln!(out, "    {}: {c}", l.confirm);
         }
         for e in f.evidence.iter().take(3) {
@@ -187,28 +163,28 @@ fn alternatives(out: &mut String, d: &Diagnosis, l: &Labels, lang: Lang) {
     }
 }
 
-fn missing(out: &mut String, d: &Diagnosis, l: &Labels, lang: Lang) {
-    if d.bundle.missing.is_empty() {
+fn missing(out: &mut String, d: &DiagnosisView<'_>, l: &Labels) {
+    if d.missing.is_empty() {
         return;
     }
     let _ = writeln!(out, "\n{}:", l.missing);
-    for m in &d.bundle.missing {
-        let _ = writeln!(out, "  - {}: {}", m.kind, pick(lang, &m.why, &m.why_zh));
-        let _ = writeln!(out, "    {}: {}", l.how, pick(lang, &m.how, &m.how_zh));
+    for m in &d.missing {
+        let _ = writeln!(out, "  - {}: {}", m.kind, m.why);
+        let _ = writeln!(out, "    {}: {}", l.how, m.how);
     }
 }
 
-fn unexplained(out: &mut String, d: &Diagnosis, l: &Labels) {
+fn unexplained(out: &mut String, d: &DiagnosisView<'_>, l: &Labels) {
     if d.unexplained.is_empty() {
         return;
     }
     let _ = writeln!(out, "\n{} ({}):", l.unexplained, d.unexplained.len());
-    for u in &d.unexplained {
+    for u in d.unexplained {
         let _ = writeln!(out, "  {}:{} ×{}  {}", u.file, u.line, u.count, u.text);
     }
 }
 
-fn footer(out: &mut String, d: &Diagnosis, l: &Labels) {
+fn footer(out: &mut String, d: &DiagnosisView<'_>, l: &Labels) {
     let _ = writeln!(out, "\n{}: {}", l.files, d.bundle.files.len());
     for f in &d.bundle.files {
         let _ = writeln!(
@@ -223,6 +199,6 @@ fn footer(out: &mut String, d: &Diagnosis, l: &Labels) {
             let _ = writeln!(out, "  {} — {}", s.path, s.reason);
         }
     }
-    let short = d.rules_version.get(..12).unwrap_or(&d.rules_version);
+    let short = d.rules_version.get(..12).unwrap_or(d.rules_version);
     let _ = writeln!(out, "{}: {short}", l.rules);
 }

@@ -85,7 +85,7 @@ async fn downloads_are_checked_and_failures_store_nothing() {
     assert!(chat.ctx.store.journal_list().unwrap().is_empty());
 
     let t = attach(&chat, &id, url(&base, "/ok.zip", None)).await;
-    assert!(t.contains("Winmgmt"), "{t}");
+    assert!(t.contains("needs a service that is disabled"), "{t}");
     let case = chat.case(&id);
     let bundle = &case.devices["wcc0021z675842"].bundles[0];
     let path = chat.ctx.store.bundle_path(&bundle.sha256).unwrap().unwrap();

@@ -41,8 +41,7 @@ fn fake_engine(
     if text.contains("Winmgmt") {
         findings.push(finding(
             "service-disabled-advanced-installer",
-            "The WMI service (Winmgmt) is disabled",
-            "WMI 服务（Winmgmt）被禁用",
+            "ai-service-disabled",
             "sc config winmgmt start= auto",
             "0x80070422",
         ));
@@ -50,8 +49,7 @@ fn fake_engine(
     if text.contains("0x80071ab1") {
         findings.push(finding(
             "txf-transaction-log-corrupt",
-            "The NTFS transaction log on C: is corrupt",
-            "C: 盘的 NTFS 事务日志损坏",
+            "txf-transaction-log-corrupt",
             "fsutil resource setautoreset true C:\\",
             "0x80071ab1",
         ));
@@ -74,19 +72,22 @@ fn fake_engine(
     })
 }
 
-fn finding(root: &str, en: &str, zh: &str, cmd: &str, code: &str) -> Finding {
+/// A finding of the built-in `rule` (its title; a made-up step).
+fn finding(root: &str, rule: &str, cmd: &str, code: &str) -> Finding {
+    let title = crate::render::tests::rules()
+        .rule(rule)
+        .map(|r| r.title.clone())
+        .unwrap_or_default();
     Finding {
         root_cause: root.into(),
-        rule: root.into(),
-        title: en.into(),
-        title_zh: zh.into(),
+        rule: rule.into(),
+        title,
         confidence: 0.9,
         subject: Default::default(),
         codes: vec![CodeInfo {
             code: code.into(),
             name: String::new(),
             meaning: String::new(),
-            meaning_zh: String::new(),
         }],
         evidence: vec![Evidence {
             file: "Logs/CBS/CBS.log".into(),
@@ -95,11 +96,10 @@ fn finding(root: &str, en: &str, zh: &str, cmd: &str, code: &str) -> Finding {
         }],
         steps: vec![Step {
             text: "Run".into(),
-            text_zh: "运行".into(),
             command: Some(cmd.into()),
         }],
         confirm: vec![],
-        confirm_zh: vec![],
+        vars: Default::default(),
     }
 }
 
@@ -127,8 +127,8 @@ impl FakeChat {
             Kind::Mem => Arc::new(MemStore::with_bundle_dir(dir.path().join("bundles"))),
             Kind::Sled => Arc::new(SledStore::open(dir.path().join("store")).unwrap()),
         };
-        let ctx =
-            Context::new(store, RuleSet::default(), config).with_engine(Arc::new(fake_engine));
+        let ctx = Context::new(store, crate::render::tests::rules().clone(), config)
+            .with_engine(Arc::new(fake_engine));
         FakeChat {
             ctx,
             dir,
@@ -275,7 +275,7 @@ async fn founding_case(kind: Kind) {
         "typing first: {out:?}"
     );
     assert!(
-        t.contains("正在诊断") && t.contains("WMI 服务（Winmgmt）被禁用"),
+        t.contains("正在诊断") && t.contains("高级安装程序依赖的服务被禁用"),
         "{t}"
     );
     assert!(t.contains("device wcc0021z675842 fixed"), "{t}");
@@ -338,8 +338,8 @@ async fn founding_case(kind: Kind) {
         "问题定义",
         "问题总结",
         "排查详情",
-        "WMI 服务（Winmgmt）被禁用",
-        "C: 盘的 NTFS 事务日志损坏",
+        "高级安装程序依赖的服务被禁用",
+        "系统盘上的 NTFS 事务日志（TxF/KTM）已损坏",
     ] {
         assert!(t.contains(needle), "{needle} missing: {t}");
     }
@@ -718,7 +718,7 @@ async fn long_diagnoses_show_progress_and_do_not_block_other_cases() {
     assert!(typing >= 3, "typing refreshed while working: {out:?}");
     let t = text(&out);
     assert!(t.contains("Still diagnosing `big.zip`"), "{t}");
-    assert!(t.contains("Winmgmt"), "{t}");
+    assert!(t.contains("needs a service that is disabled"), "{t}");
 }
 
 #[tokio::test]
