@@ -4,11 +4,11 @@
 //! - on 512 MB and 1 GB: casebot's time and peak RSS next to GNU `grep -E -c` over the same
 //!   literals casebot's prefilter searches for, with the ratio;
 //! - a 200 MB zip bundle of 50 mixed files (CBS, CbsPersist, DISM, WindowsUpdate, UTF-16
-//!   exports, evtx), end to end.
+//!   exports, evtx), end to end, with its files read one after the other and in parallel.
 //!
 //! `cargo run --release -p casebot-tests --bin bench` (`-- --quick` skips the 1 GB sizes).
-//! Each diagnosis runs in a child process (this binary, `diagnose <path>`), so that its peak RSS
-//! is its own; the time is the whole pipeline: open (hash, detect, count lines), search,
+//! Each diagnosis runs in a child process (this binary, `diagnose <path> [threads]`), so that
+//! its peak RSS is its own; the time is the whole pipeline: open (hash, detect, count lines), search,
 //! findings.
 
 use std::io::{BufWriter, Read as _, Write};
@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
 use diagnosis::parse::LogKind;
-use diagnosis::{Limits, RuleSet, diagnose_path};
+use diagnosis::{Bundle, Limits, RuleSet};
 
 const MB: u64 = 1 << 20;
 /// Runs per figure; the median is printed.
@@ -27,8 +27,12 @@ const RUNS: usize = 3;
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("diagnose") {
-        let path = args.get(1).context("diagnose <path>")?;
-        return child(Path::new(path));
+        let path = args.get(1).context("diagnose <path> [threads]")?;
+        let threads = match args.get(2) {
+            Some(t) => t.parse().context("threads: a number")?,
+            None => cores(),
+        };
+        return child(Path::new(path), threads);
     }
     if args.first().map(String::as_str) == Some("generate") {
         // `generate <MB> <path>`: the CBS log the benchmark uses, for profiling by hand.
@@ -51,11 +55,14 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// Child mode: diagnose `path`, print `seconds peak_kib findings`.
-fn child(path: &Path) -> Result<()> {
+/// Child mode: diagnose `path` reading files on `threads` threads, print
+/// `seconds peak_kib findings`.
+fn child(path: &Path, threads: usize) -> Result<()> {
     let rules = RuleSet::builtin()?;
     let start = Instant::now();
-    let d = diagnose_path(path, &rules, &Limits::default())?;
+    let bundle = Bundle::open(path, &Limits::default())?;
+    let d = diagnosis::engine::run_threads(&bundle, &rules, threads);
+    drop(bundle);
     let secs = start.elapsed().as_secs_f64();
     let findings: Vec<&str> = d.findings.iter().map(|f| f.root_cause.as_str()).collect();
     println!("{secs} {} {}", peak_kib(), findings.join(","));
@@ -75,11 +82,12 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
 
-/// One diagnosis in a child process: (seconds, peak KiB, root causes).
-fn diagnose(path: &Path) -> Result<(f64, u64, String)> {
+/// One diagnosis in a child process on `threads` threads: (seconds, peak KiB, root causes).
+fn diagnose(path: &Path, threads: usize) -> Result<(f64, u64, String)> {
     let out = Command::new(std::env::current_exe()?)
         .arg("diagnose")
         .arg(path)
+        .arg(threads.to_string())
         .output()?;
     if !out.status.success() {
         bail!("diagnose failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -91,13 +99,18 @@ fn diagnose(path: &Path) -> Result<(f64, u64, String)> {
     Ok((secs, peak, parts.next().unwrap_or("-").to_string()))
 }
 
-/// The median of `RUNS` diagnoses (peak RSS: the largest).
+/// The median of `RUNS` diagnoses on every core (peak RSS: the largest).
 fn diagnose_median(path: &Path) -> Result<(f64, u64, String)> {
+    diagnose_median_on(path, cores())
+}
+
+/// The median of `RUNS` diagnoses on `threads` threads (peak RSS: the largest).
+fn diagnose_median_on(path: &Path, threads: usize) -> Result<(f64, u64, String)> {
     let mut times = Vec::new();
     let mut peak = 0;
     let mut causes = String::new();
     for _ in 0..RUNS {
-        let (s, p, c) = diagnose(path)?;
+        let (s, p, c) = diagnose(path, threads)?;
         times.push(s);
         peak = peak.max(p);
         causes = c;
@@ -347,11 +360,17 @@ fn bundle(dir: &Path) -> Result<()> {
     }
     z.finish()?;
     let packed = std::fs::metadata(&zpath)?.len();
-    let (secs, peak, causes) = diagnose_median(&zpath)?;
     println!(
-        "\n200 MB zip bundle of 50 files ({} MB packed), end to end: {secs:.3} s, peak RSS {} MB, {causes}",
-        packed / MB,
-        peak / 1024
+        "\n200 MB zip bundle of 50 files ({} MB packed), end to end",
+        packed / MB
     );
+    for threads in [1, cores()] {
+        let (secs, peak, causes) = diagnose_median_on(&zpath, threads)?;
+        println!(
+            "  files read on {threads} thread(s): {secs:.3} s, peak RSS {} MB, {causes}",
+            peak / 1024
+        );
+    }
+    std::fs::remove_file(&zpath)?;
     Ok(())
 }

@@ -58,6 +58,15 @@ pub(crate) fn is_servicing_provider(provider: &str) -> bool {
     .any(|s| p.contains(s))
 }
 
+/// Can [`Facts::observe_servicing_text`] learn anything from `text`? (The words it looks for
+/// before running its patterns.)
+pub(crate) fn teaches_servicing(text: &str) -> bool {
+    text.contains("RollupFix")
+        || text.contains("_for_KB")
+        || text.contains("_for_kb")
+        || text.contains("WER:")
+}
+
 impl Facts {
     /// Learn from one record of a file of `kind`.
     pub fn observe(&mut self, kind: LogKind, file: usize, record: &Record) {
@@ -126,7 +135,8 @@ impl Facts {
         self.add_kbs(&record.text, priority);
     }
 
-    /// Learn from the text of a CBS or DISM record: the RollupFix build and KB numbers.
+    /// Learn from the text of a CBS or DISM record: the RollupFix build and KB numbers (see
+    /// [`teaches_servicing`]).
     pub(crate) fn observe_servicing_text(&mut self, text: &str) {
         if text.contains("RollupFix")
             && let Some(re) = ROLLUP.as_ref()

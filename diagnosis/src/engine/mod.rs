@@ -11,6 +11,7 @@ mod literals;
 mod missing;
 pub use findings::PRIOR_CONFIRM;
 pub use missing::missing_texts;
+mod parallel;
 pub(crate) mod search;
 pub use search::prefilter_literals;
 pub(crate) mod state;
@@ -27,43 +28,145 @@ use findings::{Built, Ctx};
 use state::RuleState;
 use unexplained::Failures;
 
-/// Diagnose `bundle` with `rules`. Deterministic; never fails (unreadable files become skips).
+/// Diagnose `bundle` with `rules`, its files read in parallel on up to as many threads as the
+/// machine has cores. Deterministic; never fails (unreadable files become skips).
 pub fn run(bundle: &Bundle, rules: &RuleSet) -> Diagnosis {
-    run_with(bundle, rules, true)
+    run_with(bundle, rules, true, parallel::default_threads())
 }
 
-/// [`run`], with the buffer search (`search`) or reading every file line by line.
-pub(crate) fn run_with(bundle: &Bundle, rules: &RuleSet, search: bool) -> Diagnosis {
+/// [`run`] on at most `threads` threads (1 reads the files one after the other). The result
+/// does not depend on `threads`: files are read in parallel but fed to the scan in bundle order.
+pub fn run_threads(bundle: &Bundle, rules: &RuleSet, threads: usize) -> Diagnosis {
+    run_with(bundle, rules, true, threads)
+}
+
+/// [`run_threads`], with the buffer search (`search`) or reading every file line by line.
+pub(crate) fn run_with(
+    bundle: &Bundle,
+    rules: &RuleSet,
+    search: bool,
+    threads: usize,
+) -> Diagnosis {
     let mut scan = Scan::new(rules);
     // `summary.files` is `bundle.files` in the same order: fill in line counts as files are read.
     let mut summary = bundle.summary();
-    for (file, row) in bundle.files.iter().zip(&mut summary.files) {
-        scan.begin_file(&file.path, file.kind);
-        let result = match prefilter(rules, file).filter(|_| search) {
-            Some(pf) => search::search_file(file, pf, &mut |item| scan.item(item)),
-            None => file.parse(&mut |r: Record| scan.record(&r)),
-        };
-        match result {
-            Ok(p) => {
-                // Where opening counted nothing, the parser's count stands in.
-                if row.lines == 0 {
-                    row.lines = p.read;
-                }
-                // The records before the damage were used; say what was lost.
-                if let Some(reason) = p.damage {
-                    summary.skipped.push(Skipped {
-                        path: file.path.clone(),
-                        reason,
-                    });
-                }
-            }
-            Err(e) => summary.skipped.push(Skipped {
-                path: file.path.clone(),
-                reason: format!("read error: {e}"),
-            }),
+    let threads = threads.clamp(1, bundle.files.len().max(1));
+    if threads == 1 {
+        for (i, file) in bundle.files.iter().enumerate() {
+            scan.begin_file(&file.path, file.kind);
+            let result = read_file(rules, file, search, &mut |found| scan.take(found));
+            note_read(&mut summary, i, result);
         }
+    } else {
+        parallel::read_files(bundle, rules, search, threads, &mut |event| match event {
+            parallel::Event::Begin(i) => {
+                let file = &bundle.files[i];
+                scan.begin_file(&file.path, file.kind);
+            }
+            parallel::Event::Found(found) => scan.take(found),
+            parallel::Event::End(i, result) => note_read(&mut summary, i, result),
+        });
     }
     scan.finish(summary)
+}
+
+/// Read one file (buffer search or line by line), handing what may matter to `sink` in file
+/// order. Pure: runs on any thread.
+fn read_file(
+    rules: &RuleSet,
+    file: &crate::bundle::BundleFile,
+    search: bool,
+    sink: &mut dyn FnMut(Found),
+) -> std::io::Result<crate::parse::Parsed> {
+    let kind = file.kind;
+    match prefilter(rules, file).filter(|_| search) {
+        Some(pf) => search::search_file(file, pf, &mut |item| match item {
+            search::Item::Record(r) => {
+                if let Some(p) = prepare(rules, kind, r) {
+                    sink(Found::Record(p));
+                }
+            }
+            search::Item::Servicing(text) => sink(Found::Servicing(text)),
+        }),
+        None => file.parse(&mut |r: Record| {
+            if let Some(p) = prepare(rules, kind, r) {
+                sink(Found::Record(p));
+            }
+        }),
+    }
+}
+
+/// Record how reading file `i` ended in the summary.
+fn note_read(summary: &mut BundleSummary, i: usize, result: std::io::Result<crate::parse::Parsed>) {
+    let Some(row) = summary.files.get_mut(i) else {
+        return;
+    };
+    let path = row.path.clone();
+    match result {
+        Ok(p) => {
+            // Where opening counted nothing, the parser's count stands in.
+            if row.lines == 0 {
+                row.lines = p.read;
+            }
+            // The records before the damage were used; say what was lost.
+            if let Some(reason) = p.damage {
+                summary.skipped.push(Skipped { path, reason });
+            }
+        }
+        Err(e) => summary.skipped.push(Skipped {
+            path,
+            reason: format!("read error: {e}"),
+        }),
+    }
+}
+
+/// What reading a file hands to the scan: the part of the work on a record that depends on the
+/// record alone, done where the file is read.
+pub(crate) enum Found {
+    /// A record that may match, fail or teach a fact.
+    Record(Prepared),
+    /// The text of a one-line CBS/DISM record that only teaches servicing facts.
+    Servicing(String),
+}
+
+/// A record with its matchers and failing codes worked out.
+pub(crate) struct Prepared {
+    record: Record,
+    /// The record's grammar (a fragment's records carry their own).
+    kind: LogKind,
+    /// The matchers that accept it.
+    accepted: Vec<crate::rule::MatchRef>,
+    /// Its failing, non-noise codes.
+    failing: Vec<u32>,
+    /// It is a servicing failure.
+    failure: bool,
+}
+
+/// Work out what `record` (of a file of `file_kind`) means to the scan; `None` when nothing
+/// downstream can use it: it matches no rule, is no failure and teaches no fact, or it is noise.
+fn prepare(rules: &RuleSet, file_kind: LogKind, record: Record) -> Option<Prepared> {
+    // A fragment's records carry the kind of the lines they came from.
+    let kind = record.kind.unwrap_or(file_kind);
+    let cands = state::candidates(rules, kind, &record);
+    let failing = unexplained::failing_codes(&record, &rules.noise.codes);
+    let failure = unexplained::is_failure(kind, &record, &failing);
+    if (!cands.is_empty() || failure) && rules.noise.patterns.is_match(&record.text) {
+        // Noise never becomes a finding nor an unexplained failure.
+        return None;
+    }
+    let accepted = state::accepted(rules, &cands, &record);
+    let servicing =
+        matches!(kind, LogKind::Cbs | LogKind::Dism) && facts::teaches_servicing(&record.text);
+    if accepted.is_empty() && !failure && record.fact.is_none() && !servicing {
+        return None;
+    }
+    Some(Prepared {
+        record,
+        kind,
+        accepted,
+        failing,
+        failure,
+    })
 }
 
 /// The buffer-search prefilter for `file`, or `None` to read it line by line (binary files,
@@ -125,36 +228,47 @@ impl<'r> Scan<'r> {
         self.facts.kinds.insert(kind.as_str());
     }
 
-    /// Feed what the buffer search found in the current file.
+    /// Feed what the buffer search found in the current file (tests drive the search by hand).
+    #[cfg(test)]
     pub(crate) fn item(&mut self, item: search::Item) {
         match item {
             search::Item::Record(r) => self.record(&r),
-            search::Item::Servicing(text) => self.facts.observe_servicing_text(&text),
+            search::Item::Servicing(text) => self.take(Found::Servicing(text)),
         }
     }
 
     /// Feed one record of the current file.
     pub fn record(&mut self, record: &Record) {
-        let file = self.paths.len().saturating_sub(1);
-        // A fragment's records carry the kind of the lines they came from.
-        let kind = record.kind.unwrap_or(self.kind);
-        let cands = state::candidates(self.rules, kind, record);
-        let failing = unexplained::failing_codes(record, &self.rules.noise.codes);
-        let failure = unexplained::is_failure(kind, record, &failing);
-        if (!cands.is_empty() || failure) && self.rules.noise.patterns.is_match(&record.text) {
-            // Noise never becomes a finding nor an unexplained failure.
-            return;
+        if let Some(p) = prepare(self.rules, self.kind, record.clone()) {
+            self.take(Found::Record(p));
         }
-        self.facts.observe(kind, file, record);
-        let event = kind.is_event();
-        let matched = state::apply(self.rules, &mut self.states, &cands, file, record, event);
-        if failure {
-            if matches!(kind, LogKind::Cbs | LogKind::Dism) {
+    }
+
+    /// Feed what reading the current file found.
+    pub(crate) fn take(&mut self, found: Found) {
+        let p = match found {
+            Found::Record(p) => p,
+            Found::Servicing(text) => return self.facts.observe_servicing_text(&text),
+        };
+        let file = self.paths.len().saturating_sub(1);
+        let record = &p.record;
+        self.facts.observe(p.kind, file, record);
+        let event = p.kind.is_event();
+        let matched = state::apply(
+            self.rules,
+            &mut self.states,
+            &p.accepted,
+            file,
+            record,
+            event,
+        );
+        if p.failure {
+            if matches!(p.kind, LogKind::Cbs | LogKind::Dism) {
                 self.facts.servicing_failure = true;
             }
             let path = self.paths.get(file).map_or("", String::as_str);
             self.failures
-                .add(file, path, record, failing, &matched, event);
+                .add(file, path, record, p.failing, &matched, event);
         }
     }
 

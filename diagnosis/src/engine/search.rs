@@ -511,4 +511,4 @@ fn line_is_blank(line: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -142,25 +142,38 @@ fn all_pattern_refs(rules: &RuleSet, bit: u16) -> Vec<MatchRef> {
     out
 }
 
-/// Apply the candidate matchers to a record; returns the rules whose signals matched it.
+/// The candidate matchers that accept `record` (pure: runs where the file is read).
+pub(crate) fn accepted(rules: &RuleSet, cands: &[MatchRef], record: &Record) -> Vec<MatchRef> {
+    let rank = level_rank(record.level);
+    cands
+        .iter()
+        .copied()
+        .filter(|r| {
+            let m = match *r {
+                MatchRef::Signal(ri, si) => &rules.rules[ri].signals[si].m,
+                MatchRef::Exclude(ri, ei) => &rules.rules[ri].excludes[ei].m,
+            };
+            accepts(m, rank, record)
+        })
+        .collect()
+}
+
+/// Record the matchers that accepted a record (see [`accepted`]); returns the rules whose
+/// signals matched it.
 pub(crate) fn apply(
     rules: &RuleSet,
     states: &mut [RuleState],
-    cands: &[MatchRef],
+    accepted: &[MatchRef],
     file: usize,
     record: &Record,
     event: bool,
 ) -> Vec<usize> {
-    let rank = level_rank(record.level);
     let mut matched_rules = Vec::new();
-    for r in cands {
+    for r in accepted {
         match *r {
             MatchRef::Signal(ri, si) => {
                 let rule = &rules.rules[ri];
                 let signal = &rule.signals[si];
-                if !accepts(&signal.m, rank, record) {
-                    continue;
-                }
                 matched_rules.push(ri);
                 states[ri].last[si] = Some((file, record.line));
                 let hits = &mut states[ri].signals[si];
@@ -169,10 +182,7 @@ pub(crate) fn apply(
                 }
             }
             MatchRef::Exclude(ri, ei) => {
-                let ex = &rules.rules[ri].excludes[ei];
-                if accepts(&ex.m, rank, record) {
-                    states[ri].excluded[ei] = Some((file, record.line));
-                }
+                states[ri].excluded[ei] = Some((file, record.line));
             }
         }
     }

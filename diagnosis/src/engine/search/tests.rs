@@ -34,9 +34,9 @@ fn assert_agree(path: &Path, rules: &RuleSet) -> usize {
     let Ok(bundle) = Bundle::open(path, &Limits::default()) else {
         return 0;
     };
-    let lines = json(&run_with(&bundle, rules, false));
+    let lines = json(&run_with(&bundle, rules, false, 1));
     assert_eq!(
-        json(&run_with(&bundle, rules, true)),
+        json(&run_with(&bundle, rules, true, 1)),
         lines,
         "{}",
         path.display()
@@ -56,11 +56,11 @@ fn assert_agree(path: &Path, rules: &RuleSet) -> usize {
         .count()
 }
 
-fn fixtures() -> PathBuf {
+pub(crate) fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
 }
 
-fn files_below(dir: &Path, out: &mut Vec<PathBuf>) {
+pub(crate) fn files_below(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
