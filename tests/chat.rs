@@ -8,7 +8,7 @@ use handlers::lifecycle::{self, Stamp};
 use handlers::render::{CaseView, DiagnosisView, View, diagnosis_replies};
 use handlers::summary::summary_markdown;
 use handlers::{Reply, Role};
-use store::{BundleRef, Case, CaseId};
+use store::{BundleRef, Case, CaseId, Recurrence};
 
 use crate::diagnose::golden;
 use crate::util::fixture;
@@ -78,7 +78,10 @@ fn chat_replies_and_summaries_of_the_founding_case() {
             for (name, d) in &devices {
                 out.push_str(&format!("===== diagnosis of {name} =====\n"));
                 let d = DiagnosisView::new(d, &rules, view);
-                push_replies(&mut out, &diagnosis_replies(&case.id, name, &d, &[]));
+                push_replies(
+                    &mut out,
+                    &diagnosis_replies(&case.id, name, &d, &Recurrence::default()),
+                );
             }
             out.push_str("===== close summary =====\n");
             match role {

@@ -10,7 +10,10 @@ use std::time::Instant;
 
 use diagnosis::report::Finding;
 use diagnosis::{Diagnosis, DiagnosisError, Lang, RuleSet};
-use store::{BundleRef, Case, CaseId, CaseStatus, JournalEntry, StoredBundle};
+use store::{
+    BundleRef, Case, CaseId, CaseStatus, Conclusion, JournalEntry, RECURRENCE_LISTED, Recurrence,
+    StoredBundle,
+};
 
 use crate::error::{HandlerError, UserError};
 use crate::lifecycle::{self, Stamp};
@@ -155,27 +158,14 @@ fn same_conclusion(a: &Finding, b: &Finding) -> bool {
     a.root_cause == b.root_cause && a.subject == b.subject
 }
 
-/// Other cases whose devices ended with the same root cause and subject.
-pub fn recurrence(cases: &[Case], this: &CaseId, finding: &Finding) -> Vec<CaseId> {
-    cases
-        .iter()
-        .filter(|c| &c.id != this)
-        .filter(|c| {
-            c.devices.values().any(|d| {
-                d.diagnosis
-                    .as_ref()
-                    .and_then(Diagnosis::top)
-                    .is_some_and(|f| same_conclusion(f, finding))
-            })
-        })
-        .map(|c| c.id.clone())
-        .collect()
-}
-
-fn recurrence_of(ctx: &Context, id: &CaseId, d: &Diagnosis) -> Result<Vec<CaseId>, HandlerError> {
+/// Other cases whose devices ended with the same root cause and subject, from the store's
+/// recurrence index (its cost does not grow with the number of cases).
+fn recurrence_of(ctx: &Context, id: &CaseId, d: &Diagnosis) -> Result<Recurrence, HandlerError> {
     match d.top() {
-        Some(f) => Ok(recurrence(&ctx.store.list()?, id, f)),
-        None => Ok(Vec::new()),
+        Some(f) => Ok(ctx
+            .store
+            .recurrence(&Conclusion::of(f), id, RECURRENCE_LISTED)?),
+        None => Ok(Recurrence::default()),
     }
 }
 
@@ -418,7 +408,7 @@ fn device_replies(
     device: &str,
     d: &Diagnosis,
     view: View,
-    others: &[CaseId],
+    others: &Recurrence,
 ) -> Vec<Reply> {
     let d = DiagnosisView::new(d, rules, view);
     render::with_buttons(

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use diagnosis::Lang;
-use store::CaseId;
+use store::{CaseId, Recurrence};
 
 use crate::command::{Command, Verdict, parse_custom_id};
 use crate::redact::redact;
@@ -363,7 +363,7 @@ pub fn engineer_text(
     case_id: &CaseId,
     device: &str,
     d: &DiagnosisView<'_>,
-    recurrence: &[CaseId],
+    recurrence: &Recurrence,
     max: usize,
 ) -> String {
     let mut out = String::new();
@@ -373,7 +373,12 @@ pub fn engineer_text(
 }
 
 /// The engineer's finding, fix, recurrence, alternatives, bundle facts and missing logs.
-fn push_engineer_body(out: &mut String, d: &DiagnosisView<'_>, recurrence: &[CaseId], max: usize) {
+fn push_engineer_body(
+    out: &mut String,
+    d: &DiagnosisView<'_>,
+    recurrence: &Recurrence,
+    max: usize,
+) {
     let lang = d.lang;
     match d.top() {
         Some(f) => {
@@ -394,15 +399,19 @@ fn push_engineer_body(out: &mut String, d: &DiagnosisView<'_>, recurrence: &[Cas
     push_missing(out, &d.missing, lang);
 }
 
-fn push_recurrence(out: &mut String, others: &[CaseId], lang: Lang) {
-    if others.is_empty() {
+/// "Seen in N other case(s)", naming the most recent of them (`…` when there are more).
+fn push_recurrence(out: &mut String, others: &Recurrence, lang: Lang) {
+    if others.count == 0 {
         return;
     }
-    let list: Vec<&str> = others.iter().map(CaseId::as_str).collect();
+    let mut list: Vec<&str> = others.recent.iter().map(CaseId::as_str).collect();
+    if (list.len() as u64) < others.count {
+        list.insert(0, "…");
+    }
     let line = fmt(
         lang,
         "render.recurrence",
-        &[("count", &others.len()), ("cases", &list.join(", "))],
+        &[("count", &others.count), ("cases", &list.join(", "))],
     );
     let _ = writeln!(out, "{line}");
 }
@@ -428,7 +437,7 @@ pub fn diagnosis_replies(
     case_id: &CaseId,
     device: &str,
     d: &DiagnosisView<'_>,
-    recurrence: &[CaseId],
+    recurrence: &Recurrence,
 ) -> Vec<Reply> {
     let name = report_file_name(case_id, device);
     match d.role {
@@ -460,8 +469,8 @@ pub fn loose_replies(name: &str, d: &DiagnosisView<'_>) -> Vec<Reply> {
     match d.role {
         Role::Engineer => {
             let (mut full, mut text) = (head.clone(), head);
-            push_engineer_body(&mut full, d, &[], usize::MAX);
-            push_engineer_body(&mut text, d, &[], 5);
+            push_engineer_body(&mut full, d, &Recurrence::default(), usize::MAX);
+            push_engineer_body(&mut text, d, &Recurrence::default(), 5);
             let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
             let file = ReplyFile {
                 name: format!("{stem}.md"),
@@ -595,7 +604,7 @@ pub(crate) mod tests {
             &id(),
             "wcc0021z675842",
             &view(&d, Lang::Zh, Role::Customer),
-            &[],
+            &Recurrence::default(),
         );
         let text: String = r.iter().map(|r| r.text.as_str()).collect();
         assert!(text.contains("高级安装程序依赖的服务被禁用"), "{text}");
@@ -621,7 +630,10 @@ pub(crate) mod tests {
             &id(),
             "wcc0021z675842",
             &view(&d, Lang::En, Role::Engineer),
-            &[other],
+            &Recurrence {
+                count: 1,
+                recent: vec![other],
+            },
         );
         let text: String = r.iter().map(|r| r.text.as_str()).collect();
         assert!(text.contains("`wcc0021z675842/CBS.log:14`"), "{text}");
@@ -640,12 +652,37 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_long_recurrence_names_the_latest_cases_and_counts_them_all() {
+        let recent: Vec<CaseId> = ["CAS-00249-AAAAAA", "CAS-00250-BBBBBB"]
+            .iter()
+            .map(|s| CaseId::parse(s).unwrap())
+            .collect();
+        let d = winmgmt();
+        let text = engineer_text(
+            &id(),
+            "pc",
+            &view(&d, Lang::En, Role::Engineer),
+            &Recurrence { count: 250, recent },
+            5,
+        );
+        assert!(
+            text.contains("Seen in 250 other case(s): …, CAS-00249-AAAAAA, CAS-00250-BBBBBB"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn long_reports_are_split_under_the_limit_with_fences_balanced() {
         let mut d = winmgmt();
         let ev = d.findings[0].evidence[0].clone();
         d.findings[0].evidence = vec![ev; 400];
         d.findings[0].steps[0].command = Some("x\n".repeat(3000));
-        let r = diagnosis_replies(&id(), "pc", &view(&d, Lang::En, Role::Engineer), &[]);
+        let r = diagnosis_replies(
+            &id(),
+            "pc",
+            &view(&d, Lang::En, Role::Engineer),
+            &Recurrence::default(),
+        );
         assert!(r.len() > 1);
         for reply in &r {
             assert!(reply.text.chars().count() <= MAX_MESSAGE_CHARS);
@@ -672,7 +709,12 @@ pub(crate) mod tests {
     fn secrets_in_evidence_lines_are_masked() {
         let mut d = winmgmt();
         d.findings[0].evidence[0].text = "net use \\\\srv password=Upl0ad! failed".into();
-        let r = diagnosis_replies(&id(), "pc", &view(&d, Lang::En, Role::Engineer), &[]);
+        let r = diagnosis_replies(
+            &id(),
+            "pc",
+            &view(&d, Lang::En, Role::Engineer),
+            &Recurrence::default(),
+        );
         for reply in &r {
             assert!(!reply.text.contains("Upl0ad!"));
             assert!(!String::from_utf8_lossy(&reply.files[0].bytes).contains("Upl0ad!"));

@@ -66,6 +66,7 @@ mod group_commit;
 mod mem;
 pub mod pg;
 mod record;
+mod recurrence;
 mod sled_store;
 #[cfg(test)]
 mod tests;
@@ -75,6 +76,7 @@ pub use error::StoreError;
 pub use mem::MemStore;
 pub use pg::PgStore;
 pub use record::migrate_case;
+pub use recurrence::{Conclusion, RECURRENCE_LISTED, Recurrence};
 pub use sled_store::SledStore;
 
 use std::io::{BufRead, Read, Write};
@@ -158,6 +160,18 @@ pub trait CaseStore: Send + Sync {
     }
     /// Every case, oldest first.
     fn list(&self) -> Result<Vec<Case>, StoreError>;
+    /// Cases other than `this` whose devices concluded `conclusion` (see [`Case::conclusions`]):
+    /// how many, and the `limit` most recently created of them, oldest first. The stores answer
+    /// from their recurrence index, at a cost that does not grow with the number of cases; the
+    /// default reads every case.
+    fn recurrence(
+        &self,
+        conclusion: &Conclusion,
+        this: &CaseId,
+        limit: usize,
+    ) -> Result<Recurrence, StoreError> {
+        Ok(recurrence::scan(&self.list()?, conclusion, this, limit))
+    }
     /// The case bound to a chat thread/channel id.
     fn case_by_thread(&self, thread_id: u64) -> Result<Option<CaseId>, StoreError>;
     /// Store a bundle's bytes content-addressed (write to temp, fsync, rename).

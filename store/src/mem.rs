@@ -2,7 +2,7 @@
 //! Bundles still go to a directory (the engine reads them from disk): a private temporary
 //! directory removed on drop, or one the caller names.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
@@ -10,6 +10,7 @@ use std::sync::{Mutex, MutexGuard};
 use crate::bundles::BundleDir;
 use crate::exchange::{Dump, MergeTarget, merge};
 use crate::record::{case_id_from_counter, now_secs};
+use crate::recurrence::{Conclusion, Recurrence, changes};
 use crate::{Applied, Case, CaseId, CaseStore, JournalEntry, StoreError, StoredBundle};
 
 #[derive(Debug, Default)]
@@ -23,6 +24,8 @@ struct Inner {
     /// id → (insertion sequence, entry).
     journal: BTreeMap<String, (u64, JournalEntry)>,
     journal_seq: u64,
+    /// The recurrence index: conclusion key → (created_at, case) of every case with it.
+    recurrence: BTreeMap<String, BTreeSet<(u64, CaseId)>>,
 }
 
 /// In-memory `CaseStore`. Nothing survives the process.
@@ -96,6 +99,31 @@ impl Inner {
         }
     }
 
+    /// Keep the recurrence index in step with a case going from `before` to `after`.
+    fn index(&mut self, before: Option<&Case>, after: &Case) {
+        let (lost, gained) = changes(before, Some(after));
+        let was = (
+            before.map_or(after.created_at, |b| b.created_at),
+            after.id.clone(),
+        );
+        let entry = (after.created_at, after.id.clone());
+        for c in lost {
+            let key = c.key();
+            if let Some(set) = self.recurrence.get_mut(&key) {
+                set.remove(&was);
+                if set.is_empty() {
+                    self.recurrence.remove(&key);
+                }
+            }
+        }
+        for c in gained {
+            self.recurrence
+                .entry(c.key())
+                .or_default()
+                .insert(entry.clone());
+        }
+    }
+
     fn snapshot(&self) -> Dump {
         let mut cases: Vec<Case> = self.cases.values().cloned().collect();
         cases.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
@@ -129,7 +157,8 @@ impl MergeTarget for Inner {
         Ok(self.cases.get(id).cloned())
     }
     fn put_case(&mut self, case: &Case) -> Result<(), StoreError> {
-        self.cases.insert(case.id.clone(), case.clone());
+        let before = self.cases.insert(case.id.clone(), case.clone());
+        self.index(before.as_ref(), case);
         Ok(())
     }
     fn get_thread(&mut self, thread: u64) -> Result<Option<CaseId>, StoreError> {
@@ -187,6 +216,7 @@ impl CaseStore for MemStore {
             return Err(StoreError::Exists(case.id.to_string()));
         }
         inner.bind_threads(None, &case);
+        inner.index(None, &case);
         inner.cases.insert(case.id.clone(), case.clone());
         if let Some(mid) = message_id {
             inner.processed.insert(mid.to_string(), now_secs());
@@ -227,6 +257,7 @@ impl CaseStore for MemStore {
         }
         if after != before {
             inner.bind_threads(Some(&before), &after);
+            inner.index(Some(&before), &after);
             inner.cases.insert(after.id.clone(), after.clone());
         }
         if let Some(mid) = message_id {
@@ -267,6 +298,34 @@ impl CaseStore for MemStore {
             .into_iter()
             .map(|(_, c)| c)
             .collect())
+    }
+
+    fn recurrence(
+        &self,
+        conclusion: &Conclusion,
+        this: &CaseId,
+        limit: usize,
+    ) -> Result<Recurrence, StoreError> {
+        let inner = self.lock();
+        let Some(set) = inner.recurrence.get(&conclusion.key()) else {
+            return Ok(Recurrence::default());
+        };
+        let listed = inner
+            .cases
+            .get(this)
+            .is_some_and(|c| set.contains(&(c.created_at, c.id.clone())));
+        let mut recent: Vec<CaseId> = set
+            .iter()
+            .rev()
+            .filter(|(_, id)| id != this)
+            .take(limit)
+            .map(|(_, id)| id.clone())
+            .collect();
+        recent.reverse();
+        Ok(Recurrence {
+            count: (set.len() - usize::from(listed)) as u64,
+            recent,
+        })
     }
 
     fn case_by_thread(&self, thread_id: u64) -> Result<Option<CaseId>, StoreError> {

@@ -20,8 +20,12 @@ pub(crate) mod tree {
     pub const THREADS: &str = "threads";
     /// `JournalKey` → `JournalRecord`.
     pub const JOURNAL: &str = "journal";
-    /// `MetaKey` → `CounterRecord` / `FormatRecord`.
+    /// `MetaKey` → `CounterRecord` / `FormatRecord` / `IndexRecord`.
     pub const META: &str = "meta";
+    /// `RecurrenceKey` → nothing: one entry per (conclusion, case).
+    pub const RECURRENCE: &str = "recurrence";
+    /// Conclusion key → case count (`u64` big-endian).
+    pub const RECURRENCE_COUNTS: &str = "recurrence_counts";
 }
 
 /// Current schema version of every record type.
@@ -76,6 +80,8 @@ pub(crate) enum MetaKey {
     Counter,
     /// The store format marker.
     Format,
+    /// Written once the recurrence index is complete (absent in stores from older versions).
+    RecurrenceIndex,
 }
 
 impl MetaKey {
@@ -83,8 +89,50 @@ impl MetaKey {
         match self {
             MetaKey::Counter => b"case-counter",
             MetaKey::Format => b"format",
+            MetaKey::RecurrenceIndex => b"recurrence-index",
         }
     }
+}
+
+/// Key of one recurrence index entry: the conclusion key (see `Conclusion::key`, never a NUL
+/// byte), NUL, the case's creation time big-endian, the case id; so one conclusion's entries
+/// are one prefix, in creation order.
+pub(crate) struct RecurrenceKey<'a> {
+    pub conclusion: &'a str,
+    pub created_at: u64,
+    pub case: &'a CaseId,
+}
+
+impl RecurrenceKey<'_> {
+    pub fn bytes(&self) -> Vec<u8> {
+        let mut key = RecurrenceKey::prefix(self.conclusion);
+        key.extend_from_slice(&self.created_at.to_be_bytes());
+        key.extend_from_slice(self.case.as_str().as_bytes());
+        key
+    }
+
+    /// The prefix of every entry of `conclusion`.
+    pub fn prefix(conclusion: &str) -> Vec<u8> {
+        let mut key = Vec::with_capacity(conclusion.len() + 32);
+        key.extend_from_slice(conclusion.as_bytes());
+        key.push(0);
+        key
+    }
+
+    /// The case id of an entry of the conclusion whose prefix is `prefix_len` bytes long.
+    pub fn case_of(bytes: &[u8], prefix_len: usize) -> Result<CaseId, StoreError> {
+        let id = bytes.get(prefix_len + 8..).unwrap_or_default();
+        CaseId::parse(&String::from_utf8_lossy(id)).map_err(|reason| StoreError::Codec {
+            what: "recurrence index entry".into(),
+            reason,
+        })
+    }
+}
+
+/// Marks a complete recurrence index.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct IndexRecord {
+    pub v: u32,
 }
 
 /// `{"v":1,"case":{…}}`.

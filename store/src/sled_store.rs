@@ -1,7 +1,8 @@
 //! `SledStore`: the embedded default, one directory.
 //!
 //! Layout of the store directory:
-//! - `db/`: the sled database (trees `cases`, `processed`, `threads`, `journal`, `meta`);
+//! - `db/`: the sled database (trees `cases`, `processed`, `threads`, `journal`, `meta`, and the
+//!   recurrence index `recurrence` and `recurrence_counts`);
 //! - `bundles/`: uploaded bundles by sha256;
 //! - `casebot.lock`: held (advisory lock) while a process has the store open;
 //! - `casebot-store`: marker written once the database is initialised.
@@ -24,10 +25,11 @@ use crate::bundles::BundleDir;
 use crate::exchange::{Dump, MergeTarget, merge};
 use crate::group_commit::GroupCommit;
 use crate::record::{
-    CURRENT, CaseKey, CounterRecord, FORMAT_NAME, FormatRecord, JournalKey, JournalRecord,
-    MessageKey, MetaKey, ProcessedRecord, ThreadKey, ThreadRecord, case_id_from_counter, decode,
-    decode_case, encode, encode_case, now_secs, tree,
+    CURRENT, CaseKey, CounterRecord, FORMAT_NAME, FormatRecord, IndexRecord, JournalKey,
+    JournalRecord, MessageKey, MetaKey, ProcessedRecord, RecurrenceKey, ThreadKey, ThreadRecord,
+    case_id_from_counter, decode, decode_case, encode, encode_case, now_secs, tree,
 };
+use crate::recurrence::{Conclusion, Recurrence, changes};
 use crate::{Applied, Case, CaseId, CaseStore, JournalEntry, StoreError, StoredBundle};
 
 /// Lock file inside the store directory.
@@ -48,6 +50,8 @@ pub struct SledStore {
     threads: Tree,
     journal: Tree,
     meta: Tree,
+    recurrence: Tree,
+    recurrence_counts: Tree,
     bundles: BundleDir,
     commits: GroupCommit,
     /// Held for the life of the store; released by the OS if the process dies.
@@ -72,6 +76,8 @@ impl SledStore {
             threads: open_tree(tree::THREADS)?,
             journal: open_tree(tree::JOURNAL)?,
             meta: open_tree(tree::META)?,
+            recurrence: open_tree(tree::RECURRENCE)?,
+            recurrence_counts: open_tree(tree::RECURRENCE_COUNTS)?,
             bundles: BundleDir::open(path.join("bundles"))?,
             db,
             path,
@@ -79,6 +85,7 @@ impl SledStore {
             _lock: lock,
         };
         store.check_format()?;
+        store.check_recurrence_index()?;
         Ok(store)
     }
 
@@ -144,6 +151,42 @@ impl SledStore {
             }
         }
         Ok(())
+    }
+
+    /// Build the recurrence index if the store has none (one written by an older casebot, or
+    /// a build interrupted before it finished: the marker is written last).
+    fn check_recurrence_index(&self) -> Result<(), StoreError> {
+        let key = MetaKey::RecurrenceIndex.bytes();
+        if self.meta.get(key).map_err(db_err)?.is_some() {
+            return Ok(());
+        }
+        self.recurrence.clear().map_err(db_err)?;
+        self.recurrence_counts.clear().map_err(db_err)?;
+        let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
+        for item in self.cases.iter() {
+            let (_, bytes) = item.map_err(db_err)?;
+            let case = decode_case(&bytes)?;
+            for c in case.conclusions() {
+                let conclusion = c.key();
+                let entry = RecurrenceKey {
+                    conclusion: &conclusion,
+                    created_at: case.created_at,
+                    case: &case.id,
+                };
+                self.recurrence
+                    .insert(entry.bytes(), &[] as &[u8])
+                    .map_err(db_err)?;
+                *counts.entry(conclusion).or_default() += 1;
+            }
+        }
+        for (conclusion, n) in counts {
+            self.recurrence_counts
+                .insert(conclusion.as_bytes(), &n.to_be_bytes())
+                .map_err(db_err)?;
+        }
+        let record = encode("recurrence index", &IndexRecord { v: CURRENT })?;
+        self.meta.insert(key, record).map_err(db_err)?;
+        self.durable()
     }
 
     /// Return once everything committed so far is on disk (group commit).
@@ -344,6 +387,53 @@ fn bind_threads(
     Ok(())
 }
 
+/// Keep the recurrence index in step with a case going from `before` to `after`.
+fn tx_index(
+    entries: &TransactionalTree,
+    counts: &TransactionalTree,
+    before: Option<&Case>,
+    after: &Case,
+) -> Result<(), TxErr> {
+    let (lost, gained) = changes(before, Some(after));
+    let was_created = before.map_or(after.created_at, |b| b.created_at);
+    for (c, gained) in lost
+        .iter()
+        .map(|c| (c, false))
+        .chain(gained.iter().map(|c| (c, true)))
+    {
+        let conclusion = c.key();
+        let key = RecurrenceKey {
+            conclusion: &conclusion,
+            created_at: if gained {
+                after.created_at
+            } else {
+                was_created
+            },
+            case: &after.id,
+        }
+        .bytes();
+        let was = if gained {
+            entries.insert(key, &[] as &[u8])?
+        } else {
+            entries.remove(key)?
+        };
+        // Count only real changes, so the count is the number of entries.
+        if was.is_some() != gained {
+            let n = match counts.get(conclusion.as_bytes())? {
+                Some(v) => u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])),
+                None => 0,
+            };
+            let n = if gained { n + 1 } else { n.saturating_sub(1) };
+            if n == 0 {
+                counts.remove(conclusion.as_bytes())?;
+            } else {
+                counts.insert(conclusion.as_bytes(), &n.to_be_bytes())?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A processed-id record; `case` names the case a `create` inserted with the id.
 fn processed_value(case: Option<&CaseId>) -> Result<Vec<u8>, StoreError> {
     encode(
@@ -378,6 +468,8 @@ struct TxMerge<'a> {
     threads: &'a TransactionalTree,
     journal: &'a TransactionalTree,
     meta: &'a TransactionalTree,
+    recurrence: &'a TransactionalTree,
+    recurrence_counts: &'a TransactionalTree,
 }
 
 type TxErr = ConflictableTransactionError<StoreError>;
@@ -399,8 +491,16 @@ impl MergeTarget for TxMerge<'_> {
     }
     fn put_case(&mut self, case: &Case) -> Result<(), TxErr> {
         let bytes = encode_case(case).map_err(abort_err)?;
-        self.cases.insert(CaseKey(&case.id).bytes(), bytes)?;
-        Ok(())
+        let before = match self.cases.insert(CaseKey(&case.id).bytes(), bytes)? {
+            Some(old) => Some(decode_case(&old).map_err(abort_err)?),
+            None => None,
+        };
+        tx_index(
+            self.recurrence,
+            self.recurrence_counts,
+            before.as_ref(),
+            case,
+        )
     }
     fn get_thread(&mut self, thread: u64) -> Result<Option<CaseId>, TxErr> {
         match self.threads.get(ThreadKey(thread).bytes())? {
@@ -486,8 +586,15 @@ impl CaseStore for SledStore {
         let key = CaseKey(&case.id);
         let bytes = encode_case(&case)?;
         let processed_bytes = processed_value(Some(&case.id))?;
-        let applied = (&self.cases, &self.processed, &self.threads)
-            .transaction(|(cases, processed, threads)| {
+        let trees = (
+            &self.cases,
+            &self.processed,
+            &self.threads,
+            &self.recurrence,
+            &self.recurrence_counts,
+        );
+        let applied = trees
+            .transaction(|(cases, processed, threads, entries, counts)| {
                 if let Some(mid) = message_id
                     && processed.get(MessageKey(mid).bytes())?.is_some()
                 {
@@ -498,6 +605,7 @@ impl CaseStore for SledStore {
                 }
                 cases.insert(key.bytes(), bytes.clone())?;
                 bind_threads(threads, None, &case)?;
+                tx_index(entries, counts, None, &case)?;
                 if let Some(mid) = message_id {
                     processed.insert(MessageKey(mid).bytes(), processed_bytes.clone())?;
                 }
@@ -540,8 +648,15 @@ impl CaseStore for SledStore {
         let processed_bytes = processed_value(None)?;
         // sled may re-run the closure on conflict; `f` is documented to be pure.
         let f = RefCell::new(f);
-        let (applied, wrote) = (&self.cases, &self.processed, &self.threads)
-            .transaction(|(cases, processed, threads)| {
+        let trees = (
+            &self.cases,
+            &self.processed,
+            &self.threads,
+            &self.recurrence,
+            &self.recurrence_counts,
+        );
+        let (applied, wrote) = trees
+            .transaction(|(cases, processed, threads, entries, counts)| {
                 if let Some(mid) = message_id
                     && processed.get(MessageKey(mid).bytes())?.is_some()
                 {
@@ -560,6 +675,7 @@ impl CaseStore for SledStore {
                 if changed {
                     cases.insert(key.bytes(), encode_case(&after).or_else(abort)?)?;
                     bind_threads(threads, Some(&before), &after)?;
+                    tx_index(entries, counts, Some(&before), &after)?;
                 }
                 if let Some(mid) = message_id {
                     processed.insert(MessageKey(mid).bytes(), processed_bytes.clone())?;
@@ -625,6 +741,50 @@ impl CaseStore for SledStore {
         }
         cases.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         Ok(cases)
+    }
+
+    fn recurrence(
+        &self,
+        conclusion: &Conclusion,
+        this: &CaseId,
+        limit: usize,
+    ) -> Result<Recurrence, StoreError> {
+        let key = conclusion.key();
+        let count = match self.recurrence_counts.get(key.as_bytes()).map_err(db_err)? {
+            Some(v) => u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])),
+            None => return Ok(Recurrence::default()),
+        };
+        // `this` is counted when one of its own devices concluded the same.
+        let listed = match self.get(this)? {
+            Some(case) => {
+                let entry = RecurrenceKey {
+                    conclusion: &key,
+                    created_at: case.created_at,
+                    case: this,
+                };
+                self.recurrence
+                    .contains_key(entry.bytes())
+                    .map_err(db_err)?
+            }
+            None => false,
+        };
+        let prefix = RecurrenceKey::prefix(&key);
+        let mut recent = Vec::with_capacity(limit);
+        for item in self.recurrence.scan_prefix(&prefix).rev() {
+            if recent.len() == limit {
+                break;
+            }
+            let (k, _) = item.map_err(db_err)?;
+            let id = RecurrenceKey::case_of(&k, prefix.len())?;
+            if &id != this {
+                recent.push(id);
+            }
+        }
+        recent.reverse();
+        Ok(Recurrence {
+            count: count.saturating_sub(u64::from(listed)),
+            recent,
+        })
     }
 
     fn case_by_thread(&self, thread_id: u64) -> Result<Option<CaseId>, StoreError> {
@@ -704,17 +864,23 @@ impl CaseStore for SledStore {
             &self.threads,
             &self.journal,
             &self.meta,
+            &self.recurrence,
+            &self.recurrence_counts,
         )
-            .transaction(|(cases, processed, threads, journal, meta)| {
-                let mut target = TxMerge {
-                    cases,
-                    processed,
-                    threads,
-                    journal,
-                    meta,
-                };
-                merge(&dump, &mut target)
-            })
+            .transaction(
+                |(cases, processed, threads, journal, meta, recurrence, recurrence_counts)| {
+                    let mut target = TxMerge {
+                        cases,
+                        processed,
+                        threads,
+                        journal,
+                        meta,
+                        recurrence,
+                        recurrence_counts,
+                    };
+                    merge(&dump, &mut target)
+                },
+            )
             .map_err(tx_err)?;
         self.durable()?;
         Ok(bundles + written)

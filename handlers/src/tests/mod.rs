@@ -839,6 +839,14 @@ impl CaseStore for CountingStore {
     fn list(&self) -> Result<Vec<store::Case>, store::StoreError> {
         self.inner.list()
     }
+    fn recurrence(
+        &self,
+        conclusion: &store::Conclusion,
+        this: &CaseId,
+        limit: usize,
+    ) -> Result<store::Recurrence, store::StoreError> {
+        self.inner.recurrence(conclusion, this, limit)
+    }
     fn case_by_thread(&self, thread_id: u64) -> Result<Option<CaseId>, store::StoreError> {
         self.inner.case_by_thread(thread_id)
     }

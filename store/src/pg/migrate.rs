@@ -16,7 +16,11 @@ use crate::StoreError;
 pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_initial.sql"),
     include_str!("../../migrations/0002_created_by.sql"),
+    include_str!("../../migrations/0003_recurrence.sql"),
 ];
+
+/// The version whose tables the binary fills after the SQL ran (the recurrence index).
+const FILL_RECURRENCE: i32 = 3;
 
 /// Key of the advisory lock that serialises migrations ("casebot" in ASCII).
 const LOCK_KEY: i64 = 0x0063_6173_6562_6f74;
@@ -61,6 +65,9 @@ pub(crate) fn migrate(client: &mut Client, target: &str) -> Result<Vec<i32>, Sto
                     super::conn::describe(&e)
                 ))
             })?;
+            if version == FILL_RECURRENCE {
+                super::recurrence::fill(&tx).await?;
+            }
             tx.execute(
                 "INSERT INTO casebot_schema (version) VALUES ($1)",
                 &[&version],

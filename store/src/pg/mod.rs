@@ -6,7 +6,7 @@
 //! handful of small crates to a build that already has tokio. See `pg/conn.rs` for how the blocking
 //! [`CaseStore`] calls drive it.
 //!
-//! What the tables are (`store/migrations/0001_initial.sql`), and how each guarantee of the
+//! What the tables are (`store/migrations/`), and how each guarantee of the
 //! embedded store holds across processes:
 //! - **Idempotency**: `processed.message_id` is the primary key. A change and the message id that
 //!   caused it commit in one transaction; a second process handling the same event inserts
@@ -29,6 +29,7 @@
 
 pub(crate) mod conn;
 mod migrate;
+mod recurrence;
 
 #[cfg(any(test, feature = "test-cluster"))]
 pub mod cluster;
@@ -46,7 +47,10 @@ use self::conn::{Pool, pg_err, wait};
 use crate::bundles::BundleDir;
 use crate::exchange::{Dump, DumpBundle, MergeTarget, merge};
 use crate::record::{CURRENT, case_id_from_counter, decode, decode_case, encode_case, now_secs};
-use crate::{Applied, Case, CaseId, CaseStore, JournalEntry, StoreError, StoredBundle};
+use crate::{
+    Applied, Case, CaseId, CaseStore, Conclusion, JournalEntry, Recurrence, StoreError,
+    StoredBundle,
+};
 
 /// Bytes per stored bundle chunk.
 const CHUNK_BYTES: usize = 1024 * 1024;
@@ -367,6 +371,7 @@ impl PgStore {
             }
             if doc.is_some() {
                 bind_threads(&tx, Some(before), after).await?;
+                recurrence::index_case(&tx, Some(before), after).await?;
             }
             tx.commit().await.map_err(pg_err)?;
             Ok(Attempt::Written)
@@ -487,7 +492,7 @@ impl MergeTarget for TxMerge<'_, '_> {
             &[&case.id.as_str(), &to_i64(case.created_at), &doc],
         ))
         .map_err(pg_err)?;
-        Ok(())
+        wait(recurrence::index_case(self.tx, None, case))
     }
     fn get_thread(&mut self, thread: u64) -> Result<Option<CaseId>, StoreError> {
         wait(case_of_thread(self.tx, thread))
@@ -586,6 +591,7 @@ impl CaseStore for PgStore {
                 return Err(StoreError::Exists(case.id.to_string()));
             }
             bind_threads(&tx, None, &case).await?;
+            recurrence::index_case(&tx, None, &case).await?;
             tx.commit().await.map_err(pg_err)?;
             Ok(Applied::Done(case))
         })
@@ -676,6 +682,15 @@ impl CaseStore for PgStore {
             .collect::<Result<Vec<Case>, StoreError>>()?;
         cases.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         Ok(cases)
+    }
+
+    fn recurrence(
+        &self,
+        conclusion: &Conclusion,
+        this: &CaseId,
+        limit: usize,
+    ) -> Result<Recurrence, StoreError> {
+        self.recurrence_indexed(conclusion, this, limit)
     }
 
     fn case_by_thread(&self, thread_id: u64) -> Result<Option<CaseId>, StoreError> {

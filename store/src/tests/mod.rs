@@ -29,6 +29,42 @@ pub(crate) fn sample_case(id: CaseId, created_at: u64, thread: Option<u64>) -> C
     }
 }
 
+/// A diagnosis whose top finding is `root_cause` about `service` (a confident one), or with
+/// only a hint below the confidence threshold when `confident` is false.
+pub(crate) fn sample_diagnosis(
+    root_cause: &str,
+    service: &str,
+    confident: bool,
+) -> diagnosis::Diagnosis {
+    let json = serde_json::json!({
+        "schema": "casebot.diagnosis.v2",
+        "bundle": {"name": "logs.zip", "sha256": "ab", "bytes": 1, "files": [], "skipped": []},
+        "device": {"name": null, "os_build": null, "updates": []},
+        "findings": [{
+            "root_cause": root_cause, "rule": "r", "title": "t",
+            "confidence": if confident { 0.95 } else { 0.3 },
+            "subject": {"service": service}, "codes": [], "evidence": [], "steps": []
+        }],
+        "unexplained": []
+    });
+    serde_json::from_value(json).expect("a diagnosis")
+}
+
+/// `case` with device `name` diagnosed as `d`.
+pub(crate) fn with_device(mut case: Case, name: &str, d: Option<diagnosis::Diagnosis>) -> Case {
+    case.devices.insert(
+        name.into(),
+        crate::DeviceRecord {
+            name: name.into(),
+            status: crate::DeviceStatus::Diagnosed,
+            bundles: Vec::new(),
+            diagnosis: d,
+            verification: None,
+        },
+    );
+    case
+}
+
 /// A journal entry for `case`.
 pub(crate) fn sample_job(id: &str, case: &CaseId, accepted_at: u64) -> JournalEntry {
     JournalEntry {
@@ -114,4 +150,7 @@ all_backends!(
     prune_forgets_only_old_message_ids,
     import_migrates_old_case_lines,
     export_import_carries_bundles,
+    recurrence_index_follows_every_case_change,
+    recurrence_lists_the_latest_and_counts_them_all,
+    imported_cases_are_in_the_recurrence_index,
 );

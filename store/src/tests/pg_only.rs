@@ -5,9 +5,10 @@
 use std::io::Cursor;
 
 use crate::pg::cluster::TestCluster;
-use crate::{Applied, CaseStore, PgStore, StoreError, TimelineEntry};
+use crate::{Applied, CaseStore, PgStore, Recurrence, StoreError, TimelineEntry};
 
 use super::sample_case;
+use super::suite::{conclusion, diagnosed};
 
 fn cluster(test: &str) -> Option<&'static TestCluster> {
     TestCluster::or_skip(test)
@@ -41,6 +42,44 @@ fn migrations_are_applied_once_and_recorded() {
         .psql(name, "SELECT count(*) FROM casebot_schema")
         .expect("psql");
     assert_eq!(rows, PgStore::latest_schema_version().to_string());
+}
+
+#[test]
+fn the_recurrence_migration_indexes_existing_cases() {
+    let Some(cluster) = cluster("pg_only::the_recurrence_migration_indexes_existing_cases") else {
+        return;
+    };
+    let url = cluster.database();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = {
+        let store = open(&url, &dir.path().join("a"));
+        let a = diagnosed(&store, 1, "reboot-pending", "x");
+        let b = diagnosed(&store, 2, "reboot-pending", "x");
+        (a, b)
+    };
+    // As a database of schema version 2, before the index existed.
+    let name = url.rsplit('/').next().expect("db name");
+    cluster
+        .psql(
+            name,
+            "DROP TABLE recurrence, recurrence_counts; \
+             DELETE FROM casebot_schema WHERE version >= 3",
+        )
+        .expect("psql");
+    let store = open(&url, &dir.path().join("b"));
+    assert_eq!(
+        store.schema_version().expect("version"),
+        PgStore::latest_schema_version()
+    );
+    assert_eq!(
+        store
+            .recurrence(&conclusion("reboot-pending", "x"), &a, 10)
+            .expect("recurrence"),
+        Recurrence {
+            count: 1,
+            recent: vec![b],
+        }
+    );
 }
 
 #[test]

@@ -2,9 +2,10 @@
 
 use std::path::Path;
 
+use super::suite::{conclusion, diagnosed};
 use super::{sample_case, sample_job};
 use crate::record::{CaseKey, tree};
-use crate::{Applied, CaseId, CaseStore, SledStore, StoreError};
+use crate::{Applied, CaseId, CaseStore, Recurrence, SledStore, StoreError};
 
 fn open(path: &Path) -> SledStore {
     SledStore::open(path).expect("open")
@@ -107,6 +108,48 @@ fn newer_record_version_is_refused_not_misread() {
 }
 
 #[test]
+fn a_store_without_the_recurrence_index_builds_it_on_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("store");
+    let (a, b) = {
+        let store = open(&path);
+        let a = diagnosed(&store, 1, "reboot-pending", "x");
+        let b = diagnosed(&store, 2, "reboot-pending", "x");
+        // As a store written before the index existed: no entries, no marker.
+        for name in [tree::RECURRENCE, tree::RECURRENCE_COUNTS] {
+            store
+                .db
+                .open_tree(name)
+                .expect("tree")
+                .clear()
+                .expect("clear");
+        }
+        let meta = store.db.open_tree(tree::META).expect("meta");
+        meta.remove(crate::record::MetaKey::RecurrenceIndex.bytes())
+            .expect("remove");
+        store.flush().expect("flush");
+        assert_eq!(
+            store
+                .recurrence(&conclusion("reboot-pending", "x"), &a, 10)
+                .expect("recurrence"),
+            Recurrence::default(),
+            "the index is gone"
+        );
+        (a, b)
+    };
+    let store = open(&path);
+    assert_eq!(
+        store
+            .recurrence(&conclusion("reboot-pending", "x"), &a, 10)
+            .expect("recurrence"),
+        Recurrence {
+            count: 1,
+            recent: vec![b],
+        }
+    );
+}
+
+#[test]
 fn tree_names_are_stable() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = open(dir.path());
@@ -124,6 +167,8 @@ fn tree_names_are_stable() {
         tree::META,
         tree::PROCESSED,
         tree::THREADS,
+        tree::RECURRENCE,
+        tree::RECURRENCE_COUNTS,
     ];
     want.sort();
     assert_eq!(names, want);

@@ -3,8 +3,11 @@
 use std::collections::HashSet;
 use std::io::Cursor;
 
-use super::{sample_case, sample_job};
-use crate::{Applied, CaseId, CaseStatus, CaseStore, StoreError, TimelineEntry};
+use super::{sample_case, sample_diagnosis, sample_job, with_device};
+use crate::recurrence::scan;
+use crate::{
+    Applied, CaseId, CaseStatus, CaseStore, Conclusion, Recurrence, StoreError, TimelineEntry,
+};
 
 fn note(text: &str) -> TimelineEntry {
     TimelineEntry {
@@ -450,4 +453,142 @@ pub fn export_import_carries_bundles(store: &dyn CaseStore) {
         "{err:?}"
     );
     assert!(fresh.list().expect("list").is_empty());
+}
+
+pub(crate) fn conclusion(root_cause: &str, service: &str) -> Conclusion {
+    Conclusion {
+        root_cause: root_cause.into(),
+        subject: [("service".to_string(), service.to_string())].into(),
+    }
+}
+
+/// Create a case at `at` whose device `pc` concluded `root_cause` about `service`.
+pub(crate) fn diagnosed(store: &dyn CaseStore, at: u64, root_cause: &str, service: &str) -> CaseId {
+    let id = store.new_case_id().expect("id");
+    let d = sample_diagnosis(root_cause, service, true);
+    let case = with_device(sample_case(id.clone(), at, None), "pc", Some(d));
+    assert!(matches!(store.create(case, None), Ok(Applied::Done(_))));
+    id
+}
+
+/// Every lookup the index answers equals the one over every case.
+fn assert_index_matches_a_scan(store: &dyn CaseStore, conclusions: &[Conclusion]) {
+    let cases = store.list().expect("list");
+    for c in conclusions {
+        for this in &cases {
+            for limit in [0, 1, 10] {
+                assert_eq!(
+                    store.recurrence(c, &this.id, limit).expect("recurrence"),
+                    scan(&cases, c, &this.id, limit),
+                    "{c:?} from {} (limit {limit})",
+                    this.id
+                );
+            }
+        }
+    }
+}
+
+pub fn recurrence_index_follows_every_case_change(store: &dyn CaseStore) {
+    const WMI: &str = "service-disabled-advanced-installer";
+    const TXF: &str = "txf-transaction-log-corrupt";
+    let winmgmt = conclusion(WMI, "Winmgmt");
+    let bits = conclusion(WMI, "BITS");
+    let txf = conclusion(TXF, "Winmgmt");
+    let a = diagnosed(store, 10, WMI, "Winmgmt");
+    let b = diagnosed(store, 20, TXF, "Winmgmt");
+    let c = diagnosed(store, 30, WMI, "Winmgmt");
+    let all = [winmgmt.clone(), bits.clone(), txf.clone()];
+    assert_eq!(
+        store.recurrence(&winmgmt, &b, 10).expect("recurrence"),
+        Recurrence {
+            count: 2,
+            recent: vec![a.clone(), c.clone()],
+        }
+    );
+    // The same root cause about another subject is another conclusion.
+    assert_eq!(
+        store.recurrence(&bits, &b, 10).expect("recurrence"),
+        Recurrence::default()
+    );
+    assert_index_matches_a_scan(store, &all);
+    // A re-diagnosis moves the case; a second device adds a conclusion; a hint concludes nothing.
+    store
+        .update(&c, None, &mut |case| {
+            let d = sample_diagnosis(TXF, "Winmgmt", true);
+            *case = with_device(case.clone(), "pc", Some(d));
+        })
+        .expect("update");
+    store
+        .update(&b, None, &mut |case| {
+            let d = sample_diagnosis(WMI, "BITS", true);
+            *case = with_device(case.clone(), "laptop", Some(d));
+        })
+        .expect("update");
+    store
+        .update(&a, None, &mut |case| {
+            let d = sample_diagnosis(WMI, "Winmgmt", false);
+            *case = with_device(case.clone(), "pc", Some(d));
+        })
+        .expect("update");
+    assert_eq!(
+        store.recurrence(&txf, &a, 10).expect("recurrence"),
+        Recurrence {
+            count: 2,
+            recent: vec![b.clone(), c.clone()],
+        }
+    );
+    assert_eq!(
+        store.recurrence(&winmgmt, &b, 10).expect("recurrence"),
+        Recurrence::default()
+    );
+    assert_index_matches_a_scan(store, &all);
+    // A change that leaves the conclusions alone leaves the index alone.
+    store
+        .update(&b, Some("m-1"), &mut |case| case.title = "renamed".into())
+        .expect("update");
+    assert_index_matches_a_scan(store, &all);
+}
+
+pub fn recurrence_lists_the_latest_and_counts_them_all(store: &dyn CaseStore) {
+    const CAUSE: &str = "component-store-corruption";
+    // Created out of order: the index orders by creation time, as `list` does.
+    let ids: Vec<CaseId> = [50, 10, 40, 20, 30]
+        .into_iter()
+        .map(|at| diagnosed(store, at, CAUSE, "x"))
+        .collect();
+    let c = conclusion(CAUSE, "x");
+    let from_outside = diagnosed(store, 60, "disk-space-insufficient", "x");
+    let r = store.recurrence(&c, &from_outside, 2).expect("recurrence");
+    assert_eq!(r.count, 5);
+    assert_eq!(
+        r.recent,
+        vec![ids[2].clone(), ids[0].clone()],
+        "at 40, then 50"
+    );
+    // Asked from one of them: the others only.
+    let r = store.recurrence(&c, &ids[0], 3).expect("recurrence");
+    assert_eq!(r.count, 4);
+    assert_eq!(
+        r.recent,
+        vec![ids[3].clone(), ids[4].clone(), ids[2].clone()]
+    );
+    assert_index_matches_a_scan(store, &[c]);
+}
+
+pub fn imported_cases_are_in_the_recurrence_index(store: &dyn CaseStore) {
+    let source = crate::MemStore::new();
+    let a = diagnosed(&source, 1, "reboot-pending", "x");
+    let b = diagnosed(&source, 2, "reboot-pending", "x");
+    let mut dump = Vec::new();
+    source.export(&mut dump).expect("export");
+    store.import(&mut Cursor::new(dump)).expect("import");
+    let c = conclusion("reboot-pending", "x");
+    assert_eq!(
+        store.recurrence(&c, &a, 10).expect("recurrence"),
+        Recurrence {
+            count: 1,
+            recent: vec![b],
+        }
+    );
+    assert_index_matches_a_scan(store, &[c]);
 }
