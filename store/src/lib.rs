@@ -53,7 +53,8 @@
 //!
 //! # Records
 //!
-//! One tree per record type (`cases`, `processed`, `threads`, `journal`, `meta`) with typed keys;
+//! One tree per record type (`cases`, `processed`, `threads`, `journal`, `meta`, and the
+//! recurrence index `recurrence` and `recurrence_counts`, see [`CaseStore::recurrence`]) with typed keys;
 //! every value is a JSON object carrying its schema version (`{"v":1,…}`) and is migrated on read
 //! (see [`migrate_case`]). Bundles are files named by their sha256 in `<store>/bundles/`.
 #![deny(missing_docs)]

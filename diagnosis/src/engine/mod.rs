@@ -83,14 +83,14 @@ fn read_file(
         Some(pf) => search::search_file(file, pf, &mut |item| match item {
             search::Item::Record(r) => {
                 if let Some(p) = prepare(rules, kind, r) {
-                    sink(Found::Record(p));
+                    sink(Found::Record(Box::new(p)));
                 }
             }
             search::Item::Servicing(text) => sink(Found::Servicing(text)),
         }),
         None => file.parse(&mut |r: Record| {
             if let Some(p) = prepare(rules, kind, r) {
-                sink(Found::Record(p));
+                sink(Found::Record(Box::new(p)));
             }
         }),
     }
@@ -124,7 +124,7 @@ fn note_read(summary: &mut BundleSummary, i: usize, result: std::io::Result<crat
 /// record alone, done where the file is read.
 pub(crate) enum Found {
     /// A record that may match, fail or teach a fact.
-    Record(Prepared),
+    Record(Box<Prepared>),
     /// The text of a one-line CBS/DISM record that only teaches servicing facts.
     Servicing(String),
 }
@@ -240,14 +240,14 @@ impl<'r> Scan<'r> {
     /// Feed one record of the current file.
     pub fn record(&mut self, record: &Record) {
         if let Some(p) = prepare(self.rules, self.kind, record.clone()) {
-            self.take(Found::Record(p));
+            self.take(Found::Record(Box::new(p)));
         }
     }
 
     /// Feed what reading the current file found.
     pub(crate) fn take(&mut self, found: Found) {
         let p = match found {
-            Found::Record(p) => p,
+            Found::Record(p) => *p,
             Found::Servicing(text) => return self.facts.observe_servicing_text(&text),
         };
         let file = self.paths.len().saturating_sub(1);
