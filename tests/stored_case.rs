@@ -42,7 +42,10 @@ fn rendered(case: &Case, rules: &RuleSet, lang: Lang) -> String {
         for role in [Role::Engineer, Role::Customer] {
             out.push_str(&format!("===== {name}, {role:?} =====\n"));
             let view = DiagnosisView::new(d, rules, View { lang, role });
-            push_replies(&mut out, &diagnosis_replies(&case.id, name, &view, &[]));
+            push_replies(
+                &mut out,
+                &diagnosis_replies(&case.id, name, &view, &store::Recurrence::default()),
+            );
         }
         out.push_str(&format!("===== {name}, terminal report =====\n"));
         let view = DiagnosisView::new(d, rules, engineer);
