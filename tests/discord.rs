@@ -5,13 +5,14 @@
 //! connection and how events are accepted, `cases` the case behaviour users see, `buttons` the
 //! buttons under diagnoses (component interactions), `pastes` log
 //! lines pasted or attached as text, `serve` startup failures and shutdown, `crash` the real
-//! process killed between a change and its reply.
+//! process killed between a change and its reply, `limits` rate limits and quotas.
 
 mod buttons;
 mod cases;
 #[cfg(unix)]
 mod crash;
 mod gateway;
+mod limits;
 mod pastes;
 mod serve;
 

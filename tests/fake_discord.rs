@@ -534,6 +534,20 @@ impl FakeDiscord {
         .await;
     }
 
+    /// How many typing indicators casebot sent in `channel` so far.
+    pub fn typing_count(&self, channel: u64) -> usize {
+        let inner = self.shared.lock();
+        inner.typing.iter().filter(|c| **c == channel).count()
+    }
+
+    /// Wait until casebot sent `n` typing indicators in `channel` in all.
+    pub async fn wait_typing_count(&self, channel: u64, n: usize) {
+        self.wait_for(&format!("{n} typing indicators in {channel}"), |i| {
+            (i.typing.iter().filter(|c| **c == channel).count() >= n).then_some(())
+        })
+        .await;
+    }
+
     /// Wait for a slash-command follow-up in `channel`.
     pub async fn wait_for_followup(&self, channel: u64) -> Posted {
         self.wait_for(&format!("a follow-up in {channel}"), |i| {

@@ -89,6 +89,7 @@ fn as_role(role: Role, case: Option<&CaseId>, n: u32, text: &str, files: Vec<Pat
             role,
         },
         channel_id: 7,
+        guild_id: None,
         case_hint: case.cloned(),
         text: text.into(),
         command: None,

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use diagnosis::{Lang, Limits};
-use handlers::{DownloadConfig, HandlersConfig};
+use handlers::{DownloadConfig, HandlersConfig, RateConfig};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -46,6 +46,9 @@ pub struct RawConfig {
     /// The diagnosis pool.
     #[serde(default)]
     pub diagnoses: RawDiagnoses,
+    /// Rate limits and quotas per user, message and guild.
+    #[serde(default)]
+    pub rate: RawRate,
 }
 
 /// `[discord]`.
@@ -110,6 +113,25 @@ pub struct RawLimits {
     pub max_ratio: Option<u64>,
     /// Longest line kept; longer lines are truncated (default 65536).
     pub max_line_bytes: Option<usize>,
+}
+
+/// `[rate]`: rate limits and quotas. A message over a limit gets a polite reply naming it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRate {
+    /// Messages a customer may send casebot per minute (default 20).
+    pub messages_per_minute: Option<u32>,
+    /// Attachments and pasted logs a customer may send per minute (default 6).
+    pub uploads_per_minute: Option<u32>,
+    /// Messages an engineer may send per minute (default 120).
+    pub engineer_messages_per_minute: Option<u32>,
+    /// Attachments and pasted logs an engineer may send per minute (default 30).
+    pub engineer_uploads_per_minute: Option<u32>,
+    /// Attachments diagnosed from one message; the rest are named and skipped (default 10).
+    pub attachments_per_message: Option<usize>,
+    /// Messages with diagnosis work handled at the same time for one guild; more are refused
+    /// until one finishes (default 4).
+    pub diagnoses_per_guild: Option<usize>,
 }
 
 /// `[diagnoses]`.
@@ -260,6 +282,7 @@ impl Config {
         let discord = validate_discord(raw.discord, &mut problems);
         let download = validate_download(raw.download, &mut problems);
         let limits = validate_limits(raw.limits, &mut problems);
+        let rate = validate_rate(raw.rate, &mut problems);
         let max_concurrent = raw.diagnoses.max_concurrent.unwrap_or(2);
         if max_concurrent == 0 {
             problems.push("diagnoses.max_concurrent must be at least 1".to_owned());
@@ -282,6 +305,7 @@ impl Config {
                 download,
                 limits,
                 max_concurrent_diagnoses: max_concurrent,
+                rate,
             },
             rules,
         })
@@ -484,6 +508,46 @@ fn validate_limits(raw: RawLimits, problems: &mut Vec<String>) -> Limits {
     limits
 }
 
+fn validate_rate(raw: RawRate, problems: &mut Vec<String>) -> RateConfig {
+    let d = RateConfig::default();
+    let rate = RateConfig {
+        messages_per_minute: raw.messages_per_minute.unwrap_or(d.messages_per_minute),
+        uploads_per_minute: raw.uploads_per_minute.unwrap_or(d.uploads_per_minute),
+        engineer_messages_per_minute: raw
+            .engineer_messages_per_minute
+            .unwrap_or(d.engineer_messages_per_minute),
+        engineer_uploads_per_minute: raw
+            .engineer_uploads_per_minute
+            .unwrap_or(d.engineer_uploads_per_minute),
+        attachments_per_message: raw
+            .attachments_per_message
+            .unwrap_or(d.attachments_per_message),
+        diagnoses_per_guild: raw.diagnoses_per_guild.unwrap_or(d.diagnoses_per_guild),
+    };
+    for (key, value) in [
+        ("messages_per_minute", u64::from(rate.messages_per_minute)),
+        ("uploads_per_minute", u64::from(rate.uploads_per_minute)),
+        (
+            "engineer_messages_per_minute",
+            u64::from(rate.engineer_messages_per_minute),
+        ),
+        (
+            "engineer_uploads_per_minute",
+            u64::from(rate.engineer_uploads_per_minute),
+        ),
+        (
+            "attachments_per_message",
+            rate.attachments_per_message as u64,
+        ),
+        ("diagnoses_per_guild", rate.diagnoses_per_guild as u64),
+    ] {
+        if value == 0 {
+            problems.push(format!("rate.{key} must be at least 1"));
+        }
+    }
+    rate
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -534,9 +598,34 @@ mod tests {
             "max_ratio",
             "max_line_bytes",
             "max_concurrent",
+            "messages_per_minute",
+            "uploads_per_minute",
+            "engineer_messages_per_minute",
+            "engineer_uploads_per_minute",
+            "attachments_per_message",
+            "diagnoses_per_guild",
         ] {
             assert!(EXAMPLE.contains(&format!("{key} =")), "{key} undocumented");
         }
+    }
+
+    #[test]
+    fn rate_limits_default_and_zero_is_refused_by_name() {
+        let cfg = Config::parse("", "empty").unwrap();
+        assert_eq!(cfg.handlers.rate, RateConfig::default());
+        let text = "[rate]\nmessages_per_minute = 5\nengineer_uploads_per_minute = 0\n\
+                    diagnoses_per_guild = 0\n";
+        let err = Config::parse(text, "t").unwrap_err().to_string();
+        assert!(err.contains("2 problem(s)"), "{err}");
+        assert!(
+            err.contains("rate.engineer_uploads_per_minute must be at least 1")
+                && err.contains("rate.diagnoses_per_guild must be at least 1"),
+            "{err}"
+        );
+        let err = Config::parse("[rate]\nper_user = 3\n", "t").unwrap_err();
+        assert!(err.to_string().contains("per_user"), "{err}");
+        let cfg = Config::parse("[rate]\nattachments_per_message = 3\n", "t").unwrap();
+        assert_eq!(cfg.handlers.rate.attachments_per_message, 3);
     }
 
     #[test]

@@ -49,6 +49,18 @@ const SECTIONS: &[(&str, &[&str])] = &[
         "diagnoses",
         &["max_concurrent", "rules_dir", "rules_poll_secs", "workers"],
     ),
+    (
+        "rate",
+        &[
+            "messages_per_minute",
+            "uploads_per_minute",
+            "engineer_messages_per_minute",
+            "engineer_uploads_per_minute",
+            "attachments_per_message",
+            "diagnoses_per_guild",
+            "per_second",
+        ],
+    ),
     ("server", &["port"]),
 ];
 

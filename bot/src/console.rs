@@ -319,6 +319,7 @@ impl Session {
             message_id: message_id.clone(),
             author: self.author.clone(),
             channel_id: 0,
+            guild_id: None,
             case_hint: self.current.clone(),
             text,
             command: None,

@@ -445,6 +445,7 @@ impl Bot {
             message_id: msg.id.to_string(),
             author: components::author(&msg.author, nick, role),
             channel_id: msg.channel_id.get(),
+            guild_id: msg.guild_id.map(|g| g.get()),
             case_hint: None,
             text: strip_mention(&msg.content, me),
             command: None,

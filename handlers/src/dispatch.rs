@@ -37,6 +37,8 @@ pub(crate) async fn handle(ctx: &Context, mut msg: Incoming, out: &Outbox) -> an
         }
         None => command::parse(&msg.text),
     };
+    let skipped =
+        crate::rate::keep_attachments(&mut msg, ctx.rate.config().attachments_per_message);
     let case_id = resolve_case(ctx, &msg)?;
     if let Some(id) = &case_id {
         tracing::Span::current().record("case_id", id.as_str());
@@ -63,6 +65,17 @@ pub(crate) async fn handle(ctx: &Context, mut msg: Incoming, out: &Outbox) -> an
     };
     if secrets > 0 {
         warn_secret(&req);
+    }
+    // Over a limit: a polite reply, and nothing from the message is handled or stored.
+    let _slot = match crate::rate::admit(&req, &cmd) {
+        Ok(slot) => slot,
+        Err(limited) => {
+            req.say_private(&limited.message(lang));
+            return Ok(());
+        }
+    };
+    if !skipped.is_empty() {
+        req.say(&crate::rate::skipped_text(&req, &skipped));
     }
     tracing::debug!(?cmd, message_id = %msg.message_id, "command");
     match run(&req, cmd).await {

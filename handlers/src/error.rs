@@ -50,6 +50,8 @@ pub enum UserError {
         /// The limit in bytes.
         limit: u64,
     },
+    /// A rate limit or quota was hit.
+    RateLimited(crate::rate::Limited),
     /// The bundle could not be opened at all.
     Unreadable {
         /// File name.
@@ -149,6 +151,7 @@ impl UserError {
                 &[("devices", &devs.join(", "))],
             ),
             U::EngineersOnly(cmd) => fmt(lang, "error.engineers_only", &[("cmd", cmd)]),
+            U::RateLimited(limit) => limit.message(lang),
             other => other.bundle_message(lang),
         }
     }

@@ -15,6 +15,7 @@
 //!   [`render`] (zh/en, customer/engineer, 2000-character splitting), [`summary`] (close summary
 //!   and export).
 //! - [`download`]: attachment fetching with host allowlist, size caps and timeout.
+//! - [`rate`]: rate limits and quotas, checked by `dispatch` before a command runs.
 //!
 //! Feature modules push [`Outgoing`] items into an [`Outbox`] instead of returning one reply, so
 //! that typing and "diagnosing …" progress reach the chat before a long diagnosis finishes.
@@ -32,6 +33,7 @@ pub mod lifecycle;
 pub mod link;
 mod open;
 mod paste;
+pub mod rate;
 pub mod redact;
 pub mod render;
 mod request;
@@ -40,6 +42,7 @@ mod verify;
 
 pub use error::{DownloadError, HandlerError, UserError, size};
 pub use paste::PendingPastes;
+pub use rate::{RateConfig, RateLimiter};
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -97,6 +100,8 @@ pub struct Incoming {
     pub author: Author,
     /// Channel (or thread) the message was posted in.
     pub channel_id: u64,
+    /// Guild (server) the message was posted in; `None` outside a guild (the console).
+    pub guild_id: Option<u64>,
     /// Case the message belongs to, if the adapter already knows it (console's current case,
     /// the case a button's custom id names).
     pub case_hint: Option<CaseId>,
@@ -228,6 +233,8 @@ pub struct HandlersConfig {
     pub limits: Limits,
     /// Concurrent diagnoses.
     pub max_concurrent_diagnoses: usize,
+    /// Rate limits and quotas.
+    pub rate: RateConfig,
 }
 
 impl Default for HandlersConfig {
@@ -237,6 +244,7 @@ impl Default for HandlersConfig {
             download: DownloadConfig::default(),
             limits: Limits::default(),
             max_concurrent_diagnoses: 2,
+            rate: RateConfig::default(),
         }
     }
 }
@@ -265,6 +273,8 @@ pub struct Context {
     pub config: Arc<HandlersConfig>,
     /// Bounds concurrent diagnoses.
     pub diagnoses: Arc<tokio::sync::Semaphore>,
+    /// Rate limits and quotas (`config.rate`).
+    pub rate: Arc<RateLimiter>,
     /// HTTP client for attachments.
     pub http: reqwest::Client,
     /// Runs a diagnosis (blocking; called inside `spawn_blocking`).
@@ -289,7 +299,9 @@ impl Context {
         config: HandlersConfig,
     ) -> Context {
         let permits = config.max_concurrent_diagnoses.max(1);
+        let rate = Arc::new(RateLimiter::new(config.rate.clone()));
         Context {
+            rate,
             store,
             rules: Arc::new(RwLock::new(rules.into())),
             http: download::client(&config.download),

@@ -23,6 +23,7 @@ pub(super) fn incoming(
         message_id: comp.id.to_string(),
         author: super::components::author(&comp.user, nick, role),
         channel_id: comp.channel_id.get(),
+        guild_id: comp.guild_id.map(|g| g.get()),
         case_hint: case,
         text: String::new(),
         command: Some(command),

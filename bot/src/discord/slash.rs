@@ -166,6 +166,7 @@ pub(super) fn incoming(cmd: &CommandInteraction, role: Role) -> (Incoming, Inter
         message_id: cmd.id.to_string(),
         author: super::components::author(&cmd.user, nick, role),
         channel_id: cmd.channel_id.get(),
+        guild_id: cmd.guild_id.map(|g| g.get()),
         case_hint: None,
         text: String::new(),
         command: Some(command),

@@ -167,6 +167,7 @@ impl FakeChat {
                 role,
             },
             channel_id: 42,
+            guild_id: None,
             case_hint: case.cloned(),
             text: text.into(),
             command: None,
