@@ -5,7 +5,8 @@
 //! connection and how events are accepted, `cases` the case behaviour users see, `buttons` the
 //! buttons under diagnoses (component interactions), `pastes` log
 //! lines pasted or attached as text, `serve` startup failures and shutdown, `crash` the real
-//! process killed between a change and its reply, `limits` rate limits and quotas.
+//! process killed between a change and its reply, `limits` rate limits and quotas,
+//! `retention` deleting the files of long-closed cases.
 
 mod buttons;
 mod cases;
@@ -14,6 +15,7 @@ mod crash;
 mod gateway;
 mod limits;
 mod pastes;
+mod retention;
 mod serve;
 
 use std::future::Future;

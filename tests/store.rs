@@ -331,6 +331,87 @@ fn cases_cli_uses_the_configured_data_dir() {
     assert!(!work.path().join("casebot-data").exists());
 }
 
+/// A closed case with one device and one stored bundle; (id, bundle sha256).
+fn closed_case_with_bundle(store: &SledStore, content: &[u8]) -> (CaseId, String) {
+    let id = store.new_case_id().expect("id");
+    let stored = store.put_bundle(&mut &content[..]).expect("put");
+    let mut case = sample(id.clone());
+    case.status = store::CaseStatus::Closed;
+    case.summary = Some("**Problem definition** KB5034763 rolls back".into());
+    case.devices.insert(
+        "pc1".into(),
+        store::DeviceRecord {
+            name: "pc1".into(),
+            status: store::DeviceStatus::Fixed,
+            bundles: vec![store::BundleRef {
+                sha256: stored.sha256.clone(),
+                name: "pc1.zip".into(),
+                bytes: stored.bytes,
+                added_at: 1,
+            }],
+            diagnosis: None,
+            verification: None,
+        },
+    );
+    store.create(case, None).expect("create");
+    (id, stored.sha256)
+}
+
+#[test]
+fn cases_purge_deletes_the_files_and_keeps_the_summary_unless_told() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let data = work.path().join("casebot-data");
+    let ((kept, kept_sha), (gone, gone_sha)) = {
+        let store = SledStore::open(&data).expect("open");
+        (
+            closed_case_with_bundle(&store, b"logs of pc1"),
+            closed_case_with_bundle(&store, b"logs of pc2"),
+        )
+    };
+    let out = cli(&["cases", "purge", kept.as_str()], work.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("1 stored bundle(s) deleted") && stderr.contains("summary was kept"),
+        "{stderr}"
+    );
+    let out = cli(
+        &["cases", "purge", gone.as_str(), "--with-summary"],
+        work.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let store = SledStore::open(&data).expect("open");
+    let case = store.get(&kept).expect("get").expect("the summary is kept");
+    assert!(case.devices.is_empty());
+    assert_eq!(
+        case.summary.as_deref(),
+        Some("**Problem definition** KB5034763 rolls back")
+    );
+    assert_eq!(store.get(&gone).expect("get"), None);
+    for sha in [&kept_sha, &gone_sha] {
+        assert_eq!(store.bundle_path(sha).expect("path"), None);
+    }
+    drop(store);
+    let out = cli(&["cases", "purge", "CAS-12345-NOPE00"], work.path());
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no case CAS-12345-NOPE00"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cli(&["cases", "purge", "case-7"], work.path());
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not a case id"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn cases_cli_errors_are_clear() {
     let work = tempfile::tempdir().expect("tempdir");

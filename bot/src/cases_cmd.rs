@@ -1,4 +1,4 @@
-//! `casebot cases export|import`.
+//! `casebot cases export|import|purge`.
 //!
 //! They work on the store `serve` would use (`[store]` of the config), or on the sled store in
 //! `--data DIR`. A sled store must not be held by a running bot (the commands then fail with "in
@@ -39,6 +39,19 @@ pub enum CasesCommand {
         #[arg(long)]
         data: Option<PathBuf>,
     },
+    /// Delete a case's stored bundles and pastes, its devices, diagnoses and timeline; its
+    /// close summary is kept unless `--with-summary` is given. Files another case still uses
+    /// are kept.
+    Purge {
+        /// The case id (CAS-12345-ABC123).
+        case: String,
+        /// Delete the close summary too: nothing of the case is left.
+        #[arg(long)]
+        with_summary: bool,
+        /// The sled store in this directory (default: the configured store).
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
 }
 
 /// Run a `cases` subcommand.
@@ -51,7 +64,45 @@ pub fn run(config: Option<&Path>, cmd: CasesCommand) -> anyhow::Result<ExitCode>
             export(&Config::offline_store(config, data)?, out.as_deref())
         }
         CasesCommand::Import { file, data } => import(&Config::offline_store(config, data)?, &file),
+        CasesCommand::Purge {
+            case,
+            with_summary,
+            data,
+        } => purge(&Config::offline_store(config, data)?, &case, with_summary),
     }
+}
+
+fn purge(cfg: &StoreConfig, case: &str, with_summary: bool) -> anyhow::Result<ExitCode> {
+    let id = store::CaseId::parse(case).map_err(anyhow::Error::msg)?;
+    if cfg.kind == StoreKind::Sled && !SledStore::exists(&cfg.data_dir) {
+        anyhow::bail!(
+            "no case store at {} (use --data DIR)",
+            cfg.data_dir.display()
+        );
+    }
+    let store = cfg.open()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let deleted = match handlers::retention::purge(&*store, &id, with_summary, now) {
+        Err(store::StoreError::NotFound(_)) => {
+            anyhow::bail!("no case {id} in {}", cfg.describe())
+        }
+        other => other?,
+    };
+    store.flush()?;
+    let kept = if with_summary {
+        "nothing of it was kept"
+    } else {
+        "its close summary was kept"
+    };
+    eprintln!(
+        "purged {id} from {}: {} stored bundle(s) deleted; {kept}",
+        cfg.describe(),
+        deleted.bundles
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn export(cfg: &StoreConfig, out: Option<&Path>) -> anyhow::Result<ExitCode> {

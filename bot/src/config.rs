@@ -49,6 +49,18 @@ pub struct RawConfig {
     /// Rate limits and quotas per user, message and guild.
     #[serde(default)]
     pub rate: RawRate,
+    /// How long stored customer files are kept.
+    #[serde(default)]
+    pub retention: RawRetention,
+}
+
+/// `[retention]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetention {
+    /// Days after a case is closed when its stored bundles and pastes are deleted; 0 keeps them
+    /// (default 90).
+    pub bundle_days: Option<u64>,
 }
 
 /// `[discord]`.
@@ -205,7 +217,13 @@ pub struct Config {
     pub handlers: HandlersConfig,
     /// Rules loaded from (and reloaded from) a directory; `None`: the built-in catalogue.
     pub rules: Option<RulesReload>,
+    /// Days after a case is closed when `serve` deletes its bundles and pastes; `None` keeps
+    /// them.
+    pub bundle_days: Option<u64>,
 }
+
+/// Default of `retention.bundle_days`.
+pub const DEFAULT_BUNDLE_DAYS: u64 = 90;
 
 /// Every problem found in a config, listed together.
 #[derive(Debug, thiserror::Error)]
@@ -308,6 +326,10 @@ impl Config {
                 rate,
             },
             rules,
+            bundle_days: match raw.retention.bundle_days.unwrap_or(DEFAULT_BUNDLE_DAYS) {
+                0 => None,
+                days => Some(days),
+            },
         })
     }
 
@@ -604,6 +626,7 @@ mod tests {
             "engineer_uploads_per_minute",
             "attachments_per_message",
             "diagnoses_per_guild",
+            "bundle_days",
         ] {
             assert!(EXAMPLE.contains(&format!("{key} =")), "{key} undocumented");
         }

@@ -61,6 +61,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
             "per_second",
         ],
     ),
+    ("retention", &["bundle_days", "days"]),
     ("server", &["port"]),
 ];
 

@@ -103,7 +103,13 @@ pub async fn serve_with_web(
         }
         None => None,
     };
+    let retention = cfg
+        .bundle_days
+        .map(|days| tokio::spawn(keep_deleting_expired_bundles(Arc::clone(&store), days)));
     let result = crate::discord::run(cfg.discord, cfg.rules, token, ctx, shutdown).await;
+    if let Some(task) = retention {
+        task.abort();
+    }
     if let Some(web) = web {
         web.stop().await;
     }
@@ -129,6 +135,37 @@ fn prune_old_message_ids(store: &Arc<dyn CaseStore>) {
         Ok(0) => {}
         Ok(n) => tracing::info!(pruned = n, "forgot processed message ids older than a week"),
         Err(e) => tracing::warn!("cannot prune processed message ids: {e}"),
+    }
+}
+
+/// How often expired bundles are looked for while serving.
+const RETENTION_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Delete the bundles and pastes of cases closed more than `days` days ago, now and every
+/// [`RETENTION_EVERY`]; failures are logged and tried again next time.
+async fn keep_deleting_expired_bundles(store: Arc<dyn CaseStore>, days: u64) {
+    loop {
+        let store = Arc::clone(&store);
+        let swept = tokio::task::spawn_blocking(move || {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs();
+            handlers::retention::sweep(&*store, now, days)
+        })
+        .await;
+        match swept {
+            Ok(Ok(d)) if d.bundles > 0 => tracing::info!(
+                cases = d.cases.len(),
+                bundles = d.bundles,
+                days,
+                "deleted the stored bundles of cases closed longer ago than the retention"
+            ),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!("retention: cannot delete expired bundles: {e}"),
+            Err(e) => tracing::warn!("retention task failed: {e}"),
+        }
+        tokio::time::sleep(RETENTION_EVERY).await;
     }
 }
 

@@ -16,6 +16,7 @@
 //!   and export).
 //! - [`download`]: attachment fetching with host allowlist, size caps and timeout.
 //! - [`rate`]: rate limits and quotas, checked by `dispatch` before a command runs.
+//! - [`retention`]: deleting the files of long-closed cases, and purging a case on request.
 //!
 //! Feature modules push [`Outgoing`] items into an [`Outbox`] instead of returning one reply, so
 //! that typing and "diagnosing …" progress reach the chat before a long diagnosis finishes.
@@ -37,6 +38,7 @@ pub mod rate;
 pub mod redact;
 pub mod render;
 mod request;
+pub mod retention;
 pub mod summary;
 mod verify;
 

@@ -97,6 +97,21 @@ impl BundleDir {
         Ok((hex::encode(hasher.finalize()), bytes))
     }
 
+    /// Delete a stored bundle; false if it was not there.
+    pub fn remove(&self, sha256: &str) -> Result<bool, StoreError> {
+        let Some(path) = self.path(sha256)? else {
+            return Ok(false);
+        };
+        match fs::remove_file(&path) {
+            Ok(()) => {
+                sync_dir(&self.dir)?;
+                Ok(true)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io(&path, e)),
+        }
+    }
+
     /// Path of a stored bundle.
     pub fn path(&self, sha256: &str) -> Result<Option<PathBuf>, StoreError> {
         let valid = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());

@@ -179,6 +179,12 @@ pub trait CaseStore: Send + Sync {
     fn put_bundle(&self, data: &mut dyn Read) -> Result<StoredBundle, StoreError>;
     /// Path of a stored bundle, if present.
     fn bundle_path(&self, sha256: &str) -> Result<Option<PathBuf>, StoreError>;
+    /// Delete a stored bundle's bytes (retention, purge); false if none were stored. Cases that
+    /// name it keep their record of it (name, hash, size).
+    fn delete_bundle(&self, sha256: &str) -> Result<bool, StoreError>;
+    /// Delete a case with its thread binding and its unfinished work; false if absent. Its
+    /// bundles are not touched (other cases may share them: see [`CaseStore::delete_bundle`]).
+    fn delete_case(&self, id: &CaseId) -> Result<bool, StoreError>;
     /// Record accepted-but-unfinished work.
     fn journal_add(&self, entry: &JournalEntry) -> Result<(), StoreError>;
     /// Remove finished work.

@@ -340,6 +340,24 @@ impl CaseStore for MemStore {
         self.bundles.path(sha256)
     }
 
+    fn delete_bundle(&self, sha256: &str) -> Result<bool, StoreError> {
+        self.bundles.remove(sha256)
+    }
+
+    fn delete_case(&self, id: &CaseId) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let Some(case) = inner.cases.remove(id) else {
+            return Ok(false);
+        };
+        if let Some(thread) = case.thread_id
+            && inner.threads.get(&thread) == Some(id)
+        {
+            inner.threads.remove(&thread);
+        }
+        inner.journal.retain(|_, (_, e)| e.case_id != *id);
+        Ok(true)
+    }
+
     fn journal_add(&self, entry: &JournalEntry) -> Result<(), StoreError> {
         let mut inner = self.lock();
         let seq = match inner.journal.get(&entry.id) {

@@ -806,6 +806,42 @@ impl CaseStore for SledStore {
         self.bundles.path(sha256)
     }
 
+    fn delete_bundle(&self, sha256: &str) -> Result<bool, StoreError> {
+        self.bundles.remove(sha256)
+    }
+
+    fn delete_case(&self, id: &CaseId) -> Result<bool, StoreError> {
+        let key = CaseKey(id);
+        let removed = (&self.cases, &self.threads)
+            .transaction(|(cases, threads)| {
+                let Some(bytes) = cases.remove(key.bytes())? else {
+                    return Ok(false);
+                };
+                let case = decode_case(&bytes).or_else(abort)?;
+                if let Some(thread) = case.thread_id {
+                    let tkey = ThreadKey(thread).bytes();
+                    if let Some(bytes) = threads.get(tkey)? {
+                        let record: ThreadRecord =
+                            decode("thread binding", &bytes).or_else(abort)?;
+                        if record.case == *id {
+                            threads.remove(&tkey[..])?;
+                        }
+                    }
+                }
+                Ok(true)
+            })
+            .map_err(tx_err)?;
+        for entry in self.journal_list()? {
+            if entry.case_id == *id {
+                self.journal
+                    .remove(JournalKey(&entry.id).bytes())
+                    .map_err(db_err)?;
+            }
+        }
+        self.durable()?;
+        Ok(removed)
+    }
+
     fn journal_add(&self, entry: &JournalEntry) -> Result<(), StoreError> {
         let key = JournalKey(&entry.id);
         let journal = &self.journal;

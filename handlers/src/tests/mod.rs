@@ -762,6 +762,37 @@ async fn secrets_in_notes_and_verdicts_are_never_stored_or_repeated() {
     assert!(seen.contains("https://[REDACTED]@files.example.com/up"));
 }
 
+/// Pasted log lines are stored as a file for re-diagnosis: the stored file holds the redacted
+/// text, never the secret.
+#[tokio::test]
+async fn a_secret_in_pasted_log_lines_is_not_in_the_stored_paste() {
+    let chat = FakeChat::new(Kind::Sled);
+    let id = switched(&chat.send(Role::Engineer, None, "open paste", vec![]).await);
+    let paste = "```\n2024-02-14 10:01:02, Error CBS Failed execution of queue item Installer: WMI \
+                 ([HRESULT = 0x80070422])\nnet use \\\\srv\\logs /user:bank password=S3cr3t!\n```";
+    let out = chat.send(Role::Engineer, Some(&id), paste, vec![]).await;
+    assert!(text(&out).contains("⚠️"), "{}", text(&out));
+    let case = chat.case(&id);
+    let shas: Vec<String> = case
+        .devices
+        .values()
+        .flat_map(|d| d.bundles.iter().map(|b| b.sha256.clone()))
+        .collect();
+    assert_eq!(shas.len(), 1, "the paste is stored: {:?}", case.devices);
+    let path = chat
+        .ctx
+        .store
+        .bundle_path(&shas[0])
+        .unwrap()
+        .expect("stored");
+    let stored = std::fs::read_to_string(path).unwrap();
+    assert!(stored.contains("0x80070422"), "{stored}");
+    assert!(
+        !stored.contains("S3cr3t!") && stored.contains("[REDACTED]"),
+        "{stored}"
+    );
+}
+
 /// A typed command (a slash command's options) takes the same path as typed text: redacted,
 /// checked against the table's permission, and handled.
 #[tokio::test]
@@ -865,6 +896,12 @@ impl CaseStore for CountingStore {
     }
     fn journal_remove(&self, id: &str) -> Result<(), store::StoreError> {
         self.inner.journal_remove(id)
+    }
+    fn delete_bundle(&self, sha256: &str) -> Result<bool, store::StoreError> {
+        self.inner.delete_bundle(sha256)
+    }
+    fn delete_case(&self, id: &CaseId) -> Result<bool, store::StoreError> {
+        self.inner.delete_case(id)
     }
     fn journal_list(&self) -> Result<Vec<store::JournalEntry>, store::StoreError> {
         self.inner.journal_list()

@@ -706,6 +706,38 @@ impl CaseStore for PgStore {
         self.fetch_bundle(sha256)
     }
 
+    fn delete_bundle(&self, sha256: &str) -> Result<bool, StoreError> {
+        let sha256 = sha256.to_ascii_lowercase();
+        let client = self.pool.get()?;
+        // The chunks go with their row (ON DELETE CASCADE).
+        let n = wait(client.execute("DELETE FROM bundles WHERE sha256 = $1", &[&sha256]))
+            .map_err(pg_err)?;
+        let cached = self.cache.remove(&sha256)?;
+        Ok(n > 0 || cached)
+    }
+
+    fn delete_case(&self, id: &CaseId) -> Result<bool, StoreError> {
+        let mut client = self.pool.get()?;
+        wait(async {
+            let tx = client.transaction().await.map_err(pg_err)?;
+            let n = tx
+                .execute("DELETE FROM cases WHERE id = $1", &[&id.as_str()])
+                .await
+                .map_err(pg_err)?;
+            tx.execute("DELETE FROM threads WHERE case_id = $1", &[&id.as_str()])
+                .await
+                .map_err(pg_err)?;
+            tx.execute(
+                "DELETE FROM jobs WHERE entry->'entry'->>'case_id' = $1",
+                &[&id.as_str()],
+            )
+            .await
+            .map_err(pg_err)?;
+            tx.commit().await.map_err(pg_err)?;
+            Ok(n > 0)
+        })
+    }
+
     fn journal_add(&self, entry: &JournalEntry) -> Result<(), StoreError> {
         let json = job_json(entry)?;
         let client = self.pool.get()?;

@@ -134,6 +134,7 @@ all_backends!(
     create_get_update_list,
     redelivered_create_is_duplicate,
     a_created_case_is_found_by_its_message_id,
+    deleting_a_case_and_a_bundle_leaves_the_rest,
     redelivered_update_changes_nothing,
     update_of_missing_case_is_not_found,
     update_may_not_change_id,

@@ -100,6 +100,42 @@ pub fn a_created_case_is_found_by_its_message_id(store: &dyn CaseStore) {
     assert_eq!(store.created_by("never-seen").expect("created by"), None);
 }
 
+pub fn deleting_a_case_and_a_bundle_leaves_the_rest(store: &dyn CaseStore) {
+    let gone = created(store, 1, Some(31));
+    let kept = created(store, 2, Some(32));
+    store
+        .journal_add(&sample_job("job-gone", &gone, 1))
+        .expect("journal");
+    store
+        .journal_add(&sample_job("job-kept", &kept, 1))
+        .expect("journal");
+    let a = store.put_bundle(&mut &b"bundle a"[..]).expect("put");
+    let b = store.put_bundle(&mut &b"bundle b"[..]).expect("put");
+    assert!(store.delete_case(&gone).expect("delete"));
+    assert!(
+        !store.delete_case(&gone).expect("delete again"),
+        "already gone"
+    );
+    assert_eq!(store.get(&gone).expect("get"), None);
+    assert_eq!(store.case_by_thread(31).expect("thread"), None);
+    assert_eq!(
+        store.case_by_thread(32).expect("thread"),
+        Some(kept.clone())
+    );
+    let jobs: Vec<String> = store
+        .journal_list()
+        .expect("journal")
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(jobs, vec!["job-kept".to_string()]);
+    assert!(store.get(&kept).expect("get").is_some());
+    assert!(store.delete_bundle(&a.sha256).expect("delete bundle"));
+    assert!(!store.delete_bundle(&a.sha256).expect("again"));
+    assert_eq!(store.bundle_path(&a.sha256).expect("path"), None);
+    assert!(store.bundle_path(&b.sha256).expect("path").is_some());
+}
+
 pub fn redelivered_update_changes_nothing(store: &dyn CaseStore) {
     let id = created(store, 1, None);
     let mut push = |c: &mut crate::Case| c.timeline.push(note("once"));
