@@ -83,6 +83,16 @@ pub use sled_store::SledStore;
 use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
 
+/// First step of deleting case `id`: drop its devices through an ordinary update, which takes
+/// the case out of the recurrence index the way any change does. False if there is no such case.
+fn forget_conclusions(store: &dyn CaseStore, id: &CaseId) -> Result<bool, StoreError> {
+    match store.update(id, None, &mut |c| c.devices.clear()) {
+        Ok(_) => Ok(true),
+        Err(StoreError::NotFound(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// A bundle kept on disk beside the store, content-addressed by sha256.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredBundle {

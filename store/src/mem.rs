@@ -345,6 +345,9 @@ impl CaseStore for MemStore {
     }
 
     fn delete_case(&self, id: &CaseId) -> Result<bool, StoreError> {
+        if !crate::forget_conclusions(self, id)? {
+            return Ok(false);
+        }
         let mut inner = self.lock();
         let Some(case) = inner.cases.remove(id) else {
             return Ok(false);

@@ -811,6 +811,9 @@ impl CaseStore for SledStore {
     }
 
     fn delete_case(&self, id: &CaseId) -> Result<bool, StoreError> {
+        if !crate::forget_conclusions(self, id)? {
+            return Ok(false);
+        }
         let key = CaseKey(id);
         let removed = (&self.cases, &self.threads)
             .transaction(|(cases, threads)| {

@@ -717,6 +717,9 @@ impl CaseStore for PgStore {
     }
 
     fn delete_case(&self, id: &CaseId) -> Result<bool, StoreError> {
+        if !crate::forget_conclusions(self, id)? {
+            return Ok(false);
+        }
         let mut client = self.pool.get()?;
         wait(async {
             let tx = client.transaction().await.map_err(pg_err)?;

@@ -130,6 +130,17 @@ pub fn deleting_a_case_and_a_bundle_leaves_the_rest(store: &dyn CaseStore) {
         .collect();
     assert_eq!(jobs, vec!["job-kept".to_string()]);
     assert!(store.get(&kept).expect("get").is_some());
+    // A deleted case leaves the recurrence index too.
+    const WMI: &str = "service-disabled-advanced-installer";
+    let first = diagnosed(store, 40, WMI, "Winmgmt");
+    let second = diagnosed(store, 50, WMI, "Winmgmt");
+    assert!(store.delete_case(&first).expect("delete"));
+    let winmgmt = conclusion(WMI, "Winmgmt");
+    assert_eq!(
+        store.recurrence(&winmgmt, &second, 10).expect("recurrence"),
+        Recurrence::default()
+    );
+    assert_index_matches_a_scan(store, &[winmgmt]);
     assert!(store.delete_bundle(&a.sha256).expect("delete bundle"));
     assert!(!store.delete_bundle(&a.sha256).expect("again"));
     assert_eq!(store.bundle_path(&a.sha256).expect("path"), None);
