@@ -5,7 +5,7 @@
 use diagnosis::{Diagnosis, Lang, Limits, RuleSet};
 use handlers::command::Verdict;
 use handlers::lifecycle::{self, Stamp};
-use handlers::render::{CaseView, DiagnosisView, View, diagnosis_replies};
+use handlers::render::{CaseView, DiagnosisView, View, diagnosis_replies, first_screen, fmt, msg};
 use handlers::summary::summary_markdown;
 use handlers::{Reply, Role};
 use store::{BundleRef, Case, CaseId, Recurrence};
@@ -96,5 +96,96 @@ fn chat_replies_and_summaries_of_the_founding_case() {
             };
             golden(&format!("founding-case.chat.{role_name}.{lang}.md"), &out);
         }
+    }
+}
+
+/// Lines a phone shows without scrolling, give or take: the first screen must fit.
+const PHONE_LINES: usize = 24;
+
+/// The three answers of a first screen, in order: what is wrong, what to run, what to send
+/// back. `None` where the screen lacks one.
+fn answers(first: &str, view: View, device: &str) -> [Option<usize>; 3] {
+    let lang = view.lang;
+    let find = |needles: &[String]| needles.iter().filter_map(|n| first.find(n.as_str())).min();
+    let bold = |key: &str| format!("**{}:**", msg(lang, key));
+    let wrong = [
+        bold("label.root_cause"),
+        msg(lang, "render.what_wrong").to_string(),
+        msg(lang, "render.no_clear_cause_was").to_string(),
+    ];
+    let run = [
+        bold("label.steps"),
+        msg(lang, "render.please_do_following").to_string(),
+        msg(lang, "render.to_collect").to_string(),
+        msg(lang, "render.logs_still_missing_please").to_string(),
+    ];
+    let device = [("device", &device as &dyn std::fmt::Display)];
+    let send = [
+        fmt(lang, "render.send_back_verdict", &device),
+        fmt(lang, "render.next_reply_hint", &device)
+            .trim()
+            .to_string(),
+        msg(lang, "render.send_back_logs").to_string(),
+        // The customer's missing-logs heading asks to collect and attach them.
+        msg(lang, "render.logs_still_missing_please").to_string(),
+    ];
+    [find(&wrong), find(&run), find(&send)]
+}
+
+/// The first screen of every chat diagnosis reply answers what is wrong, what to run and what
+/// to send back, in that order, within a phone's screen, and it is the first message whole.
+/// Pinned by `first-screen.<lang>.md` for the founding devices, a healthy log (no finding, logs
+/// to collect) and a pasted line that only gives hints.
+#[test]
+fn the_first_screen_answers_what_is_wrong_what_to_run_and_what_to_send_back() {
+    let rules = RuleSet::builtin().expect("built-in rules compile");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let paste = dir.path().join("paste.txt");
+    std::fs::write(
+        &paste,
+        "2024-02-15 09:12:52, Error                 CBS    Startup: Failed to process advanced \
+         operation queue, startupPhase: 0.  A rollback transaction will be created. \
+         [HRESULT = 0x800f0922 - CBS_E_INSTALLERS_FAILED]\n",
+    )
+    .expect("write paste");
+    let mut hint = diagnosis::diagnose_path(&paste, &rules, &Limits::default()).expect("paste");
+    hint.rules_version = "<rules-version>".into();
+    assert!(
+        hint.top().is_none() && !hint.findings.is_empty(),
+        "hints only"
+    );
+    let devices = [
+        ("wcc0021z675842", diagnose(&rules, "device1.zip")),
+        ("WCC0021Z673965", diagnose(&rules, "device2.zip")),
+        ("pc3", diagnose(&rules, "healthy-cbs.log")),
+        ("pc4", hint),
+    ];
+    let id = CaseId::parse("CAS-11694-G2W9Y6").expect("case id");
+    for lang in [Lang::En, Lang::Zh] {
+        let mut out = String::new();
+        for role in [Role::Engineer, Role::Customer] {
+            let view = View { lang, role };
+            for (name, d) in &devices {
+                let d = DiagnosisView::new(d, &rules, view);
+                let first = first_screen(&id, name, &d);
+                let replies = diagnosis_replies(&id, name, &d, &Recurrence::default());
+                assert!(
+                    replies[0].text.starts_with(first.trim_end()),
+                    "the first message starts with the whole first screen:\n{}",
+                    replies[0].text
+                );
+                let lines = first.lines().count();
+                assert!(lines <= PHONE_LINES, "{lines} lines:\n{first}");
+                let [wrong, run, send] = answers(&first, view, name);
+                let (wrong, run, send) = (
+                    wrong.expect("what is wrong"),
+                    run.unwrap_or_else(|| panic!("what to run:\n{first}")),
+                    send.unwrap_or_else(|| panic!("what to send back:\n{first}")),
+                );
+                assert!(wrong < run && run <= send, "in order:\n{first}");
+                out.push_str(&format!("===== {name}, {role:?} =====\n{first}"));
+            }
+        }
+        golden(&format!("first-screen.{lang}.md"), &out);
     }
 }

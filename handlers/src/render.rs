@@ -48,7 +48,11 @@ pub fn chunk(text: &str) -> Vec<String> {
                 if in_fence {
                     cur.push_str("```\n");
                 }
-                chunks.push(std::mem::take(&mut cur).trim_end().to_string());
+                let done = std::mem::take(&mut cur).trim_end().to_string();
+                // Blank lines alone make no message (chat platforms refuse empty ones).
+                if !done.trim().is_empty() {
+                    chunks.push(done);
+                }
                 cur_len = 0;
                 if in_fence {
                     cur.push_str("```\n");
@@ -69,17 +73,48 @@ pub fn chunk(text: &str) -> Vec<String> {
     chunks
 }
 
+/// Cut a line longer than `limit` into pieces of at most `limit` characters. A piece after the
+/// first that would begin with three backticks would open or close a code block on its own
+/// line: its first backtick is escaped (`\``), which Markdown shows as the backtick itself.
 fn split_long(line: &str, limit: usize) -> Vec<String> {
     let chars: Vec<char> = line.chars().collect();
     if chars.len() <= limit {
         return vec![line.to_string()];
     }
-    chars.chunks(limit).map(|c| c.iter().collect()).collect()
+    chars
+        .chunks(limit - 1)
+        .enumerate()
+        .map(|(i, c)| {
+            let piece: String = c.iter().collect();
+            let lead = piece.len() - piece.trim_start().len();
+            if i > 0 && piece[lead..].starts_with("```") {
+                format!("{}\\{}", &piece[..lead], &piece[lead..])
+            } else {
+                piece
+            }
+        })
+        .collect()
 }
 
 /// Replies for `text`, with `file` attached to the last one.
 pub fn replies(text: &str, file: Option<ReplyFile>) -> Vec<Reply> {
-    let mut out: Vec<Reply> = chunk(text)
+    replies_of(chunk(text), file)
+}
+
+/// Replies for a text in two parts: one message when it fits, else the first screen on its own
+/// (so a phone shows it whole) and the detail after it.
+fn replies_first(first: &str, detail: &str, file: Option<ReplyFile>) -> Vec<Reply> {
+    let whole = format!("{first}{detail}");
+    if whole.trim_end().chars().count() <= MAX_MESSAGE_CHARS {
+        return replies(&whole, file);
+    }
+    let mut chunks = chunk(first);
+    chunks.extend(chunk(detail));
+    replies_of(chunks, file)
+}
+
+fn replies_of(chunks: Vec<String>, file: Option<ReplyFile>) -> Vec<Reply> {
+    let mut out: Vec<Reply> = chunks
         .into_iter()
         .map(|text| Reply {
             text,
@@ -198,32 +233,62 @@ fn next_reply_hint(out: &mut String, device: &str, lang: Lang) {
 
 /// The customer's view: plain words, numbered steps, what to reply next, missing logs.
 pub fn customer_text(device: &str, d: &DiagnosisView<'_>) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "**{} `{device}`**", msg(d.lang, "label.device"));
-    push_customer_body(&mut out, d, Some(device));
-    out
+    let (first, detail) = customer_parts(device, d);
+    first + &detail
 }
 
-/// The customer's findings, steps and missing logs; `hint_device` adds what to reply after the
-/// fix (only in a case: outside one there is no device to verify).
-fn push_customer_body(out: &mut String, d: &DiagnosisView<'_>, hint_device: Option<&str>) {
+/// The customer's reply in two parts: the first screen, then the missing logs (when a finding
+/// was made; without one, the logs to collect are the first screen).
+fn customer_parts(device: &str, d: &DiagnosisView<'_>) -> (String, String) {
+    let mut first = format!("**{} `{device}`**\n", msg(d.lang, "label.device"));
+    let mut detail = String::new();
+    push_customer_body(&mut first, &mut detail, d, Some(device));
+    (first, detail)
+}
+
+/// The customer's first screen (what is wrong in plain words, the steps, what to reply) into
+/// `first` and the missing logs into `detail`; `hint_device` adds what to reply after the fix
+/// (only in a case: outside one there is no device to verify). Without a finding the missing
+/// logs, with how to collect them, are what to run and send back.
+fn push_customer_body(
+    first: &mut String,
+    detail: &mut String,
+    d: &DiagnosisView<'_>,
+    hint_device: Option<&str>,
+) {
     let lang = d.lang;
     match d.top() {
         Some(f) => {
-            let _ = writeln!(out, "{}{}", msg(lang, "render.what_wrong"), f.full_title());
+            let _ = writeln!(
+                first,
+                "{}{}",
+                msg(lang, "render.what_wrong"),
+                f.full_title()
+            );
             if !f.steps.is_empty() {
-                let _ = writeln!(out, "\n{}", msg(lang, "render.please_do_following"));
-                push_steps(out, &f.steps);
+                let _ = writeln!(first, "\n{}", msg(lang, "render.please_do_following"));
+                push_steps(first, &f.steps);
             }
             if let Some(device) = hint_device {
-                next_reply_hint(out, device, lang);
+                next_reply_hint(first, device, lang);
             }
+            push_missing(detail, &d.missing, lang);
         }
         None => {
-            let _ = writeln!(out, "{}", msg(lang, "render.no_clear_cause_was"));
+            let _ = writeln!(first, "{}", msg(lang, "render.no_clear_cause_was"));
+            push_missing(first, &d.missing, lang);
         }
     }
-    push_missing(out, &d.missing, lang);
+}
+
+/// The first screen of a device's diagnosis reply in a case, as a phone shows it before
+/// anything else: what is wrong, what to run, what to send back. The first message of
+/// [`diagnosis_replies`] is this text, whole, whenever it fits in one message.
+pub fn first_screen(case_id: &CaseId, device: &str, d: &DiagnosisView<'_>) -> String {
+    match d.role {
+        Role::Engineer => engineer_parts(case_id, device, d, &Recurrence::default(), 5).0,
+        Role::Customer => customer_parts(device, d).0,
+    }
 }
 
 fn push_finding_detail(out: &mut String, f: &FindingView<'_>, lang: Lang, max_evidence: usize) {
@@ -366,37 +431,102 @@ pub fn engineer_text(
     recurrence: &Recurrence,
     max: usize,
 ) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "**{case_id} · `{device}`**");
-    push_engineer_body(&mut out, d, recurrence, max);
-    out
+    let (first, detail) = engineer_parts(case_id, device, d, recurrence, max);
+    first + &detail
 }
 
-/// The engineer's finding, fix, recurrence, alternatives, bundle facts and missing logs.
-fn push_engineer_body(
+/// The engineer's reply in two parts: the first screen, then the detail.
+fn engineer_parts(
+    case_id: &CaseId,
+    device: &str,
+    d: &DiagnosisView<'_>,
+    recurrence: &Recurrence,
+    max: usize,
+) -> (String, String) {
+    let mut first = format!("**{case_id} · `{device}`**\n");
+    push_engineer_first_screen(&mut first, d, Some(device));
+    let mut detail = String::new();
+    push_engineer_detail(&mut detail, d, recurrence, max);
+    (first, detail)
+}
+
+/// What a phone shows first, for an engineer: what is wrong (root cause and confidence), what
+/// to run (the steps, or the logs to collect), what to send back. `device` is the case's
+/// device to verify (none outside a case).
+fn push_engineer_first_screen(out: &mut String, d: &DiagnosisView<'_>, device: Option<&str>) {
+    let lang = d.lang;
+    let root_cause = msg(lang, "label.root_cause");
+    match d.top() {
+        Some(f) => {
+            let _ = writeln!(
+                out,
+                "**{root_cause}:** {} · {:.0}%",
+                f.full_title(),
+                f.confidence * 100.0
+            );
+            if !f.steps.is_empty() {
+                let _ = writeln!(out, "**{}:**", msg(lang, "label.steps"));
+                push_steps(out, &f.steps);
+            }
+        }
+        None => {
+            let none = msg(lang, "render.no_finding_at_or");
+            let _ = writeln!(out, "**{root_cause}:** {none}");
+            if !d.missing.is_empty() {
+                let _ = writeln!(out, "{}", msg(lang, "render.to_collect"));
+                for (i, m) in d.missing.iter().enumerate() {
+                    let _ = writeln!(out, "{}. `{}`: {}", i + 1, m.kind, m.how);
+                }
+            }
+        }
+    }
+    if let Some(line) = send_back(d, device) {
+        let _ = writeln!(out, "{line}");
+    }
+}
+
+/// The "send back" line of the first screen: the verdict to reply after the fix (in a case),
+/// or the logs to attach; none when there is nothing to ask for.
+fn send_back(d: &DiagnosisView<'_>, device: Option<&str>) -> Option<String> {
+    let lang = d.lang;
+    let kinds: Vec<String> = d.missing.iter().map(|m| format!("`{}`", m.kind)).collect();
+    match (d.top(), device) {
+        (Some(_), Some(device)) => {
+            let mut line = fmt(lang, "render.send_back_verdict", &[("device", &device)]);
+            if !kinds.is_empty() {
+                line.push_str(&fmt(
+                    lang,
+                    "render.send_back_logs_too",
+                    &[("kinds", &kinds.join(", "))],
+                ));
+            }
+            Some(line)
+        }
+        (Some(_), None) => Some(msg(lang, "render.send_back_loose").to_string()),
+        (None, _) if !kinds.is_empty() => Some(msg(lang, "render.send_back_logs").to_string()),
+        (None, _) => None,
+    }
+}
+
+/// The engineer's detail: the finding's root-cause line, codes and evidence, recurrence,
+/// alternatives, bundle facts and the missing logs (with why) when a finding was made.
+fn push_engineer_detail(
     out: &mut String,
     d: &DiagnosisView<'_>,
     recurrence: &Recurrence,
     max: usize,
 ) {
     let lang = d.lang;
-    match d.top() {
-        Some(f) => {
-            let _ = writeln!(out, "**{}**", f.title);
-            push_finding_detail(out, f, lang, max);
-            if !f.steps.is_empty() {
-                let _ = writeln!(out, "{}:", msg(lang, "label.steps"));
-                push_steps(out, &f.steps);
-            }
-        }
-        None => {
-            let _ = writeln!(out, "{}", msg(lang, "render.no_finding_at_or"));
-        }
+    let _ = writeln!(out, "\n{}", msg(lang, "render.details"));
+    if let Some(f) = d.top() {
+        push_finding_detail(out, f, lang, max);
     }
     push_recurrence(out, recurrence, lang);
     push_alternatives(out, d);
     push_bundle_facts(out, d, max);
-    push_missing(out, &d.missing, lang);
+    if d.top().is_some() {
+        push_missing(out, &d.missing, lang);
+    }
 }
 
 /// "Seen in N other case(s)", naming the most recent of them (`…` when there are more).
@@ -443,20 +573,21 @@ pub fn diagnosis_replies(
     match d.role {
         Role::Engineer => {
             let full = engineer_text(case_id, device, d, recurrence, usize::MAX);
-            let text = engineer_text(case_id, device, d, recurrence, 5);
+            let (first, detail) = engineer_parts(case_id, device, d, recurrence, 5);
             let file = ReplyFile {
                 name,
                 bytes: full.into_bytes(),
             };
-            replies(&text, Some(file))
+            replies_first(&first, &detail, Some(file))
         }
         Role::Customer => {
-            let text = customer_text(device, d);
+            let (first, detail) = customer_parts(device, d);
+            let text = format!("{first}{detail}");
             let file = (text.chars().count() > MAX_MESSAGE_CHARS).then(|| ReplyFile {
                 name,
-                bytes: text.clone().into_bytes(),
+                bytes: text.into_bytes(),
             });
-            replies(&text, file)
+            replies_first(&first, &detail, file)
         }
     }
 }
@@ -468,20 +599,22 @@ pub fn loose_replies(name: &str, d: &DiagnosisView<'_>) -> Vec<Reply> {
     let head = format!("**`{name}`**\n");
     match d.role {
         Role::Engineer => {
-            let (mut full, mut text) = (head.clone(), head);
-            push_engineer_body(&mut full, d, &Recurrence::default(), usize::MAX);
-            push_engineer_body(&mut text, d, &Recurrence::default(), 5);
+            let mut first = head;
+            push_engineer_first_screen(&mut first, d, None);
+            let (mut full, mut detail) = (first.clone(), String::new());
+            push_engineer_detail(&mut full, d, &Recurrence::default(), usize::MAX);
+            push_engineer_detail(&mut detail, d, &Recurrence::default(), 5);
             let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
             let file = ReplyFile {
                 name: format!("{stem}.md"),
                 bytes: full.into_bytes(),
             };
-            replies(&text, Some(file))
+            replies_first(&first, &detail, Some(file))
         }
         Role::Customer => {
-            let mut text = head;
-            push_customer_body(&mut text, d, None);
-            replies(&text, None)
+            let (mut first, mut detail) = (head, String::new());
+            push_customer_body(&mut first, &mut detail, d, None);
+            replies_first(&first, &detail, None)
         }
     }
 }

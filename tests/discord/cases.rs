@@ -12,11 +12,19 @@ async fn upload_both_devices(fake: &FakeDiscord, thread: u64, eng: &FakeUser) {
     let a2 = fake.attachment(&format!("{DEVICE2}.zip"), device2_zip());
     fake.say(thread, eng, "", false, &[a1]);
     fake.say(thread, eng, "", false, &[a2]);
+    // Each device's first screen: what is wrong, what to run, what to send back.
     let d1 = fake
-        .wait_post_containing(thread, "`service-disabled-advanced-installer`")
+        .wait_post_containing(
+            thread,
+            "An advanced installer needs a service that is disabled",
+        )
         .await;
     let d2 = fake
-        .wait_post_containing(thread, "`txf-transaction-log-corrupt`")
+        .wait_post_containing(thread, "The NTFS transaction log (TxF/KTM)")
+        .await;
+    fake.wait_post_containing(thread, "`service-disabled-advanced-installer`")
+        .await;
+    fake.wait_post_containing(thread, "`txf-transaction-log-corrupt`")
         .await;
     assert!(d1.content.contains(DEVICE1), "{}", d1.content);
     assert!(d2.content.contains(DEVICE2), "{}", d2.content);

@@ -33,8 +33,8 @@ async fn log_lines_pasted_in_a_case_thread_are_stored_and_diagnosed() {
         // Plain lines, no mention: diagnosed like an upload.
         fake.say(thread.id, &eng, WMI_LINES, false, &[]);
         fake.wait_post_containing(thread.id, RECEIVED).await;
-        let d = fake.wait_post_containing(thread.id, ROOT_CAUSE).await;
-        assert!(d.content.contains(TITLE), "{}", d.content);
+        // The first screen: what is wrong and what to run, in one message.
+        let d = fake.wait_post_containing(thread.id, TITLE).await;
         assert!(d.content.contains("sc config winmgmt start= auto"));
 
         // The customer's code block after some prose, with a mention: same device, same cause.
@@ -93,7 +93,7 @@ async fn txt_attachments_are_diagnosed_and_pastes_name_their_device() {
         fake.say(thread.id, &eng, "device:pc-7", false, &[txt]);
         fake.wait_post_containing(thread.id, "Received `cbs-excerpt.txt`")
             .await;
-        let d = fake.wait_post_containing(thread.id, ROOT_CAUSE).await;
+        let d = fake.wait_post_containing(thread.id, TITLE).await;
         assert!(d.content.contains("`pc-7`"), "{}", d.content);
 
         let log = fake.attachment("CBS.log", WMI_LINES.as_bytes().to_vec());

@@ -573,6 +573,7 @@ async fn journaled_diagnosis_is_resumed() {
     assert!(chat.ctx.store.journal_list().unwrap().is_empty());
 }
 
+mod chunks;
 mod download;
 mod props;
 
