@@ -98,9 +98,9 @@ async fn txt_attachments_are_diagnosed_and_pastes_name_their_device() {
 
         let log = fake.attachment("CBS.log", WMI_LINES.as_bytes().to_vec());
         fake.say(thread.id, &eng, "device:pc-8", false, &[log]);
-        fake.wait_for_posts_with(thread.id, ROOT_CAUSE, 2).await;
+        fake.wait_for_posts_with(thread.id, TITLE, 2).await;
         assert!(
-            posts_with(&fake, thread.id, ROOT_CAUSE)
+            posts_with(&fake, thread.id, TITLE)
                 .iter()
                 .any(|p| p.content.contains("`pc-8`")),
             "{}",
