@@ -51,7 +51,7 @@ pub enum UserError {
         limit: u64,
     },
     /// A rate limit or quota was hit.
-    RateLimited(crate::rate::Limited),
+    RateLimited(Limited),
     /// The bundle could not be opened at all.
     Unreadable {
         /// File name.
@@ -200,6 +200,28 @@ impl DownloadError {
             D::Timeout { secs } => fmt(lang, "error.download_timeout", &[("secs", secs)]),
             D::Network(e) => fmt(lang, "error.download_network", &[("e", e)]),
             D::File(e) => fmt(lang, "error.download_file", &[("e", e)]),
+        }
+    }
+}
+
+/// Which limit a message hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limited {
+    /// Too many messages this minute.
+    Messages(u32),
+    /// Too many uploads this minute.
+    Uploads(u32),
+    /// Too many diagnoses in flight for the guild.
+    Diagnoses(usize),
+}
+
+impl Limited {
+    /// The polite reply, in `lang`.
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            Limited::Messages(n) => fmt(lang, "limit.messages", &[("n", n)]),
+            Limited::Uploads(n) => fmt(lang, "limit.uploads", &[("n", n)]),
+            Limited::Diagnoses(n) => fmt(lang, "limit.diagnoses", &[("n", n)]),
         }
     }
 }

@@ -7,8 +7,6 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use diagnosis::Lang;
-
 use crate::Role;
 use crate::render::fmt;
 
@@ -56,27 +54,9 @@ impl RateConfig {
     }
 }
 
-/// Which limit a message hit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Limited {
-    /// Too many messages this minute.
-    Messages(u32),
-    /// Too many uploads this minute.
-    Uploads(u32),
-    /// Too many diagnoses in flight for the guild.
-    Diagnoses(usize),
-}
-
-impl Limited {
-    /// The polite reply, in `lang`.
-    pub fn message(&self, lang: Lang) -> String {
-        match self {
-            Limited::Messages(n) => fmt(lang, "limit.messages", &[("n", n)]),
-            Limited::Uploads(n) => fmt(lang, "limit.uploads", &[("n", n)]),
-            Limited::Diagnoses(n) => fmt(lang, "limit.diagnoses", &[("n", n)]),
-        }
-    }
-}
+// Which limit a message hit is a user error: the type lives with the errors, below every
+// feature module (docs/ARCHITECTURE.md, "Crates": no import circles).
+pub use crate::error::Limited;
 
 const WINDOW: Duration = Duration::from_secs(60);
 
