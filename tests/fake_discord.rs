@@ -128,10 +128,19 @@ enum WsCmd {
 struct Inner {
     next_id: u64,
     seq: u64,
-    /// Every dispatch sent, for RESUME replay.
-    events: Vec<(u64, String)>,
-    /// The live gateway connection (after IDENTIFY or RESUME).
+    /// Every dispatch sent, for RESUME replay: sequence, guild, frame.
+    events: Vec<(u64, u64, String)>,
+    /// The live gateway connection (after IDENTIFY or RESUME); with shards, the last one.
     conn: Option<(u64, mpsc::UnboundedSender<WsCmd>)>,
+    /// Shard id → its live connection, when the client identifies with shards.
+    shards: HashMap<u32, (u64, mpsc::UnboundedSender<WsCmd>)>,
+    /// Shards over all of the bot's connections (0 until a client identifies with shards).
+    total_shards: u32,
+    /// Each shard's session has its own sequence numbers.
+    shard_seq: HashMap<u32, u64>,
+    /// Guilds besides [`GUILD`], and the guild of each of their top-level channels.
+    guilds: Vec<u64>,
+    channel_guild: HashMap<u64, u64>,
     next_conn: u64,
     sessions: Vec<String>,
     identifies: usize,
@@ -153,6 +162,47 @@ struct Inner {
     /// Answer IDENTIFY with close code 4014, as Discord does when the bot's privileged intents
     /// (Message Content) are not enabled in the Developer Portal.
     refuse_intents: bool,
+}
+
+impl Inner {
+    /// The guild of a channel or thread ([`GUILD`] unless the test added another).
+    fn guild_of(&self, channel: u64) -> u64 {
+        let top = match self.channels.get(&channel) {
+            Some((_, Some(parent))) => *parent,
+            _ => channel,
+        };
+        self.channel_guild.get(&top).copied().unwrap_or(GUILD)
+    }
+
+    /// The next sequence number of the session that receives `guild`'s events.
+    fn next_seq(&mut self, guild: u64) -> u64 {
+        if self.total_shards > 1 {
+            let seq = self
+                .shard_seq
+                .entry(shard_of(guild, self.total_shards))
+                .or_default();
+            *seq += 1;
+            return *seq;
+        }
+        self.seq += 1;
+        self.seq
+    }
+
+    /// Where a dispatch for `guild` goes: its shard's connection, else the one connection.
+    fn conn_for(&self, guild: u64) -> Option<&mpsc::UnboundedSender<WsCmd>> {
+        if self.total_shards > 1 {
+            return self
+                .shards
+                .get(&shard_of(guild, self.total_shards))
+                .map(|(_, tx)| tx);
+        }
+        self.conn.as_ref().map(|(_, tx)| tx)
+    }
+}
+
+/// The shard that receives guild `guild`'s events, as Discord computes it.
+pub fn shard_of(guild: u64, total: u32) -> u32 {
+    u32::try_from((guild >> 22) % u64::from(total.max(1))).unwrap_or(0)
 }
 
 struct Shared {
@@ -208,6 +258,28 @@ impl FakeDiscord {
             let _ = axum::serve(listener, app).await;
         });
         FakeDiscord { shared, server }
+    }
+
+    /// Add guild `guild` with one support channel `channel` called `name` (for sharding tests:
+    /// the guild's events go to the connection of shard [`shard_of`]).
+    pub fn add_guild(&self, guild: u64, channel: u64, name: &str) {
+        let mut inner = self.shared.lock();
+        if !inner.guilds.contains(&guild) {
+            inner.guilds.push(guild);
+        }
+        inner.channels.insert(channel, (name.to_owned(), None));
+        inner.channel_guild.insert(channel, guild);
+    }
+
+    /// Wait until the shards `ids` each have a live connection.
+    pub async fn wait_shards(&self, ids: std::ops::RangeInclusive<u32>) {
+        let what = format!("gateway connections of shards {ids:?}");
+        self.wait_for(&what, |i| {
+            ids.clone()
+                .all(|id| i.shards.contains_key(&id))
+                .then_some(())
+        })
+        .await;
     }
 
     /// The base URL to configure as `discord.api_base_url`.
@@ -336,7 +408,8 @@ impl FakeDiscord {
             })
             .collect();
         let mut msg = message_json(id, channel, user_json(user.id, user.name, false), &content);
-        msg["guild_id"] = json!(GUILD.to_string());
+        let guild = self.shared.lock().guild_of(channel);
+        msg["guild_id"] = json!(guild.to_string());
         msg["mentions"] = json!(mentions);
         msg["attachments"] = json!(attachments);
         msg["member"] = json!({
@@ -425,11 +498,14 @@ impl FakeDiscord {
     /// Send a dispatch event (queued for RESUME replay when disconnected).
     pub fn dispatch(&self, kind: &str, data: Value) {
         let mut inner = self.shared.lock();
-        inner.seq += 1;
-        let text = json!({"op": 0, "s": inner.seq, "t": kind, "d": data}).to_string();
-        let seq = inner.seq;
-        inner.events.push((seq, text.clone()));
-        if let Some((_, tx)) = &inner.conn {
+        let guild = data["guild_id"]
+            .as_str()
+            .and_then(|g| g.parse().ok())
+            .unwrap_or(GUILD);
+        let seq = inner.next_seq(guild);
+        let text = json!({"op": 0, "s": seq, "t": kind, "d": data}).to_string();
+        inner.events.push((seq, guild, text.clone()));
+        if let Some(tx) = inner.conn_for(guild) {
             let _ = tx.send(WsCmd::Send(text));
         }
     }
@@ -641,8 +717,8 @@ fn message_json(id: u64, channel: u64, author: Value, content: &str) -> Value {
         "mention_roles": [], "attachments": [], "embeds": [], "pinned": false, "type": 0})
 }
 
-fn channel_json(id: u64, name: &str, parent: Option<u64>) -> Value {
-    json!({"id": id.to_string(), "guild_id": GUILD.to_string(),
+fn channel_json(id: u64, guild: u64, name: &str, parent: Option<u64>) -> Value {
+    json!({"id": id.to_string(), "guild_id": guild.to_string(),
            "type": if parent.is_some() { 11 } else { 0 }, "name": name,
            "parent_id": parent.map(|p| p.to_string())})
 }

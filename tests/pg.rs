@@ -9,6 +9,8 @@ use std::process::Command;
 use store::pg::cluster::TestCluster;
 use store::{CaseId, CaseStatus, CaseStore, PgStore, SledStore};
 
+mod serve;
+
 const CLI: &str = env!("CARGO_BIN_EXE_casebot-cli");
 
 /// Run the casebot binary in `dir` with the database URL in its environment.

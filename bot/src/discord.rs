@@ -83,7 +83,9 @@ pub async fn run(
         match range {
             Some(r) => {
                 tracing::info!(first = r.first, last = r.last, total = r.total, "shards");
-                client.start_shard_range(r.first..r.last + 1, r.total).await
+                // serenity 0.12's `start_shard_range` runs `range.start..=range.end`: the end
+                // is included, so the range passed is `first..last`.
+                client.start_shard_range(r.first..r.last, r.total).await
             }
             None => client.start().await,
         }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::rest::St;
-use super::{APPLICATION, BOT_USER, GUILD, Shared, WsCmd, user_json};
+use super::{APPLICATION, BOT_USER, GUILD, Inner, Shared, WsCmd, shard_of, user_json};
 
 pub(super) async fn gateway(State(s): St, ws: WebSocketUpgrade) -> Response {
     ws.on_upgrade(move |socket| serve_gateway(s, socket))
@@ -63,6 +63,7 @@ async fn serve_gateway(s: Arc<Shared>, socket: WebSocket) {
     if inner.conn.as_ref().is_some_and(|(id, _)| *id == conn_id) {
         inner.conn = None;
     }
+    inner.shards.retain(|_, (id, _)| *id != conn_id);
 }
 
 /// React to one client frame; returns frames to send back.
@@ -86,18 +87,52 @@ fn on_client_op(
             inner.identifies += 1;
             let session = format!("session-{}", inner.identifies);
             inner.sessions.push(session.clone());
-            inner.seq += 1;
             let ws_url = s.base.replace("http://", "ws://") + "/gateway";
-            let ready = json!({"op": 0, "s": inner.seq, "t": "READY", "d": {
+            // `"shard": [id, total]` when the client runs several shards: it gets the guilds of
+            // its shard, and their events from now on.
+            let shard = v["d"]["shard"].as_array().and_then(|a| {
+                Some((
+                    u32::try_from(a.first()?.as_u64()?).ok()?,
+                    u32::try_from(a.get(1)?.as_u64()?).ok()?,
+                ))
+            });
+            let mut guilds = vec![GUILD];
+            guilds.extend(inner.guilds.iter().copied());
+            let session_shard = if let Some((id, total)) = shard.filter(|&(_, total)| total > 1) {
+                inner.total_shards = total;
+                inner.shards.insert(id, (conn_id, tx.clone()));
+                guilds.retain(|&g| shard_of(g, total) == id);
+                // A new session of this shard: its sequence starts again.
+                inner.shard_seq.insert(id, 0);
+                Some(id)
+            } else {
+                None
+            };
+            let next = |inner: &mut super::Inner| match session_shard {
+                Some(id) => {
+                    let n = inner.shard_seq.entry(id).or_default();
+                    *n += 1;
+                    *n
+                }
+                None => {
+                    inner.seq += 1;
+                    inner.seq
+                }
+            };
+            let ready = json!({"op": 0, "s": next(&mut inner), "t": "READY", "d": {
                 "v": 10, "user": user_json(BOT_USER, "casebot", true),
-                "guilds": [{"id": GUILD.to_string(), "unavailable": true}],
+                "guilds": guilds.iter().map(|g| json!({"id": g.to_string(), "unavailable": true})).collect::<Vec<_>>(),
                 "session_id": session, "resume_gateway_url": ws_url,
+                "shard": shard.map(|(id, total)| json!([id, total])),
                 "application": {"id": APPLICATION.to_string(), "flags": 0}}});
             inner.conn = Some((conn_id, tx.clone()));
-            inner.seq += 1;
-            let guild = json!({"op": 0, "s": inner.seq, "t": "GUILD_CREATE",
-                               "d": guild_json(&inner.channels)});
-            vec![ready.to_string(), guild.to_string()]
+            let mut out = vec![ready.to_string()];
+            for g in guilds {
+                let create = json!({"op": 0, "s": next(&mut inner), "t": "GUILD_CREATE",
+                                    "d": guild_json(&inner, g)});
+                out.push(create.to_string());
+            }
+            out
         }
         Some(6) => {
             inner.resumes += 1;
@@ -111,8 +146,8 @@ fn on_client_op(
             let mut out: Vec<String> = inner
                 .events
                 .iter()
-                .filter(|(seq, _)| *seq > from)
-                .map(|(_, e)| e.clone())
+                .filter(|(seq, _, _)| *seq > from)
+                .map(|(_, _, e)| e.clone())
                 .collect();
             inner.seq += 1;
             out.push(json!({"op": 0, "s": inner.seq, "t": "RESUMED", "d": {}}).to_string());
@@ -123,15 +158,17 @@ fn on_client_op(
     }
 }
 
-/// The GUILD_CREATE payload of [`GUILD`]: every field serenity's `Guild` requires.
-fn guild_json(channels: &std::collections::HashMap<u64, (String, Option<u64>)>) -> Value {
-    let channels: Vec<Value> = channels
+/// The GUILD_CREATE payload of `guild` with its channels: every field serenity's `Guild`
+/// requires.
+fn guild_json(inner: &Inner, guild: u64) -> Value {
+    let channels: Vec<Value> = inner
+        .channels
         .iter()
-        .filter(|(_, (_, parent))| parent.is_none())
-        .map(|(id, (name, _))| super::channel_json(*id, name, None))
+        .filter(|(id, (_, parent))| parent.is_none() && inner.guild_of(**id) == guild)
+        .map(|(id, (name, _))| super::channel_json(*id, guild, name, None))
         .collect();
     json!({
-        "id": GUILD.to_string(), "name": "Support", "owner_id": "1", "verification_level": 0,
+        "id": guild.to_string(), "name": "Support", "owner_id": "1", "verification_level": 0,
         "default_message_notifications": 0, "explicit_content_filter": 0, "roles": [],
         "emojis": [], "features": [], "mfa_level": 0, "system_channel_flags": 0,
         "premium_tier": 0, "preferred_locale": "en-US", "nsfw_level": 0, "stickers": [],

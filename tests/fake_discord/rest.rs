@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::gateway::gateway;
 use super::{
-    APPLICATION, BOT_USER, ENGINEER_ROLE, ENGINEER_ROLE_NAME, GUILD, Posted, REVOKED_TOKEN, Shared,
+    APPLICATION, BOT_USER, ENGINEER_ROLE, ENGINEER_ROLE_NAME, Posted, REVOKED_TOKEN, Shared,
     Thread, channel_json, message_json, user_json,
 };
 
@@ -71,8 +71,11 @@ async fn get_me(headers: axum::http::HeaderMap) -> Response {
 }
 
 async fn get_channel(State(s): St, Path(id): Path<u64>) -> Response {
-    match s.lock().channels.get(&id) {
-        Some((name, parent)) => axum::Json(channel_json(id, name, *parent)).into_response(),
+    let inner = s.lock();
+    match inner.channels.get(&id) {
+        Some((name, parent)) => {
+            axum::Json(channel_json(id, inner.guild_of(id), name, *parent)).into_response()
+        }
         None => (
             StatusCode::NOT_FOUND,
             axum::Json(json!({"message": "Unknown Channel", "code": 10003})),
@@ -81,14 +84,14 @@ async fn get_channel(State(s): St, Path(id): Path<u64>) -> Response {
     }
 }
 
-async fn get_roles() -> axum::Json<Value> {
+async fn get_roles(Path(guild): Path<u64>) -> axum::Json<Value> {
     let role = |id: u64, name: &str, position: u64| {
         json!({"id": id.to_string(), "name": name, "color": 0, "colors": {"primary_color": 0},
                "hoist": false, "managed": false, "mentionable": false, "permissions": "0",
                "position": position})
     };
     axum::Json(json!([
-        role(GUILD, "@everyone", 0),
+        role(guild, "@everyone", 0),
         role(ENGINEER_ROLE, ENGINEER_ROLE_NAME, 1)
     ]))
 }
@@ -190,7 +193,7 @@ fn record_thread(s: &Shared, parent: u64, message: Option<u64>, payload: &Value)
         message,
     });
     inner.channels.insert(id, (name.clone(), Some(parent)));
-    channel_json(id, &name, Some(parent))
+    channel_json(id, inner.guild_of(parent), &name, Some(parent))
 }
 
 async fn post_thread(
