@@ -103,12 +103,22 @@ pub async fn serve_with_web(
         }
         None => None,
     };
-    let retention = cfg
-        .bundle_days
-        .map(|days| tokio::spawn(keep_deleting_expired_bundles(Arc::clone(&store), days)));
+    let (stop_retention, retention_stopped) = tokio::sync::watch::channel(false);
+    let retention = cfg.bundle_days.map(|days| {
+        tokio::spawn(keep_deleting_expired_bundles(
+            Arc::clone(&store),
+            days,
+            retention_stopped,
+        ))
+    });
     let result = crate::discord::run(cfg.discord, cfg.rules, token, ctx, shutdown).await;
     if let Some(task) = retention {
-        task.abort();
+        // Wait for a sweep in progress: the store must be released when serve returns (an
+        // embedded store stays locked while anything holds it).
+        let _ = stop_retention.send(true);
+        if let Err(e) = task.await {
+            tracing::warn!("retention task failed: {e}");
+        }
     }
     if let Some(web) = web {
         web.stop().await;
@@ -142,8 +152,12 @@ fn prune_old_message_ids(store: &Arc<dyn CaseStore>) {
 const RETENTION_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Delete the bundles and pastes of cases closed more than `days` days ago, now and every
-/// [`RETENTION_EVERY`]; failures are logged and tried again next time.
-async fn keep_deleting_expired_bundles(store: Arc<dyn CaseStore>, days: u64) {
+/// [`RETENTION_EVERY`] until `stop` turns true; failures are logged and tried again next time.
+async fn keep_deleting_expired_bundles(
+    store: Arc<dyn CaseStore>,
+    days: u64,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     loop {
         let store = Arc::clone(&store);
         let swept = tokio::task::spawn_blocking(move || {
@@ -165,7 +179,10 @@ async fn keep_deleting_expired_bundles(store: Arc<dyn CaseStore>, days: u64) {
             Ok(Err(e)) => tracing::warn!("retention: cannot delete expired bundles: {e}"),
             Err(e) => tracing::warn!("retention task failed: {e}"),
         }
-        tokio::time::sleep(RETENTION_EVERY).await;
+        tokio::select! {
+            () = tokio::time::sleep(RETENTION_EVERY) => {}
+            _ = stop.changed() => return,
+        }
     }
 }
 
