@@ -18,45 +18,9 @@ use store::{
     MemStore, RECURRENCE_LISTED, SledStore, TimelineEntry,
 };
 
-const CAUSES: &[&str] = &[
-    "service-disabled-advanced-installer",
-    "dependent-service-not-running-advanced-installer",
-    "mof-compile-failed-temp-unwritable",
-    "wmi-repository-corrupt",
-    "corrupt-scheduled-task-advanced-installer",
-    "stale-device-registry-advanced-installer",
-    "edge-removed-by-third-party-tool",
-    "event-log-channel-registration-conflict",
-    "spp-folder-permissions",
-    "system-partition-too-small",
-    "winre-partition-too-small",
-    "txf-transaction-log-corrupt",
-    "txr-registry-log-full",
-    "pending-transaction-stuck",
-    "trustedinstaller-hang-timeout",
-    "component-store-corruption",
-    "store-corruption-missing-package-payload",
-    "store-corruption-missing-manifest",
-    "component-store-corruption-no-repair-source",
-    "repair-source-unavailable-wu-disabled",
-    "psfx-delta-hydration-failure",
-    "corrupt-package-catalog",
-    "driver-update-failure-doq",
-    "driver-files-missing-doq",
-    "missing-prerequisite-ssu",
-    "access-denied-servicing-files",
-    "sharing-violation-file-locked",
-    "file-or-disk-corruption",
-    "disk-space-insufficient",
-    "update-service-disabled",
-    "download-cache-corruption",
-    "update-server-connectivity",
-    "reboot-pending",
-    "os-components-removed",
-    "express-package-assembly-failure",
-    "unrelated-update-failure",
-    "unknown-servicing-failure",
-];
+/// Distinct root causes the generated cases spread over (the catalogue has 37; the index
+/// only needs distinct keys).
+const CAUSES: usize = 37;
 const SERVICES: &[&str] = &[
     "Winmgmt",
     "BITS",
@@ -166,10 +130,10 @@ fn fill(store: &dyn CaseStore, n: usize) -> Vec<CaseId> {
 /// What case `i` concludes.
 fn conclusion(i: usize) -> Conclusion {
     Conclusion {
-        root_cause: CAUSES[i % CAUSES.len()].to_string(),
+        root_cause: format!("root-cause-{}", i % CAUSES),
         subject: BTreeMap::from([(
             "service".to_string(),
-            SERVICES[(i / CAUSES.len()) % SERVICES.len()].to_string(),
+            SERVICES[(i / CAUSES) % SERVICES.len()].to_string(),
         )]),
     }
 }
