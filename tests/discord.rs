@@ -3,13 +3,14 @@
 //!
 //! Layout: this file holds the harness (config, start/stop, bundles); `gateway` covers the
 //! connection and how events are accepted, `cases` the case behaviour users see, `buttons` the
-//! buttons under diagnoses (component interactions), `pastes` log
+//! buttons under diagnoses (component interactions), `collect` the log collector, `pastes` log
 //! lines pasted or attached as text, `serve` startup failures and shutdown, `crash` the real
 //! process killed between a change and its reply, `limits` rate limits and quotas,
 //! `retention` deleting the files of long-closed cases.
 
 mod buttons;
 mod cases;
+mod collect;
 #[cfg(unix)]
 mod crash;
 mod gateway;

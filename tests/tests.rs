@@ -2,6 +2,7 @@
 
 mod catalogue;
 mod chat;
+mod collect;
 mod console;
 mod diagnose;
 mod discord;

@@ -122,7 +122,7 @@ async fn run(req: &Req<'_>, cmd: Command) -> Result<(), HandlerError> {
     let is_paste = !has_files && crate::paste::is_paste(&req.msg.text);
     match cmd {
         Command::Open { title } => crate::open::handle(req, &title).await,
-        Command::Collect => crate::open::collect(req),
+        Command::Collect => crate::collect::handle(req),
         Command::Status => crate::case::status(req),
         Command::Cases => crate::case::cases(req),
         Command::Switch(id) => crate::case::switch(req, &id),

@@ -7,9 +7,9 @@
 //!   reader's language and role, calls a feature module, and turns [`UserError`]s into replies.
 //! - `request`: the context of one message (`Req`) and the case load/update helpers; feature
 //!   modules use it, it uses none of them.
-//! - feature modules: `open` (open, collect), `case` (status, cases, case, note, lang, export,
-//!   help, explain), `verify` (device fixed/failing), `close` (close, reopen, split — engineers),
-//!   `diagnose` (attachments, re-runs, resume after restart, rule reloads, recurrence), `paste`
+//! - feature modules: `open` (open), `collect` (the log collector script), `case` (status,
+//!   cases, case, note, lang, export, help, explain), `verify` (device fixed/failing), `close`
+//!   (close, reopen, split — engineers), `diagnose` (attachments, re-runs, resume after restart, rule reloads, recurrence), `paste`
 //!   (log lines pasted into a message, in a case or outside one).
 //! - pure parts: [`command`], [`lifecycle`] (status transitions), [`redact`] (secrets),
 //!   [`render`] (zh/en, customer/engineer, 2000-character splitting), [`summary`] (close summary
@@ -23,6 +23,7 @@
 
 mod case;
 mod close;
+pub mod collect;
 pub mod command;
 mod diagnose;
 mod dispatch;

@@ -1,4 +1,4 @@
-//! Purpose: `open <title>` and `collect`. The first reply of a case restates the problem
+//! Purpose: `open <title>`. The first reply of a case restates the problem
 //! definition (product, update, codes, devices) and the scope, then asks for logs with exact
 //! collection steps, as the engineer did in the case that defines the product (docs/ARCHITECTURE.md, "The founding case").
 
@@ -154,12 +154,6 @@ fn create(req: &Req<'_>, title: &str, lang: Lang) -> Result<Case, HandlerError> 
 fn thread_name(id: &store::CaseId, title: &str) -> String {
     let name = format!("{id} {title}");
     name.chars().take(100).collect()
-}
-
-/// `collect`.
-pub fn collect(req: &Req<'_>) -> Result<(), HandlerError> {
-    req.say(&collect_text(req.lang()));
-    Ok(())
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use super::facts::Facts;
 use crate::report::Missing;
-use crate::rule::Texts;
+use crate::rule::{RuleSet, Texts};
 
 /// `(kind, why, how)` of every bundle-level entry.
 const BUILTIN: &[(&str, Texts<'static>, Texts<'static>)] = &[
@@ -122,6 +122,23 @@ pub(crate) fn bundle_missing(facts: &Facts, top: f64) -> Vec<Missing> {
         if !has("windowsupdate") {
             out.push(entry("windowsupdate"));
         }
+    }
+    out
+}
+
+/// Every entry `bundle.missing` can hold, with a rule's placeholders (`{service|lower}`) left
+/// unfilled: the bundle-level entries above and every rule's `[[missing]]`, in that order. The
+/// log collector that `collect` hands out is generated to gather each of their kinds.
+pub fn requestable(rules: &RuleSet) -> Vec<Missing> {
+    let mut out: Vec<Missing> = BUILTIN.iter().map(|(kind, _, _)| entry(kind)).collect();
+    for rule in rules.rules() {
+        out.extend(rule.missing.iter().map(|m| Missing {
+            kind: m.kind.clone(),
+            why: m.why.clone(),
+            how: m.how.clone(),
+            rule: Some(rule.id.clone()),
+            vars: Default::default(),
+        }));
     }
     out
 }

@@ -13,6 +13,7 @@ pub use findings::PRIOR_CONFIRM;
 pub use missing::missing_texts;
 mod parallel;
 pub(crate) mod search;
+pub use missing::requestable as requestable_logs;
 pub use search::prefilter_literals;
 pub(crate) mod state;
 mod unexplained;

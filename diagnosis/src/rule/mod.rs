@@ -320,6 +320,19 @@ impl RuleSet {
         &self.rules
     }
 
+    /// The distinct values of lookup table `table` (`rules/tables/<table>.toml`), sorted; empty
+    /// when there is no such table. `installer-services` gives the services the rules check.
+    pub fn table_values(&self, table: &str) -> Vec<String> {
+        let mut values: Vec<String> = self
+            .tables
+            .get(table)
+            .map(|t| t.map.values().cloned().collect())
+            .unwrap_or_default();
+        values.sort_unstable();
+        values.dedup();
+        values
+    }
+
     /// The prefilter for `kind`, compiled on first use.
     pub(crate) fn kind_index(&self, kind: LogKind) -> Option<&KindIndex> {
         let i = KINDS.iter().position(|k| *k == kind)?;

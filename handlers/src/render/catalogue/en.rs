@@ -29,6 +29,8 @@ pub(super) static MESSAGES: &[(&str, &str)] = &[
     ("close.reopened", "Case {case} is reopened ({status})."),
     ("close.split_from", "Split from {case}. Devices: {devices}."),
     ("close.split_moved", "Moved {devices} from {case} to the new case **{new_case}**: {title}"),
+    ("collect.save_and_run", "**Collect the logs with one command.** On *each* failing device, save the attached `{script}`, open PowerShell **as administrator** in the folder you saved it to, and run:"),
+    ("collect.what_it_does", "It copies the update logs (CBS, DISM, setupapi, Panther, Windows Update), exports the System, Setup and Application event logs and the configuration of the services the update needs, and writes `C:\\<computer name>.zip`; it prints where the zip is. It collects no passwords, credentials or personal files. Attach that zip here, one per device."),
     ("diagnose.again_from", "Diagnosing `{device}` again from `{name}` …"),
     ("diagnose.no_confident_finding", "no confident finding"),
     ("diagnose.received_again", "Received `{name}` ({kb} KB) — the same bundle was uploaded before. Diagnosing again …"),

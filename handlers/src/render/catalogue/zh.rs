@@ -29,6 +29,8 @@ pub(super) static MESSAGES: &[(&str, &str)] = &[
     ("close.reopened", "案例 {case} 已重新打开（{status}）。"),
     ("close.split_from", "从 {case} 拆分而来。设备：{devices}。"),
     ("close.split_moved", "已把 {devices} 从 {case} 移到新案例 **{new_case}**：{title}"),
+    ("collect.save_and_run", "**一条命令收集日志。** 请在*每台*失败的设备上保存附件 `{script}`，在保存它的文件夹中**以管理员身份**打开 PowerShell，然后运行："),
+    ("collect.what_it_does", "它会复制更新日志（CBS、DISM、setupapi、Panther、Windows Update），导出系统、Setup 和应用程序事件日志以及更新所需服务的配置，并生成 `C:\\<计算机名>.zip`，最后显示 zip 的位置。它不会收集任何密码、凭据或个人文件。请把该 zip 上传到这里，每台设备一个。"),
     ("diagnose.again_from", "正在用 `{name}` 重新诊断 `{device}`……"),
     ("diagnose.no_confident_finding", "没有明确结论"),
     ("diagnose.received_again", "已收到 `{name}`（{kb} KB）——之前上传过相同的日志包，重新诊断……"),
