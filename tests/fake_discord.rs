@@ -2,10 +2,11 @@
 //!
 //! The real serenity client is pointed at it (`discord.api_base_url`). The gateway speaks the
 //! parts of the protocol serenity uses: HELLO → IDENTIFY → READY, heartbeat ACKs, RESUME with
-//! replay of missed events, and dispatches injected by the test (MESSAGE_CREATE,
-//! INTERACTION_CREATE). REST records every posted message, file, thread, typing call, command
-//! registration and interaction answer so tests can assert on what users would see. Attachments
-//! are served from `/attachments/<name>` on the same server.
+//! replay of missed events, and dispatches injected by the test (MESSAGE_CREATE; INTERACTION_CREATE
+//! for slash commands, button clicks and modal submits). REST records every posted message,
+//! file, thread, typing call, command registration, interaction answer and opened modal so tests
+//! can assert on what users would see. Attachments are served from `/attachments/<name>` on the
+//! same server.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -82,6 +83,8 @@ pub struct Posted {
     pub ephemeral: bool,
     /// Buttons under it: (label, custom id), row after row.
     pub buttons: Vec<(String, String)>,
+    /// Select menus under it: (custom id, the values to pick from).
+    pub menus: Vec<(String, Vec<String>)>,
 }
 
 impl Posted {
@@ -151,6 +154,8 @@ struct Inner {
     typing: Vec<u64>,
     commands: HashMap<u64, Vec<String>>,
     callbacks: Vec<(u64, u64)>,
+    /// Modals casebot opened: interaction id → the modal (custom id, title, components).
+    modals: HashMap<u64, Value>,
     /// Interaction token → channel, for follow-ups.
     tokens: HashMap<String, u64>,
     files: HashMap<String, Vec<u8>>,
@@ -487,10 +492,124 @@ impl FakeDiscord {
             "attachment_size_limit": 10_485_760, "app_permissions": "0"})
     }
 
+    /// `user` picks `value` from the first menu under `posted`; returns the event.
+    pub fn choose(&self, posted: &Posted, user: &FakeUser, value: &str) -> Value {
+        let (custom_id, _) = posted
+            .menus
+            .first()
+            .unwrap_or_else(|| panic!("no menu under {posted:?}"));
+        let mut event = self.click_event(posted, user, custom_id);
+        event["data"]["component_type"] = json!(3);
+        event["data"]["values"] = json!([value]);
+        self.dispatch("INTERACTION_CREATE", event.clone());
+        event
+    }
+
+    /// Wait for the first post in `channel` with a menu.
+    pub async fn wait_menu(&self, channel: u64) -> Posted {
+        self.wait_for(&format!("a menu in {channel}"), |i| {
+            i.posted
+                .iter()
+                .find(|p| p.channel == channel && !p.menus.is_empty())
+                .cloned()
+        })
+        .await
+    }
+
     /// `user` clicks the button labelled `label` under `posted`; returns the event, so a test
     /// can deliver it again.
     pub fn click(&self, posted: &Posted, user: &FakeUser, label: &str) -> Value {
         let event = self.click_event(posted, user, &posted.button(label));
+        self.dispatch("INTERACTION_CREATE", event.clone());
+        event
+    }
+
+    /// Wait for the modal casebot opened in answer to the interaction `event` (a click).
+    pub async fn modal_for(&self, event: &Value) -> Value {
+        let id: u64 = event["id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        self.wait_for(&format!("a modal for interaction {id}"), |i| {
+            i.modals.get(&id).cloned()
+        })
+        .await
+    }
+
+    /// Whether casebot answered the interaction `event` with a modal.
+    pub fn opened_modal(&self, event: &Value) -> bool {
+        let id: u64 = event["id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        self.shared.lock().modals.contains_key(&id)
+    }
+
+    /// The INTERACTION_CREATE payload of `user` submitting `modal` (as casebot opened it) from
+    /// under `posted`, with `values` typed into its text inputs by custom id (not sent).
+    pub fn submit_event(
+        &self,
+        posted: &Posted,
+        user: &FakeUser,
+        modal: &Value,
+        values: &[(&str, &str)],
+    ) -> Value {
+        let id = self.new_id();
+        let token = format!("token-{id}");
+        self.shared
+            .lock()
+            .tokens
+            .insert(token.clone(), posted.channel);
+        // What Discord sends back: each text input's custom id and typed value, row by row.
+        let rows: Vec<Value> = modal["components"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|row| {
+                let inputs: Vec<Value> = row["components"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|input| {
+                        let name = input["custom_id"].as_str().unwrap_or_default();
+                        let value = values
+                            .iter()
+                            .find(|(n, _)| *n == name)
+                            .map_or("", |(_, v)| v);
+                        json!({"type": 4, "custom_id": name, "value": value})
+                    })
+                    .collect();
+                json!({"type": 1, "components": inputs})
+            })
+            .collect();
+        let message = message_json(
+            posted.id,
+            posted.channel,
+            user_json(BOT_USER, "casebot", true),
+            &posted.content,
+        );
+        json!({
+            "id": id.to_string(), "application_id": APPLICATION.to_string(), "type": 5,
+            "data": {"custom_id": modal["custom_id"], "components": rows},
+            "guild_id": GUILD.to_string(), "channel_id": posted.channel.to_string(),
+            "member": {"user": user_json(user.id, user.name, false),
+                       "roles": user.roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+                       "joined_at": "2024-01-01T00:00:00.000000+00:00",
+                       "deaf": false, "mute": false, "flags": 0},
+            "message": message,
+            "token": token, "version": 1, "locale": "en-US", "entitlements": [],
+            "attachment_size_limit": 10_485_760, "app_permissions": "0"})
+    }
+
+    /// `user` submits `modal` with `values`; returns the event, so a test can deliver it again.
+    pub fn submit(
+        &self,
+        posted: &Posted,
+        user: &FakeUser,
+        modal: &Value,
+        values: &[(&str, &str)],
+    ) -> Value {
+        let event = self.submit_event(posted, user, modal, values);
         self.dispatch("INTERACTION_CREATE", event.clone());
         event
     }

@@ -2,10 +2,10 @@
 //!
 //! Layout: [`run`] builds the serenity client (pointed at `api_base_url` when configured, so
 //! tests can use a fake Discord on loopback) and drives it until `shutdown` resolves. Gateway
-//! events arrive in `Bot`'s `EventHandler`; messages and slash commands both become one
-//! `handlers::Incoming` and are handled in a spawned task, so a slow diagnosis never holds up the
-//! next event. Each task owns an outbox, which `outbox` turns into REST calls (messages, threads,
-//! typing).
+//! events arrive in `Bot`'s `EventHandler`; messages, slash commands, button clicks and submitted
+//! forms all become one `handlers::Incoming` and are handled in a spawned task, so a slow
+//! diagnosis never holds up the next event. Each task owns an outbox, which `outbox` turns into
+//! REST calls (messages, threads, typing).
 
 mod button;
 mod components;
@@ -292,12 +292,62 @@ impl EventHandler for Bot {
                 else {
                     return;
                 };
+                if let Some(form) = self.live().and_then(|l| {
+                    handlers::click_form(
+                        &l.ctx,
+                        &comp.data.custom_id,
+                        &comp.user.id.to_string(),
+                        role,
+                    )
+                }) {
+                    // The form is the click's answer; its submission is handled below.
+                    if let Err(e) =
+                        timeout(comp.create_response(&ctx.http, button::modal(&form))).await
+                    {
+                        tracing::warn!(custom_id = %comp.data.custom_id, "cannot open a form: {e:#}");
+                    }
+                    return;
+                }
                 match button::incoming(&comp, role) {
                     Ok((incoming, reply)) => {
                         self.answer_interaction(ctx, incoming, reply, comp.channel_id)
                             .await;
                     }
-                    Err(e) => self.unreadable_button(&ctx, &comp, &e).await,
+                    Err(e) => {
+                        tracing::warn!(custom_id = %comp.data.custom_id, "unreadable button: {e}");
+                        let answer = self.unreadable(&comp.user);
+                        if let Err(e) = timeout(comp.create_response(&ctx.http, answer)).await {
+                            tracing::warn!("cannot answer a click: {e:#}");
+                        }
+                    }
+                }
+            }
+            Interaction::Modal(modal) => {
+                let member = modal.member.as_ref();
+                let Some(role) = self
+                    .interaction_role(
+                        &ctx,
+                        modal.guild_id,
+                        modal.channel_id,
+                        modal.id.get(),
+                        member,
+                    )
+                    .await
+                else {
+                    return;
+                };
+                match button::form_incoming(&modal, role) {
+                    Ok((incoming, reply)) => {
+                        self.answer_interaction(ctx, incoming, reply, modal.channel_id)
+                            .await;
+                    }
+                    Err(e) => {
+                        tracing::warn!(custom_id = %modal.data.custom_id, "unreadable form: {e}");
+                        let answer = self.unreadable(&modal.user);
+                        if let Err(e) = timeout(modal.create_response(&ctx.http, answer)).await {
+                            tracing::warn!("cannot answer a form: {e:#}");
+                        }
+                    }
                 }
             }
             _ => {}
@@ -347,29 +397,20 @@ impl Bot {
         self.spawn_handle(ctx, incoming, origin);
     }
 
-    /// A click whose custom id casebot cannot read (a button of a command this version no
-    /// longer has): tell the clicker alone to type the command instead.
-    async fn unreadable_button(
-        &self,
-        ctx: &Context,
-        comp: &serenity::all::ComponentInteraction,
-        e: &handlers::command::CustomIdError,
-    ) {
-        tracing::warn!(custom_id = %comp.data.custom_id, "unreadable button: {e}");
+    /// The private answer to a click or form whose custom id casebot cannot read (a button of
+    /// a command this version no longer has): type the command instead.
+    fn unreadable(&self, user: &serenity::all::User) -> serenity::all::CreateInteractionResponse {
         let lang = self
             .live()
             .map_or(handlers::HandlersConfig::default().default_lang, |l| {
-                l.ctx.reply_lang(&comp.user.id.to_string())
+                l.ctx.reply_lang(&user.id.to_string())
             });
         let text = handlers::render::msg(lang, "adapter.unreadable_button");
-        let answer = serenity::all::CreateInteractionResponse::Message(
+        serenity::all::CreateInteractionResponse::Message(
             serenity::all::CreateInteractionResponseMessage::new()
                 .content(text)
                 .ephemeral(true),
-        );
-        if let Err(e) = timeout(comp.create_response(&ctx.http, answer)).await {
-            tracing::warn!("cannot answer a click: {e:#}");
-        }
+        )
     }
 
     /// The live context, or `None` once shutdown began.

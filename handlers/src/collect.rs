@@ -10,7 +10,9 @@ mod script;
 
 pub use script::{SCRIPT_NAME, script};
 
-use crate::error::HandlerError;
+use store::CaseStatus;
+
+use crate::error::{HandlerError, UserError};
 use crate::render::{fmt, msg};
 use crate::request::Req;
 use crate::{ReplyFile, Target};
@@ -30,6 +32,10 @@ pub fn collect_reply_text(lang: diagnosis::Lang) -> String {
 
 /// `collect`: the script, generated from the current rule set, and how to run it.
 pub(crate) fn handle(req: &Req<'_>) -> Result<(), HandlerError> {
+    // A closed case's "How to collect logs" button says the case is closed.
+    if let Some(case) = req.case.as_ref().filter(|c| c.status == CaseStatus::Closed) {
+        return Err(UserError::CaseClosed(case.id.clone()).into());
+    }
     let file = ReplyFile {
         name: SCRIPT_NAME.to_string(),
         bytes: script(&req.ctx.rule_set()).into_bytes(),

@@ -12,7 +12,7 @@ mod model;
 mod table;
 
 pub use args::{Arg, ArgKind, OptionValue, Value, Values};
-pub use custom_id::{CustomIdError, MAX_CUSTOM_ID, parse_custom_id};
+pub use custom_id::{CustomIdError, MAX_CUSTOM_ID, parse_choice, parse_custom_id, parse_form};
 pub use model::{Command, Verdict, device_token, parse_verdict};
 pub use table::{COMMANDS, Spec, help_lines};
 

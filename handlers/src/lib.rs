@@ -31,6 +31,7 @@ pub mod download;
 mod error;
 mod facts;
 mod fault;
+mod form;
 pub mod lifecycle;
 pub mod link;
 mod open;
@@ -44,6 +45,7 @@ pub mod summary;
 mod verify;
 
 pub use error::{DownloadError, HandlerError, UserError, size};
+pub use form::{Form, click_form};
 pub use paste::PendingPastes;
 pub use rate::{RateConfig, RateLimiter};
 
@@ -135,6 +137,9 @@ pub struct Reply {
     pub files: Vec<ReplyFile>,
     /// Buttons under the message (adapters without buttons leave them out).
     pub buttons: Vec<Button>,
+    /// A menu to pick from under the message (adapters without menus leave it out; the text
+    /// says what to type instead).
+    pub menu: Option<Menu>,
     /// Meant only for the person who asked: adapters that can show a reply to one person
     /// (Discord's ephemeral interaction answers) do so; others post it normally.
     pub private: bool,
@@ -150,6 +155,19 @@ pub struct Button {
     pub custom_id: String,
     /// How it looks.
     pub style: ButtonStyle,
+}
+
+/// A menu of choices under a reply (Discord: a select menu). Picking one runs the command of
+/// `custom_id` with the choice as the first argument the id leaves empty
+/// ([`command::parse_choice`]), so, like a button, it works after a restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Menu {
+    /// The command and case, with the argument the choice fills left empty.
+    pub custom_id: String,
+    /// Shown before anything is picked.
+    pub placeholder: String,
+    /// The choices, each shown as it is (device names).
+    pub choices: Vec<String>,
 }
 
 /// The look of a [`Button`].

@@ -6,12 +6,13 @@ use std::fmt::Write as _;
 
 use diagnosis::Lang;
 
+use crate::command::Command;
 use crate::error::HandlerError;
 use crate::facts::{ProblemFacts, parse_facts};
 use crate::lifecycle::{self, Stamp};
-use crate::render::{View, fmt, msg};
+use crate::render::{View, command_button, fmt, msg};
 use crate::request::{self, Req, now};
-use crate::{Outgoing, Target};
+use crate::{Button, ButtonStyle, Outgoing, Target};
 use store::{Applied, Case};
 
 /// Log collection instructions, per language.
@@ -93,10 +94,11 @@ pub async fn handle(req: &Req<'_>, title: &str) -> Result<(), HandlerError> {
         definition_text(id.as_str(), title, &facts, lang),
         collect_text(lang)
     );
-    req.post(
-        Target::Case(id.clone()),
-        crate::render::replies(&text, None),
-    );
+    let mut replies = crate::render::replies(&text, None);
+    if let Some(last) = replies.last_mut() {
+        last.buttons = case_buttons(&id, lang);
+    }
+    req.post(Target::Case(id.clone()), replies);
     let inner = Req {
         ctx,
         msg: req.msg,
@@ -148,6 +150,23 @@ fn create(req: &Req<'_>, title: &str, lang: Lang) -> Result<Case, HandlerError> 
             )),
         },
     }
+}
+
+/// The buttons on a case's opening message: Status and How to collect logs for everyone, and
+/// Close for engineers (the adapter asks for the reason first; see [`crate::click_form`]).
+pub fn case_buttons(case_id: &store::CaseId, lang: Lang) -> Vec<Button> {
+    let close = Command::Close {
+        force: false,
+        reason: None,
+    };
+    [
+        (Command::Status, "button.status", ButtonStyle::Secondary),
+        (Command::Collect, "button.collect", ButtonStyle::Success),
+        (close, "button.close", ButtonStyle::Danger),
+    ]
+    .into_iter()
+    .filter_map(|(cmd, key, style)| command_button(case_id, cmd, msg(lang, key), style))
+    .collect()
 }
 
 /// Discord thread names are at most 100 characters.

@@ -171,17 +171,25 @@ pub fn device_buttons(case_id: &CaseId, device: &str, lang: Lang) -> Vec<Button>
         (rediagnose, "button.rediagnose", ButtonStyle::Secondary),
     ]
     .into_iter()
-    .filter_map(|(cmd, key, style)| {
-        let custom_id = cmd.custom_id(Some(case_id))?;
-        // Only ids that read back as the same command and case.
-        let read = parse_custom_id(&custom_id).ok()?;
-        (read == (Some(case_id.clone()), cmd)).then(|| Button {
-            label: msg(lang, key).to_string(),
-            custom_id,
-            style,
-        })
-    })
+    .filter_map(|(cmd, key, style)| command_button(case_id, cmd, msg(lang, key), style))
     .collect()
+}
+
+/// The button that runs `cmd` in case `case_id`; `None` when the command cannot be a button
+/// (its custom id would not read back as the same command and case).
+pub fn command_button(
+    case_id: &CaseId,
+    cmd: Command,
+    label: &str,
+    style: ButtonStyle,
+) -> Option<Button> {
+    let custom_id = cmd.custom_id(Some(case_id))?;
+    let read = parse_custom_id(&custom_id).ok()?;
+    (read == (Some(case_id.clone()), cmd)).then(|| Button {
+        label: label.to_string(),
+        custom_id,
+        style,
+    })
 }
 
 /// A one-chunk reply (the text is short by construction).

@@ -154,14 +154,30 @@ fn record_post(
     inner.next_id += 10;
     let id = inner.next_id;
     let content = payload["content"].as_str().unwrap_or_default().to_owned();
-    let buttons = payload["components"]
+    let components: Vec<Value> = payload["components"]
         .as_array()
         .into_iter()
         .flatten()
         .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
-        .map(|b| {
-            let text = |k: &str| b[k].as_str().unwrap_or_default().to_owned();
-            (text("label"), text("custom_id"))
+        .collect();
+    let text = |c: &Value, k: &str| c[k].as_str().unwrap_or_default().to_owned();
+    let buttons = components
+        .iter()
+        .filter(|c| c["type"] == 2)
+        .map(|b| (text(b, "label"), text(b, "custom_id")))
+        .collect();
+    // String select menus (type 3): custom id and the values of their options.
+    let menus = components
+        .iter()
+        .filter(|c| c["type"] == 3)
+        .map(|m| {
+            let values = m["options"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|o| text(o, "value"))
+                .collect();
+            (text(m, "custom_id"), values)
         })
         .collect();
     inner.posted.push(Posted {
@@ -172,6 +188,7 @@ fn record_post(
         followup,
         ephemeral: payload["flags"].as_u64().is_some_and(|f| f & 64 != 0),
         buttons,
+        menus,
     });
     message_json(id, channel, user_json(BOT_USER, "casebot", true), &content)
 }
@@ -261,7 +278,12 @@ async fn post_callback(
 ) -> StatusCode {
     let (payload, _) = read_message(req).await;
     let kind = payload["type"].as_u64().unwrap_or(0);
-    s.lock().callbacks.push((id, kind));
+    let mut inner = s.lock();
+    inner.callbacks.push((id, kind));
+    // A modal (callback type 9): kept for the test to fill in and submit.
+    if kind == 9 {
+        inner.modals.insert(id, payload["data"].clone());
+    }
     StatusCode::NO_CONTENT
 }
 

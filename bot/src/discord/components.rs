@@ -1,8 +1,11 @@
 //! Discord shapes shared by messages, slash commands and button clicks: the author of an
-//! `Incoming`, and the components drawn from the handlers' chat-agnostic `Button`s.
+//! `Incoming`, and the components drawn from the handlers' chat-agnostic `Button`s and `Menu`.
 
-use handlers::{Author, Button, ButtonStyle, Role};
-use serenity::all::{self as discord, CreateActionRow, CreateButton, User};
+use handlers::{Author, Button, ButtonStyle, Menu, Reply, Role};
+use serenity::all::{
+    self as discord, CreateActionRow, CreateButton, CreateSelectMenu, CreateSelectMenuKind,
+    CreateSelectMenuOption, User,
+};
 
 /// The author of a message or an interaction: shown by guild nickname, else global or user name.
 pub(super) fn author(user: &User, nick: Option<&String>, role: Role) -> Author {
@@ -36,6 +39,28 @@ pub(super) fn rows(buttons: &[Button]) -> Vec<CreateActionRow> {
             )
         })
         .collect()
+}
+
+/// The action rows of a reply: its buttons, then its menu on a row of its own.
+pub(super) fn reply_rows(reply: &Reply) -> Vec<CreateActionRow> {
+    let mut out = rows(&reply.buttons);
+    if let Some(menu) = &reply.menu {
+        out.push(menu_row(menu));
+    }
+    out
+}
+
+/// A string select menu with one option per choice (label and value alike).
+fn menu_row(menu: &Menu) -> CreateActionRow {
+    let options = menu
+        .choices
+        .iter()
+        .map(|c| CreateSelectMenuOption::new(c, c))
+        .collect();
+    CreateActionRow::SelectMenu(
+        CreateSelectMenu::new(&menu.custom_id, CreateSelectMenuKind::String { options })
+            .placeholder(&menu.placeholder),
+    )
 }
 
 fn style(s: ButtonStyle) -> discord::ButtonStyle {

@@ -194,12 +194,13 @@ async fn keep_typing(ctx: Context, channel: ChannelId) {
 
 /// Send a message with its files; failures are logged (the user cannot be told either).
 async fn post(ctx: &Context, channel: ChannelId, reply: Reply) {
+    let rows = super::components::reply_rows(&reply);
     let mut message = CreateMessage::new();
     if !reply.text.is_empty() {
         message = message.content(reply.text);
     }
-    if !reply.buttons.is_empty() {
-        message = message.components(super::components::rows(&reply.buttons));
+    if !rows.is_empty() {
+        message = message.components(rows);
     }
     for file in reply.files {
         message = message.add_file(CreateAttachment::bytes(file.bytes, file.name));

@@ -9,7 +9,7 @@ use handlers::{Attachment, AttachmentSource, Incoming, Reply, Role};
 use serenity::all::{
     CommandDataOptionValue, CommandInteraction, CommandOptionType, ComponentInteraction, Context,
     CreateAttachment, CreateCommand, CreateCommandOption, CreateInteractionResponseFollowup,
-    GuildId,
+    GuildId, ModalInteraction,
 };
 
 use super::timeout;
@@ -72,13 +72,15 @@ pub(super) async fn register(ctx: &Context, guilds: &[u64]) {
     }
 }
 
-/// Answers a slash command or a button click through its interaction.
+/// Answers a slash command, a button click or a submitted form through its interaction.
 #[derive(Debug, Clone)]
 pub(super) enum InteractionReply {
     /// A slash command.
     Command(Box<CommandInteraction>),
     /// A click on one of casebot's buttons.
     Component(Box<ComponentInteraction>),
+    /// A form (modal) a click opened, submitted.
+    Modal(Box<ModalInteraction>),
 }
 
 impl InteractionReply {
@@ -88,17 +90,19 @@ impl InteractionReply {
         match self {
             InteractionReply::Command(c) => timeout(c.defer(&ctx.http)).await,
             InteractionReply::Component(c) => timeout(c.defer(&ctx.http)).await,
+            InteractionReply::Modal(m) => timeout(m.defer(&ctx.http)).await,
         }
     }
 
     /// Post a reply as a follow-up of the interaction; a private reply is ephemeral.
     pub(super) async fn followup(&self, ctx: &Context, reply: Reply) {
+        let rows = super::components::reply_rows(&reply);
         let mut message = CreateInteractionResponseFollowup::new().ephemeral(reply.private);
         if !reply.text.is_empty() {
             message = message.content(reply.text);
         }
-        if !reply.buttons.is_empty() {
-            message = message.components(super::components::rows(&reply.buttons));
+        if !rows.is_empty() {
+            message = message.components(rows);
         }
         for file in reply.files {
             message = message.add_file(CreateAttachment::bytes(file.bytes, file.name));
@@ -106,6 +110,7 @@ impl InteractionReply {
         let sent = match self {
             InteractionReply::Command(c) => timeout(c.create_followup(&ctx.http, message)).await,
             InteractionReply::Component(c) => timeout(c.create_followup(&ctx.http, message)).await,
+            InteractionReply::Modal(m) => timeout(m.create_followup(&ctx.http, message)).await,
         };
         if let Err(e) = sent {
             tracing::error!(interaction = %self.name(), "cannot answer interaction: {e:#}");
@@ -117,6 +122,7 @@ impl InteractionReply {
         match self {
             InteractionReply::Command(c) => &c.data.name,
             InteractionReply::Component(c) => &c.data.custom_id,
+            InteractionReply::Modal(m) => &m.data.custom_id,
         }
     }
 
@@ -125,6 +131,7 @@ impl InteractionReply {
         match self {
             InteractionReply::Command(c) => c.user.id.to_string(),
             InteractionReply::Component(c) => c.user.id.to_string(),
+            InteractionReply::Modal(m) => m.user.id.to_string(),
         }
     }
 

@@ -88,6 +88,35 @@ impl Command {
 
 /// Read a custom id made by [`Command::custom_id`]: the case it names, if any, and the command.
 pub fn parse_custom_id(id: &str) -> Result<(Option<CaseId>, Command), CustomIdError> {
+    parse_form(id, &[])
+}
+
+/// Read a pick from a menu (a select menu): the command of custom id `id`, with `choice` as the
+/// first argument `id` leaves empty.
+pub fn parse_choice(id: &str, choice: &str) -> Result<(Option<CaseId>, Command), CustomIdError> {
+    let mut fields = id.split(':').skip(1);
+    let name = fields.next().unwrap_or_default();
+    let spec = spec(name).ok_or_else(|| CustomIdError::UnknownCommand(name.to_string()))?;
+    let mut args = spec.args.iter().filter(|a| a.kind != ArgKind::Attachment);
+    // Past the case field, one field per argument; missing trailing fields are empty too.
+    let empty = fields
+        .skip(1)
+        .map(Some)
+        .chain(std::iter::repeat(None))
+        .zip(&mut args)
+        .find(|(f, _)| f.is_none_or(str::is_empty))
+        .map(|(_, a)| a.name)
+        .ok_or_else(|| CustomIdError::BadArguments(id.to_string()))?;
+    parse_form(id, &[(empty, choice)])
+}
+
+/// Read a submitted form (a modal): its custom id, made by [`Command::custom_id`], plus the
+/// text typed into its fields, each named after an argument of the command (`reason`). A field
+/// left blank is an absent argument; a field the command has no argument for is an error.
+pub fn parse_form(
+    id: &str,
+    typed: &[(&str, &str)],
+) -> Result<(Option<CaseId>, Command), CustomIdError> {
     let mut fields = id.split(':');
     if fields.next() != Some(PREFIX) {
         return Err(CustomIdError::Foreign(id.to_string()));
@@ -114,6 +143,17 @@ pub fn parse_custom_id(id: &str) -> Result<(Option<CaseId>, Command), CustomIdEr
     }
     if fields.next().is_some() {
         return Err(CustomIdError::BadArguments(id.to_string()));
+    }
+    for (name, text) in typed {
+        let arg = spec
+            .args
+            .iter()
+            .find(|a| a.name == *name && matches!(a.kind, ArgKind::Text | ArgKind::Word))
+            .ok_or_else(|| CustomIdError::BadArguments(format!("{id} + {name}")))?;
+        if !text.trim().is_empty() {
+            options.retain(|(n, _)| *n != arg.name);
+            options.push((arg.name, OptionValue::Text(text.trim().to_string())));
+        }
     }
     let mut values = read_options(spec.args, &options)
         .ok_or_else(|| CustomIdError::BadArguments(id.to_string()))?;
@@ -179,6 +219,74 @@ mod tests {
             assert!(id.len() <= MAX_CUSTOM_ID, "{id}");
             assert_eq!(parse_custom_id(&id), Ok((None, cmd)), "{id}");
         }
+    }
+
+    #[test]
+    fn a_form_adds_its_fields_to_the_command() {
+        let id = Command::Close {
+            force: false,
+            reason: None,
+        }
+        .custom_id(Some(&case()))
+        .unwrap();
+        assert_eq!(id, "cb:close:CAS-11694-G2W9Y6");
+        let closed = Command::Close {
+            force: false,
+            reason: Some("both devices fixed".into()),
+        };
+        assert_eq!(
+            parse_form(&id, &[("reason", " both devices fixed ")]),
+            Ok((Some(case()), closed))
+        );
+        let blank = parse_form(&id, &[("reason", "  ")]).unwrap().1;
+        assert_eq!(
+            blank,
+            Command::Close {
+                force: false,
+                reason: None
+            }
+        );
+        assert!(matches!(
+            parse_form(&id, &[("force", "1")]),
+            Err(CustomIdError::BadArguments(_))
+        ));
+        assert!(matches!(
+            parse_form(&id, &[("title", "x")]),
+            Err(CustomIdError::BadArguments(_))
+        ));
+    }
+
+    #[test]
+    fn a_choice_fills_the_argument_the_menu_left_empty() {
+        let menu = Command::Device {
+            name: String::new(),
+            verdict: Verdict::Fixed,
+            note: Some("works".into()),
+        }
+        .custom_id(Some(&case()))
+        .unwrap();
+        assert_eq!(menu, "cb:device:CAS-11694-G2W9Y6::fixed:works");
+        assert_eq!(
+            parse_choice(&menu, "PC2"),
+            Ok((
+                Some(case()),
+                Command::Device {
+                    name: "PC2".into(),
+                    verdict: Verdict::Fixed,
+                    note: Some("works".into())
+                }
+            ))
+        );
+        assert_eq!(
+            parse_choice("cb:rediagnose:CAS-11694-G2W9Y6", "PC9").map(|r| r.1),
+            Ok(Command::Rediagnose {
+                device: "PC9".into()
+            })
+        );
+        assert!(matches!(
+            parse_choice("cb:status:CAS-11694-G2W9Y6", "PC9"),
+            Err(CustomIdError::BadArguments(_))
+        ));
     }
 
     #[test]
