@@ -3,10 +3,10 @@
 //!
 //! Layout: this file holds the harness (config, start/stop, bundles); `gateway` covers the
 //! connection and how events are accepted, `cases` the case behaviour users see, `buttons` the
-//! buttons under diagnoses (component interactions), `collect` the log collector, `pastes` log
-//! lines pasted or attached as text, `serve` startup failures and shutdown, `crash` the real
-//! process killed between a change and its reply, `limits` rate limits and quotas,
-//! `retention` deleting the files of long-closed cases.
+//! buttons under diagnoses (component interactions), `collect` the log collector, `progress` the
+//! live progress of a long diagnosis, `pastes` log lines pasted or attached as text, `serve`
+//! startup failures and shutdown, `crash` the real process killed between a change and its reply,
+//! `limits` rate limits and quotas, `retention` deleting the files of long-closed cases.
 
 mod buttons;
 mod cases;
@@ -16,6 +16,7 @@ mod crash;
 mod gateway;
 mod limits;
 mod pastes;
+mod progress;
 mod retention;
 mod serve;
 

@@ -98,6 +98,17 @@ impl Posted {
     }
 }
 
+/// An edit of a message casebot posted.
+#[derive(Debug, Clone)]
+pub struct Edit {
+    /// The message edited.
+    pub message: u64,
+    /// When the fake received the edit.
+    pub at: std::time::Instant,
+    /// The new text.
+    pub content: String,
+}
+
 /// A thread casebot created.
 #[derive(Debug, Clone)]
 pub struct Thread {
@@ -150,6 +161,8 @@ struct Inner {
     resumes: usize,
     heartbeats: usize,
     posted: Vec<Posted>,
+    /// Edits of posted messages, in the order they arrived.
+    edits: Vec<Edit>,
     threads: Vec<Thread>,
     typing: Vec<u64>,
     commands: HashMap<u64, Vec<String>>,
@@ -782,6 +795,17 @@ impl FakeDiscord {
         self.posted()
             .into_iter()
             .filter(|p| p.channel == channel)
+            .collect()
+    }
+
+    /// The edits of message `id` so far, oldest first.
+    pub fn edits_of(&self, id: u64) -> Vec<Edit> {
+        self.shared
+            .lock()
+            .edits
+            .iter()
+            .filter(|e| e.message == id)
+            .cloned()
             .collect()
     }
 

@@ -157,6 +157,12 @@ pub struct RawDiagnoses {
     pub rules_dir: Option<PathBuf>,
     /// How often `rules_dir` is checked for changes, in seconds (default 30).
     pub rules_poll_secs: Option<u64>,
+    /// A diagnosis running longer than this many milliseconds edits its "Diagnosing …" message
+    /// with its progress (default 2000).
+    pub progress_after_ms: Option<u64>,
+    /// Milliseconds between two progress edits, at least 100 (default 2000; Discord allows
+    /// about five edits in five seconds per channel).
+    pub progress_every_ms: Option<u64>,
 }
 
 /// Where the rules come from while serving.
@@ -306,6 +312,13 @@ impl Config {
             problems.push("diagnoses.max_concurrent must be at least 1".to_owned());
         }
         let rules = validate_rules(&raw.diagnoses, &mut problems);
+        let progress_after = Duration::from_millis(raw.diagnoses.progress_after_ms.unwrap_or(2000));
+        let progress_every = raw.diagnoses.progress_every_ms.unwrap_or(2000);
+        if progress_every < 100 {
+            problems.push(format!(
+                "diagnoses.progress_every_ms = {progress_every}: must be at least 100"
+            ));
+        }
         let store = crate::store_config::validate_store(raw.store, &mut problems);
         if !problems.is_empty() {
             return Err(ConfigError {
@@ -324,6 +337,8 @@ impl Config {
                 limits,
                 max_concurrent_diagnoses: max_concurrent,
                 rate,
+                progress_after,
+                progress_every: Duration::from_millis(progress_every),
             },
             rules,
             bundle_days: match raw.retention.bundle_days.unwrap_or(DEFAULT_BUNDLE_DAYS) {

@@ -3,7 +3,7 @@
 //! attachments. Pasted log lines are the exception: consecutive log lines (with their indented
 //! continuation lines), or a ``` code block, are gathered into one message until a blank line,
 //! a line that is not a log line, the end of input, or — at a terminal — a short pause. Replies are printed; reply files are written to `<data>/files/` and their paths
-//! printed. After `open` the console works inside the new case; `case <id>` switches.
+//! printed. A long diagnosis shows its progress on one updating line when stdout is a terminal. After `open` the console works inside the new case; `case <id>` switches.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -62,6 +62,10 @@ struct Session {
     current: Option<CaseId>,
     counter: u64,
     interactive: bool,
+    /// stdout is a terminal: progress is shown on one updating line.
+    live_progress: bool,
+    /// A progress line is on screen (to be cleared before the next output).
+    progress_shown: bool,
 }
 
 fn parse_role(s: &str) -> anyhow::Result<Role> {
@@ -109,6 +113,8 @@ pub fn run(config: Option<&Path>, args: ConsoleArgs) -> anyhow::Result<ExitCode>
         current: None,
         counter: 0,
         interactive: std::io::stdin().is_terminal(),
+        live_progress: std::io::stdout().is_terminal(),
+        progress_shown: false,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -341,6 +347,18 @@ impl Session {
     }
 
     fn show(&mut self, o: Outgoing) -> anyhow::Result<()> {
+        if let Outgoing::Progress { text, .. } = &o {
+            // One line, rewritten in place; piped output gets only the answers.
+            if self.live_progress {
+                print!("\r\x1b[2K{text}");
+                self.progress_shown = true;
+                std::io::stdout().flush()?;
+            }
+            return Ok(());
+        }
+        if std::mem::take(&mut self.progress_shown) {
+            print!("\r\x1b[2K");
+        }
         match o {
             Outgoing::Reply { target, reply } => {
                 let tag = match &target {
@@ -358,7 +376,7 @@ impl Session {
                 }
             }
             Outgoing::SwitchCase(id) => self.current = Some(id),
-            Outgoing::CreateThread { .. } | Outgoing::Typing => {}
+            Outgoing::CreateThread { .. } | Outgoing::Typing | Outgoing::Progress { .. } => {}
         }
         std::io::stdout().flush()?;
         Ok(())

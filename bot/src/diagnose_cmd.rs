@@ -62,7 +62,17 @@ pub fn run(config: Option<&Path>, args: &DiagnoseArgs) -> anyhow::Result<ExitCod
         let bytes = read_capped(std::io::stdin().lock(), handlers.download.max_bytes)?;
         diagnose_bytes(&bytes, &rules, &limits)?
     } else {
-        diagnosis::diagnose_path(&args.path, &rules, &limits)?
+        let bar = progress_bar(&args.path);
+        let observer = |p: &diagnosis::Progress| {
+            if let Some(bar) = &bar {
+                show_progress(bar, p);
+            }
+        };
+        let d = diagnosis::diagnose_path_observed(&args.path, &rules, &limits, &observer);
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        d?
     };
     let text = if args.json {
         let mut s = serde_json::to_string_pretty(&d)?;
@@ -79,6 +89,63 @@ pub fn run(config: Option<&Path>, args: &DiagnoseArgs) -> anyhow::Result<ExitCod
     };
     print_stdout(&text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Inputs of at least this many bytes show a progress bar (when stderr is a terminal).
+const BAR_FROM_BYTES: u64 = 4 << 20;
+
+/// A progress bar on stderr for an input of a few MB or more, when stderr is a terminal (a
+/// redirected stderr gets no bar, so logs stay clean).
+fn progress_bar(path: &Path) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal as _;
+    if !std::io::stderr().is_terminal() || input_bytes(path) < BAR_FROM_BYTES {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    let style = indicatif::ProgressStyle::with_template(
+        "{spinner} {elapsed_precise} [{bar:30}] {bytes}/{total_bytes} {msg}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    bar.set_style(style);
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    Some(bar)
+}
+
+/// Show `p` on `bar`: while unpacking, the files and bytes so far; while reading, the bytes
+/// read out of all of them.
+fn show_progress(bar: &indicatif::ProgressBar, p: &diagnosis::Progress) {
+    if p.reading() {
+        bar.set_length(p.bytes_total);
+        bar.set_position(p.bytes_read);
+        bar.set_message(format!(
+            "read {}/{} files {}",
+            p.files_read, p.files_total, p.current
+        ));
+    } else {
+        bar.set_message(format!(
+            "unpacking: {} files ({}) {}",
+            p.files_unpacked,
+            handlers::size(p.bytes_unpacked),
+            p.current
+        ));
+    }
+}
+
+/// The size of the input: a file's length, or every file under a directory.
+fn input_bytes(path: &Path) -> u64 {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return 0;
+    };
+    if !meta.is_dir() {
+        return meta.len();
+    }
+    std::fs::read_dir(path)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| input_bytes(&e.path()))
+        .sum()
 }
 
 /// Read all of `input`, failing with a message naming the limit when it holds more than `max`

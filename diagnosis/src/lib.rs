@@ -11,6 +11,7 @@
 //! - [`report`]: the `casebot.diagnosis.v2` JSON contract: ids, values and English texts; the
 //!   rule set ([`rule::Texts`]) and the code table hold every language, and `handlers::render`
 //!   draws the terminal report and chat replies from both.
+//! - [`progress`]: how far a running diagnosis has come, reported to an [`Observer`].
 //!
 //! No tokio, serenity, sled or reqwest here: the engine is synchronous and deterministic.
 #![deny(missing_docs)]
@@ -20,11 +21,13 @@ pub mod codes;
 pub mod engine;
 pub mod error;
 pub mod parse;
+pub mod progress;
 pub mod report;
 pub mod rule;
 
 pub use bundle::{Bundle, Limits};
 pub use error::DiagnosisError;
+pub use progress::{Observer, Progress};
 pub use report::{Diagnosis, Lang};
 pub use rule::RuleSet;
 
@@ -39,8 +42,18 @@ pub fn diagnose_path(
     rules: &RuleSet,
     limits: &Limits,
 ) -> Result<Diagnosis, DiagnosisError> {
-    let bundle = Bundle::open(path, limits)?;
-    Ok(engine::run(&bundle, rules))
+    diagnose_path_observed(path, rules, limits, &())
+}
+
+/// [`diagnose_path`], reporting to `observer` how far the work has come.
+pub fn diagnose_path_observed(
+    path: &Path,
+    rules: &RuleSet,
+    limits: &Limits,
+    observer: &dyn Observer,
+) -> Result<Diagnosis, DiagnosisError> {
+    let bundle = Bundle::open_path_observed(path, limits, observer)?;
+    Ok(engine::run_observed(&bundle, rules, observer))
 }
 
 /// [`diagnose_path`] for an input stored under another name: see [`Bundle::open_as`].
@@ -50,6 +63,18 @@ pub fn diagnose_as(
     rules: &RuleSet,
     limits: &Limits,
 ) -> Result<Diagnosis, DiagnosisError> {
-    let bundle = Bundle::open_as(path, name, limits)?;
-    Ok(engine::run(&bundle, rules))
+    diagnose_observed(path, name, rules, limits, &())
+}
+
+/// [`diagnose_as`], reporting to `observer` how far the work has come (files unpacked, files
+/// and bytes read, the current file) for a progress display.
+pub fn diagnose_observed(
+    path: &Path,
+    name: &str,
+    rules: &RuleSet,
+    limits: &Limits,
+    observer: &dyn Observer,
+) -> Result<Diagnosis, DiagnosisError> {
+    let bundle = Bundle::open_observed(path, name, limits, observer)?;
+    Ok(engine::run_observed(&bundle, rules, observer))
 }

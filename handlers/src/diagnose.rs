@@ -6,7 +6,9 @@
 //! bundles when the rule-set version changes.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use diagnosis::report::Finding;
 use diagnosis::{Diagnosis, DiagnosisError, Lang, RuleSet};
@@ -28,9 +30,48 @@ pub(crate) const PASTE_PREFIX: &str = "paste-";
 /// Where progress of a running diagnosis is shown.
 pub(crate) struct Progress<'a> {
     pub out: &'a Outbox,
-    pub target: Target,
     pub lang: Lang,
     pub name: String,
+    /// The key of the status message ("Diagnosing …") to edit with the progress, if one was
+    /// posted.
+    pub status: Option<String>,
+    /// Set once the status message was edited: the answer then replaces it.
+    pub shown: AtomicBool,
+}
+
+impl<'a> Progress<'a> {
+    /// Progress of work with no status message: typing only.
+    pub fn quiet(out: &'a Outbox, lang: Lang, name: &str) -> Progress<'a> {
+        Progress {
+            out,
+            lang,
+            name: name.to_string(),
+            status: None,
+            shown: AtomicBool::new(false),
+        }
+    }
+
+    /// The answer's replies: when the status message showed progress, the first one replaces
+    /// it (opening with the time taken); otherwise they are posted after it.
+    pub fn answer(&self, mut replies: Vec<Reply>, started: Instant) -> Vec<Reply> {
+        if !self.shown.load(Ordering::SeqCst) {
+            return replies;
+        }
+        if let Some(first) = replies.first_mut() {
+            let secs = started.elapsed().as_secs();
+            let head = fmt(
+                self.lang,
+                "diagnose.done_in",
+                &[("name", &self.name), ("secs", &secs)],
+            );
+            let text = format!("{head}\n\n{}", first.text);
+            if text.chars().count() <= crate::MAX_MESSAGE_CHARS {
+                first.text = text;
+            }
+            first.status.clone_from(&self.status);
+        }
+        replies
+    }
 }
 
 fn unreadable(name: &str, e: &DiagnosisError) -> UserError {
@@ -49,6 +90,8 @@ fn unreadable(name: &str, e: &DiagnosisError) -> UserError {
 
 /// Run the engine on `path` off the async threads, bounded by the semaphore. `problem` is the
 /// case's problem statement (empty outside a case); it names the update when the logs do not.
+/// Past `ctx.progress_after`, the status message of `progress` (if any) is edited with the
+/// engine's progress at most once every `ctx.progress_every`.
 #[tracing::instrument(skip(ctx, problem, progress), fields(bundle = %progress.name))]
 pub(crate) async fn run_engine(
     ctx: &Context,
@@ -68,24 +111,44 @@ pub(crate) async fn run_engine(
         ctx.config.limits.clone(),
     );
     let (stored, name) = (path.to_path_buf(), progress.name.clone());
+    // The engine notes how far it is; this task shows it at its own pace.
+    let latest = Arc::new(Mutex::new(None::<diagnosis::Progress>));
+    let noted = Arc::clone(&latest);
     // The bundle is stored under its hash; the engine reads it under the name it was posted
     // with, so kind detection and evidence paths (`CBS.log:14`) use the name people know.
     let mut task = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        engine(&stored, &name, &rules, &limits)
+        let observer = |p: &diagnosis::Progress| {
+            if let Ok(mut slot) = noted.lock() {
+                *slot = Some(p.clone());
+            }
+        };
+        engine(&stored, &name, &rules, &limits, &observer)
     });
     let started = Instant::now();
-    let mut announced = false;
-    let mut tick = tokio::time::interval(ctx.typing_every);
+    let mut typing = tokio::time::interval(ctx.typing_every);
+    let mut edits = tokio::time::interval_at(
+        tokio::time::Instant::now() + ctx.progress_after,
+        ctx.progress_every,
+    );
+    // A late tick waits a whole interval again: edits never come closer than `progress_every`.
+    edits.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut shown = None;
     let joined = loop {
         tokio::select! {
             r = &mut task => break r,
-            _ = tick.tick() => {
+            _ = typing.tick() => {
                 let _ = progress.out.send(Outgoing::Typing);
-                if !announced && started.elapsed() >= ctx.progress_after {
-                    announced = true;
-                    let text = fmt(progress.lang, "diagnose.still_diagnosing", &[("name", &progress.name)]);
-                    let _ = progress.out.send(Outgoing::Reply { target: progress.target.clone(), reply: render::reply(text) });
+            }
+            _ = edits.tick(), if progress.status.is_some() => {
+                let now = latest.lock().ok().and_then(|p| p.clone());
+                if let (Some(key), Some(p)) = (&progress.status, now)
+                    && shown.as_ref() != Some(&p)
+                {
+                    let text = progress_text(progress, &p, started.elapsed());
+                    let _ = progress.out.send(Outgoing::Progress { key: key.clone(), text });
+                    shown = Some(p);
+                    progress.shown.store(true, Ordering::SeqCst);
                 }
             }
         }
@@ -95,6 +158,39 @@ pub(crate) async fn run_engine(
     let mut d = result.map_err(|e| unreadable(&progress.name, &e))?;
     fill_updates(&mut d, problem);
     Ok(d)
+}
+
+/// The status line of a running diagnosis: unpacking, or reading with the bytes scanned.
+fn progress_text(progress: &Progress<'_>, p: &diagnosis::Progress, elapsed: Duration) -> String {
+    let mb = |b: u64| format!("{:.1}", b as f64 / (1024.0 * 1024.0));
+    let secs = elapsed.as_secs();
+    let name = &progress.name;
+    if p.reading() {
+        fmt(
+            progress.lang,
+            "diagnose.progress_reading",
+            &[
+                ("name", name),
+                ("read", &p.files_read),
+                ("files", &p.files_total),
+                ("mb", &mb(p.bytes_scanned())),
+                ("current", &p.current),
+                ("secs", &secs),
+            ],
+        )
+    } else {
+        fmt(
+            progress.lang,
+            "diagnose.progress_unpacking",
+            &[
+                ("name", name),
+                ("files", &p.files_unpacked),
+                ("mb", &mb(p.bytes_scanned())),
+                ("current", &p.current),
+                ("secs", &secs),
+            ],
+        )
+    }
 }
 
 /// When the logs do not name the update, the case's problem statement does: record it and fill
@@ -212,7 +308,16 @@ pub(crate) enum Received {
     Paste,
 }
 
-fn acknowledge(req: &Req<'_>, name: &str, bytes: u64, duplicate: bool, how: Received) {
+/// Say the bundle was received and is being diagnosed, as the status message `status` that
+/// progress edits and the answer replaces.
+fn acknowledge(
+    req: &Req<'_>,
+    name: &str,
+    bytes: u64,
+    duplicate: bool,
+    how: Received,
+    status: &str,
+) {
     let kb = bytes.div_ceil(1024);
     let key = match (how, duplicate) {
         (Received::Paste, _) => "diagnose.received_paste",
@@ -220,7 +325,11 @@ fn acknowledge(req: &Req<'_>, name: &str, bytes: u64, duplicate: bool, how: Rece
         (Received::Upload, true) => "diagnose.received_again",
     };
     let text = fmt(req.lang(), key, &[("name", &name), ("kb", &kb)]);
-    req.say(&text);
+    let reply = Reply {
+        status: Some(status.to_string()),
+        ..render::reply(text)
+    };
+    req.post(Target::Origin, vec![reply]);
 }
 
 async fn attachment(
@@ -261,13 +370,12 @@ pub(crate) async fn stored_bundle(
         accepted_at: now(),
     };
     ctx.store.journal_add(&entry)?;
-    acknowledge(req, name, stored.bytes, stored.duplicate, how);
+    acknowledge(req, name, stored.bytes, stored.duplicate, how, &entry.id);
     let progress = Progress {
-        out: req.out,
-        target: Target::Origin,
-        lang: req.lang(),
-        name: name.to_string(),
+        status: Some(entry.id.clone()),
+        ..Progress::quiet(req.out, req.lang(), name)
     };
+    let started = Instant::now();
     let d = match run_engine(ctx, &case.problem, &stored.path, &progress).await {
         Ok(d) => d,
         Err(e) => {
@@ -285,10 +393,8 @@ pub(crate) async fn stored_bundle(
     };
     let others = recurrence_of(ctx, id, &d)?;
     let device = finish(ctx, Some(case), &entry, d.clone())?;
-    req.post(
-        Target::Origin,
-        device_replies(&req.ctx.rule_set(), case, &device, &d, req.view, &others),
-    );
+    let replies = device_replies(&req.ctx.rule_set(), case, &device, &d, req.view, &others);
+    req.post(Target::Origin, progress.answer(replies, started));
     Ok(())
 }
 
@@ -370,12 +476,7 @@ pub async fn rerun(req: &Req<'_>, only: Option<&str>) -> Result<(), HandlerError
             "diagnose.again_from",
             &[("device", &device), ("name", &name)],
         ));
-        let progress = Progress {
-            out: req.out,
-            target: Target::Origin,
-            lang: req.lang(),
-            name,
-        };
+        let progress = Progress::quiet(req.out, req.lang(), &name);
         let d = match run_engine(req.ctx, &case.problem, &path, &progress).await {
             Ok(d) => d,
             Err(HandlerError::User(e)) => {
@@ -437,12 +538,7 @@ pub async fn resume(ctx: &Context, out: &Outbox) -> Result<(), HandlerError> {
             continue;
         };
         let target = Target::Case(case.id.clone());
-        let progress = Progress {
-            out,
-            target: target.clone(),
-            lang: case.lang,
-            name: entry.bundle_name.clone(),
-        };
+        let progress = Progress::quiet(out, case.lang, &entry.bundle_name);
         let d = match run_engine(ctx, &case.problem, &path, &progress).await {
             Ok(d) => d,
             Err(HandlerError::User(e)) => {
@@ -565,12 +661,7 @@ async fn rediagnose_case(ctx: &Context, case: &Case, out: &Outbox) -> Result<(),
             continue;
         }
         let old = old.and_then(|r| r.diagnosis.as_ref());
-        let progress = Progress {
-            out,
-            target: target.clone(),
-            lang: case.lang,
-            name,
-        };
+        let progress = Progress::quiet(out, case.lang, &name);
         let d = match run_engine(ctx, &case.problem, &path, &progress).await {
             Ok(d) => d,
             Err(e) => {

@@ -143,6 +143,10 @@ pub struct Reply {
     /// Meant only for the person who asked: adapters that can show a reply to one person
     /// (Discord's ephemeral interaction answers) do so; others post it normally.
     pub private: bool,
+    /// A status message (a diagnosis's "Diagnosing …"): adapters that can edit messages
+    /// remember it under this key, edit it on [`Outgoing::Progress`], and replace it with a
+    /// later reply carrying the same key (the answer); others post each reply.
+    pub status: Option<String>,
 }
 
 /// A button under a reply. Its `custom_id` is [`command::Command::custom_id`]: a click carries
@@ -214,6 +218,15 @@ pub enum Outgoing {
     },
     /// Show that work is in progress (typing indicator).
     Typing,
+    /// How far a long piece of work has come: edit the status message posted under `key` to
+    /// `text`. Adapters that cannot edit may show it in place (a terminal's updating line) or
+    /// drop it; the work's answer follows as a reply either way.
+    Progress {
+        /// The status message's key ([`Reply::status`]).
+        key: String,
+        /// One line.
+        text: String,
+    },
     /// The console should switch its current case.
     SwitchCase(CaseId),
 }
@@ -256,6 +269,10 @@ pub struct HandlersConfig {
     pub max_concurrent_diagnoses: usize,
     /// Rate limits and quotas.
     pub rate: RateConfig,
+    /// A diagnosis running longer than this shows its progress in its status message.
+    pub progress_after: std::time::Duration,
+    /// The status message of a diagnosis is edited at most this often.
+    pub progress_every: std::time::Duration,
 }
 
 impl Default for HandlersConfig {
@@ -266,18 +283,21 @@ impl Default for HandlersConfig {
             limits: Limits::default(),
             max_concurrent_diagnoses: 2,
             rate: RateConfig::default(),
+            progress_after: std::time::Duration::from_secs(2),
+            progress_every: std::time::Duration::from_secs(2),
         }
     }
 }
 
-/// The diagnosis function: `diagnosis::diagnose_as` (a stored bundle and the name it was posted
-/// with) in production; tests may substitute one.
+/// The diagnosis function: `diagnosis::diagnose_observed` (a stored bundle, the name it was
+/// posted with, and where to report progress) in production; tests may substitute one.
 pub type Engine = Arc<
     dyn Fn(
             &std::path::Path,
             &str,
             &RuleSet,
             &Limits,
+            &dyn diagnosis::Observer,
         ) -> Result<Diagnosis, diagnosis::DiagnosisError>
         + Send
         + Sync,
@@ -304,8 +324,10 @@ pub struct Context {
     pub user_langs: Arc<Mutex<HashMap<String, Lang>>>,
     /// Pastes diagnosed outside any case, offered for the author's next `open`; not persisted.
     pub pending_pastes: Arc<PendingPastes>,
-    /// A diagnosis running longer than this posts a "still diagnosing" line.
+    /// A diagnosis running longer than this shows its progress in its status message.
     pub progress_after: std::time::Duration,
+    /// The status message of a diagnosis is edited at most this often.
+    pub progress_every: std::time::Duration,
     /// How often the typing indicator is refreshed while a diagnosis runs.
     pub typing_every: std::time::Duration,
     /// Signs links to the web view for the `link` command; `None` when the web view is off.
@@ -321,6 +343,7 @@ impl Context {
     ) -> Context {
         let permits = config.max_concurrent_diagnoses.max(1);
         let rate = Arc::new(RateLimiter::new(config.rate.clone()));
+        let (progress_after, progress_every) = (config.progress_after, config.progress_every);
         Context {
             rate,
             store,
@@ -328,10 +351,11 @@ impl Context {
             http: download::client(&config.download),
             config: Arc::new(config),
             diagnoses: Arc::new(tokio::sync::Semaphore::new(permits)),
-            engine: Arc::new(diagnosis::diagnose_as),
+            engine: Arc::new(diagnosis::diagnose_observed),
             user_langs: Arc::new(Mutex::new(HashMap::new())),
             pending_pastes: Arc::new(PendingPastes::default()),
-            progress_after: std::time::Duration::from_secs(20),
+            progress_after,
+            progress_every,
             typing_every: std::time::Duration::from_secs(8),
             links: None,
         }

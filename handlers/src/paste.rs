@@ -134,12 +134,7 @@ async fn outside(req: &Req<'_>) -> Result<(), HandlerError> {
     req.send(Outgoing::Typing);
     let stored = store_text(req).await?;
     let name = paste_name(&req.msg.message_id);
-    let progress = Progress {
-        out: req.out,
-        target: Target::Origin,
-        lang: req.lang(),
-        name: name.clone(),
-    };
+    let progress = Progress::quiet(req.out, req.lang(), &name);
     let d = diagnose::run_engine(req.ctx, "", &stored.path, &progress).await?;
     let view = render::DiagnosisView::new(&d, &req.ctx.rule_set(), req.view);
     req.post(Target::Origin, render::loose_replies(&name, &view));

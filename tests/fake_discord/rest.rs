@@ -7,12 +7,12 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, patch, post, put};
 use serde_json::{Value, json};
 
 use super::gateway::gateway;
 use super::{
-    APPLICATION, BOT_USER, ENGINEER_ROLE, ENGINEER_ROLE_NAME, Posted, REVOKED_TOKEN, Shared,
+    APPLICATION, BOT_USER, ENGINEER_ROLE, ENGINEER_ROLE_NAME, Edit, Posted, REVOKED_TOKEN, Shared,
     Thread, channel_json, message_json, user_json,
 };
 
@@ -26,6 +26,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v10/users/@me", get(get_me))
         .route("/api/v10/channels/:id", get(get_channel))
         .route("/api/v10/channels/:id/messages", post(post_message))
+        .route("/api/v10/channels/:id/messages/:mid", patch(patch_message))
         .route("/api/v10/channels/:id/threads", post(post_thread))
         .route(
             "/api/v10/channels/:id/messages/:mid/threads",
@@ -154,6 +155,24 @@ fn record_post(
     inner.next_id += 10;
     let id = inner.next_id;
     let content = payload["content"].as_str().unwrap_or_default().to_owned();
+    let (buttons, menus) = components(payload);
+    inner.posted.push(Posted {
+        id,
+        channel,
+        content: content.clone(),
+        files,
+        followup,
+        ephemeral: payload["flags"].as_u64().is_some_and(|f| f & 64 != 0),
+        buttons,
+        menus,
+    });
+    message_json(id, channel, user_json(BOT_USER, "casebot", true), &content)
+}
+
+/// The buttons (label, custom id) and select menus (custom id, option values) of a message.
+type Components = (Vec<(String, String)>, Vec<(String, Vec<String>)>);
+
+fn components(payload: &Value) -> Components {
     let components: Vec<Value> = payload["components"]
         .as_array()
         .into_iter()
@@ -180,17 +199,44 @@ fn record_post(
             (text(m, "custom_id"), values)
         })
         .collect();
-    inner.posted.push(Posted {
-        id,
-        channel,
+    (buttons, menus)
+}
+
+/// An edit: the message's text, components and new files are replaced as Discord shows them,
+/// and the edit is recorded with the time it arrived.
+async fn patch_message(
+    State(s): St,
+    Path((channel, message)): Path<(u64, u64)>,
+    req: Request,
+) -> Response {
+    let (payload, files) = read_message(req).await;
+    let (buttons, menus) = components(&payload);
+    let content = payload["content"].as_str().unwrap_or_default().to_owned();
+    let mut inner = s.lock();
+    let Some(posted) = inner
+        .posted
+        .iter_mut()
+        .find(|p| p.id == message && p.channel == channel)
+    else {
+        let body = json!({"message": "Unknown Message", "code": 10008});
+        return (StatusCode::NOT_FOUND, axum::Json(body)).into_response();
+    };
+    posted.content.clone_from(&content);
+    posted.buttons = buttons;
+    posted.menus = menus;
+    posted.files.extend(files);
+    inner.edits.push(Edit {
+        message,
+        at: std::time::Instant::now(),
         content: content.clone(),
-        files,
-        followup,
-        ephemeral: payload["flags"].as_u64().is_some_and(|f| f & 64 != 0),
-        buttons,
-        menus,
     });
-    message_json(id, channel, user_json(BOT_USER, "casebot", true), &content)
+    axum::Json(message_json(
+        message,
+        channel,
+        user_json(BOT_USER, "casebot", true),
+        &content,
+    ))
+    .into_response()
 }
 
 async fn post_message(State(s): St, Path(channel): Path<u64>, req: Request) -> axum::Json<Value> {

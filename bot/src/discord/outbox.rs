@@ -1,12 +1,15 @@
 //! Delivery: performs the handlers' `Outgoing` items for one incoming message (or for resumed
-//! work) as Discord REST calls, in the order the handler produced them.
+//! work) as Discord REST calls, in the order the handler produced them. A status message (a
+//! diagnosis's "Diagnosing …") is remembered by its key: progress edits it, and the answer
+//! carrying the same key replaces it.
 
 use handlers::{Outgoing, Reply, Target};
 use serenity::all::{
     AutoArchiveDuration, Channel, ChannelId, ChannelType, Context, CreateAttachment, CreateMessage,
-    CreateThread, MessageId,
+    CreateThread, EditMessage, MessageId,
 };
-use std::time::Duration;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use super::slash::InteractionReply;
@@ -63,11 +66,46 @@ impl Delivery {
     ) {
         let mut answered = false;
         let mut typing: Option<tokio::task::JoinHandle<()>> = None;
+        // Status messages posted so far, by key, for progress edits.
+        let mut statuses: HashMap<String, Status> = HashMap::new();
+        let every = self.ctx.progress_every;
         while let Some(item) = rx.recv().await {
             match item {
                 Outgoing::Reply { target, reply } => {
-                    let sent_to_origin = self.reply(&ctx, &origin, target, reply).await;
+                    let key = reply.status.clone();
+                    if let Some(status) = key.as_ref().and_then(|k| statuses.get_mut(k)) {
+                        // The answer replaces the status message that showed the progress,
+                        // no sooner after the last edit than any other edit.
+                        if let Some(wait) = status.wait(every) {
+                            tokio::time::sleep(wait).await;
+                        }
+                        status.edit(&ctx, reply).await;
+                        continue;
+                    }
+                    let (sent_to_origin, posted) = self.reply(&ctx, &origin, target, reply).await;
                     answered |= sent_to_origin;
+                    if let (Some(key), Some((channel, message))) = (key, posted) {
+                        let status = Status {
+                            channel,
+                            message,
+                            edited: None,
+                        };
+                        statuses.insert(key, status);
+                    }
+                }
+                Outgoing::Progress { key, text } => {
+                    // Only a status message posted in a channel is edited (an interaction's
+                    // answer shows no progress), and at most once every `progress_every`: a
+                    // progress line that comes sooner is dropped, a newer one follows.
+                    if let Some(status) = statuses.get_mut(&key)
+                        && status.wait(every).is_none()
+                    {
+                        let reply = Reply {
+                            text,
+                            ..Reply::default()
+                        };
+                        status.edit(&ctx, reply).await;
+                    }
                 }
                 Outgoing::CreateThread { case_id, name } => {
                     if let Some(thread) = self.create_thread(&ctx, &origin, &name).await {
@@ -102,8 +140,15 @@ impl Delivery {
         }
     }
 
-    /// Post one reply; true if it went to the origin.
-    async fn reply(&self, ctx: &Context, origin: &Origin, target: Target, reply: Reply) -> bool {
+    /// Post one reply: whether it went to the origin, and the message posted in a channel (an
+    /// interaction's follow-up is not kept).
+    async fn reply(
+        &self,
+        ctx: &Context,
+        origin: &Origin,
+        target: Target,
+        reply: Reply,
+    ) -> (bool, Option<(ChannelId, MessageId)>) {
         let channel = match &target {
             Target::Origin => None,
             Target::Case(case_id) => match handlers::case_thread(&self.ctx, case_id) {
@@ -115,25 +160,25 @@ impl Delivery {
             },
             Target::SummaryChannel => match self.cfg.summary_channel {
                 Some(id) => Some(ChannelId::new(id)),
-                None => return false,
+                None => return (false, None),
             },
         };
         match (channel, &origin.interaction, origin.channel) {
             (Some(channel), _, _) => {
-                post(ctx, channel, reply).await;
-                false
+                let posted = post(ctx, channel, reply).await;
+                (false, posted.map(|m| (channel, m)))
             }
             (None, Some(interaction), _) => {
                 interaction.followup(ctx, reply).await;
-                true
+                (true, None)
             }
             (None, None, Some(channel)) => {
-                post(ctx, channel, reply).await;
-                true
+                let posted = post(ctx, channel, reply).await;
+                (true, posted.map(|m| (channel, m)))
             }
             (None, None, None) => {
                 tracing::warn!(?target, "reply with nowhere to go dropped");
-                false
+                (false, None)
             }
         }
     }
@@ -193,7 +238,7 @@ async fn keep_typing(ctx: Context, channel: ChannelId) {
 }
 
 /// Send a message with its files; failures are logged (the user cannot be told either).
-async fn post(ctx: &Context, channel: ChannelId, reply: Reply) {
+async fn post(ctx: &Context, channel: ChannelId, reply: Reply) -> Option<MessageId> {
     let rows = super::components::reply_rows(&reply);
     let mut message = CreateMessage::new();
     if !reply.text.is_empty() {
@@ -205,7 +250,41 @@ async fn post(ctx: &Context, channel: ChannelId, reply: Reply) {
     for file in reply.files {
         message = message.add_file(CreateAttachment::bytes(file.bytes, file.name));
     }
-    if let Err(e) = timeout(channel.send_message(&ctx.http, message)).await {
-        tracing::error!(%channel, "cannot post reply: {e:#}");
+    match timeout(channel.send_message(&ctx.http, message)).await {
+        Ok(posted) => Some(posted.id),
+        Err(e) => {
+            tracing::error!(%channel, "cannot post reply: {e:#}");
+            None
+        }
+    }
+}
+
+/// A status message posted for a piece of work, and when its last edit finished.
+struct Status {
+    channel: ChannelId,
+    message: MessageId,
+    edited: Option<Instant>,
+}
+
+impl Status {
+    /// How long to wait before the next edit so that edits are `every` apart, counted from
+    /// the end of the last one; `None` when it may be edited now.
+    fn wait(&self, every: Duration) -> Option<Duration> {
+        let since = self.edited?.elapsed();
+        (since < every).then(|| every - since)
+    }
+
+    /// Edit the message to show `reply` (its text, buttons, menu and files).
+    async fn edit(&mut self, ctx: &Context, reply: Reply) {
+        let rows = super::components::reply_rows(&reply);
+        let mut edit = EditMessage::new().content(reply.text).components(rows);
+        for file in reply.files {
+            edit = edit.new_attachment(CreateAttachment::bytes(file.bytes, file.name));
+        }
+        let (channel, message) = (self.channel, self.message);
+        if let Err(e) = timeout(channel.edit_message(&ctx.http, message, edit)).await {
+            tracing::error!(%channel, %message, "cannot edit a status message: {e:#}");
+        }
+        self.edited = Some(Instant::now());
     }
 }

@@ -230,13 +230,32 @@ impl Bundle {
     /// `sha256`/`bytes` are those of the input file; for a directory, see `open::Opener::open_dir`
     /// (hash over sorted relative paths, lengths and contents; bytes summed).
     pub fn open(path: &Path, limits: &Limits) -> Result<Bundle, DiagnosisError> {
-        Bundle::open_as(path, &display_name(path), limits)
+        Bundle::open_path_observed(path, limits, &())
+    }
+
+    /// [`Bundle::open`], reporting each file unpacked to `observer`.
+    pub fn open_path_observed(
+        path: &Path,
+        limits: &Limits,
+        observer: &dyn crate::Observer,
+    ) -> Result<Bundle, DiagnosisError> {
+        Bundle::open_observed(path, &display_name(path), limits, observer)
     }
 
     /// [`Bundle::open`] for an input stored under another name (a chat upload kept by its
     /// hash): the bundle, and a single file's entry, are called `name`, and kind detection
     /// uses `name` where it would use the file name. Only its last path component counts.
     pub fn open_as(path: &Path, name: &str, limits: &Limits) -> Result<Bundle, DiagnosisError> {
+        Bundle::open_observed(path, name, limits, &())
+    }
+
+    /// [`Bundle::open_as`], reporting each file unpacked to `observer`.
+    pub fn open_observed(
+        path: &Path,
+        name: &str,
+        limits: &Limits,
+        observer: &dyn crate::Observer,
+    ) -> Result<Bundle, DiagnosisError> {
         let name = Path::new(name)
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -261,7 +280,7 @@ impl Bundle {
                 reason: "not a regular file or directory".to_string(),
             });
         }
-        let mut opener = open::Opener::new(limits);
+        let mut opener = open::Opener::new(limits, observer);
         let (sha256, bytes) = if meta.is_dir() {
             opener.open_dir(path)?
         } else {

@@ -130,6 +130,9 @@ impl io::Write for Counted<'_> {
 /// State of one [`super::Bundle::open`] call.
 pub(super) struct Opener<'a> {
     pub limits: &'a Limits,
+    /// Told of every file unpacked.
+    observer: &'a dyn crate::Observer,
+    progress: crate::Progress,
     temp: Option<TempDir>,
     next_id: u64,
     files: Vec<BundleFile>,
@@ -157,9 +160,11 @@ pub(super) struct Opened {
 }
 
 impl<'a> Opener<'a> {
-    pub fn new(limits: &'a Limits) -> Self {
+    pub fn new(limits: &'a Limits, observer: &'a dyn crate::Observer) -> Self {
         Opener {
             limits,
+            observer,
+            progress: crate::Progress::default(),
             temp: None,
             next_id: 0,
             files: Vec::new(),
@@ -358,6 +363,10 @@ impl<'a> Opener<'a> {
             );
             self.skip(&rel, reason);
         }
+        self.progress.files_unpacked += 1;
+        self.progress.bytes_unpacked += scan.bytes;
+        self.progress.current.clone_from(&rel);
+        self.observer.progress(&self.progress);
         self.files.push(BundleFile {
             path: rel,
             kind,

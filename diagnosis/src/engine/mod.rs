@@ -13,7 +13,6 @@ pub use findings::PRIOR_CONFIRM;
 pub use missing::missing_texts;
 mod parallel;
 pub(crate) mod search;
-pub use missing::requestable as requestable_logs;
 pub use search::prefilter_literals;
 pub(crate) mod state;
 mod unexplained;
@@ -22,6 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::bundle::Bundle;
 use crate::parse::{LogKind, Record};
+use crate::progress::{Observer, Progress};
 use crate::report::{BundleSummary, Diagnosis, Evidence, Finding, Missing, SCHEMA, Skipped};
 use crate::rule::{Rule, RuleSet};
 use facts::Facts;
@@ -32,43 +32,106 @@ use unexplained::Failures;
 /// Diagnose `bundle` with `rules`, its files read in parallel on up to as many threads as the
 /// machine has cores. Deterministic; never fails (unreadable files become skips).
 pub fn run(bundle: &Bundle, rules: &RuleSet) -> Diagnosis {
-    run_with(bundle, rules, true, parallel::default_threads())
+    run_with(bundle, rules, true, parallel::default_threads(), &())
 }
 
 /// [`run`] on at most `threads` threads (1 reads the files one after the other). The result
 /// does not depend on `threads`: files are read in parallel but fed to the scan in bundle order.
 pub fn run_threads(bundle: &Bundle, rules: &RuleSet, threads: usize) -> Diagnosis {
-    run_with(bundle, rules, true, threads)
+    run_with(bundle, rules, true, threads, &())
 }
 
-/// [`run_threads`], with the buffer search (`search`) or reading every file line by line.
+/// [`run`], reporting to `observer` each file as the scan takes it and once it is read.
+pub fn run_observed(bundle: &Bundle, rules: &RuleSet, observer: &dyn Observer) -> Diagnosis {
+    run_with(bundle, rules, true, parallel::default_threads(), observer)
+}
+
+/// [`run_threads`], with the buffer search (`search`) or reading every file line by line, and
+/// progress reported to `observer`.
 pub(crate) fn run_with(
     bundle: &Bundle,
     rules: &RuleSet,
     search: bool,
     threads: usize,
+    observer: &dyn Observer,
 ) -> Diagnosis {
     let mut scan = Scan::new(rules);
     // `summary.files` is `bundle.files` in the same order: fill in line counts as files are read.
     let mut summary = bundle.summary();
+    let mut progress = Reading::new(bundle, observer);
     let threads = threads.clamp(1, bundle.files.len().max(1));
     if threads == 1 {
         for (i, file) in bundle.files.iter().enumerate() {
+            progress.begin(i);
             scan.begin_file(&file.path, file.kind);
             let result = read_file(rules, file, search, &mut |found| scan.take(found));
             note_read(&mut summary, i, result);
+            progress.end(i);
         }
     } else {
         parallel::read_files(bundle, rules, search, threads, &mut |event| match event {
             parallel::Event::Begin(i) => {
+                progress.begin(i);
                 let file = &bundle.files[i];
                 scan.begin_file(&file.path, file.kind);
             }
             parallel::Event::Found(found) => scan.take(found),
-            parallel::Event::End(i, result) => note_read(&mut summary, i, result),
+            parallel::Event::End(i, result) => {
+                note_read(&mut summary, i, result);
+                progress.end(i);
+            }
         });
     }
+    progress.done();
     scan.finish(summary)
+}
+
+/// The progress of reading a bundle's files, reported as the scan takes each file in bundle
+/// order.
+struct Reading<'a> {
+    bundle: &'a Bundle,
+    observer: &'a dyn Observer,
+    progress: Progress,
+}
+
+impl<'a> Reading<'a> {
+    fn new(bundle: &'a Bundle, observer: &'a dyn Observer) -> Reading<'a> {
+        let total: u64 = bundle.files.iter().map(|f| f.bytes).sum();
+        let progress = Progress {
+            files_unpacked: bundle.files.len(),
+            bytes_unpacked: total,
+            files_total: bundle.files.len(),
+            bytes_total: total,
+            ..Progress::default()
+        };
+        Reading {
+            bundle,
+            observer,
+            progress,
+        }
+    }
+
+    /// File `i` is being read.
+    fn begin(&mut self, i: usize) {
+        if let Some(file) = self.bundle.files.get(i) {
+            self.progress.current.clone_from(&file.path);
+            self.observer.progress(&self.progress);
+        }
+    }
+
+    /// File `i` has been read.
+    fn end(&mut self, i: usize) {
+        if let Some(file) = self.bundle.files.get(i) {
+            self.progress.files_read += 1;
+            self.progress.bytes_read += file.bytes;
+        }
+    }
+
+    /// Every file has been read.
+    fn done(&mut self) {
+        self.progress.current.clear();
+        self.observer.progress(&self.progress);
+    }
 }
 
 /// Read one file (buffer search or line by line), handing what may matter to `sink` in file

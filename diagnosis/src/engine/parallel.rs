@@ -173,10 +173,10 @@ mod tests {
             return 0;
         };
         for search in [true, false] {
-            let serial = json(&run_with(&bundle, rules, search, 1));
+            let serial = json(&run_with(&bundle, rules, search, 1, &()));
             for threads in [2, 3, 8] {
                 assert_eq!(
-                    json(&run_with(&bundle, rules, search, threads)),
+                    json(&run_with(&bundle, rules, search, threads, &())),
                     serial,
                     "{} on {threads} threads (search: {search})",
                     path.display()
@@ -242,6 +242,7 @@ mod tests {
             &rules,
             true,
             4,
+            &(),
         );
         assert!(
             d.findings

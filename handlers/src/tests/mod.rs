@@ -18,14 +18,26 @@ fn fake_engine(
     _name: &str,
     _: &RuleSet,
     _: &Limits,
+    observer: &dyn diagnosis::Observer,
 ) -> Result<Diagnosis, DiagnosisError> {
     let text = std::fs::read_to_string(path).map_err(|e| DiagnosisError::Unreadable {
         path: path.to_path_buf(),
         reason: format!("not a text bundle: {e}"),
     })?;
     if text.starts_with("SLOW") {
-        // A large bundle: long enough for progress updates in tests.
-        std::thread::sleep(Duration::from_millis(600));
+        // A large bundle of 12 files: long enough for progress updates in tests.
+        for n in 0..12 {
+            observer.progress(&diagnosis::Progress {
+                files_unpacked: 12,
+                bytes_unpacked: 12 << 20,
+                files_read: n,
+                files_total: 12,
+                bytes_read: (n as u64) << 20,
+                bytes_total: 12 << 20,
+                current: format!("Logs/CBS/CbsPersist_{n:02}.log"),
+            });
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
     if text.starts_with("JUNK") {
         return Err(DiagnosisError::Unreadable {
@@ -689,6 +701,7 @@ async fn long_diagnoses_show_progress_and_do_not_block_other_cases() {
         },
     );
     chat.ctx.progress_after = Duration::from_millis(100);
+    chat.ctx.progress_every = Duration::from_millis(150);
     chat.ctx.typing_every = Duration::from_millis(40);
     chat.ctx.set_user_lang("eng", Lang::En);
     let slow_case = switched(&chat.send(Role::Engineer, None, "open slow", vec![]).await);
@@ -718,9 +731,48 @@ async fn long_diagnoses_show_progress_and_do_not_block_other_cases() {
     let out = slow.await.unwrap();
     let typing = out.iter().filter(|o| matches!(o, Outgoing::Typing)).count();
     assert!(typing >= 3, "typing refreshed while working: {out:?}");
-    let t = text(&out);
-    assert!(t.contains("Still diagnosing `big.zip`"), "{t}");
-    assert!(t.contains("needs a service that is disabled"), "{t}");
+    // The status message is posted, edited with the progress, then replaced by the answer.
+    let status = out
+        .iter()
+        .find_map(|o| match o {
+            Outgoing::Reply { reply, .. } if reply.text.contains("Received `big.zip`") => {
+                reply.status.clone()
+            }
+            _ => None,
+        })
+        .expect("the acknowledgement is a status message");
+    let edits: Vec<&str> = out
+        .iter()
+        .filter_map(|o| match o {
+            Outgoing::Progress { key, text } if *key == status => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(edits.len() >= 2, "{out:?}");
+    assert!(
+        edits[0].starts_with("⏳ Diagnosing `big.zip`") && edits[0].contains(" of 12 files"),
+        "{edits:?}"
+    );
+    assert!(
+        edits.iter().all(|e| e.contains("Logs/CBS/CbsPersist_")),
+        "{edits:?}"
+    );
+    let answer = out
+        .iter()
+        .find_map(|o| match o {
+            Outgoing::Reply { reply, .. }
+                if reply.status.as_ref() == Some(&status)
+                    && reply.text.contains("needs a service that is disabled") =>
+            {
+                Some(reply.text.clone())
+            }
+            _ => None,
+        })
+        .expect("the answer replaces the status message");
+    assert!(
+        answer.starts_with("Received `big.zip` — diagnosed in"),
+        "{answer}"
+    );
 }
 
 #[tokio::test]

@@ -34,9 +34,9 @@ fn assert_agree(path: &Path, rules: &RuleSet) -> usize {
     let Ok(bundle) = Bundle::open(path, &Limits::default()) else {
         return 0;
     };
-    let lines = json(&run_with(&bundle, rules, false, 1));
+    let lines = json(&run_with(&bundle, rules, false, 1, &()));
     assert_eq!(
-        json(&run_with(&bundle, rules, true, 1)),
+        json(&run_with(&bundle, rules, true, 1, &())),
         lines,
         "{}",
         path.display()
