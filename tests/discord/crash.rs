@@ -154,3 +154,59 @@ async fn a_change_killed_before_its_reply_is_applied_once_and_answered_after_red
     })
     .await;
 }
+
+/// Buttons survive a kill -9: casebot is killed (SIGKILL) right after a customer's Fixed click
+/// committed and before its reply; after the restart, the click Discord delivers again is
+/// answered and applied once, the buttons posted before the crash still work, and the engineer
+/// closes the case with the opening message's Close button and its reason form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buttons_still_work_after_a_kill_9_restart() {
+    within(async {
+        let fake = FakeDiscord::start().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut serve = Serve::new(&fake, dir.path());
+        let (eng, cust) = (FakeUser::engineer(), FakeUser::customer());
+        let bot = serve.start(&fake, false).await;
+        let (thread, id) = open_case(&fake, &cust, "KB5034763 rolls back on 2 devices").await;
+        for (device, zip) in [(DEVICE1, device1_zip()), (DEVICE2, device2_zip())] {
+            let a = fake.attachment(&format!("{device}.zip"), zip);
+            fake.say(thread.id, &cust, "", false, &[a]);
+        }
+        let d1 = fake.wait_buttons(thread.id, &format!(":{DEVICE1}:")).await;
+        let d2 = fake.wait_buttons(thread.id, &format!(":{DEVICE2}:")).await;
+        let opening = fake.wait_buttons(thread.id, "cb:close:").await;
+        stop(bot).await;
+
+        let bot = serve.start(&fake, true).await;
+        let click = fake.click(&d1, &cust, "Fixed");
+        killed(bot).await;
+        let fixed = format!("`{DEVICE1}` is marked fixed");
+        assert!(posts_with(&fake, thread.id, &fixed).is_empty());
+
+        let bot = serve.start(&fake, false).await;
+        fake.dispatch("INTERACTION_CREATE", click);
+        fake.wait_post_containing(thread.id, &fixed).await;
+        fake.click(&d2, &cust, "Fixed");
+        fake.wait_post_containing(thread.id, &format!("Every device of {id} is now verified"))
+            .await;
+        let close = fake.click(&opening, &eng, "Close");
+        let modal = fake.modal_for(&close).await;
+        fake.submit(
+            &opening,
+            &eng,
+            &modal,
+            &[("reason", "both devices verified")],
+        );
+        fake.wait_post_containing(thread.id, &format!("Case {id} is closed.\n"))
+            .await;
+        stop(bot).await;
+
+        let case = serve.case();
+        let entry = format!("{DEVICE1}: fixed");
+        let fixed_entries = case.timeline.iter().filter(|e| e.text == entry).count();
+        assert_eq!(fixed_entries, 1, "{:?}", case.timeline);
+        assert_eq!(case.close_reason.as_deref(), Some("both devices verified"));
+        assert_eq!(posts_with(&fake, thread.id, &fixed).len(), 1);
+    })
+    .await;
+}
