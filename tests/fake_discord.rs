@@ -169,6 +169,8 @@ struct Inner {
     callbacks: Vec<(u64, u64)>,
     /// Modals casebot opened: interaction id → the modal (custom id, title, components).
     modals: HashMap<u64, Value>,
+    /// Autocomplete answers: interaction id → the values suggested.
+    suggestions: HashMap<u64, Vec<String>>,
     /// Interaction token → channel, for follow-ups.
     tokens: HashMap<String, u64>,
     files: HashMap<String, Vec<u8>>,
@@ -475,6 +477,46 @@ impl FakeDiscord {
             "token": token, "version": 1, "locale": "en-US", "entitlements": [],
             "attachment_size_limit": 10_485_760, "app_permissions": "0"});
         self.dispatch("INTERACTION_CREATE", event);
+    }
+
+    /// `user` types `typed` into option `option` of slash command `name` in `channel`
+    /// (an autocomplete interaction); returns the event, for [`FakeDiscord::suggestions_for`].
+    pub fn autocomplete(
+        &self,
+        channel: u64,
+        user: &FakeUser,
+        name: &str,
+        option: &str,
+        typed: &str,
+    ) -> Value {
+        let id = self.new_id();
+        let token = format!("token-{id}");
+        self.shared.lock().tokens.insert(token.clone(), channel);
+        let options = json!([{"name": option, "type": 3, "value": typed, "focused": true}]);
+        let event = json!({
+            "id": id.to_string(), "application_id": APPLICATION.to_string(), "type": 4,
+            "data": {"id": "1", "name": name, "type": 1, "options": options},
+            "guild_id": GUILD.to_string(), "channel_id": channel.to_string(),
+            "member": {"user": user_json(user.id, user.name, false),
+                       "roles": user.roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+                       "joined_at": "2024-01-01T00:00:00.000000+00:00",
+                       "deaf": false, "mute": false, "flags": 0},
+            "token": token, "version": 1, "locale": "en-US", "entitlements": [],
+            "attachment_size_limit": 10_485_760, "app_permissions": "0"});
+        self.dispatch("INTERACTION_CREATE", event.clone());
+        event
+    }
+
+    /// Wait for the suggestions casebot answered the autocomplete interaction `event` with.
+    pub async fn suggestions_for(&self, event: &Value) -> Vec<String> {
+        let id: u64 = event["id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        self.wait_for(&format!("suggestions for interaction {id}"), |i| {
+            i.suggestions.get(&id).cloned()
+        })
+        .await
     }
 
     /// The INTERACTION_CREATE payload of `user` clicking the button `custom_id` under message

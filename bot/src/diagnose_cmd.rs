@@ -62,14 +62,18 @@ pub fn run(config: Option<&Path>, args: &DiagnoseArgs) -> anyhow::Result<ExitCod
         let bytes = read_capped(std::io::stdin().lock(), handlers.download.max_bytes)?;
         diagnose_bytes(&bytes, &rules, &limits)?
     } else {
-        let bar = progress_bar(&args.path);
+        use std::io::IsTerminal as _;
+        // A bar only at a terminal (a redirected stderr stays clean), and only once the work
+        // is large: a bundle that has scanned BAR_FROM_BYTES (a small zip can unpack to much).
+        let terminal = std::io::stderr().is_terminal();
+        let bar = std::sync::OnceLock::new();
         let observer = |p: &diagnosis::Progress| {
-            if let Some(bar) = &bar {
-                show_progress(bar, p);
+            if terminal && (bar.get().is_some() || p.bytes_scanned() >= BAR_FROM_BYTES) {
+                show_progress(bar.get_or_init(progress_bar), p);
             }
         };
         let d = diagnosis::diagnose_path_observed(&args.path, &rules, &limits, &observer);
-        if let Some(bar) = bar {
+        if let Some(bar) = bar.get() {
             bar.finish_and_clear();
         }
         d?
@@ -91,16 +95,12 @@ pub fn run(config: Option<&Path>, args: &DiagnoseArgs) -> anyhow::Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
-/// Inputs of at least this many bytes show a progress bar (when stderr is a terminal).
+/// A diagnosis that has scanned this many bytes shows a progress bar (when stderr is a
+/// terminal).
 const BAR_FROM_BYTES: u64 = 4 << 20;
 
-/// A progress bar on stderr for an input of a few MB or more, when stderr is a terminal (a
-/// redirected stderr gets no bar, so logs stay clean).
-fn progress_bar(path: &Path) -> Option<indicatif::ProgressBar> {
-    use std::io::IsTerminal as _;
-    if !std::io::stderr().is_terminal() || input_bytes(path) < BAR_FROM_BYTES {
-        return None;
-    }
+/// The progress bar on stderr.
+fn progress_bar() -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(0);
     let style = indicatif::ProgressStyle::with_template(
         "{spinner} {elapsed_precise} [{bar:30}] {bytes}/{total_bytes} {msg}",
@@ -109,7 +109,7 @@ fn progress_bar(path: &Path) -> Option<indicatif::ProgressBar> {
     .progress_chars("=> ");
     bar.set_style(style);
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
-    Some(bar)
+    bar
 }
 
 /// Show `p` on `bar`: while unpacking, the files and bytes so far; while reading, the bytes
@@ -130,22 +130,6 @@ fn show_progress(bar: &indicatif::ProgressBar, p: &diagnosis::Progress) {
             p.current
         ));
     }
-}
-
-/// The size of the input: a file's length, or every file under a directory.
-fn input_bytes(path: &Path) -> u64 {
-    let Ok(meta) = std::fs::metadata(path) else {
-        return 0;
-    };
-    if !meta.is_dir() {
-        return meta.len();
-    }
-    std::fs::read_dir(path)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| input_bytes(&e.path()))
-        .sum()
 }
 
 /// Read all of `input`, failing with a message naming the limit when it holds more than `max`

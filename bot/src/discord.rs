@@ -322,6 +322,20 @@ impl EventHandler for Bot {
                     }
                 }
             }
+            Interaction::Autocomplete(cmd) => {
+                let member = cmd.member.as_deref();
+                let role = self
+                    .interaction_role(&ctx, cmd.guild_id, cmd.channel_id, cmd.id.get(), member)
+                    .await;
+                let Some(live) = self.live().filter(|_| role.is_some()) else {
+                    return;
+                };
+                let choices = slash::completions(&live.ctx, &cmd);
+                let answer = serenity::all::CreateInteractionResponse::Autocomplete(choices);
+                if let Err(e) = timeout(cmd.create_response(&ctx.http, answer)).await {
+                    tracing::warn!(command = %cmd.data.name, "cannot suggest: {e:#}");
+                }
+            }
             Interaction::Modal(modal) => {
                 let member = modal.member.as_ref();
                 let Some(role) = self

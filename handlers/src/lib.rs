@@ -25,6 +25,7 @@ mod case;
 mod close;
 pub mod collect;
 pub mod command;
+mod complete;
 mod diagnose;
 mod dispatch;
 pub mod download;
@@ -44,6 +45,7 @@ pub mod retention;
 pub mod summary;
 mod verify;
 
+pub use complete::complete;
 pub use error::{DownloadError, HandlerError, UserError, size};
 pub use form::{Form, click_form};
 pub use paste::PendingPastes;

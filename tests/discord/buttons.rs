@@ -256,3 +256,33 @@ async fn an_ambiguous_fixed_is_settled_with_a_device_menu() {
     })
     .await;
 }
+
+/// Slash options that name a device suggest the devices of the case the channel belongs to,
+/// narrowed by what has been typed; outside a case thread there is nothing to suggest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_options_suggest_the_devices_of_the_case() {
+    within(async {
+        let (fake, _dir, bot) = ready_bot().await;
+        let cust = FakeUser::customer();
+        let (thread, _id) = open_case(&fake, &cust, "KB5034763 rolls back on 2 devices").await;
+        for (device, zip) in [(DEVICE1, device1_zip()), (DEVICE2, device2_zip())] {
+            let a = fake.attachment(&format!("{device}.zip"), zip);
+            fake.say(thread.id, &cust, "", false, &[a]);
+        }
+        fake.wait_buttons(thread.id, &for_device(DEVICE1)).await;
+        fake.wait_buttons(thread.id, &for_device(DEVICE2)).await;
+
+        let all = fake.autocomplete(thread.id, &cust, "device", "name", "");
+        let mut all = fake.suggestions_for(&all).await;
+        all.sort();
+        let mut devices = vec![DEVICE1.to_string(), DEVICE2.to_string()];
+        devices.sort();
+        assert_eq!(all, devices);
+        let some = fake.autocomplete(thread.id, &cust, "rediagnose", "device", "z673");
+        assert_eq!(fake.suggestions_for(&some).await, [DEVICE2]);
+        let none = fake.autocomplete(crate::fake_discord::SUPPORT, &cust, "device", "name", "w");
+        assert!(fake.suggestions_for(&none).await.is_empty());
+        bot.stop().await;
+    })
+    .await;
+}

@@ -330,6 +330,16 @@ async fn post_callback(
     if kind == 9 {
         inner.modals.insert(id, payload["data"].clone());
     }
+    // Autocomplete suggestions (callback type 8).
+    if kind == 8 {
+        let values = payload["data"]["choices"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["value"].as_str().map(str::to_owned))
+            .collect();
+        inner.suggestions.insert(id, values);
+    }
     StatusCode::NO_CONTENT
 }
 

@@ -1,15 +1,16 @@
 //! Slash commands: the commands of the handlers' command table (`handlers::command::COMMANDS`),
 //! registered per allowed guild on connect, with English and Chinese descriptions. An
 //! interaction's options are read one by one into the typed `Command`, which takes the one
-//! `handlers::handle_message` path like an @mention.
+//! `handlers::handle_message` path like an @mention. Device options are autocompleted with the
+//! devices of the channel's case (`handlers::complete`).
 
 use diagnosis::Lang;
 use handlers::command::{self, ArgKind, COMMANDS, OptionValue, Spec};
 use handlers::{Attachment, AttachmentSource, Incoming, Reply, Role};
 use serenity::all::{
     CommandDataOptionValue, CommandInteraction, CommandOptionType, ComponentInteraction, Context,
-    CreateAttachment, CreateCommand, CreateCommandOption, CreateInteractionResponseFollowup,
-    GuildId, ModalInteraction,
+    CreateAttachment, CreateAutocompleteResponse, CreateCommand, CreateCommandOption,
+    CreateInteractionResponseFollowup, GuildId, ModalInteraction,
 };
 
 use super::timeout;
@@ -41,9 +42,11 @@ fn builder(spec: &Spec) -> CreateCommand {
         .args
         .iter()
         .map(|a| {
+            // A device name is suggested from the devices of the channel's case.
             let mut option = CreateCommandOption::new(option_type(a.kind), a.name, a.help[0])
                 .description_localized(ZH, a.help[1])
-                .required(a.required);
+                .required(a.required)
+                .set_autocomplete(a.kind == ArgKind::Word);
             for choice in a.kind.choices() {
                 option = option.add_string_choice(*choice, *choice);
             }
@@ -70,6 +73,32 @@ pub(super) async fn register(ctx: &Context, guilds: &[u64]) {
             tracing::warn!(%guild, "cannot register slash commands: {e:#}");
         }
     }
+}
+
+/// The suggestions for the option being typed in an autocomplete interaction.
+pub(super) fn completions(
+    ctx: &handlers::Context,
+    cmd: &CommandInteraction,
+) -> CreateAutocompleteResponse {
+    let focused = cmd.data.autocomplete();
+    let kind = focused.as_ref().and_then(|f| {
+        COMMANDS
+            .iter()
+            .find(|s| s.name == cmd.data.name)?
+            .args
+            .iter()
+            .find(|a| a.name == f.name)
+            .map(|a| a.kind)
+    });
+    let names = match (focused, kind) {
+        (Some(f), Some(kind)) => handlers::complete(ctx, cmd.channel_id.get(), kind, f.value),
+        _ => Vec::new(),
+    };
+    names
+        .into_iter()
+        .fold(CreateAutocompleteResponse::new(), |r, n| {
+            r.add_string_choice(n.clone(), n)
+        })
 }
 
 /// Answers a slash command, a button click or a submitted form through its interaction.
@@ -257,6 +286,11 @@ mod tests {
         let device = json.iter().find(|c| c["name"] == "device").expect("device");
         assert_eq!(device["options"][1]["name"], "state");
         assert_eq!(device["options"][1]["choices"][0]["value"], "fixed");
+        assert_eq!(device["options"][0]["autocomplete"], true, "device names");
+        assert!(
+            device["options"][1]["autocomplete"].is_null(),
+            "choices instead"
+        );
         let close = json.iter().find(|c| c["name"] == "close").expect("close");
         assert_eq!(close["options"][0]["name"], "force");
         assert_eq!(close["options"][0]["type"], 5, "a flag is a boolean option");
