@@ -11,6 +11,7 @@ mod literals;
 mod missing;
 pub use findings::PRIOR_CONFIRM;
 pub use missing::missing_texts;
+pub use missing::requestable as requestable_logs;
 mod parallel;
 pub(crate) mod search;
 pub use search::prefilter_literals;
