@@ -17,8 +17,9 @@ use serenity::all::{
 use super::slash::InteractionReply;
 
 /// The `Incoming` of a click on one of casebot's buttons or a pick from one of its menus: the
-/// case and typed command its custom id carries (with the choice picked). `Err` for a custom id casebot cannot read (another bot's component, or a button
-/// of a command this version no longer has).
+/// case and typed command its custom id carries (with the choice picked). `Err` for a custom id
+/// casebot cannot read (another bot's component, or a button of a command this version no
+/// longer has).
 pub(super) fn incoming(
     comp: &ComponentInteraction,
     role: Role,
@@ -86,6 +87,7 @@ pub(super) fn form_incoming(
         message_id: modal.id.to_string(),
         author: super::components::author(&modal.user, nick, role),
         channel_id: modal.channel_id.get(),
+        guild_id: modal.guild_id.map(|g| g.get()),
         case_hint: case,
         text: String::new(),
         command: Some(command),
