@@ -454,40 +454,29 @@ impl PlainParser {
         }
     }
 
-    /// Append a code cut off by a wrap to the held record (when there is one).
-    fn join_tail(&mut self, text: &str) -> bool {
+    /// Append `text` to the held record as the tail of its last line, when there is one and
+    /// it has room. `after_long_line` asks in addition that `text` starts at column 0 and the
+    /// held line reached a wrap width (a WindowsUpdate line without its prefix after a long
+    /// one); without it any text joins (a code cut onto a line of its own). False when `text`
+    /// is a record of its own.
+    fn join(&mut self, text: &str, after_long_line: bool) -> bool {
         let Some(p) = &mut self.pending else {
             return false;
         };
-        if p.text.len() >= MAX_RECORD_TEXT {
-            return false;
-        }
-        p.text.push(' ');
-        p.text.push_str(text.trim());
-        p.codes = extract_codes(&p.text);
-        p.level = plain_level(self.kind, &p.text, &p.codes);
-        true
-    }
-
-    /// Append a wrapped tail (a WindowsUpdate line without its prefix after a long one) to the
-    /// held record; false when `text` is a record of its own.
-    fn join_wrapped(&mut self, text: &str) -> bool {
-        let Some(p) = &mut self.pending else {
-            return false;
-        };
-        let wrapped = !text.starts_with(char::is_whitespace)
-            && p.text
-                .lines()
-                .last()
-                .is_some_and(|l| l.len() >= WRAPPED_LINE)
-            && p.text.len() < MAX_RECORD_TEXT;
-        if wrapped {
+        let joins = p.text.len() < MAX_RECORD_TEXT
+            && (!after_long_line
+                || (!text.starts_with(char::is_whitespace)
+                    && p.text
+                        .lines()
+                        .last()
+                        .is_some_and(|l| l.len() >= WRAPPED_LINE)));
+        if joins {
             p.text.push(' ');
-            p.text.push_str(text);
+            p.text.push_str(text.trim());
             p.codes = extract_codes(&p.text);
             p.level = plain_level(self.kind, &p.text, &p.codes);
         }
-        wrapped
+        joins
     }
 }
 
@@ -512,7 +501,10 @@ fn plain_level(kind: LogKind, text: &str, codes: &[u32]) -> Level {
         Level::Warning
     } else if text.contains("FATAL") || (!codes.is_empty() && failure_words(text)) {
         Level::Error
-    } else if let Some(level) = configmgr_severity(text) {
+    } else if let Some(level) = (kind == LogKind::Windowsupdate)
+        .then(|| configmgr_severity(text))
+        .flatten()
+    {
         level
     } else if text.contains("WARNING") {
         Level::Warning
@@ -611,12 +603,12 @@ impl LineParser for PlainParser {
         if self.kind == LogKind::Windowsupdate
             && time.is_none()
             && !super::grammar::wu_record_start(&text)
-            && self.join_wrapped(&text)
+            && self.join(&text, true)
         {
             return;
         }
         // A code alone on a line is the tail of the line above, cut by a wrap at its width.
-        if time.is_none() && lone_code(&text) && self.join_tail(&text) {
+        if time.is_none() && lone_code(&text) && self.join(&text, false) {
             return;
         }
         let mut rec = record(line.no, time, Level::Info, component, text);
