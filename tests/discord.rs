@@ -43,7 +43,12 @@ fn config(fake: &FakeDiscord, data_dir: &std::path::Path) -> Config {
 
 /// [`config`] plus `extra` TOML at the end (e.g. a `[diagnoses]` section).
 fn config_with(fake: &FakeDiscord, data_dir: &std::path::Path, extra: &str) -> Config {
-    let text = format!(
+    Config::parse(&config_text(fake, data_dir, extra), "test config").expect("test config is valid")
+}
+
+/// The TOML of [`config_with`], for tests that run the `casebot` binary on a config file.
+fn config_text(fake: &FakeDiscord, data_dir: &std::path::Path, extra: &str) -> String {
+    format!(
         r#"
 lang = "en"
 [discord]
@@ -63,8 +68,7 @@ timeout_secs = 40
         base = fake.base_url(),
         role = crate::fake_discord::ENGINEER_ROLE,
         data = data_dir.display(),
-    );
-    Config::parse(&text, "test config").expect("test config is valid")
+    )
 }
 
 /// A running bot and the way to stop it.

@@ -386,10 +386,7 @@ impl FakeDiscord {
         attachments: &[FakeAttachment],
     ) -> u64 {
         let event = self.message_event(channel, user, text, mention, attachments);
-        let id = event["id"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
+        let id = event_id(&event);
         self.dispatch("MESSAGE_CREATE", event);
         id
     }
@@ -509,10 +506,7 @@ impl FakeDiscord {
 
     /// Wait for the suggestions casebot answered the autocomplete interaction `event` with.
     pub async fn suggestions_for(&self, event: &Value) -> Vec<String> {
-        let id: u64 = event["id"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
+        let id = event_id(event);
         self.wait_for(&format!("suggestions for interaction {id}"), |i| {
             i.suggestions.get(&id).cloned()
         })
@@ -581,10 +575,7 @@ impl FakeDiscord {
 
     /// Wait for the modal casebot opened in answer to the interaction `event` (a click).
     pub async fn modal_for(&self, event: &Value) -> Value {
-        let id: u64 = event["id"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
+        let id = event_id(event);
         self.wait_for(&format!("a modal for interaction {id}"), |i| {
             i.modals.get(&id).cloned()
         })
@@ -593,10 +584,7 @@ impl FakeDiscord {
 
     /// Whether casebot answered the interaction `event` with a modal.
     pub fn opened_modal(&self, event: &Value) -> bool {
-        let id: u64 = event["id"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
+        let id = event_id(event);
         self.shared.lock().modals.contains_key(&id)
     }
 
@@ -887,6 +875,14 @@ impl FakeDiscord {
         inner.next_id += 10;
         inner.next_id
     }
+}
+
+/// The id of a MESSAGE_CREATE or INTERACTION_CREATE payload (0 when it has none).
+fn event_id(event: &Value) -> u64 {
+    event["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
 }
 
 fn user_json(id: u64, name: &str, bot: bool) -> Value {

@@ -331,13 +331,26 @@ fn cases_cli_uses_the_configured_data_dir() {
     assert!(!work.path().join("casebot-data").exists());
 }
 
-/// A closed case with one device and one stored bundle; (id, bundle sha256).
-fn closed_case_with_bundle(store: &SledStore, content: &[u8]) -> (CaseId, String) {
+/// The close summary of [`closed_case_with_bundle`].
+pub(crate) const CLOSED_SUMMARY: &str = "**Problem definition** KB5034763 rolls back";
+
+/// A case closed at `closed_at` (seconds) with one device and one stored bundle; (id, bundle).
+pub(crate) fn closed_case_with_bundle(
+    store: &SledStore,
+    content: &[u8],
+    closed_at: u64,
+) -> (CaseId, store::StoredBundle) {
     let id = store.new_case_id().expect("id");
     let stored = store.put_bundle(&mut &content[..]).expect("put");
     let mut case = sample(id.clone());
     case.status = store::CaseStatus::Closed;
-    case.summary = Some("**Problem definition** KB5034763 rolls back".into());
+    case.summary = Some(CLOSED_SUMMARY.into());
+    case.timeline.push(store::TimelineEntry {
+        at: closed_at,
+        author: "eve".into(),
+        kind: "close".into(),
+        text: String::new(),
+    });
     case.devices.insert(
         "pc1".into(),
         store::DeviceRecord {
@@ -347,14 +360,14 @@ fn closed_case_with_bundle(store: &SledStore, content: &[u8]) -> (CaseId, String
                 sha256: stored.sha256.clone(),
                 name: "pc1.zip".into(),
                 bytes: stored.bytes,
-                added_at: 1,
+                added_at: closed_at,
             }],
             diagnosis: None,
             verification: None,
         },
     );
     store.create(case, None).expect("create");
-    (id, stored.sha256)
+    (id, stored)
 }
 
 #[test]
@@ -363,10 +376,11 @@ fn cases_purge_deletes_the_files_and_keeps_the_summary_unless_told() {
     let data = work.path().join("casebot-data");
     let ((kept, kept_sha), (gone, gone_sha)) = {
         let store = SledStore::open(&data).expect("open");
-        (
-            closed_case_with_bundle(&store, b"logs of pc1"),
-            closed_case_with_bundle(&store, b"logs of pc2"),
-        )
+        let closed = |content: &[u8]| {
+            let (id, stored) = closed_case_with_bundle(&store, content, 1);
+            (id, stored.sha256)
+        };
+        (closed(b"logs of pc1"), closed(b"logs of pc2"))
     };
     let out = cli(&["cases", "purge", kept.as_str()], work.path());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -387,10 +401,7 @@ fn cases_purge_deletes_the_files_and_keeps_the_summary_unless_told() {
     let store = SledStore::open(&data).expect("open");
     let case = store.get(&kept).expect("get").expect("the summary is kept");
     assert!(case.devices.is_empty());
-    assert_eq!(
-        case.summary.as_deref(),
-        Some("**Problem definition** KB5034763 rolls back")
-    );
+    assert_eq!(case.summary.as_deref(), Some(CLOSED_SUMMARY));
     assert_eq!(store.get(&gone).expect("get"), None);
     for sha in [&kept_sha, &gone_sha] {
         assert_eq!(store.bundle_path(sha).expect("path"), None);

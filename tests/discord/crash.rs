@@ -19,24 +19,7 @@ struct Serve {
 
 impl Serve {
     fn new(fake: &FakeDiscord, dir: &Path) -> Serve {
-        let text = format!(
-            r#"lang = "en"
-[discord]
-api_base_url = "{base}"
-allowed_guilds = [{GUILD}]
-allowed_channels = [{SUPPORT}]
-engineer_roles = ["{role}"]
-summary_channel = {SUMMARIES}
-[store]
-data_dir = "{data}"
-[download]
-allowed_hosts = ["127.0.0.1"]
-max_bytes = 1048576
-"#,
-            base = fake.base_url(),
-            role = crate::fake_discord::ENGINEER_ROLE,
-            data = dir.join("data").display(),
-        );
+        let text = config_text(fake, &dir.join("data"), "");
         std::fs::write(dir.join("casebot.toml"), text).expect("write config");
         Serve {
             dir: dir.to_path_buf(),

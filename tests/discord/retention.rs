@@ -13,34 +13,9 @@ fn closed_case(store: &store::SledStore, content: &[u8], days_ago: u64) -> std::
         .duration_since(UNIX_EPOCH)
         .expect("clock")
         .as_secs();
-    let closed = now - days_ago * 24 * 3600;
-    let stored = store.put_bundle(&mut &content[..]).expect("put");
-    let mut case = crate::store::sample(store.new_case_id().expect("id"));
-    case.status = store::CaseStatus::Closed;
-    case.summary = Some("summary".into());
-    case.timeline.push(store::TimelineEntry {
-        at: closed,
-        author: "eve".into(),
-        kind: "close".into(),
-        text: String::new(),
-    });
-    case.devices.insert(
-        "pc1".into(),
-        store::DeviceRecord {
-            name: "pc1".into(),
-            status: store::DeviceStatus::Fixed,
-            bundles: vec![store::BundleRef {
-                sha256: stored.sha256.clone(),
-                name: "pc1.zip".into(),
-                bytes: stored.bytes,
-                added_at: closed,
-            }],
-            diagnosis: None,
-            verification: None,
-        },
-    );
-    store.create(case, None).expect("create");
-    stored.path
+    crate::store::closed_case_with_bundle(store, content, now - days_ago * 24 * 3600)
+        .1
+        .path
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,7 +53,10 @@ async fn serve_deletes_the_bundles_of_cases_closed_longer_ago_than_the_retention
             .filter(|c| c.timeline.iter().any(|e| e.kind == "retention"))
             .collect();
         assert_eq!(swept.len(), 1);
-        assert_eq!(swept[0].summary.as_deref(), Some("summary"));
+        assert_eq!(
+            swept[0].summary.as_deref(),
+            Some(crate::store::CLOSED_SUMMARY)
+        );
     })
     .await;
 }
