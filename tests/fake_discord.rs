@@ -196,16 +196,18 @@ impl Inner {
 
     /// The next sequence number of the session that receives `guild`'s events.
     fn next_seq(&mut self, guild: u64) -> u64 {
-        if self.total_shards > 1 {
-            let seq = self
-                .shard_seq
-                .entry(shard_of(guild, self.total_shards))
-                .or_default();
-            *seq += 1;
-            return *seq;
-        }
-        self.seq += 1;
-        self.seq
+        let shard = (self.total_shards > 1).then(|| shard_of(guild, self.total_shards));
+        self.next_seq_of(shard)
+    }
+
+    /// The next sequence number of shard `shard`'s session, or of the one unsharded session.
+    fn next_seq_of(&mut self, shard: Option<u32>) -> u64 {
+        let seq = match shard {
+            Some(id) => self.shard_seq.entry(id).or_default(),
+            None => &mut self.seq,
+        };
+        *seq += 1;
+        *seq
     }
 
     /// Where a dispatch for `guild` goes: its shard's connection, else the one connection.

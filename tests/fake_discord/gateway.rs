@@ -108,18 +108,7 @@ fn on_client_op(
             } else {
                 None
             };
-            let next = |inner: &mut super::Inner| match session_shard {
-                Some(id) => {
-                    let n = inner.shard_seq.entry(id).or_default();
-                    *n += 1;
-                    *n
-                }
-                None => {
-                    inner.seq += 1;
-                    inner.seq
-                }
-            };
-            let ready = json!({"op": 0, "s": next(&mut inner), "t": "READY", "d": {
+            let ready = json!({"op": 0, "s": inner.next_seq_of(session_shard), "t": "READY", "d": {
                 "v": 10, "user": user_json(BOT_USER, "casebot", true),
                 "guilds": guilds.iter().map(|g| json!({"id": g.to_string(), "unavailable": true})).collect::<Vec<_>>(),
                 "session_id": session, "resume_gateway_url": ws_url,
@@ -128,7 +117,7 @@ fn on_client_op(
             inner.conn = Some((conn_id, tx.clone()));
             let mut out = vec![ready.to_string()];
             for g in guilds {
-                let create = json!({"op": 0, "s": next(&mut inner), "t": "GUILD_CREATE",
+                let create = json!({"op": 0, "s": inner.next_seq_of(session_shard), "t": "GUILD_CREATE",
                                     "d": guild_json(&inner, g)});
                 out.push(create.to_string());
             }
