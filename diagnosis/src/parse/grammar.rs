@@ -179,6 +179,39 @@ fn prefixed(line: &str) -> Option<LogKind> {
     }
 }
 
+/// How CBS and CSI messages begin once their timestamp, level and component are cut off: the
+/// servicing stack's subsystem tags (`Exec:`, `Shtd:` …) and the wording of its failure and
+/// verdict lines (docs/windows-servicing.md §A.1, §A.2).
+const CBS_MESSAGE_STARTS: [&str; 27] = [
+    "Exec:",
+    "Startup:",
+    "Shtd:",
+    "Appl:",
+    "Plan:",
+    "Perf:",
+    "Session:",
+    "Doqe:",
+    "Mnfst:",
+    "Pkgmgr:",
+    "WER:",
+    "Failed to ",
+    "Failed uninstalling ",
+    "Failed while processing ",
+    "Failed execution of queue item",
+    "Store corruption",
+    "Mark store corruption",
+    "Attempting to mark store corrupt",
+    "Pending transaction content",
+    "Rolling back KTM",
+    "RegisterTask failed",
+    "Reporting package change completion",
+    "Setting ExecuteState key",
+    "Setting original failure status",
+    "Finished running all AIs",
+    "==Error Summary",
+    "Progress: UI message",
+];
+
 /// A CBS/CSI/DISM message without its prefix: the grammar, and whether the line starts like a
 /// message (`Exec:`, `(F)`, a CSI sequence number) rather than carrying notation mid-sentence.
 fn bare(line: &str) -> Option<(LogKind, bool)> {
@@ -196,16 +229,7 @@ fn bare(line: &str) -> Option<(LogKind, bool)> {
         && matches!(t.as_bytes()[8], b' ' | b'@');
     let strong = csi_seq
         || t.starts_with("(F)")
-        || t.starts_with("Exec:")
-        || t.starts_with("Startup:")
-        || t.starts_with("Appl:")
-        || t.starts_with("Doqe:")
-        || t.starts_with("WER:")
-        || t.starts_with("Failed to ")
-        || t.starts_with("Store corruption")
-        || t.starts_with("Mark store corruption")
-        || t.starts_with("Failed execution of queue item")
-        || t.starts_with("==Error Summary")
+        || CBS_MESSAGE_STARTS.iter().any(|s| t.starts_with(s))
         // mofcomp output that advanced installers write into CBS.log
         || (t.contains(".mof") && t.contains("error SYNTAX"));
     let weak = t.contains("[HRESULT = ")
@@ -233,7 +257,9 @@ pub(crate) fn configmgr(line: &str) -> bool {
 
 /// Windows Update messages of the ConfigMgr client and the update agent as a log viewer shows
 /// them, the message column alone (what people copy out of CMTrace): line starts.
-const WU_MESSAGE_STARTS: [&str; 13] = [
+const WU_MESSAGE_STARTS: [&str; 15] = [
+    "FATAL: CBS called Error",
+    "FATAL: UH: ",
     "OnSearchComplete - ",
     "Scan failed with error",
     "Failed to download updates to the WUAgent datastore",
