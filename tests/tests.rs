@@ -8,6 +8,7 @@ mod diagnose;
 mod discord;
 mod fake_discord;
 mod pg;
+mod redaction;
 mod store;
 mod stored_case;
 mod util;

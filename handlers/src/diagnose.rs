@@ -157,6 +157,9 @@ pub(crate) async fn run_engine(
         joined.map_err(|e| HandlerError::Internal(format!("diagnosis task failed: {e}")))?;
     let mut d = result.map_err(|e| unreadable(&progress.name, &e))?;
     fill_updates(&mut d, problem);
+    // Log lines may carry passwords and keys: nothing quoted from a bundle is kept or shown
+    // unmasked (docs/ARCHITECTURE.md, "Where each concern lives": secrets redaction).
+    crate::redact::redact_diagnosis(&mut d);
     Ok(d)
 }
 

@@ -1,6 +1,7 @@
 //! The terminal report of a [`DiagnosisView`] (`casebot diagnose`
 //! without `--json`), in zh or en: root cause, confidence, decoded codes, evidence `file:line`, numbered steps with commands,
-//! then alternatives, what is missing, and unexplained failures. Its labels come from the
+//! then alternatives, what is missing, and unexplained failures (log lines with secrets masked;
+//! the `--json` document keeps them as read). Its labels come from the
 //! catalogue, shared with the chat replies and summaries.
 
 use std::fmt::Write as _;
@@ -9,6 +10,11 @@ use diagnosis::report::Lang;
 
 use super::msg;
 use super::view::{DiagnosisView, FindingView};
+
+/// A quoted log line with its secrets masked, as in chat: the report is often pasted on.
+fn masked(text: &str) -> String {
+    crate::redact::redact(text).text
+}
 
 /// Labels in one language.
 struct Labels {
@@ -128,7 +134,7 @@ fn finding(out: &mut String, n: usize, f: &FindingView<'_>, l: &Labels) {
     if !f.evidence.is_empty() {
         let _ = writeln!(out, "  {}:", l.evidence);
         for e in f.evidence {
-            let _ = writeln!(out, "    {}:{}  {}", e.file, e.line, e.text);
+            let _ = writeln!(out, "    {}:{}  {}", e.file, e.line, masked(&e.text));
         }
     }
     if !f.steps.is_empty() {
@@ -158,7 +164,7 @@ fn alternatives(out: &mut String, d: &DiagnosisView<'_>, l: &Labels) {
             let _ = writeln!(out, "    {}: {c}", l.confirm);
         }
         for e in f.evidence.iter().take(3) {
-            let _ = writeln!(out, "    {}:{}  {}", e.file, e.line, e.text);
+            let _ = writeln!(out, "    {}:{}  {}", e.file, e.line, masked(&e.text));
         }
     }
 }
@@ -180,7 +186,14 @@ fn unexplained(out: &mut String, d: &DiagnosisView<'_>, l: &Labels) {
     }
     let _ = writeln!(out, "\n{} ({}):", l.unexplained, d.unexplained.len());
     for u in d.unexplained {
-        let _ = writeln!(out, "  {}:{} ×{}  {}", u.file, u.line, u.count, u.text);
+        let _ = writeln!(
+            out,
+            "  {}:{} ×{}  {}",
+            u.file,
+            u.line,
+            u.count,
+            masked(&u.text)
+        );
     }
 }
 
