@@ -38,6 +38,9 @@ pub(crate) const CODE_PATTERN: &str = concat!(
     // setup migration: `Error READ, 0x00000570 while gathering/applying object`,
     // `MIG Error 1392 while gathering object` (Win32 errors)
     r"|(?-i:(?:^|[^A-Za-z0-9_])Error\s+(?:[A-Z]+,\s*0x(?P<mig>0000[0-9a-fA-F]{4})|(?P<migd>[0-9]{1,5}))\s+while\s)",
+    // Windows Error Reporting `WindowsUpdateFailure*` buckets: the HRESULT is parameter P2,
+    // without `0x` (`P2: 8024402c`)
+    r"|(?m:^[ \t]*P2:[ \t]*(?P<wer>[89a-f][0-9a-f]{7})[ \t]*\r?$)",
     // DISM console: a line `Error: 14098` (Win32 number alone on the line)
     r"|(?m:^[ \t]*Error:[ \t]*(?P<dism>[0-9]{1,5})[ \t]*\r?$)",
     // CSI failure records: `(F) 80070002 [Warning,Facility=FACILITY_NTWIN32,Code=…]`
@@ -119,7 +122,10 @@ fn decode_captures(caps: &Captures<'_>) -> Option<u32> {
     if let Some(m) = group(caps, "dec") {
         return signed_decimal(m);
     }
-    if let Some(m) = group(caps, "gen").or_else(|| group(caps, "wuf")) {
+    if let Some(m) = group(caps, "gen")
+        .or_else(|| group(caps, "wuf"))
+        .or_else(|| group(caps, "wer"))
+    {
         return u32::from_str_radix(m, 16).ok();
     }
     if let Some(m) = group(caps, "sym") {
@@ -280,6 +286,21 @@ mod tests {
             one("Error in operation: (null) (CBS HRESULT=0x800f081e) - CCbsConUIHandler::Error"),
             vec![0x800f081e]
         );
+    }
+
+    #[test]
+    fn wer_problem_signature_p2() {
+        assert_eq!(
+            one(
+                "Event Name: WindowsUpdateFailure3\nP1: 10.0.17763.1\nP2: 8024401c\nP3: 00000000-0000-0000-0000-000000000000\nP4: Scan"
+            ),
+            vec![0x8024401c]
+        );
+        // Other parameters and other buckets' versions are not codes.
+        assert!(
+            one("P1: 10.0.17763.1\nP3: 80000000-0000-0000-0000-000000000000\nP7: 0").is_empty()
+        );
+        assert!(one("P2: 10.0.17763.1").is_empty());
     }
 
     #[test]
