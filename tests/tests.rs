@@ -6,6 +6,7 @@ mod collect;
 mod console;
 mod diagnose;
 mod discord;
+mod disk;
 mod fake_discord;
 mod pg;
 mod redaction;

@@ -117,6 +117,9 @@ pub struct RawLimits {
     pub max_unpacked_bytes: Option<u64>,
     /// Temp disk one bundle may write while unpacking, every byte counted (default 800 MiB).
     pub max_disk_bytes: Option<u64>,
+    /// Temp disk all diagnoses running at the same time may write together; each bundle's
+    /// budget is its share of it (default 1600 MiB).
+    pub max_total_disk_bytes: Option<u64>,
     /// Total files across all archives (default 10000).
     pub max_entries: Option<usize>,
     /// Archive nesting depth; a zip in a zip is 2 (default 4).
@@ -305,6 +308,15 @@ impl Config {
         };
         let discord = validate_discord(raw.discord, &mut problems);
         let download = validate_download(raw.download, &mut problems);
+        let max_total_disk_bytes = raw
+            .limits
+            .max_total_disk_bytes
+            .unwrap_or(handlers::disk::DEFAULT_MAX_TOTAL_DISK_BYTES);
+        if max_total_disk_bytes < 1 << 20 {
+            problems.push(format!(
+                "limits.max_total_disk_bytes = {max_total_disk_bytes}: must be at least 1048576 (1 MiB)"
+            ));
+        }
         let limits = validate_limits(raw.limits, &mut problems);
         let rate = validate_rate(raw.rate, &mut problems);
         let max_concurrent = raw.diagnoses.max_concurrent.unwrap_or(2);
@@ -336,6 +348,7 @@ impl Config {
                 download,
                 limits,
                 max_concurrent_diagnoses: max_concurrent,
+                max_total_disk_bytes,
                 rate,
                 progress_after,
                 progress_every: Duration::from_millis(progress_every),

@@ -38,6 +38,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
         &[
             "max_unpacked_bytes",
             "max_disk_bytes",
+            "max_total_disk_bytes",
             "max_entries",
             "max_depth",
             "max_ratio",

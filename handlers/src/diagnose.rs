@@ -105,11 +105,22 @@ pub(crate) async fn run_engine(
         .acquire_owned()
         .await
         .map_err(|e| HandlerError::Internal(format!("diagnosis pool closed: {e}")))?;
-    let (engine, rules, limits) = (
+    let (engine, rules, mut limits) = (
         ctx.engine.clone(),
         ctx.rule_set(),
         ctx.config.limits.clone(),
     );
+    // The bundle's temp disk budget is its share of the pool (docs/ARCHITECTURE.md, "Where
+    // each concern lives": temp disk); a file that unpacks nothing takes none.
+    let want = if crate::disk::may_unpack(path) {
+        limits.max_disk_bytes
+    } else {
+        0
+    };
+    let grant = ctx.disk.grant(want).await;
+    let granted = grant.bytes.min(want);
+    limits.max_disk_bytes = granted;
+    let pool_limited = granted < want;
     let (stored, name) = (path.to_path_buf(), progress.name.clone());
     // The engine notes how far it is; this task shows it at its own pace.
     let latest = Arc::new(Mutex::new(None::<diagnosis::Progress>));
@@ -118,6 +129,7 @@ pub(crate) async fn run_engine(
     // with, so kind detection and evidence paths (`CBS.log:14`) use the name people know.
     let mut task = tokio::task::spawn_blocking(move || {
         let _permit = permit;
+        let _grant = grant;
         let observer = |p: &diagnosis::Progress| {
             if let Ok(mut slot) = noted.lock() {
                 *slot = Some(p.clone());
@@ -155,7 +167,19 @@ pub(crate) async fn run_engine(
     };
     let result =
         joined.map_err(|e| HandlerError::Internal(format!("diagnosis task failed: {e}")))?;
-    let mut d = result.map_err(|e| unreadable(&progress.name, &e))?;
+    let total = ctx.disk.total();
+    let mut d = result.map_err(|e| {
+        let mut user = unreadable(&progress.name, &e);
+        if let (true, UserError::Unreadable { reason, .. }) = (pool_limited, &mut user) {
+            crate::disk::name_pool_limit(reason, granted, total);
+        }
+        user
+    })?;
+    if pool_limited {
+        for s in &mut d.bundle.skipped {
+            crate::disk::name_pool_limit(&mut s.reason, granted, total);
+        }
+    }
     fill_updates(&mut d, problem);
     // Log lines may carry passwords and keys: nothing quoted from a bundle is kept or shown
     // unmasked (docs/ARCHITECTURE.md, "Where each concern lives": secrets redaction).

@@ -16,6 +16,7 @@
 //!   and export).
 //! - [`download`]: attachment fetching with host allowlist, size caps and timeout.
 //! - [`rate`]: rate limits and quotas, checked by `dispatch` before a command runs.
+//! - [`disk`]: the temp disk shared by running diagnoses, and the process's temp directory.
 //! - [`retention`]: deleting the files of long-closed cases, and purging a case on request.
 //!
 //! Feature modules push [`Outgoing`] items into an [`Outbox`] instead of returning one reply, so
@@ -27,6 +28,7 @@ pub mod collect;
 pub mod command;
 mod complete;
 mod diagnose;
+pub mod disk;
 mod dispatch;
 pub mod download;
 mod error;
@@ -269,6 +271,8 @@ pub struct HandlersConfig {
     pub limits: Limits,
     /// Concurrent diagnoses.
     pub max_concurrent_diagnoses: usize,
+    /// Temp disk all running diagnoses together may write (`limits.max_total_disk_bytes`).
+    pub max_total_disk_bytes: u64,
     /// Rate limits and quotas.
     pub rate: RateConfig,
     /// A diagnosis running longer than this shows its progress in its status message.
@@ -284,6 +288,7 @@ impl Default for HandlersConfig {
             download: DownloadConfig::default(),
             limits: Limits::default(),
             max_concurrent_diagnoses: 2,
+            max_total_disk_bytes: disk::DEFAULT_MAX_TOTAL_DISK_BYTES,
             rate: RateConfig::default(),
             progress_after: std::time::Duration::from_secs(2),
             progress_every: std::time::Duration::from_secs(2),
@@ -316,6 +321,8 @@ pub struct Context {
     pub config: Arc<HandlersConfig>,
     /// Bounds concurrent diagnoses.
     pub diagnoses: Arc<tokio::sync::Semaphore>,
+    /// Temp disk shared by the running diagnoses (`config.max_total_disk_bytes`).
+    pub disk: Arc<disk::DiskPool>,
     /// Rate limits and quotas (`config.rate`).
     pub rate: Arc<RateLimiter>,
     /// HTTP client for attachments.
@@ -344,6 +351,7 @@ impl Context {
         config: HandlersConfig,
     ) -> Context {
         let permits = config.max_concurrent_diagnoses.max(1);
+        let disk = Arc::new(disk::DiskPool::new(config.max_total_disk_bytes));
         let rate = Arc::new(RateLimiter::new(config.rate.clone()));
         let (progress_after, progress_every) = (config.progress_after, config.progress_every);
         Context {
@@ -353,6 +361,7 @@ impl Context {
             http: download::client(&config.download),
             config: Arc::new(config),
             diagnoses: Arc::new(tokio::sync::Semaphore::new(permits)),
+            disk,
             engine: Arc::new(diagnosis::diagnose_observed),
             user_langs: Arc::new(Mutex::new(HashMap::new())),
             pending_pastes: Arc::new(PendingPastes::default()),
