@@ -6,7 +6,8 @@
 //! buttons under diagnoses (component interactions), `collect` the log collector, `progress` the
 //! live progress of a long diagnosis, `pastes` log lines pasted or attached as text, `serve`
 //! startup failures and shutdown, `crash` the real process killed between a change and its reply,
-//! `limits` rate limits and quotas, `retention` deleting the files of long-closed cases.
+//! `limits` rate limits and quotas, `retention` deleting the files of long-closed cases,
+//! `permissions` what customers and engineers see across servers and cases.
 
 mod buttons;
 mod cases;
@@ -16,6 +17,7 @@ mod crash;
 mod gateway;
 mod limits;
 mod pastes;
+mod permissions;
 mod progress;
 mod retention;
 mod serve;

@@ -467,6 +467,8 @@ pub(crate) fn sample(id: CaseId) -> store::Case {
         problem: "p".into(),
         lang: Default::default(),
         opener: "o".into(),
+        opener_id: None,
+        guild_id: None,
         channel_id: None,
         thread_id: None,
         status: store::CaseStatus::Open,

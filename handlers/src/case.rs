@@ -94,14 +94,15 @@ pub fn status(req: &Req<'_>) -> Result<(), HandlerError> {
     Ok(())
 }
 
-/// `cases`: newest first; customers see only the cases they opened.
+/// `cases`: newest first, of this Discord server only; customers see only the cases they
+/// opened (see `Req::may_see`).
 pub fn cases(req: &Req<'_>) -> Result<(), HandlerError> {
     let lang = req.lang();
     let all = req.ctx.store.list()?;
     let mine: Vec<&Case> = all
         .iter()
         .rev()
-        .filter(|c| req.engineer() || c.opener == req.msg.author.name)
+        .filter(|c| req.may_see(c))
         .take(20)
         .collect();
     if mine.is_empty() {
@@ -125,9 +126,13 @@ pub fn cases(req: &Req<'_>) -> Result<(), HandlerError> {
     Ok(())
 }
 
-/// `case <id>`: switch the console to another case.
+/// `case <id>`: switch the console to another case. A case the sender may not see is
+/// answered like one that does not exist, so ids cannot be probed.
 pub fn switch(req: &Req<'_>, id: &CaseId) -> Result<(), HandlerError> {
     let case = request::load(req.ctx, id)?;
+    if !req.may_see(&case) {
+        return Err(UserError::NoSuchCase(id.to_string()).into());
+    }
     req.send(Outgoing::SwitchCase(case.id.clone()));
     req.say(&status_text(
         &case,

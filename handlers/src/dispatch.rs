@@ -77,6 +77,14 @@ pub(crate) async fn handle(ctx: &Context, mut msg: Incoming, out: &Outbox) -> an
     if !skipped.is_empty() {
         req.say(&crate::rate::skipped_text(&req, &skipped));
     }
+    // A case named by a button that the sender may not act on is answered like one that does
+    // not exist (a forged custom id must not reach another server's or channel's case).
+    if let (Some(case), true) = (&req.case, msg.case_hint.is_some())
+        && !req.may_act(case)
+    {
+        req.say_private(&UserError::NoSuchCase(case.id.to_string()).message(lang));
+        return Ok(());
+    }
     tracing::debug!(?cmd, message_id = %msg.message_id, "command");
     match run(&req, cmd).await {
         Ok(()) => {}

@@ -42,6 +42,8 @@ pub fn new_case(id: CaseId, title: &str, lang: Lang, channel_id: u64, at: Stamp<
         problem: title.to_string(),
         lang,
         opener: at.author.to_string(),
+        opener_id: None,
+        guild_id: None,
         channel_id: Some(channel_id),
         thread_id: None,
         status: CaseStatus::Open,
@@ -317,6 +319,7 @@ pub fn split(
         at,
     );
     new.channel_id = case.channel_id;
+    new.guild_id = case.guild_id;
     new.problem = format!("{title} (split from {})", case.id);
     new.status = CaseStatus::AwaitingLogs;
     for key in &keys {

@@ -137,6 +137,8 @@ fn create(req: &Req<'_>, title: &str, lang: Lang) -> Result<Case, HandlerError> 
         req.msg.channel_id,
         stamp,
     );
+    case.opener_id = Some(req.msg.author.id.clone());
+    case.guild_id = req.msg.guild_id;
     lifecycle::request_logs(&mut case, stamp);
     match ctx.store.create(case, Some(&key))? {
         Applied::Done(case) => {

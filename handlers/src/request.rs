@@ -72,6 +72,40 @@ impl Req<'_> {
         }
     }
 
+    /// Whether the sender may see `case` listed or switch to it (docs/ARCHITECTURE.md,
+    /// "Cases"): never a case of another Discord server; a customer only the cases they opened
+    /// and the case of the thread they write in (which Discord already shows them).
+    pub fn may_see(&self, case: &Case) -> bool {
+        let opened = match &case.opener_id {
+            Some(id) => *id == self.msg.author.id,
+            None => case.opener == self.msg.author.name,
+        };
+        self.same_server(case)
+            && (self.engineer() || opened || case.thread_id == Some(self.msg.channel_id))
+    }
+
+    /// Whether the sender may act on `case` when a button names it: a case of this Discord
+    /// server, in the channel or thread the click came from (for customers). In the console,
+    /// whose current case the operator chose, always.
+    pub fn may_act(&self, case: &Case) -> bool {
+        let here = case.thread_id == Some(self.msg.channel_id)
+            || case.channel_id == Some(self.msg.channel_id);
+        self.msg.guild_id.is_none() || (self.same_server(case) && (self.engineer() || here))
+    }
+
+    /// `case` belongs to the server the message came from. Outside a server (the console) any
+    /// case does. A case stored before servers were kept belongs where it was opened.
+    fn same_server(&self, case: &Case) -> bool {
+        let msg = self.msg;
+        match (msg.guild_id, case.guild_id) {
+            (None, _) => true,
+            (Some(asked), Some(opened)) => asked == opened,
+            (Some(_), None) => {
+                case.thread_id == Some(msg.channel_id) || case.channel_id == Some(msg.channel_id)
+            }
+        }
+    }
+
     /// The case, or the "no case here" error.
     pub fn case_id(&self) -> Result<CaseId, UserError> {
         self.case_id.clone().ok_or(UserError::NoCase)

@@ -189,6 +189,8 @@ mod tests {
             problem: "KB5034763 fails on pc1 with 0x800f0922".into(),
             lang: diagnosis::Lang::En,
             opener: "ann".into(),
+            opener_id: None,
+            guild_id: None,
             channel_id: Some(1),
             thread_id: None,
             status: if closed.is_some() {

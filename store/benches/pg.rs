@@ -66,6 +66,8 @@ fn create_cases(store: &PgStore, n: usize) -> Vec<CaseId> {
                 problem: "0x800f0922 after reboot".into(),
                 lang: Default::default(),
                 opener: "alice".into(),
+                opener_id: None,
+                guild_id: None,
                 channel_id: Some(1),
                 thread_id: Some(1_000_000 + i as u64),
                 status: CaseStatus::Open,

@@ -181,6 +181,8 @@ fn diagnosed(id: CaseId, i: usize, at: u64) -> Case {
         problem: "The February update rolls back after reboot".into(),
         lang: diagnosis::Lang::En,
         opener: "customer".into(),
+        opener_id: None,
+        guild_id: None,
         channel_id: Some(1),
         thread_id: None,
         status: CaseStatus::Diagnosed,

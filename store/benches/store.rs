@@ -179,6 +179,8 @@ fn realistic_case(id: CaseId) -> Case {
             .into(),
         lang: diagnosis::Lang::En,
         opener: "customer-1234".into(),
+        opener_id: None,
+        guild_id: None,
         channel_id: Some(1_100_000_000_000_000_000),
         thread_id: None,
         status: CaseStatus::AwaitingLogs,

@@ -146,6 +146,14 @@ pub struct Case {
     pub lang: diagnosis::Lang,
     /// Who opened it.
     pub opener: String,
+    /// The opener's chat user id (display names are not unique); `None` for cases stored
+    /// before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opener_id: Option<String>,
+    /// The Discord server (guild) the case was opened in; `None` outside one (the console) and
+    /// for cases stored before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guild_id: Option<u64>,
     /// Channel the case was opened in.
     pub channel_id: Option<u64>,
     /// Thread bound to the case.

@@ -92,6 +92,8 @@ fn new_case(store: &SledStore, mid: &str) -> Option<store::CaseId> {
         problem: "writes until killed".into(),
         lang: Default::default(),
         opener: "crash-writer".into(),
+        opener_id: None,
+        guild_id: None,
         channel_id: None,
         thread_id: None,
         status: CaseStatus::Open,

@@ -109,6 +109,8 @@ fn case(i: usize, samples: &[Diagnosis]) -> Case {
         problem: "KB5034763 installs, reboots and rolls back".into(),
         lang: Lang::Zh,
         opener: "li.wei".into(),
+        opener_id: None,
+        guild_id: None,
         channel_id: None,
         thread_id: None,
         status: if closed {

@@ -17,6 +17,8 @@ pub(crate) fn sample_case(id: CaseId, created_at: u64, thread: Option<u64>) -> C
         problem: "Monthly update rolls back on three laptops".into(),
         lang: diagnosis::Lang::En,
         opener: "alice".into(),
+        opener_id: None,
+        guild_id: None,
         channel_id: Some(10),
         thread_id: thread,
         status: CaseStatus::Open,
