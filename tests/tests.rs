@@ -11,6 +11,7 @@ mod fake_discord;
 mod pg;
 mod redaction;
 mod store;
+mod store_faults;
 mod stored_case;
 mod util;
 mod web;

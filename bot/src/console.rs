@@ -340,7 +340,13 @@ impl Session {
             self.show(o)?;
         }
         match work.await {
-            Ok(Ok(())) => handlers::delivered(&self.ctx, &message_id)?,
+            // A store that cannot be written any more still answers what only reads; the
+            // replies said so where it mattered.
+            Ok(Ok(())) => {
+                if let Err(e) = handlers::delivered(&self.ctx, &message_id) {
+                    eprintln!("casebot: cannot record the message as answered: {e:#}");
+                }
+            }
             Ok(Err(e)) => eprintln!("casebot: {e:#}"),
             Err(e) => eprintln!("casebot: handler task failed: {e}"),
         }

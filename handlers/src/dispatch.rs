@@ -2,7 +2,7 @@
 //! redact, parse, resolve the case and the reader's language, call the feature module, and turn
 //! user errors into replies.
 
-use store::CaseId;
+use store::{CaseId, StoreError};
 
 use crate::command::{self, Command};
 use crate::error::{HandlerError, UserError};
@@ -89,6 +89,21 @@ pub(crate) async fn handle(ctx: &Context, mut msg: Incoming, out: &Outbox) -> an
     match run(&req, cmd).await {
         Ok(()) => {}
         Err(HandlerError::User(e)) => req.say_private(&e.message(req.view.lang)),
+        // The disk is full or the store became read-only: say so, and keep answering what only
+        // reads (sled refuses every write after the first failure, until a restart).
+        Err(HandlerError::Store(StoreError::CannotWrite { reason, detail })) => {
+            tracing::error!("cannot save: {reason} ({detail})");
+            let case = req
+                .case_id
+                .as_ref()
+                .map(CaseId::to_string)
+                .unwrap_or_default();
+            req.say(&fmt(
+                lang,
+                "dispatch.cannot_save",
+                &[("case", &for_case(&case)), ("reason", &reason)],
+            ));
+        }
         Err(e) => {
             let case = req
                 .case_id

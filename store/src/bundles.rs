@@ -169,5 +169,6 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 }
 
 fn io(path: &Path, e: std::io::Error) -> StoreError {
-    StoreError::Io(format!("{}: {e}", path.display()))
+    StoreError::cannot_write(&e)
+        .unwrap_or_else(|| StoreError::Io(format!("{}: {e}", path.display())))
 }

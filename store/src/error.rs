@@ -88,7 +88,37 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// A write failed because the disk is full or the store may no longer be written (a
+    /// read-only file system, changed permissions). Nothing of the failed write is kept and
+    /// what was stored before is intact; reads still work.
+    #[error("the store cannot save changes: {reason} ({detail})")]
+    CannotWrite {
+        /// Why, in words for users (`the disk is full`, …).
+        reason: String,
+        /// The operating system's error, for the log.
+        detail: String,
+    },
     /// Other I/O or database failure.
     #[error("store I/O: {0}")]
     Io(String),
+}
+
+impl StoreError {
+    /// [`StoreError::CannotWrite`] for a write the file system refused (full, read-only, not
+    /// permitted, over a file size limit), else `None`. Once sled has seen one it refuses every
+    /// later write until the process restarts, and keeps reading.
+    pub(crate) fn cannot_write(io: &std::io::Error) -> Option<StoreError> {
+        use std::io::ErrorKind as K;
+        let reason = match io.kind() {
+            K::StorageFull | K::QuotaExceeded => "the disk is full",
+            K::FileTooLarge => "a store file may not grow any further (file size limit)",
+            K::ReadOnlyFilesystem => "the file system is read-only",
+            K::PermissionDenied => "the store directory is not writable (permission denied)",
+            _ => return None,
+        };
+        Some(StoreError::CannotWrite {
+            reason: reason.to_string(),
+            detail: io.to_string(),
+        })
+    }
 }

@@ -343,7 +343,12 @@ fn open_error(path: &Path, e: sled::Error) -> StoreError {
 }
 
 fn db_err(e: sled::Error) -> StoreError {
-    StoreError::Io(e.to_string())
+    match &e {
+        sled::Error::Io(io) => {
+            StoreError::cannot_write(io).unwrap_or_else(|| StoreError::Io(e.to_string()))
+        }
+        _ => StoreError::Io(e.to_string()),
+    }
 }
 
 fn tx_err(e: TransactionError<StoreError>) -> StoreError {

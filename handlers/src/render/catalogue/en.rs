@@ -44,6 +44,7 @@ pub(super) static MESSAGES: &[(&str, &str)] = &[
     ("diagnose.received_upload", "Received `{name}` ({kb} KB). Diagnosing …"),
     ("diagnose.resumed", "Resumed the diagnosis of `{name}` after a restart."),
     ("diagnose.rules_updated", "The diagnosis rules were updated. New conclusion for `{device}`: {after} (was: {before})."),
+    ("dispatch.cannot_save", "⚠️ I cannot save new work right now{case}: {reason}. Nothing of this message was saved, and what was saved before is intact. `status`, `cases`, `explain` and `help` still answer; please tell the operator."),
     ("dispatch.internal_error", "Something went wrong on my side{case}. It has been logged."),
     ("dispatch.message_contained_password_token", "⚠️ Your message contained a password, token or key. I removed it and did not store it. Please change that secret: it was posted in chat."),
     ("dispatch.nothing_understood", "I didn't find a command or an attachment in that. Send `help` for the list of commands."),

@@ -44,6 +44,7 @@ pub(super) static MESSAGES: &[(&str, &str)] = &[
     ("diagnose.received_upload", "已收到 `{name}`（{kb} KB），正在诊断……"),
     ("diagnose.resumed", "重启后继续完成了 `{name}` 的诊断。"),
     ("diagnose.rules_updated", "诊断规则已更新。`{device}` 的新结论：{after}（之前：{before}）。"),
+    ("dispatch.cannot_save", "⚠️ 目前无法保存新的操作{case}：{reason}。本条消息的内容未保存，之前保存的数据完好无损。`status`、`cases`、`explain` 和 `help` 仍可使用；请通知运维人员。"),
     ("dispatch.internal_error", "处理时出现内部错误{case}，已记录日志。"),
     ("dispatch.message_contained_password_token", "⚠️ 您的消息中包含密码、令牌或密钥。我已将其删除，不会保存或复述。该信息已在聊天中公开，请尽快更改。"),
     ("dispatch.nothing_understood", "没有识别到命令或附件。发送 `help` 查看命令列表。"),
