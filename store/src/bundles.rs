@@ -3,6 +3,11 @@
 //! A bundle is streamed to a temporary file in the same directory while it is hashed, fsynced,
 //! then renamed to its hash; the directory is fsynced so the rename survives a crash. Same-directory
 //! rename is atomic, so a reader never sees a half-written bundle under its final name.
+//!
+//! In an encrypted store the file holds the bundle sealed (see `crypt`), still named by the
+//! sha256 of its plain content, so a re-upload is recognised. The engine reads a bundle by its
+//! path, so [`BundleDir::open_plain`] decrypts it into a private temporary file beside it
+//! (removed when the returned [`PlainBundle`] is dropped, and on the next open after a crash).
 
 use std::fs::{self, File};
 use std::io::{Read, Write};
@@ -10,15 +15,20 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::{StoreError, StoredBundle};
+use crate::crypt::{Cipher, plain_len};
+use crate::{PlainBundle, StoreError, StoredBundle};
 
 /// Prefix of in-progress files; left-overs from a crash are removed on open.
 const TEMP_PREFIX: &str = ".incoming-";
+/// Prefix of decrypted copies handed to readers; left-overs from a crash are removed on open.
+const PLAIN_PREFIX: &str = ".plain-";
 
 /// The bundle directory.
 #[derive(Debug, Clone)]
 pub(crate) struct BundleDir {
     dir: PathBuf,
+    /// Seals every bundle written, opens every bundle read (an encrypted store).
+    cipher: Option<Cipher>,
 }
 
 impl BundleDir {
@@ -30,17 +40,23 @@ impl BundleDir {
         })?;
         if let Ok(entries) = fs::read_dir(&dir) {
             for entry in entries.flatten() {
-                if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.starts_with(TEMP_PREFIX) || name.starts_with(PLAIN_PREFIX) {
                     let _ = fs::remove_file(entry.path());
                 }
             }
         }
-        Ok(BundleDir { dir })
+        Ok(BundleDir { dir, cipher: None })
     }
 
     /// A directory created on the first `put`.
     pub fn lazy(dir: PathBuf) -> BundleDir {
-        BundleDir { dir }
+        BundleDir { dir, cipher: None }
+    }
+
+    /// Seal bundles written from now on, and open the ones read, with `cipher`.
+    pub fn seal_with(&mut self, cipher: Cipher) {
+        self.cipher = Some(cipher);
     }
 
     /// Store `data`; recognise content already stored.
@@ -78,23 +94,21 @@ impl BundleDir {
     }
 
     fn write_temp(&self, temp: &Path, data: &mut dyn Read) -> Result<(String, u64), StoreError> {
-        let mut file = File::create(temp).map_err(|e| io(temp, e))?;
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut bytes = 0u64;
-        loop {
-            let n = match data.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(StoreError::Io(format!("reading bundle: {e}"))),
-            };
-            hasher.update(&buf[..n]);
-            file.write_all(&buf[..n]).map_err(|e| io(temp, e))?;
-            bytes += n as u64;
-        }
+        let file = File::create(temp).map_err(|e| io(temp, e))?;
+        let (sha256, bytes, file) = match &self.cipher {
+            Some(cipher) => {
+                let mut sealed = cipher.seal_writer(file).map_err(|e| io(temp, e))?;
+                let (sha256, bytes) = copy_hashed(data, &mut sealed, temp)?;
+                (sha256, bytes, sealed.finish().map_err(|e| io(temp, e))?)
+            }
+            None => {
+                let mut file = file;
+                let (sha256, bytes) = copy_hashed(data, &mut file, temp)?;
+                (sha256, bytes, file)
+            }
+        };
         file.sync_all().map_err(|e| io(temp, e))?;
-        Ok((hex::encode(hasher.finalize()), bytes))
+        Ok((sha256, bytes))
     }
 
     /// Delete a stored bundle; false if it was not there.
@@ -112,7 +126,35 @@ impl BundleDir {
         }
     }
 
-    /// Path of a stored bundle.
+    /// A readable copy of a stored bundle: the file itself in a plain store, a decrypted
+    /// temporary copy (checked against its sha256) in an encrypted one.
+    pub fn open_plain(&self, sha256: &str) -> Result<Option<PlainBundle>, StoreError> {
+        let Some(path) = self.path(sha256)? else {
+            return Ok(None);
+        };
+        let Some(cipher) = &self.cipher else {
+            return Ok(Some(PlainBundle::in_place(path)));
+        };
+        let damaged = |reason: String| StoreError::Codec {
+            what: format!("stored bundle {sha256}"),
+            reason,
+        };
+        let sealed = File::open(&path).map_err(|e| io(&path, e))?;
+        let mut plain = tempfile::Builder::new()
+            .prefix(PLAIN_PREFIX)
+            .tempfile_in(&self.dir)
+            .map_err(|e| io(&self.dir, e))?;
+        let mut reader = cipher
+            .open_reader(sealed)
+            .map_err(|e| damaged(e.to_string()))?;
+        let (actual, _) = copy_hashed(&mut reader, plain.as_file_mut(), &path)?;
+        if actual != sha256.to_ascii_lowercase() {
+            return Err(damaged(format!("its content has sha256 {actual}")));
+        }
+        Ok(Some(PlainBundle::temporary(plain.into_temp_path())))
+    }
+
+    /// Path of a stored bundle (sealed in an encrypted store: read it with `open_plain`).
     pub fn path(&self, sha256: &str) -> Result<Option<PathBuf>, StoreError> {
         let valid = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
         if !valid {
@@ -140,7 +182,17 @@ impl BundleDir {
                 && let Ok(meta) = entry.metadata()
                 && meta.is_file()
             {
-                bundles.push((name, meta.len(), entry.path()));
+                let bytes = match &self.cipher {
+                    Some(_) => plain_len(meta.len()).ok_or_else(|| StoreError::Codec {
+                        what: format!("stored bundle {name}"),
+                        reason: format!(
+                            "{} bytes is not the size of an encrypted bundle",
+                            meta.len()
+                        ),
+                    })?,
+                    None => meta.len(),
+                };
+                bundles.push((name, bytes, entry.path()));
             }
         }
         bundles.sort();
@@ -156,9 +208,34 @@ impl BundleDir {
                 sha256,
                 bytes,
                 path,
+                cipher: self.cipher.clone(),
             })
             .collect())
     }
+}
+
+/// Copy `data` to `out`, returning the hex sha256 and length of what was copied. Read errors
+/// (a damaged sealed bundle among them) name the input; write errors name `path`.
+fn copy_hashed(
+    data: &mut dyn Read,
+    out: &mut dyn Write,
+    path: &Path,
+) -> Result<(String, u64), StoreError> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut bytes = 0u64;
+    loop {
+        let n = match data.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(StoreError::Io(format!("reading bundle: {e}"))),
+        };
+        hasher.update(&buf[..n]);
+        out.write_all(&buf[..n]).map_err(|e| io(path, e))?;
+        bytes += n as u64;
+    }
+    Ok((hex::encode(hasher.finalize()), bytes))
 }
 
 /// fsync a directory so a rename inside it is durable.

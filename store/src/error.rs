@@ -39,6 +39,36 @@ pub enum StoreError {
         /// One of the files found.
         example: String,
     },
+    /// The store is encrypted and no key was given: nothing was read or changed.
+    #[error(
+        "store {path} is encrypted and no store key was given; give the key it was created \
+         with"
+    )]
+    KeyRequired {
+        /// Store directory or database.
+        path: PathBuf,
+    },
+    /// The key given does not open the store: nothing was read or changed.
+    #[error(
+        "the store key given does not open store {path}: it was encrypted with another key \
+         (nothing was changed)"
+    )]
+    WrongKey {
+        /// Store directory or database.
+        path: PathBuf,
+    },
+    /// A key was given for a store that holds unencrypted records: refuse rather than mix
+    /// plain and encrypted records.
+    #[error(
+        "store {path} holds unencrypted records, but a store key was given; to encrypt it, \
+         export it without the key and import the export into a new store with the key \
+         (`casebot cases export`, then `casebot cases import`), or give no key to use it \
+         unencrypted (nothing was changed)"
+    )]
+    NotEncrypted {
+        /// Store directory or database.
+        path: PathBuf,
+    },
     /// The database server cannot be reached or refused the connection.
     #[error("cannot connect to PostgreSQL at {target}: {reason}")]
     Connect {

@@ -92,6 +92,8 @@ pub(crate) struct DumpBundle {
     pub sha256: String,
     pub bytes: u64,
     pub path: PathBuf,
+    /// Opens the file when the store keeps it sealed; the dump holds the plain content.
+    pub cipher: Option<crate::crypt::Cipher>,
 }
 
 /// A bundle being read from a dump.
@@ -178,7 +180,11 @@ impl Dump {
             let io = |e: std::io::Error| {
                 StoreError::Io(format!("reading bundle {}: {e}", bundle.path.display()))
             };
-            let mut file = File::open(&bundle.path).map_err(io)?;
+            let file = File::open(&bundle.path).map_err(io)?;
+            let mut file: Box<dyn Read> = match &bundle.cipher {
+                Some(cipher) => Box::new(cipher.open_reader(file).map_err(io)?),
+                None => Box::new(file),
+            };
             let mut buf = vec![0u8; BUNDLE_LINE_BYTES];
             loop {
                 let n = read_full(&mut file, &mut buf).map_err(io)?;
@@ -389,6 +395,7 @@ impl Dump {
             sha256: b.sha256,
             bytes: b.bytes,
             path: b.path,
+            cipher: None,
         });
         Ok(())
     }
@@ -444,7 +451,7 @@ fn incoming_data(
 }
 
 /// Read until `buf` is full or the input ends (also used to chunk bundles into PostgreSQL).
-pub(crate) fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+pub(crate) fn read_full(file: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match file.read(&mut buf[filled..]) {

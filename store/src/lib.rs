@@ -61,6 +61,7 @@
 
 mod bundles;
 mod case;
+mod crypt;
 mod error;
 mod exchange;
 mod group_commit;
@@ -73,6 +74,7 @@ mod sled_store;
 mod tests;
 
 pub use case::*;
+pub use crypt::StoreKey;
 pub use error::StoreError;
 pub use mem::MemStore;
 pub use pg::PgStore;
@@ -104,6 +106,36 @@ pub struct StoredBundle {
     pub path: PathBuf,
     /// True when the same content had already been stored.
     pub duplicate: bool,
+}
+
+/// A stored bundle as a file the diagnosis engine can read. In a plain store that is the stored
+/// file itself; in an encrypted store it is a decrypted copy in a private temporary file beside
+/// the store, removed when this value is dropped (keep it until the reading is done).
+#[derive(Debug)]
+pub struct PlainBundle {
+    path: PathBuf,
+    /// Removes the decrypted copy on drop.
+    _temp: Option<tempfile::TempPath>,
+}
+
+impl PlainBundle {
+    /// The stored file itself (it is not encrypted).
+    pub fn in_place(path: PathBuf) -> PlainBundle {
+        PlainBundle { path, _temp: None }
+    }
+
+    /// A decrypted copy, removed on drop.
+    pub(crate) fn temporary(temp: tempfile::TempPath) -> PlainBundle {
+        PlainBundle {
+            path: temp.to_path_buf(),
+            _temp: Some(temp),
+        }
+    }
+
+    /// Where to read it.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
 }
 
 /// Result of an idempotent update.
@@ -187,8 +219,14 @@ pub trait CaseStore: Send + Sync {
     fn case_by_thread(&self, thread_id: u64) -> Result<Option<CaseId>, StoreError>;
     /// Store a bundle's bytes content-addressed (write to temp, fsync, rename).
     fn put_bundle(&self, data: &mut dyn Read) -> Result<StoredBundle, StoreError>;
-    /// Path of a stored bundle, if present.
+    /// Path of a stored bundle, if present. In an encrypted store the file there is sealed:
+    /// read a bundle's content through [`CaseStore::open_bundle`].
     fn bundle_path(&self, sha256: &str) -> Result<Option<PathBuf>, StoreError>;
+    /// A stored bundle as a readable file, if present (blocking: in an encrypted store this
+    /// decrypts it to a temporary file). The default serves stores that keep bundles plain.
+    fn open_bundle(&self, sha256: &str) -> Result<Option<PlainBundle>, StoreError> {
+        Ok(self.bundle_path(sha256)?.map(PlainBundle::in_place))
+    }
     /// Delete a stored bundle's bytes (retention, purge); false if none were stored. Cases that
     /// name it keep their record of it (name, hash, size).
     fn delete_bundle(&self, sha256: &str) -> Result<bool, StoreError>;

@@ -82,6 +82,8 @@ pub(crate) enum MetaKey {
     Format,
     /// Written once the recurrence index is complete (absent in stores from older versions).
     RecurrenceIndex,
+    /// Present in an encrypted store: the cipher and a value that only its key opens.
+    Encryption,
 }
 
 impl MetaKey {
@@ -90,6 +92,7 @@ impl MetaKey {
             MetaKey::Counter => b"case-counter",
             MetaKey::Format => b"format",
             MetaKey::RecurrenceIndex => b"recurrence-index",
+            MetaKey::Encryption => b"encryption",
         }
     }
 }
@@ -182,6 +185,22 @@ pub(crate) struct FormatRecord {
     pub v: u32,
     pub format: String,
 }
+
+/// Marks an encrypted store: `check` is [`KEY_CHECK`] sealed with the store key (base64), so a
+/// wrong key is told at open, before any record is read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct EncryptionRecord {
+    pub v: u32,
+    /// [`CIPHER_NAME`].
+    pub cipher: String,
+    pub check: String,
+}
+
+/// Value of `EncryptionRecord::cipher`.
+pub(crate) const CIPHER_NAME: &str = "xchacha20poly1305";
+
+/// The plain text of `EncryptionRecord::check`.
+pub(crate) const KEY_CHECK: &[u8] = b"casebot-store-key-check";
 
 /// Value of `FormatRecord::format`.
 pub(crate) const FORMAT_NAME: &str = "casebot-store";

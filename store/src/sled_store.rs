@@ -7,6 +7,11 @@
 //! - `casebot.lock`: held (advisory lock) while a process has the store open;
 //! - `casebot-store`: marker written once the database is initialised.
 //!
+//! An encrypted store (opened with [`SledStore::open_keyed`]) seals the values of the `cases`
+//! and `journal` trees and every bundle file; the `meta` tree's `encryption` record tells it
+//! apart and checks the key at open. Keys, thread bindings, processed message ids and the
+//! recurrence index stay plain: they hold ids, times and root-cause names, no customer text.
+//!
 //! Everything sled-specific lives in this file, so moving to another embedded database is a
 //! change to this one file.
 
@@ -22,12 +27,13 @@ use sled::transaction::{
 use sled::{Transactional, Tree};
 
 use crate::bundles::BundleDir;
+use crate::crypt::{KeyDecision, Seal, StoreKey, decide};
 use crate::exchange::{Dump, MergeTarget, merge};
 use crate::group_commit::GroupCommit;
 use crate::record::{
-    CURRENT, CaseKey, CounterRecord, FORMAT_NAME, FormatRecord, IndexRecord, JournalKey,
-    JournalRecord, MessageKey, MetaKey, ProcessedRecord, RecurrenceKey, ThreadKey, ThreadRecord,
-    case_id_from_counter, decode, decode_case, encode, encode_case, now_secs, tree,
+    CURRENT, CaseKey, CounterRecord, EncryptionRecord, FORMAT_NAME, FormatRecord, IndexRecord,
+    JournalKey, JournalRecord, MessageKey, MetaKey, ProcessedRecord, RecurrenceKey, ThreadKey,
+    ThreadRecord, case_id_from_counter, decode, decode_case, encode, encode_case, now_secs, tree,
 };
 use crate::recurrence::{Conclusion, Recurrence, changes};
 use crate::{Applied, Case, CaseId, CaseStore, JournalEntry, StoreError, StoredBundle};
@@ -53,6 +59,8 @@ pub struct SledStore {
     recurrence: Tree,
     recurrence_counts: Tree,
     bundles: BundleDir,
+    /// Seals case and journal values in an encrypted store.
+    seal: Seal,
     commits: GroupCommit,
     /// Held for the life of the store; released by the OS if the process dies.
     _lock: File,
@@ -64,13 +72,26 @@ impl SledStore {
     /// Fails with `Locked` if another process has it open, `NotWritable` if the directory cannot
     /// be created or written, `Corrupt` if the database files are damaged. Each names the path.
     pub fn open(dir: impl AsRef<Path>) -> Result<SledStore, StoreError> {
+        SledStore::open_keyed(dir, None)
+    }
+
+    /// Open (creating if needed) the store in `dir`, encrypted with `key` if one is given.
+    ///
+    /// A new store opened with a key is encrypted for life. Besides the errors of
+    /// [`SledStore::open`]: `KeyRequired` for an encrypted store opened without a key,
+    /// `WrongKey` for a key it was not encrypted with, `NotEncrypted` for a key given to a
+    /// plain store that already holds records. None of them changes anything stored.
+    pub fn open_keyed(
+        dir: impl AsRef<Path>,
+        key: Option<&StoreKey>,
+    ) -> Result<SledStore, StoreError> {
         let path = dir.as_ref().to_path_buf();
         prepare_dir(&path)?;
         let lock = take_lock(&path)?;
         let db_path = path.join("db");
         let db = open_db(&db_path)?;
         let open_tree = |name: &str| db.open_tree(name).map_err(|e| open_error(&db_path, e));
-        let store = SledStore {
+        let mut store = SledStore {
             cases: open_tree(tree::CASES)?,
             processed: open_tree(tree::PROCESSED)?,
             threads: open_tree(tree::THREADS)?,
@@ -81,12 +102,50 @@ impl SledStore {
             bundles: BundleDir::open(path.join("bundles"))?,
             db,
             path,
+            seal: Seal::default(),
             commits: GroupCommit::default(),
             _lock: lock,
         };
         store.check_format()?;
+        store.check_key(key)?;
         store.check_recurrence_index()?;
         Ok(store)
+    }
+
+    /// Is the store encrypted?
+    pub fn is_encrypted(&self) -> bool {
+        self.seal.cipher().is_some()
+    }
+
+    /// Check `key` against the store (see [`SledStore::open_keyed`]) and start sealing.
+    fn check_key(&mut self, key: Option<&StoreKey>) -> Result<(), StoreError> {
+        let record_key = MetaKey::Encryption.bytes();
+        let record = match self.meta.get(record_key).map_err(db_err)? {
+            Some(bytes) => Some(
+                decode::<EncryptionRecord>("store encryption record", &bytes).map_err(|e| {
+                    StoreError::Corrupt {
+                        path: self.path.clone(),
+                        reason: e.to_string(),
+                    }
+                })?,
+            ),
+            None => None,
+        };
+        let empty =
+            self.cases.is_empty() && self.journal.is_empty() && self.bundles.list()?.is_empty();
+        let cipher = match decide(record, key, empty, &self.path)? {
+            KeyDecision::Plain => return Ok(()),
+            KeyDecision::Encrypted(cipher) => cipher,
+            KeyDecision::Start(cipher, record) => {
+                let bytes = encode("store encryption record", &record)?;
+                self.meta.insert(record_key, bytes).map_err(db_err)?;
+                self.durable()?;
+                cipher
+            }
+        };
+        self.bundles.seal_with(cipher.clone());
+        self.seal = Seal::new(Some(cipher));
+        Ok(())
     }
 
     /// Is there a store in `dir` (one that `open` would open rather than create)?
@@ -164,8 +223,8 @@ impl SledStore {
         self.recurrence_counts.clear().map_err(db_err)?;
         let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
         for item in self.cases.iter() {
-            let (_, bytes) = item.map_err(db_err)?;
-            let case = decode_case(&bytes)?;
+            let (key, bytes) = item.map_err(db_err)?;
+            let case = open_case(&self.seal, &key, &bytes)?;
             for c in case.conclusions() {
                 let conclusion = c.key();
                 let entry = RecurrenceKey {
@@ -439,6 +498,29 @@ fn tx_index(
     Ok(())
 }
 
+/// The stored form of a case.
+fn seal_case(seal: &Seal, case: &Case) -> Result<Vec<u8>, StoreError> {
+    let key = CaseKey(&case.id);
+    Ok(seal.wrap(tree::CASES, key.bytes(), encode_case(case)?))
+}
+
+/// A case from its stored form under `key`.
+fn open_case(seal: &Seal, key: &[u8], bytes: &[u8]) -> Result<Case, StoreError> {
+    decode_case(&seal.unwrap("case", tree::CASES, key, bytes)?)
+}
+
+/// The stored form of a journal record.
+fn seal_journal(seal: &Seal, record: &JournalRecord) -> Result<Vec<u8>, StoreError> {
+    let key = JournalKey(&record.entry.id);
+    Ok(seal.wrap(tree::JOURNAL, key.bytes(), encode("journal entry", record)?))
+}
+
+/// A journal record from its stored form under `key`.
+fn open_journal(seal: &Seal, key: &[u8], bytes: &[u8]) -> Result<JournalRecord, StoreError> {
+    let what = "journal entry";
+    decode(what, &seal.unwrap(what, tree::JOURNAL, key, bytes)?)
+}
+
 /// A processed-id record; `case` names the case a `create` inserted with the id.
 fn processed_value(case: Option<&CaseId>) -> Result<Vec<u8>, StoreError> {
     encode(
@@ -468,6 +550,7 @@ fn tx_set_counter(meta: &TransactionalTree, n: u64) -> Result<(), TxErr> {
 
 /// The import merge inside one transaction over every tree.
 struct TxMerge<'a> {
+    seal: &'a Seal,
     cases: &'a TransactionalTree,
     processed: &'a TransactionalTree,
     threads: &'a TransactionalTree,
@@ -489,15 +572,19 @@ impl MergeTarget for TxMerge<'_> {
         abort_err(e)
     }
     fn get_case(&mut self, id: &CaseId) -> Result<Option<Case>, TxErr> {
-        match self.cases.get(CaseKey(id).bytes())? {
-            Some(bytes) => decode_case(&bytes).map(Some).map_err(abort_err),
+        let key = CaseKey(id);
+        match self.cases.get(key.bytes())? {
+            Some(bytes) => open_case(self.seal, key.bytes(), &bytes)
+                .map(Some)
+                .map_err(abort_err),
             None => Ok(None),
         }
     }
     fn put_case(&mut self, case: &Case) -> Result<(), TxErr> {
-        let bytes = encode_case(case).map_err(abort_err)?;
-        let before = match self.cases.insert(CaseKey(&case.id).bytes(), bytes)? {
-            Some(old) => Some(decode_case(&old).map_err(abort_err)?),
+        let key = CaseKey(&case.id);
+        let bytes = seal_case(self.seal, case).map_err(abort_err)?;
+        let before = match self.cases.insert(key.bytes(), bytes)? {
+            Some(old) => Some(open_case(self.seal, key.bytes(), &old).map_err(abort_err)?),
             None => None,
         };
         tx_index(
@@ -541,8 +628,9 @@ impl MergeTarget for TxMerge<'_> {
         Ok(())
     }
     fn get_journal(&mut self, id: &str) -> Result<Option<JournalEntry>, TxErr> {
-        match self.journal.get(JournalKey(id).bytes())? {
-            Some(bytes) => decode::<JournalRecord>("journal entry", &bytes)
+        let key = JournalKey(id);
+        match self.journal.get(key.bytes())? {
+            Some(bytes) => open_journal(self.seal, key.bytes(), &bytes)
                 .map(|r| Some(r.entry))
                 .map_err(abort_err),
             None => Ok(None),
@@ -554,7 +642,7 @@ impl MergeTarget for TxMerge<'_> {
             seq: self.journal.generate_id()?,
             entry: entry.clone(),
         };
-        let bytes = encode("journal entry", &record).map_err(abort_err)?;
+        let bytes = seal_journal(self.seal, &record).map_err(abort_err)?;
         self.journal.insert(JournalKey(&entry.id).bytes(), bytes)?;
         Ok(())
     }
@@ -589,7 +677,7 @@ impl CaseStore for SledStore {
 
     fn create(&self, case: Case, message_id: Option<&str>) -> Result<Applied<Case>, StoreError> {
         let key = CaseKey(&case.id);
-        let bytes = encode_case(&case)?;
+        let bytes = seal_case(&self.seal, &case)?;
         let processed_bytes = processed_value(Some(&case.id))?;
         let trees = (
             &self.cases,
@@ -637,8 +725,9 @@ impl CaseStore for SledStore {
     }
 
     fn get(&self, id: &CaseId) -> Result<Option<Case>, StoreError> {
-        match self.cases.get(CaseKey(id).bytes()).map_err(db_err)? {
-            Some(bytes) => decode_case(&bytes).map(Some),
+        let key = CaseKey(id);
+        match self.cases.get(key.bytes()).map_err(db_err)? {
+            Some(bytes) => open_case(&self.seal, key.bytes(), &bytes).map(Some),
             None => Ok(None),
         }
     }
@@ -670,7 +759,7 @@ impl CaseStore for SledStore {
                 let Some(bytes) = cases.get(key.bytes())? else {
                     return abort(StoreError::NotFound(id.to_string()));
                 };
-                let before = decode_case(&bytes).or_else(abort)?;
+                let before = open_case(&self.seal, key.bytes(), &bytes).or_else(abort)?;
                 let mut after = before.clone();
                 (f.borrow_mut())(&mut after);
                 if after.id != before.id {
@@ -678,7 +767,7 @@ impl CaseStore for SledStore {
                 }
                 let changed = after != before;
                 if changed {
-                    cases.insert(key.bytes(), encode_case(&after).or_else(abort)?)?;
+                    cases.insert(key.bytes(), seal_case(&self.seal, &after).or_else(abort)?)?;
                     bind_threads(threads, Some(&before), &after)?;
                     tx_index(entries, counts, Some(&before), &after)?;
                 }
@@ -741,8 +830,8 @@ impl CaseStore for SledStore {
     fn list(&self) -> Result<Vec<Case>, StoreError> {
         let mut cases = Vec::with_capacity(self.cases.len());
         for item in self.cases.iter() {
-            let (_, bytes) = item.map_err(db_err)?;
-            cases.push(decode_case(&bytes)?);
+            let (key, bytes) = item.map_err(db_err)?;
+            cases.push(open_case(&self.seal, &key, &bytes)?);
         }
         cases.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         Ok(cases)
@@ -811,6 +900,10 @@ impl CaseStore for SledStore {
         self.bundles.path(sha256)
     }
 
+    fn open_bundle(&self, sha256: &str) -> Result<Option<crate::PlainBundle>, StoreError> {
+        self.bundles.open_plain(sha256)
+    }
+
     fn delete_bundle(&self, sha256: &str) -> Result<bool, StoreError> {
         self.bundles.remove(sha256)
     }
@@ -825,7 +918,7 @@ impl CaseStore for SledStore {
                 let Some(bytes) = cases.remove(key.bytes())? else {
                     return Ok(false);
                 };
-                let case = decode_case(&bytes).or_else(abort)?;
+                let case = open_case(&self.seal, key.bytes(), &bytes).or_else(abort)?;
                 if let Some(thread) = case.thread_id {
                     let tkey = ThreadKey(thread).bytes();
                     if let Some(bytes) = threads.get(tkey)? {
@@ -857,7 +950,7 @@ impl CaseStore for SledStore {
             .transaction(|tx| {
                 let seq = match tx.get(key.bytes())? {
                     Some(bytes) => {
-                        decode::<JournalRecord>("journal entry", &bytes)
+                        open_journal(&self.seal, key.bytes(), &bytes)
                             .or_else(abort)?
                             .seq
                     }
@@ -870,7 +963,7 @@ impl CaseStore for SledStore {
                 };
                 tx.insert(
                     key.bytes(),
-                    encode("journal entry", &record).or_else(abort)?,
+                    seal_journal(&self.seal, &record).or_else(abort)?,
                 )?;
                 Ok(())
             })
@@ -888,8 +981,8 @@ impl CaseStore for SledStore {
     fn journal_list(&self) -> Result<Vec<JournalEntry>, StoreError> {
         let mut records = Vec::new();
         for item in self.journal.iter() {
-            let (_, bytes) = item.map_err(db_err)?;
-            records.push(decode::<JournalRecord>("journal entry", &bytes)?);
+            let (key, bytes) = item.map_err(db_err)?;
+            records.push(open_journal(&self.seal, &key, &bytes)?);
         }
         records.sort_by_key(|r| (r.entry.accepted_at, r.seq));
         Ok(records.into_iter().map(|r| r.entry).collect())
@@ -914,6 +1007,7 @@ impl CaseStore for SledStore {
             .transaction(
                 |(cases, processed, threads, journal, meta, recurrence, recurrence_counts)| {
                     let mut target = TxMerge {
+                        seal: &self.seal,
                         cases,
                         processed,
                         threads,

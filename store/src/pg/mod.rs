@@ -441,6 +441,7 @@ impl PgStore {
                 .map_err(pg_err)?
             {
                 dump.bundles.push(DumpBundle {
+                    cipher: None,
                     sha256: row.get(0),
                     bytes: to_u64(row.get(1)),
                     path: PathBuf::new(),

@@ -1,6 +1,7 @@
 //! One behaviour suite, run against every `CaseStore` implementation (`mem::` and `sled::`
 //! modules below), plus sled-only tests for persistence, migration and startup errors.
 
+mod encrypted;
 mod pg_only;
 mod sled_only;
 mod suite;
@@ -126,6 +127,13 @@ macro_rules! all_backends {
         run_suite!(sled, {
             let dir = tempfile::tempdir().expect("tempdir");
             (crate::SledStore::open(dir.path().join("store")).expect("open"), dir)
+        }, [$($name),*]);
+        // The same behaviour from an encrypted store.
+        run_suite!(sled_encrypted, {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let key = crate::StoreKey::generate();
+            let store = crate::SledStore::open_keyed(dir.path().join("store"), Some(&key));
+            (store.expect("open"), dir)
         }, [$($name),*]);
         run_pg_suite!([$($name),*]);
     };

@@ -25,6 +25,12 @@ fn created(store: &dyn CaseStore, at: u64, thread: Option<u64>) -> CaseId {
     id
 }
 
+/// The content of a stored bundle, read the way the engine reads it.
+fn bundle_content(store: &dyn CaseStore, sha256: &str) -> Vec<u8> {
+    let plain = store.open_bundle(sha256).expect("open").expect("stored");
+    std::fs::read(plain.path()).expect("read")
+}
+
 fn export_text(store: &dyn CaseStore) -> String {
     let mut out = Vec::new();
     store.export(&mut out).expect("export");
@@ -228,7 +234,7 @@ pub fn bundles_are_content_addressed(store: &dyn CaseStore) {
     );
     assert_eq!(first.bytes, 5);
     assert!(!first.duplicate);
-    assert_eq!(std::fs::read(&first.path).expect("read"), data);
+    assert_eq!(bundle_content(store, &first.sha256), data);
     let second = store.put_bundle(&mut Cursor::new(data)).expect("put");
     assert!(second.duplicate, "same content is recognised");
     assert_eq!(second.path, first.path);
@@ -471,16 +477,8 @@ pub fn export_import_carries_bundles(store: &dyn CaseStore) {
         .import(&mut Cursor::new(text.clone()))
         .expect("import");
     assert_eq!(written, 7 + 2, "records and both bundles");
-    let path = target
-        .bundle_path(&stored.sha256)
-        .expect("path")
-        .expect("bundle imported");
-    assert_eq!(std::fs::read(path).expect("read"), big);
-    let path = target
-        .bundle_path(&empty.sha256)
-        .expect("path")
-        .expect("empty");
-    assert_eq!(std::fs::read(path).expect("read").len(), 0);
+    assert_eq!(bundle_content(&target, &stored.sha256), big);
+    assert_eq!(bundle_content(&target, &empty.sha256).len(), 0);
     assert_eq!(export_text(&target), text, "round trip is exact");
     assert!(target.get(&id).expect("get").is_some());
     // A damaged bundle is refused naming its line, and nothing is written.
