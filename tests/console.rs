@@ -12,11 +12,24 @@ const SECRET: &str = "Upl0ad#2024";
 
 /// Run `casebot console` with `args`, feeding `script` on stdin; stdout+stderr, with a timeout.
 fn console(data: &Path, args: &[&str], script: &str) -> String {
+    let (status, out) = console_with_env(data, &[], args, script);
+    assert!(status.success(), "console failed: {status}\n{out}");
+    out
+}
+
+/// [`console`] with environment variables `env` set, whatever its exit status.
+pub(crate) fn console_with_env(
+    data: &Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+    script: &str,
+) -> (std::process::ExitStatus, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_casebot-cli"))
         .arg("console")
         .arg("--data")
         .arg(data)
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -52,12 +65,11 @@ fn console(data: &Path, args: &[&str], script: &str) -> String {
     };
     writer.join().expect("stdin writer");
     let (out, err) = (out.join().expect("stdout"), err.join().expect("stderr"));
-    assert!(status.success(), "console failed: {status}\n{out}\n{err}");
-    format!("{out}{err}")
+    (status, format!("{out}{err}"))
 }
 
 /// Device 1 of the founding case: WMI advanced installer fails with 1058 (Winmgmt disabled).
-const DEVICE1_CBS: &str = "\
+pub(crate) const DEVICE1_CBS: &str = "\
 2024-02-14 10:20:01, Info                  CBS    Starting TrustedInstaller initialization.
 2024-02-14 10:20:02, Info                  CBS    Startup: Processing advanced operation queue, startupPhase: 0
 2024-02-14 10:20:05, Info                  CSI    00000004 Begin executing advanced installer phase 38 index 4 (sequence 44)

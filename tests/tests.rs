@@ -7,6 +7,7 @@ mod console;
 mod diagnose;
 mod discord;
 mod disk;
+mod encryption;
 mod fake_discord;
 mod pg;
 mod redaction;

@@ -1,4 +1,4 @@
-//! `casebot cases export|import|purge`.
+//! `casebot cases export|import|purge|keygen`.
 //!
 //! They work on the store `serve` would use (`[store]` of the config), or on the sled store in
 //! `--data DIR`. A sled store must not be held by a running bot (the commands then fail with "in
@@ -6,6 +6,11 @@
 //! running bots write. Moving between stores is an export from one and an import into the
 //! other: `casebot cases export --data ./casebot-data --out dump.jsonl`, then, with
 //! `store.kind = "postgres"`, `casebot cases import dump.jsonl` (and back the same way).
+//!
+//! An encrypted store is opened with the key in `CASEBOT_STORE_KEY` or `CASEBOT_STORE_KEY_FILE`;
+//! its export holds the records and bundles decrypted, and an import into a new store opened
+//! with another key encrypts them with that key: that is how a key is rotated, and how a plain
+//! store becomes an encrypted one (README, "Encryption at rest").
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
@@ -52,6 +57,9 @@ pub enum CasesCommand {
         #[arg(long)]
         data: Option<PathBuf>,
     },
+    /// Print a new random store encryption key (64 hex digits), for `CASEBOT_STORE_KEY` or
+    /// the file named by `CASEBOT_STORE_KEY_FILE`.
+    Keygen,
 }
 
 /// Run a `cases` subcommand.
@@ -69,6 +77,10 @@ pub fn run(config: Option<&Path>, cmd: CasesCommand) -> anyhow::Result<ExitCode>
             with_summary,
             data,
         } => purge(&Config::offline_store(config, data)?, &case, with_summary),
+        CasesCommand::Keygen => {
+            println!("{}", store::StoreKey::generate().to_hex());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -5,6 +5,11 @@
 //! like the Discord token, it never lives in the config file: it comes from
 //! `CASEBOT_DATABASE_URL` or from the file named by `url_file` (exactly one of them). `data_dir`
 //! then only holds this process's bundle cache.
+//!
+//! The sled store may be encrypted at rest. Its key never lives in the config file either: it
+//! comes from `CASEBOT_STORE_KEY` (32 bytes as 64 hex digits or base64) or from the file named
+//! by `CASEBOT_STORE_KEY_FILE` (exactly one of them), and `casebot cases keygen` prints a new
+//! one. A new store opened with a key is encrypted; see `SECURITY.md` for the rest.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,10 +17,16 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use store::{CaseStore, PgStore, SledStore, StoreError};
+use store::{CaseStore, PgStore, SledStore, StoreError, StoreKey};
 
 /// Environment variable holding the PostgreSQL URL.
 pub const DATABASE_URL_ENV: &str = "CASEBOT_DATABASE_URL";
+
+/// Environment variable holding the store key.
+pub const STORE_KEY_ENV: &str = "CASEBOT_STORE_KEY";
+
+/// Environment variable naming a file that holds the store key.
+pub const STORE_KEY_FILE_ENV: &str = "CASEBOT_STORE_KEY_FILE";
 
 /// `[store]` as written.
 #[derive(Debug, Default, Deserialize)]
@@ -34,6 +45,11 @@ pub struct RawStore {
     pub lease_secs: Option<u64>,
     /// Never allowed: present only to reject a URL pasted into the file with a clear message.
     pub url: Option<toml::Value>,
+    /// Never allowed: present only to reject a store key pasted into the file with a clear
+    /// message.
+    pub key: Option<toml::Value>,
+    /// Never allowed, like `key`: the key file is named in the environment.
+    pub key_file: Option<toml::Value>,
 }
 
 /// Which store, validated.
@@ -65,6 +81,18 @@ pub fn validate_store(raw: RawStore, problems: &mut Vec<String>) -> StoreConfig 
         problems.push(format!(
             "store.url: a database URL must not be written in the config file (it may hold a \
              password): set {DATABASE_URL_ENV} or point store.url_file at a file holding it"
+        ));
+    }
+    if raw.key.is_some() {
+        problems.push(format!(
+            "store.key: the store encryption key must not be written in the config file: set \
+             {STORE_KEY_ENV} or name a file holding it in {STORE_KEY_FILE_ENV}"
+        ));
+    }
+    if raw.key_file.is_some() {
+        problems.push(format!(
+            "store.key_file: name the store key file in {STORE_KEY_FILE_ENV}, not in the \
+             config file (the key stays out of the configuration altogether)"
         ));
     }
     let data_dir = raw
@@ -156,11 +184,23 @@ impl StoreConfig {
     }
 
     /// Open the configured store (blocking: call it off the async threads). The database URL
-    /// is read from the environment here.
+    /// and the store key are read from the environment here.
     pub fn open(&self) -> anyhow::Result<Arc<dyn CaseStore>> {
+        let key = store_key(
+            std::env::var(STORE_KEY_ENV).ok(),
+            std::env::var_os(STORE_KEY_FILE_ENV).map(PathBuf::from),
+        )
+        .map_err(anyhow::Error::msg)?;
         match &self.kind {
-            StoreKind::Sled => open_sled(&self.data_dir),
+            StoreKind::Sled => open_sled(&self.data_dir, key.as_ref()),
             StoreKind::Postgres { .. } => {
+                if key.is_some() {
+                    anyhow::bail!(
+                        "{STORE_KEY_ENV} or {STORE_KEY_FILE_ENV} is set, but encryption at rest \
+                         is supported for store.kind = \"sled\" only; unset it, or encrypt the \
+                         PostgreSQL server's storage instead"
+                    );
+                }
                 let env = std::env::var(DATABASE_URL_ENV).ok();
                 let url = self.database_url(env).map_err(anyhow::Error::msg)?;
                 let cache = self.data_dir.join("bundle-cache");
@@ -182,13 +222,54 @@ impl StoreConfig {
     }
 }
 
-/// Open the embedded store; "in use by another casebot process" is reported as such.
-pub fn open_sled(dir: &Path) -> anyhow::Result<Arc<dyn CaseStore>> {
-    match SledStore::open(dir) {
-        Ok(store) => Ok(Arc::new(store)),
+/// The store key from `CASEBOT_STORE_KEY` (`env`) or the file named by
+/// `CASEBOT_STORE_KEY_FILE` (`file`); `None` when neither is set. Errors name the variable and
+/// say what is wrong, never the key.
+pub fn store_key(env: Option<String>, file: Option<PathBuf>) -> Result<Option<StoreKey>, String> {
+    let env = env.filter(|k| !k.trim().is_empty());
+    let file = file.filter(|f| !f.as_os_str().is_empty());
+    match (env, file) {
+        (Some(_), Some(file)) => Err(format!(
+            "the store key is set twice: {STORE_KEY_ENV} and {STORE_KEY_FILE_ENV} = {}; keep one",
+            file.display()
+        )),
+        (Some(text), None) => StoreKey::parse(&text)
+            .map(Some)
+            .map_err(|e| format!("{STORE_KEY_ENV}: {e}")),
+        (None, Some(file)) => {
+            let text = SecretString::from(std::fs::read_to_string(&file).map_err(|e| {
+                format!(
+                    "{STORE_KEY_FILE_ENV}: cannot read the store key file {}: {e}",
+                    file.display()
+                )
+            })?);
+            StoreKey::parse(text.expose_secret())
+                .map(Some)
+                .map_err(|e| format!("{STORE_KEY_FILE_ENV} = {}: {e}", file.display()))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+/// Open the embedded store, encrypted with `key` if given. The errors say what to do: "in use
+/// by another casebot process", a missing or wrong key, a key for an unencrypted store.
+pub fn open_sled(dir: &Path, key: Option<&StoreKey>) -> anyhow::Result<Arc<dyn CaseStore>> {
+    match SledStore::open_keyed(dir, key) {
+        Ok(store) => {
+            if store.is_encrypted() {
+                tracing::info!(path = %dir.display(), "store: encrypted at rest");
+            }
+            Ok(Arc::new(store))
+        }
         // The error already names the directory and the other process.
         Err(e @ StoreError::Locked { .. }) => Err(anyhow::anyhow!(
             "{e}; stop it first or use another store.data_dir"
+        )),
+        Err(e @ StoreError::KeyRequired { .. }) => Err(anyhow::anyhow!(
+            "cannot open the store: {e}: set {STORE_KEY_ENV} or {STORE_KEY_FILE_ENV}"
+        )),
+        Err(e @ StoreError::WrongKey { .. }) => Err(anyhow::anyhow!(
+            "cannot open the store: {e}; check {STORE_KEY_ENV} / {STORE_KEY_FILE_ENV}"
         )),
         Err(e) => Err(anyhow::anyhow!("cannot open the store: {e}")),
     }
@@ -255,6 +336,44 @@ mod tests {
             cfg.database_url(None)
                 .unwrap_err()
                 .contains("cannot read store.url_file")
+        );
+    }
+
+    #[test]
+    fn a_store_key_in_the_config_file_is_refused_without_echoing_it() {
+        let secret = "ab".repeat(32);
+        let (_, problems) = check(&format!("key = \"{secret}\"\nkey_file = \"/k\""));
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].starts_with("store.key:") && problems[0].contains(STORE_KEY_ENV));
+        assert!(problems[1].starts_with("store.key_file:"), "{problems:?}");
+        assert!(
+            problems.iter().all(|p| !p.contains(&secret)),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn store_key_from_env_or_file_but_not_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("store.key");
+        let key = StoreKey::generate().to_hex();
+        std::fs::write(&file, format!("{key}\n")).unwrap();
+        assert!(store_key(None, None).unwrap().is_none());
+        let from_env = store_key(Some(key.clone()), None).unwrap().unwrap();
+        let from_file = store_key(None, Some(file.clone())).unwrap().unwrap();
+        assert_eq!(from_env.to_hex(), key);
+        assert_eq!(from_file.to_hex(), key);
+        let twice = store_key(Some(key.clone()), Some(file)).unwrap_err();
+        assert!(twice.contains("set twice"), "{twice}");
+        let bad = store_key(Some("not-a-key".into()), None).unwrap_err();
+        assert!(
+            bad.starts_with(STORE_KEY_ENV) && !bad.contains("not-a-key"),
+            "{bad}"
+        );
+        let missing = store_key(None, Some(dir.path().join("none"))).unwrap_err();
+        assert!(
+            missing.contains("cannot read the store key file"),
+            "{missing}"
         );
     }
 }

@@ -88,7 +88,9 @@ fn unreadable(name: &str, e: &DiagnosisError) -> UserError {
     }
 }
 
-/// Run the engine on `path` off the async threads, bounded by the semaphore. `problem` is the
+/// Run the engine on the stored bundle `sha256` off the async threads, bounded by the
+/// semaphore; the engine reads it through `CaseStore::open_bundle` (a decrypted temporary copy
+/// in an encrypted store, removed when the engine is done). `problem` is the
 /// case's problem statement (empty outside a case); it names the update when the logs do not.
 /// Past `ctx.progress_after`, the status message of `progress` (if any) is edited with the
 /// engine's progress at most once every `ctx.progress_every`.
@@ -96,7 +98,7 @@ fn unreadable(name: &str, e: &DiagnosisError) -> UserError {
 pub(crate) async fn run_engine(
     ctx: &Context,
     problem: &str,
-    path: &Path,
+    sha256: &str,
     progress: &Progress<'_>,
 ) -> Result<Diagnosis, HandlerError> {
     let permit = ctx
@@ -110,9 +112,21 @@ pub(crate) async fn run_engine(
         ctx.rule_set(),
         ctx.config.limits.clone(),
     );
+    // The readable bundle (in an encrypted store, a decrypted temporary copy), opened off the
+    // async threads; it lives until the engine is done with it.
+    let opened = {
+        let (store, sha256) = (ctx.store.clone(), sha256.to_string());
+        tokio::task::spawn_blocking(move || store.open_bundle(&sha256))
+            .await
+            .map_err(|e| HandlerError::Internal(format!("opening the bundle failed: {e}")))??
+    };
+    let Some(plain) = opened else {
+        let path = PathBuf::from(sha256);
+        return Err(unreadable(&progress.name, &DiagnosisError::NotFound { path }).into());
+    };
     // The bundle's temp disk budget is its share of the pool (docs/ARCHITECTURE.md, "Where
     // each concern lives": temp disk); a file that unpacks nothing takes none.
-    let want = if crate::disk::may_unpack(path) {
+    let want = if crate::disk::may_unpack(plain.path()) {
         limits.max_disk_bytes
     } else {
         0
@@ -121,7 +135,7 @@ pub(crate) async fn run_engine(
     let granted = grant.bytes.min(want);
     limits.max_disk_bytes = granted;
     let pool_limited = granted < want;
-    let (stored, name) = (path.to_path_buf(), progress.name.clone());
+    let name = progress.name.clone();
     // The engine notes how far it is; this task shows it at its own pace.
     let latest = Arc::new(Mutex::new(None::<diagnosis::Progress>));
     let noted = Arc::clone(&latest);
@@ -135,7 +149,7 @@ pub(crate) async fn run_engine(
                 *slot = Some(p.clone());
             }
         };
-        engine(&stored, &name, &rules, &limits, &observer)
+        engine(plain.path(), &name, &rules, &limits, &observer)
     });
     let started = Instant::now();
     let mut typing = tokio::time::interval(ctx.typing_every);
@@ -403,7 +417,7 @@ pub(crate) async fn stored_bundle(
         ..Progress::quiet(req.out, req.lang(), name)
     };
     let started = Instant::now();
-    let d = match run_engine(ctx, &case.problem, &stored.path, &progress).await {
+    let d = match run_engine(ctx, &case.problem, &stored.sha256, &progress).await {
         Ok(d) => d,
         Err(e) => {
             ctx.store.journal_remove(&entry.id)?;
@@ -443,20 +457,20 @@ pub async fn attachments(req: &Req<'_>, device: Option<String>) -> Result<(), Ha
     Ok(())
 }
 
-/// The latest stored bundle of each device (or of `only`).
+/// The latest stored bundle of each device (or of `only`): device, bundle name and sha256.
 fn latest_bundles(
     ctx: &Context,
     case: &Case,
     only: Option<&str>,
-) -> Result<Vec<(String, String, PathBuf)>, HandlerError> {
+) -> Result<Vec<(String, String, String)>, HandlerError> {
     let mut out = Vec::new();
     for d in case.devices.values() {
         if only.is_some_and(|o| !o.eq_ignore_ascii_case(&d.name)) {
             continue;
         }
         let Some(b) = d.bundles.last() else { continue };
-        if let Some(path) = ctx.store.bundle_path(&b.sha256)? {
-            out.push((d.name.clone(), b.name.clone(), path));
+        if ctx.store.bundle_path(&b.sha256)?.is_some() {
+            out.push((d.name.clone(), b.name.clone(), b.sha256.clone()));
         }
     }
     Ok(out)
@@ -496,7 +510,7 @@ pub async fn rerun(req: &Req<'_>, only: Option<&str>) -> Result<(), HandlerError
     if bundles.is_empty() {
         return Err(UserError::NoBundles.into());
     }
-    for (device, name, path) in bundles {
+    for (device, name, sha256) in bundles {
         req.send(Outgoing::Typing);
         req.say(&fmt(
             req.lang(),
@@ -504,7 +518,7 @@ pub async fn rerun(req: &Req<'_>, only: Option<&str>) -> Result<(), HandlerError
             &[("device", &device), ("name", &name)],
         ));
         let progress = Progress::quiet(req.out, req.lang(), &name);
-        let d = match run_engine(req.ctx, &case.problem, &path, &progress).await {
+        let d = match run_engine(req.ctx, &case.problem, &sha256, &progress).await {
             Ok(d) => d,
             Err(HandlerError::User(e)) => {
                 req.say(&e.message(req.lang()));
@@ -560,13 +574,14 @@ fn post(out: &Outbox, target: &Target, replies: Vec<Reply>) {
 pub async fn resume(ctx: &Context, out: &Outbox) -> Result<(), HandlerError> {
     for entry in ctx.store.journal_take_over()? {
         let case = ctx.store.get(&entry.case_id)?;
-        let (Some(case), Some(path)) = (case, ctx.store.bundle_path(&entry.bundle_sha256)?) else {
+        let stored = ctx.store.bundle_path(&entry.bundle_sha256)?;
+        let (Some(case), Some(_)) = (case, stored) else {
             ctx.store.journal_remove(&entry.id)?;
             continue;
         };
         let target = Target::Case(case.id.clone());
         let progress = Progress::quiet(out, case.lang, &entry.bundle_name);
-        let d = match run_engine(ctx, &case.problem, &path, &progress).await {
+        let d = match run_engine(ctx, &case.problem, &entry.bundle_sha256, &progress).await {
             Ok(d) => d,
             Err(HandlerError::User(e)) => {
                 ctx.store.journal_remove(&entry.id)?;
@@ -682,14 +697,14 @@ fn refresh(ctx: &Context, id: &CaseId, device: &str, d: &Diagnosis) -> Result<()
 /// verified whatever the new rules say) and post the conclusions that changed.
 async fn rediagnose_case(ctx: &Context, case: &Case, out: &Outbox) -> Result<(), HandlerError> {
     let target = Target::Case(case.id.clone());
-    for (device, name, path) in latest_bundles(ctx, case, None)? {
+    for (device, name, sha256) in latest_bundles(ctx, case, None)? {
         let old = case.devices.get(&device);
         if old.is_some_and(|r| r.status == store::DeviceStatus::Fixed) {
             continue;
         }
         let old = old.and_then(|r| r.diagnosis.as_ref());
         let progress = Progress::quiet(out, case.lang, &name);
-        let d = match run_engine(ctx, &case.problem, &path, &progress).await {
+        let d = match run_engine(ctx, &case.problem, &sha256, &progress).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(case_id = %case.id, %device, "re-diagnosis failed: {e:#}");

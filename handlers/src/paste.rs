@@ -32,6 +32,8 @@ pub(crate) fn is_paste(text: &str) -> bool {
 #[derive(Debug, Clone)]
 struct Offer {
     sha256: String,
+    /// Size of the paste.
+    bytes: u64,
     name: String,
     at: Instant,
 }
@@ -135,7 +137,7 @@ async fn outside(req: &Req<'_>) -> Result<(), HandlerError> {
     let stored = store_text(req).await?;
     let name = paste_name(&req.msg.message_id);
     let progress = Progress::quiet(req.out, req.lang(), &name);
-    let d = diagnose::run_engine(req.ctx, "", &stored.path, &progress).await?;
+    let d = diagnose::run_engine(req.ctx, "", &stored.sha256, &progress).await?;
     let view = render::DiagnosisView::new(&d, &req.ctx.rule_set(), req.view);
     req.post(Target::Origin, render::loose_replies(&name, &view));
     req.ctx.pending_pastes.offer(
@@ -143,6 +145,7 @@ async fn outside(req: &Req<'_>) -> Result<(), HandlerError> {
         &req.msg.author.id,
         Offer {
             sha256: stored.sha256,
+            bytes: stored.bytes,
             name,
             at: Instant::now(),
         },
@@ -169,10 +172,9 @@ pub(crate) async fn open_with_offer(req: &Req<'_>) -> Result<(), HandlerError> {
         return Ok(());
     };
     let case = req.case()?;
-    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let stored = StoredBundle {
         sha256: offer.sha256,
-        bytes,
+        bytes: offer.bytes,
         path,
         // The paste is already stored; a failure must not delete it under another reference.
         duplicate: true,
@@ -195,6 +197,7 @@ mod tests {
         let p = PendingPastes::default();
         let offer = Offer {
             sha256: "ab".into(),
+            bytes: 2,
             name: "paste-1.txt".into(),
             at: Instant::now(),
         };

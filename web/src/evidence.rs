@@ -117,8 +117,9 @@ pub fn build(
             wanted.entry(e.file.clone()).or_default().push(e.line);
         }
     }
-    let read =
-        open_bundle(store, limits, device, diag).map(|bundle| read_context(&bundle, &wanted, lang));
+    // The readable copy (decrypted, in an encrypted store) lives until the context is read.
+    let read = open_bundle(store, limits, device, diag)
+        .map(|(_copy, bundle)| read_context(&bundle, &wanted, lang));
     let context = match read {
         Ok(c) => c,
         Err(why) => {
@@ -182,24 +183,26 @@ fn only_line(no: u64, text: &str) -> Vec<ContextLine> {
     }]
 }
 
-/// Open the bundle the diagnosis was made from, as it was stored.
+/// Open the bundle the diagnosis was made from, as it was stored, with the readable copy it was
+/// opened from.
 fn open_bundle(
     store: &dyn CaseStore,
     limits: &Limits,
     device: &DeviceRecord,
     diag: &Diagnosis,
-) -> Result<Bundle, String> {
+) -> Result<(store::PlainBundle, Bundle), String> {
     let sha = &diag.bundle.sha256;
     let name = device
         .bundles
         .iter()
         .find(|b| &b.sha256 == sha)
         .map_or(diag.bundle.name.as_str(), |b| b.name.as_str());
-    let path = store
-        .bundle_path(sha)
+    let copy = store
+        .open_bundle(sha)
         .map_err(|e| format!("stored bundle: {e}"))?
         .ok_or_else(|| format!("the stored bundle {name} is no longer on disk"))?;
-    open_stored(&path, name, limits)
+    let bundle = open_stored(copy.path(), name, limits)?;
+    Ok((copy, bundle))
 }
 
 fn open_stored(path: &Path, name: &str, limits: &Limits) -> Result<Bundle, String> {
