@@ -276,7 +276,9 @@ const WU_MESSAGE_STARTS: [&str; 15] = [
 ];
 
 /// The same, anywhere in the line (`Error: 0x800b0101 when verifying trust for C:\…`).
-const WU_MESSAGE_PARTS: [&str; 2] = [" when verifying trust for ", "CopyUpdateToCache"];
+/// ReportingEvents.log's event tags (`[AGENT_INSTALLING_FAILED]`) mark its lines even when the
+/// GUID and time columns in front were cut off or replaced.
+const WU_MESSAGE_PARTS: [&str; 3] = [" when verifying trust for ", "CopyUpdateToCache", "[AGENT_"];
 
 /// True when a line starts a Windows Update record by its wording or layout alone.
 pub(crate) fn wu_record_start(line: &str) -> bool {
