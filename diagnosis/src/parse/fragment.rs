@@ -441,7 +441,9 @@ fn bare_level(t: &str) -> Level {
 }
 
 /// True when `next` continues `prev` because a mail client, forum or terminal wrapped it at
-/// about `width` columns: `prev` reaches close to the width and `next` starts no record.
+/// about `width` columns: `prev` reaches close to the width and `next` starts no record. A
+/// wrapped line is indented no deeper than the line it continues (a code block nested in a
+/// list indents every line alike); a line indented deeper is a log continuation line instead.
 fn is_wrapped(
     prev: &Line,
     prev_grammar: Grammar,
@@ -459,8 +461,12 @@ fn is_wrapped(
     matches!(next_grammar, Grammar::Other | Grammar::Tail(_))
         && prev_grammar != Grammar::Other
         && (near_width || len + 1 + next_word > width)
-        && !next.starts_with(char::is_whitespace)
+        && indent(next) <= indent(&prev.text)
         && !next.trim().is_empty()
+}
+
+fn indent(s: &str) -> usize {
+    s.len() - s.trim_start().len()
 }
 
 impl LineParser for FragmentParser {

@@ -57,8 +57,15 @@ const PANTHER_COMPONENTS: [&str; 9] = [
     "SETUPPLAT",
     "DU",
 ];
-const WU_COMPONENTS: [&str; 20] = [
+const WU_COMPONENTS: [&str; 27] = [
     "Agent",
+    "AUClnt",
+    "CDM",
+    "DtaStor",
+    "Driver",
+    "OfflSnc",
+    "Shutdwn",
+    "CltUI",
     "AU",
     "Handler",
     "Misc",
@@ -424,9 +431,25 @@ const MESSAGES: [MessageTemplate; 3] = [
 pub(super) fn event_message(line: &str) -> Option<&'static MessageTemplate> {
     let t = line.trim_start();
     MESSAGES.iter().find(|m| {
-        m.starts.iter().any(|s| t.starts_with(s))
+        (m.starts.iter().any(|s| t.starts_with(s)) || table_row(t, m))
             && (m.id == 20 || t.contains("0x") || t.contains("failed") || t.contains("fehl"))
     })
+}
+
+/// One row of an event list printed as a table (`Get-WinEvent | Format-Table`, a viewer's
+/// copy): `Error  PC01.corp  3 Microsoft-Windows-Servicing  N/A  SYSTEM  Package KB… failed …`.
+/// The event id stands right before the provider, and the message follows them.
+fn table_row(line: &str, m: &MessageTemplate) -> bool {
+    let mut words = line.split_whitespace();
+    let mut prev = "";
+    while let Some(w) = words.next() {
+        if w == m.provider && prev.parse() == Ok(m.id) {
+            let rest = words.collect::<Vec<_>>().join(" ");
+            return m.starts.iter().any(|s| rest.contains(s));
+        }
+        prev = w;
+    }
+    false
 }
 
 /// The grammar of one cleaned line.
