@@ -127,6 +127,7 @@ pub fn run(config: Option<&Path>, args: ConsoleArgs) -> anyhow::Result<ExitCode>
                 store,
                 diagnosis::Limits::default(),
                 Arc::clone(&session.ctx.rules),
+                Arc::clone(&session.ctx.disk),
             )?),
             None => None,
         };

@@ -115,6 +115,7 @@ pub async fn serve_with_web(
                 Arc::clone(&store),
                 cfg.handlers.limits.clone(),
                 Arc::clone(&ctx.rules),
+                Arc::clone(&ctx.disk),
             )?)
         }
         None => None,

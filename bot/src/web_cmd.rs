@@ -133,6 +133,7 @@ impl WebServe {
         store: Arc<dyn CaseStore>,
         limits: diagnosis::Limits,
         rules: Arc<std::sync::RwLock<Arc<diagnosis::RuleSet>>>,
+        disk: Arc<handlers::disk::DiskPool>,
     ) -> anyhow::Result<Running> {
         let listener = tokio::net::TcpListener::from_std(self.listener)
             .context("--web: cannot use the socket")?;
@@ -142,7 +143,7 @@ impl WebServe {
                 self.base_url
             );
         }
-        let state = web::WebState::new(store, self.key, limits, rules);
+        let state = web::WebState::new(store, self.key, limits, rules).with_disk(disk);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let shutdown = async {

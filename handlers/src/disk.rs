@@ -183,8 +183,12 @@ pub fn claim_temp_root() -> io::Result<TempRoot> {
         .prefix(ROOT_PREFIX)
         .tempdir_in(&base)?
         .keep();
-    let lock = File::create(dir.join(LOCK_FILE))?;
+    // Locked before it gets its name: a sweep by another process starting now sees either no
+    // lock file (a root this young is kept) or a held one.
+    let pending = dir.join(".lock.new");
+    let lock = File::create(&pending)?;
     lock.try_lock().map_err(io::Error::other)?;
+    std::fs::rename(&pending, dir.join(LOCK_FILE))?;
     let path = match ROOT.set((dir.clone(), lock)) {
         Ok(()) => dir,
         // Another thread claimed one meanwhile: use it and drop ours.

@@ -29,18 +29,21 @@ use std::future::Future;
 use std::sync::{Arc, RwLock};
 
 use diagnosis::{Limits, RuleSet};
+use handlers::disk::DiskPool;
 use handlers::link::LinkKey;
 use store::CaseStore;
 
 /// What the web view needs: the store it reads, the link key, the bundle limits used when a
-/// stored bundle is opened for evidence context, and the rule set the texts of a diagnosis
-/// come from (shared with the chat, so a reload shows here too).
+/// stored bundle is opened for evidence context (its temp disk a share of the disk pool, shared
+/// with the diagnoses when the chat runs too), and the rule set the texts of a diagnosis come
+/// from (shared with the chat, so a reload shows here too).
 #[derive(Clone)]
 pub struct WebState {
     store: Arc<dyn CaseStore>,
     key: Arc<LinkKey>,
     limits: Arc<Limits>,
     rules: Arc<RwLock<Arc<RuleSet>>>,
+    disk: Arc<DiskPool>,
 }
 
 impl WebState {
@@ -57,7 +60,15 @@ impl WebState {
             key: Arc::new(key),
             limits: Arc::new(limits),
             rules,
+            disk: Arc::new(DiskPool::new(handlers::disk::DEFAULT_MAX_TOTAL_DISK_BYTES)),
         }
+    }
+
+    /// Take the temp disk of evidence pages from `pool` (the chat's, `handlers::Context::disk`)
+    /// instead of a pool of the web view's own.
+    pub fn with_disk(mut self, pool: Arc<DiskPool>) -> WebState {
+        self.disk = pool;
+        self
     }
 
     /// The current rule set.

@@ -254,9 +254,13 @@ async fn evidence(
         let message = format!("{} {device}", msg(page.lang, "web.this_case_has_no_device"));
         return refused(StatusCode::NOT_FOUND, page.lang, message);
     };
-    let limits = Arc::clone(&state.limits);
+    // Opening the stored bundle may unpack it: its temp disk is a share of the pool.
+    let grant = state.disk.grant(state.limits.max_disk_bytes).await;
+    let mut limits = (*state.limits).clone();
+    limits.max_disk_bytes = grant.bytes.min(limits.max_disk_bytes);
     let id = case.id.to_string();
     let built = read(&state, move |s| {
+        let _grant = grant;
         crate::evidence::build(page, s, &limits, &id, &record).render()
     })
     .await;
