@@ -6,7 +6,7 @@
 //! `CASEBOT_DATABASE_URL` or from the file named by `url_file` (exactly one of them). `data_dir`
 //! then only holds this process's bundle cache.
 //!
-//! The sled store may be encrypted at rest. Its key never lives in the config file either: it
+//! Either store may be encrypted at rest. Its key never lives in the config file either: it
 //! comes from `CASEBOT_STORE_KEY` (32 bytes as 64 hex digits or base64) or from the file named
 //! by `CASEBOT_STORE_KEY_FILE` (exactly one of them), and `casebot cases keygen` prints a new
 //! one. A new store opened with a key is encrypted; see `SECURITY.md` for the rest.
@@ -194,19 +194,15 @@ impl StoreConfig {
         match &self.kind {
             StoreKind::Sled => open_sled(&self.data_dir, key.as_ref()),
             StoreKind::Postgres { .. } => {
-                if key.is_some() {
-                    anyhow::bail!(
-                        "{STORE_KEY_ENV} or {STORE_KEY_FILE_ENV} is set, but encryption at rest \
-                         is supported for store.kind = \"sled\" only; unset it, or encrypt the \
-                         PostgreSQL server's storage instead"
-                    );
-                }
                 let env = std::env::var(DATABASE_URL_ENV).ok();
                 let url = self.database_url(env).map_err(anyhow::Error::msg)?;
                 let cache = self.data_dir.join("bundle-cache");
-                let store = PgStore::open(url.expose_secret(), &cache)
-                    .map_err(|e| anyhow::anyhow!("cannot open the store: {e}"))?
+                let store = PgStore::open_keyed(url.expose_secret(), &cache, key.as_ref())
+                    .map_err(|e| open_error(e).context("cannot open the store"))?
                     .with_lease(self.lease);
+                if store.is_encrypted() {
+                    tracing::info!("store: encrypted at rest");
+                }
                 tracing::info!(database = store.target(), "store: PostgreSQL");
                 Ok(Arc::new(store))
             }
@@ -265,13 +261,20 @@ pub fn open_sled(dir: &Path, key: Option<&StoreKey>) -> anyhow::Result<Arc<dyn C
         Err(e @ StoreError::Locked { .. }) => Err(anyhow::anyhow!(
             "{e}; stop it first or use another store.data_dir"
         )),
-        Err(e @ StoreError::KeyRequired { .. }) => Err(anyhow::anyhow!(
-            "cannot open the store: {e}: set {STORE_KEY_ENV} or {STORE_KEY_FILE_ENV}"
-        )),
-        Err(e @ StoreError::WrongKey { .. }) => Err(anyhow::anyhow!(
-            "cannot open the store: {e}; check {STORE_KEY_ENV} / {STORE_KEY_FILE_ENV}"
-        )),
-        Err(e) => Err(anyhow::anyhow!("cannot open the store: {e}")),
+        Err(e) => Err(open_error(e).context("cannot open the store")),
+    }
+}
+
+/// A store's start-up error, with what to do about a missing or wrong key.
+fn open_error(e: StoreError) -> anyhow::Error {
+    match e {
+        e @ StoreError::KeyRequired { .. } => {
+            anyhow::anyhow!("{e}: set {STORE_KEY_ENV} or {STORE_KEY_FILE_ENV}")
+        }
+        e @ StoreError::WrongKey { .. } => {
+            anyhow::anyhow!("{e}; check {STORE_KEY_ENV} / {STORE_KEY_FILE_ENV}")
+        }
+        e => anyhow::Error::new(e),
     }
 }
 

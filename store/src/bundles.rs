@@ -126,6 +126,47 @@ impl BundleDir {
         }
     }
 
+    /// Store a bundle already in its stored form (sealed, in an encrypted store) as `sha256`,
+    /// checking that its content has that hash. For copies of bundles another process stored.
+    pub fn put_stored(&self, sha256: &str, data: &mut dyn Read) -> Result<PathBuf, StoreError> {
+        let Some(cipher) = &self.cipher else {
+            let stored = self.put(data)?;
+            if stored.sha256 != sha256 {
+                let _ = fs::remove_file(&stored.path);
+                return Err(StoreError::Codec {
+                    what: format!("bundle {sha256}"),
+                    reason: format!("its content hashes to {}", stored.sha256),
+                });
+            }
+            return Ok(stored.path);
+        };
+        fs::create_dir_all(&self.dir).map_err(|e| io(&self.dir, e))?;
+        let mut temp = tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .tempfile_in(&self.dir)
+            .map_err(|e| io(&self.dir, e))?;
+        let temp_path = temp.path().to_path_buf();
+        std::io::copy(data, temp.as_file_mut())
+            .map_err(|e| StoreError::Io(format!("reading bundle {sha256}: {e}")))?;
+        temp.as_file().sync_all().map_err(|e| io(&temp_path, e))?;
+        let sealed = File::open(&temp_path).map_err(|e| io(&temp_path, e))?;
+        let damaged = |reason: String| StoreError::Codec {
+            what: format!("stored bundle {sha256}"),
+            reason,
+        };
+        let mut reader = cipher
+            .open_reader(sealed)
+            .map_err(|e| damaged(e.to_string()))?;
+        let (actual, _) = copy_hashed(&mut reader, &mut std::io::sink(), &temp_path)?;
+        if actual != sha256 {
+            return Err(damaged(format!("its content hashes to {actual}")));
+        }
+        let path = self.dir.join(sha256);
+        temp.persist(&path).map_err(|e| io(&path, e.error))?;
+        sync_dir(&self.dir)?;
+        Ok(path)
+    }
+
     /// A readable copy of a stored bundle: the file itself in a plain store, a decrypted
     /// temporary copy (checked against its sha256) in an encrypted one.
     pub fn open_plain(&self, sha256: &str) -> Result<Option<PlainBundle>, StoreError> {

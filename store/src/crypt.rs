@@ -387,6 +387,55 @@ impl Seal {
     }
 }
 
+/// A sealed value in a JSON column (PostgreSQL `jsonb`): `{"sealed":"<base64>"}`.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SealedJson {
+    sealed: String,
+}
+
+impl Seal {
+    /// The stored form of `plain` (JSON) for a JSON column: itself, or its sealed form wrapped
+    /// in a JSON object.
+    pub fn wrap_json(&self, tree: &str, key: &[u8], plain: Vec<u8>) -> Vec<u8> {
+        match &self.0 {
+            Some(cipher) => {
+                let sealed = SealedJson {
+                    sealed: base64::engine::general_purpose::STANDARD
+                        .encode(cipher.seal(&place(tree, key), &plain)),
+                };
+                serde_json::to_vec(&sealed).unwrap_or_default()
+            }
+            None => plain,
+        }
+    }
+
+    /// The plain JSON of a value stored by [`Seal::wrap_json`]; refuses mixing like
+    /// [`Seal::unwrap`].
+    pub fn unwrap_json<'a>(
+        &self,
+        what: &str,
+        tree: &str,
+        key: &[u8],
+        stored: &'a [u8],
+    ) -> Result<Cow<'a, [u8]>, StoreError> {
+        match serde_json::from_slice::<SealedJson>(stored) {
+            Ok(wrapped) => {
+                let sealed = base64::engine::general_purpose::STANDARD
+                    .decode(wrapped.sealed)
+                    .map_err(|e| StoreError::Codec {
+                        what: what.into(),
+                        reason: format!("its sealed form is not base64: {e}"),
+                    })?;
+                Ok(Cow::Owned(
+                    self.unwrap(what, tree, key, &sealed)?.into_owned(),
+                ))
+            }
+            Err(_) => self.unwrap(what, tree, key, stored),
+        }
+    }
+}
+
 /// Associated data of a value: where it is stored.
 fn place(tree: &str, key: &[u8]) -> Vec<u8> {
     let mut aad = Vec::with_capacity(tree.len() + 1 + key.len());

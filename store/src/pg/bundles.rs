@@ -6,7 +6,8 @@
 //! primary key makes the second one wait and then recognise it as a duplicate.
 //!
 //! `bundle_path` answers from the cache, or fetches the chunks one at a time into it, checking
-//! the sha256 of what arrived, so another process's upload is readable here too.
+//! the sha256 of what arrived, so another process's upload is readable here too. In an encrypted
+//! store the chunks and the cache hold the sealed file; its plain content is checked.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -22,7 +23,11 @@ impl PgStore {
     ) -> Result<StoredBundle, StoreError> {
         let local = self.cache.put(data)?;
         let mut client = self.pool.get()?;
-        let chunks = local.bytes.div_ceil(CHUNK_BYTES as u64).max(1);
+        // The chunks hold the file as the cache keeps it: sealed, in an encrypted store.
+        let file_bytes = std::fs::metadata(&local.path)
+            .map_err(|e| StoreError::Io(format!("{}: {e}", local.path.display())))?
+            .len();
+        let chunks = file_bytes.div_ceil(CHUNK_BYTES as u64).max(1);
         let chunks = i32::try_from(chunks)
             .map_err(|_| StoreError::Io(format!("bundle {} is too large", local.sha256)))?;
         let mut file = std::fs::File::open(&local.path)
@@ -84,15 +89,14 @@ impl PgStore {
             buf: Vec::new(),
             pos: 0,
         };
-        let stored = self.cache.put(&mut reader)?;
-        if stored.sha256 != sha256 {
-            let _ = std::fs::remove_file(&stored.path);
-            return Err(StoreError::Corrupt {
-                path: PathBuf::from(format!("{}/bundles/{sha256}", self.target())),
-                reason: format!("the stored chunks hash to {}", stored.sha256),
-            });
-        }
-        Ok(Some(stored.path))
+        let path =
+            self.cache
+                .put_stored(&sha256, &mut reader)
+                .map_err(|e| StoreError::Corrupt {
+                    path: PathBuf::from(format!("{}/bundles/{sha256}", self.target())),
+                    reason: format!("the stored chunks do not make the bundle: {e}"),
+                })?;
+        Ok(Some(path))
     }
 }
 

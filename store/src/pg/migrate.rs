@@ -17,6 +17,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_initial.sql"),
     include_str!("../../migrations/0002_created_by.sql"),
     include_str!("../../migrations/0003_recurrence.sql"),
+    include_str!("../../migrations/0004_encryption.sql"),
 ];
 
 /// The version whose tables the binary fills after the SQL ran (the recurrence index).

@@ -24,6 +24,11 @@
 //!   machine) reads every bundle and a database backup holds everything. Each process keeps a
 //!   local, content-addressed cache directory: `bundle_path` fetches a bundle into it on first
 //!   use and checks its sha256.
+//! - **Encryption at rest** (optional, [`PgStore::open_keyed`]): cases' `doc` and jobs' `entry`
+//!   hold `{"sealed":"<base64>"}` (the record sealed as in the embedded store, bound to its table
+//!   and id), bundle chunks hold the sealed file, and the local cache keeps bundles sealed too;
+//!   `store_encryption` holds the key check. Ids, thread bindings, processed message ids and the
+//!   recurrence index stay plain.
 //! - **Durability**: a call returns after PostgreSQL has committed (with the server's default
 //!   `synchronous_commit = on`, after the commit is on disk). `flush` has nothing left to do.
 
@@ -45,8 +50,12 @@ use tokio_postgres::{Config, GenericClient, Transaction};
 
 use self::conn::{Pool, pg_err, wait};
 use crate::bundles::BundleDir;
+use crate::crypt::{KeyDecision, Seal, StoreKey, decide};
 use crate::exchange::{Dump, DumpBundle, MergeTarget, merge};
-use crate::record::{CURRENT, case_id_from_counter, decode, decode_case, encode_case, now_secs};
+use crate::record::{
+    CURRENT, EncryptionRecord, case_id_from_counter, decode, decode_case, encode_case, now_secs,
+    tree,
+};
 use crate::{
     Applied, Case, CaseId, CaseStore, Conclusion, JournalEntry, Recurrence, StoreError,
     StoredBundle,
@@ -73,6 +82,8 @@ pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 pub struct PgStore {
     pool: Pool,
     cache: BundleDir,
+    /// Seals case docs and job entries in an encrypted store.
+    seal: Seal,
     /// This process's name on the jobs it holds.
     owner: String,
     lease: Duration,
@@ -85,22 +96,86 @@ impl PgStore {
     /// Fails with `Connect` (naming host, port and database, never the password) when the
     /// server cannot be reached, and `TooNew` when a newer casebot has migrated the database.
     pub fn open(url: &str, cache_dir: impl Into<PathBuf>) -> Result<PgStore, StoreError> {
+        PgStore::open_keyed(url, cache_dir, None)
+    }
+
+    /// [`PgStore::open`], encrypted with `key` if one is given: like the embedded store
+    /// (`SledStore::open_keyed`), an empty database opened with a key is encrypted for life, and
+    /// `KeyRequired`, `WrongKey` and `NotEncrypted` refuse the other mixes, changing nothing.
+    pub fn open_keyed(
+        url: &str,
+        cache_dir: impl Into<PathBuf>,
+        key: Option<&StoreKey>,
+    ) -> Result<PgStore, StoreError> {
         let config = Config::from_str(url).map_err(|e| StoreError::Connect {
             target: "the configured URL".into(),
             reason: format!("not a valid PostgreSQL URL: {e}"),
         })?;
         let pool = Pool::new(config.clone(), describe_target(&config))?;
         let cache = BundleDir::open(cache_dir.into())?;
-        let store = PgStore {
+        let mut store = PgStore {
             pool,
             cache,
+            seal: Seal::default(),
             owner: format!("{}-{:016x}", std::process::id(), rand::random::<u64>()),
             lease: DEFAULT_LEASE,
         };
         let mut client = store.pool.get()?;
         migrate::migrate(&mut client, store.pool.target())?;
         drop(client);
+        store.check_key(key)?;
         Ok(store)
+    }
+
+    /// Is the store encrypted?
+    pub fn is_encrypted(&self) -> bool {
+        self.seal.cipher().is_some()
+    }
+
+    /// Check `key` against the database (see [`PgStore::open_keyed`]) and start sealing.
+    fn check_key(&mut self, key: Option<&StoreKey>) -> Result<(), StoreError> {
+        let client = self.pool.get()?;
+        let target = PathBuf::from(self.pool.target());
+        let read = || -> Result<Option<EncryptionRecord>, StoreError> {
+            let row = wait(client.query_opt("SELECT cipher, key_check FROM store_encryption", &[]))
+                .map_err(pg_err)?;
+            Ok(row.map(|r| EncryptionRecord {
+                v: CURRENT,
+                cipher: r.get(0),
+                check: r.get(1),
+            }))
+        };
+        let empty: bool = wait(client.query_one(
+            "SELECT NOT EXISTS (SELECT 1 FROM cases) AND NOT EXISTS (SELECT 1 FROM jobs)
+                 AND NOT EXISTS (SELECT 1 FROM bundles)",
+            &[],
+        ))
+        .map_err(pg_err)?
+        .get(0);
+        let cipher = match decide(read()?, key, empty, &target)? {
+            KeyDecision::Plain => return Ok(()),
+            KeyDecision::Encrypted(cipher) => cipher,
+            KeyDecision::Start(cipher, record) => {
+                let n = wait(client.execute(
+                    "INSERT INTO store_encryption (cipher, key_check) VALUES ($1, $2)
+                     ON CONFLICT DO NOTHING",
+                    &[&record.cipher, &record.check],
+                ))
+                .map_err(pg_err)?;
+                if n == 1 {
+                    cipher
+                } else {
+                    // Another process encrypted it first: its key must be this one.
+                    match decide(read()?, key, false, &target)? {
+                        KeyDecision::Encrypted(cipher) => cipher,
+                        _ => return Err(StoreError::WrongKey { path: target }),
+                    }
+                }
+            }
+        };
+        self.cache.seal_with(cipher.clone());
+        self.seal = Seal::new(Some(cipher));
+        Ok(())
     }
 
     /// Set how long a job stays with this process without a renewal (default 30 s).
@@ -129,7 +204,7 @@ impl PgStore {
             "UPDATE jobs SET lease_owner = $1, lease_until = $2
              WHERE id IN (SELECT id FROM jobs WHERE lease_until < $3
                           ORDER BY accepted_at, seq LIMIT $4 FOR UPDATE SKIP LOCKED)
-             RETURNING accepted_at, seq, entry::text",
+             RETURNING accepted_at, seq, entry::text, id",
             &[&self.owner, &self.lease_until(), &now, &n],
         ))
         .map_err(pg_err)?;
@@ -138,7 +213,7 @@ impl PgStore {
             .map(|r| {
                 Ok((
                     (r.get::<_, i64>(0), r.get::<_, i64>(1)),
-                    decode_job(r.get(2))?,
+                    decode_job(&self.seal, r.get(3), r.get(2))?,
                 ))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -191,26 +266,41 @@ fn to_u64(n: i64) -> u64 {
     u64::from_ne_bytes(n.to_ne_bytes())
 }
 
-fn case_json(case: &Case) -> Result<String, StoreError> {
-    String::from_utf8(encode_case(case)?).map_err(|e| StoreError::Codec {
+/// The `doc` of a case (sealed in an encrypted store).
+fn case_json(seal: &Seal, case: &Case) -> Result<String, StoreError> {
+    let json = seal.wrap_json(tree::CASES, case.id.as_str().as_bytes(), encode_case(case)?);
+    String::from_utf8(json).map_err(|e| StoreError::Codec {
         what: format!("case {}", case.id),
         reason: e.to_string(),
     })
 }
 
-fn job_json(entry: &JournalEntry) -> Result<String, StoreError> {
-    serde_json::to_string(&JobRecord {
+/// A case from the `doc` of row `id`.
+fn decode_doc(seal: &Seal, id: &str, doc: &str) -> Result<Case, StoreError> {
+    decode_case(&seal.unwrap_json("case", tree::CASES, id.as_bytes(), doc.as_bytes())?)
+}
+
+/// The `entry` of a job (sealed in an encrypted store).
+fn job_json(seal: &Seal, entry: &JournalEntry) -> Result<String, StoreError> {
+    let json = serde_json::to_vec(&JobRecord {
         v: CURRENT,
         entry: entry.clone(),
     })
     .map_err(|e| StoreError::Codec {
         what: format!("job {}", entry.id),
         reason: e.to_string(),
+    })?;
+    let json = seal.wrap_json(tree::JOURNAL, entry.id.as_bytes(), json);
+    String::from_utf8(json).map_err(|e| StoreError::Codec {
+        what: format!("job {}", entry.id),
+        reason: e.to_string(),
     })
 }
 
-fn decode_job(text: &str) -> Result<JournalEntry, StoreError> {
-    Ok(decode::<JobRecord>("job", text.as_bytes())?.entry)
+/// A job from the `entry` of row `id`.
+fn decode_job(seal: &Seal, id: &str, text: &str) -> Result<JournalEntry, StoreError> {
+    let json = seal.unwrap_json("job", tree::JOURNAL, id.as_bytes(), text.as_bytes())?;
+    Ok(decode::<JobRecord>("job", &json)?.entry)
 }
 
 /// The case a thread is bound to.
@@ -321,7 +411,10 @@ impl PgStore {
                 .map_err(pg_err)?
                 .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
             let doc: String = row.get(1);
-            Ok(Some((row.get(0), decode_case(doc.as_bytes())?)))
+            Ok(Some((
+                row.get(0),
+                decode_doc(&self.seal, id.as_str(), &doc)?,
+            )))
         })
     }
 
@@ -335,7 +428,7 @@ impl PgStore {
     ) -> Result<Attempt, StoreError> {
         let mut client = self.pool.get()?;
         let doc = if after != before {
-            Some(case_json(after)?)
+            Some(case_json(&self.seal, after)?)
         } else {
             None
         };
@@ -398,12 +491,13 @@ impl PgStore {
                 ..Dump::default()
             };
             for row in tx
-                .query("SELECT doc::text FROM cases", &[])
+                .query("SELECT id, doc::text FROM cases", &[])
                 .await
                 .map_err(pg_err)?
             {
-                let doc: String = row.get(0);
-                dump.cases.push((0, decode_case(doc.as_bytes())?));
+                let doc: String = row.get(1);
+                dump.cases
+                    .push((0, decode_doc(&self.seal, row.get(0), &doc)?));
             }
             for row in tx
                 .query("SELECT thread_id, case_id FROM threads", &[])
@@ -426,14 +520,15 @@ impl PgStore {
             }
             for row in tx
                 .query(
-                    "SELECT entry::text FROM jobs ORDER BY accepted_at, seq",
+                    "SELECT entry::text, id FROM jobs ORDER BY accepted_at, seq",
                     &[],
                 )
                 .await
                 .map_err(pg_err)?
             {
                 let text: String = row.get(0);
-                dump.journal.push((0, decode_job(&text)?));
+                dump.journal
+                    .push((0, decode_job(&self.seal, row.get(1), &text)?));
             }
             for row in tx
                 .query("SELECT sha256, bytes FROM bundles ORDER BY sha256", &[])
@@ -441,7 +536,7 @@ impl PgStore {
                 .map_err(pg_err)?
             {
                 dump.bundles.push(DumpBundle {
-                    cipher: None,
+                    cipher: self.seal.cipher().cloned(),
                     sha256: row.get(0),
                     bytes: to_u64(row.get(1)),
                     path: PathBuf::new(),
@@ -470,6 +565,7 @@ mod bundles;
 /// The import merge inside one transaction.
 struct TxMerge<'a, 'b> {
     tx: &'a Transaction<'b>,
+    seal: &'a Seal,
 }
 
 impl MergeTarget for TxMerge<'_, '_> {
@@ -483,11 +579,11 @@ impl MergeTarget for TxMerge<'_, '_> {
                 .query_opt("SELECT doc::text FROM cases WHERE id = $1", &[&id.as_str()]),
         )
         .map_err(pg_err)?;
-        row.map(|r| decode_case(r.get::<_, String>(0).as_bytes()))
+        row.map(|r| decode_doc(self.seal, id.as_str(), r.get(0)))
             .transpose()
     }
     fn put_case(&mut self, case: &Case) -> Result<(), StoreError> {
-        let doc = case_json(case)?;
+        let doc = case_json(self.seal, case)?;
         wait(self.tx.execute(
             "INSERT INTO cases (id, created_at, version, doc) VALUES ($1, $2, 1, $3::text::jsonb)",
             &[&case.id.as_str(), &to_i64(case.created_at), &doc],
@@ -528,10 +624,10 @@ impl MergeTarget for TxMerge<'_, '_> {
                 .query_opt("SELECT entry::text FROM jobs WHERE id = $1", &[&id]),
         )
         .map_err(pg_err)?;
-        row.map(|r| decode_job(r.get(0))).transpose()
+        row.map(|r| decode_job(self.seal, id, r.get(0))).transpose()
     }
     fn put_journal(&mut self, entry: &JournalEntry) -> Result<(), StoreError> {
-        let json = job_json(entry)?;
+        let json = job_json(self.seal, entry)?;
         wait(self.tx.execute(
             "INSERT INTO jobs (id, accepted_at, entry) VALUES ($1, $2, $3::text::jsonb)",
             &[&entry.id, &to_i64(entry.accepted_at), &json],
@@ -571,7 +667,7 @@ impl CaseStore for PgStore {
     }
 
     fn create(&self, case: Case, message_id: Option<&str>) -> Result<Applied<Case>, StoreError> {
-        let doc = case_json(&case)?;
+        let doc = case_json(&self.seal, &case)?;
         let mut client = self.pool.get()?;
         wait(async {
             let tx = client.transaction().await.map_err(pg_err)?;
@@ -620,7 +716,7 @@ impl CaseStore for PgStore {
         let row =
             wait(client.query_opt("SELECT doc::text FROM cases WHERE id = $1", &[&id.as_str()]))
                 .map_err(pg_err)?;
-        row.map(|r| decode_case(r.get::<_, String>(0).as_bytes()))
+        row.map(|r| decode_doc(&self.seal, id.as_str(), r.get(0)))
             .transpose()
     }
 
@@ -676,10 +772,10 @@ impl CaseStore for PgStore {
 
     fn list(&self) -> Result<Vec<Case>, StoreError> {
         let client = self.pool.get()?;
-        let rows = wait(client.query("SELECT doc::text FROM cases", &[])).map_err(pg_err)?;
+        let rows = wait(client.query("SELECT id, doc::text FROM cases", &[])).map_err(pg_err)?;
         let mut cases = rows
             .iter()
-            .map(|r| decode_case(r.get::<_, &str>(0).as_bytes()))
+            .map(|r| decode_doc(&self.seal, r.get(0), r.get(1)))
             .collect::<Result<Vec<Case>, StoreError>>()?;
         cases.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         Ok(cases)
@@ -707,6 +803,13 @@ impl CaseStore for PgStore {
         self.fetch_bundle(sha256)
     }
 
+    fn open_bundle(&self, sha256: &str) -> Result<Option<crate::PlainBundle>, StoreError> {
+        if self.fetch_bundle(sha256)?.is_none() {
+            return Ok(None);
+        }
+        self.cache.open_plain(&sha256.to_ascii_lowercase())
+    }
+
     fn delete_bundle(&self, sha256: &str) -> Result<bool, StoreError> {
         let sha256 = sha256.to_ascii_lowercase();
         let client = self.pool.get()?;
@@ -731,19 +834,28 @@ impl CaseStore for PgStore {
             tx.execute("DELETE FROM threads WHERE case_id = $1", &[&id.as_str()])
                 .await
                 .map_err(pg_err)?;
-            tx.execute(
-                "DELETE FROM jobs WHERE entry->'entry'->>'case_id' = $1",
-                &[&id.as_str()],
-            )
-            .await
-            .map_err(pg_err)?;
+            // Entries may be sealed: find the case's jobs here rather than in SQL.
+            let mut jobs = Vec::new();
+            for row in tx
+                .query("SELECT id, entry::text FROM jobs", &[])
+                .await
+                .map_err(pg_err)?
+            {
+                let job: String = row.get(0);
+                if decode_job(&self.seal, &job, row.get(1))?.case_id == *id {
+                    jobs.push(job);
+                }
+            }
+            tx.execute("DELETE FROM jobs WHERE id = ANY($1)", &[&jobs])
+                .await
+                .map_err(pg_err)?;
             tx.commit().await.map_err(pg_err)?;
             Ok(n > 0)
         })
     }
 
     fn journal_add(&self, entry: &JournalEntry) -> Result<(), StoreError> {
-        let json = job_json(entry)?;
+        let json = job_json(&self.seal, entry)?;
         let client = self.pool.get()?;
         wait(client.execute(
             "INSERT INTO jobs (id, accepted_at, entry, lease_owner, lease_until)
@@ -790,11 +902,13 @@ impl CaseStore for PgStore {
     fn journal_list(&self) -> Result<Vec<JournalEntry>, StoreError> {
         let client = self.pool.get()?;
         let rows = wait(client.query(
-            "SELECT entry::text FROM jobs ORDER BY accepted_at, seq",
+            "SELECT entry::text, id FROM jobs ORDER BY accepted_at, seq",
             &[],
         ))
         .map_err(pg_err)?;
-        rows.iter().map(|r| decode_job(r.get(0))).collect()
+        rows.iter()
+            .map(|r| decode_job(&self.seal, r.get(1), r.get(0)))
+            .collect()
     }
 
     fn export(&self, out: &mut dyn Write) -> Result<u64, StoreError> {
@@ -811,7 +925,13 @@ impl CaseStore for PgStore {
             "LOCK TABLE counter, cases, threads, processed, jobs IN SHARE ROW EXCLUSIVE MODE",
         ))
         .map_err(pg_err)?;
-        let written = merge(&dump, &mut TxMerge { tx: &tx })?;
+        let written = merge(
+            &dump,
+            &mut TxMerge {
+                tx: &tx,
+                seal: &self.seal,
+            },
+        )?;
         wait(tx.commit()).map_err(pg_err)?;
         Ok(bundles + written)
     }

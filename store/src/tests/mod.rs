@@ -113,6 +113,33 @@ macro_rules! run_pg_suite {
     };
 }
 
+/// The suite against an encrypted PostgreSQL store, like [`run_pg_suite`].
+macro_rules! run_pg_encrypted_suite {
+    ([$($name:ident),* $(,)?]) => {
+        mod pg_encrypted {
+            $(
+                #[test]
+                fn $name() {
+                    let test = concat!("pg_encrypted::", stringify!($name));
+                    if let Some((store, _guard)) = super::pg_encrypted_store(test) {
+                        super::suite::$name(&store);
+                    }
+                }
+            )*
+        }
+    };
+}
+
+/// An encrypted `PgStore` on a fresh database, or `None` (reason printed) without PostgreSQL.
+pub(crate) fn pg_encrypted_store(test: &str) -> Option<(crate::PgStore, tempfile::TempDir)> {
+    let cluster = crate::pg::cluster::TestCluster::or_skip(test)?;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = crate::StoreKey::generate();
+    let url = cluster.database();
+    let store = crate::PgStore::open_keyed(&url, dir.path().join("cache"), Some(&key));
+    Some((store.expect("open"), dir))
+}
+
 /// A `PgStore` on a fresh database, or `None` (reason printed) without PostgreSQL.
 pub(crate) fn pg_store(test: &str) -> Option<(crate::PgStore, tempfile::TempDir)> {
     let cluster = crate::pg::cluster::TestCluster::or_skip(test)?;
@@ -136,6 +163,7 @@ macro_rules! all_backends {
             (store.expect("open"), dir)
         }, [$($name),*]);
         run_pg_suite!([$($name),*]);
+        run_pg_encrypted_suite!([$($name),*]);
     };
 }
 

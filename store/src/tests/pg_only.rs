@@ -62,7 +62,7 @@ fn the_recurrence_migration_indexes_existing_cases() {
     cluster
         .psql(
             name,
-            "DROP TABLE recurrence, recurrence_counts; \
+            "DROP TABLE recurrence, recurrence_counts, store_encryption; \
              DELETE FROM casebot_schema WHERE version >= 3",
         )
         .expect("psql");
@@ -293,4 +293,86 @@ fn a_restarted_single_process_store_resumes_everything() {
         .expect("add");
     assert_eq!(store.journal_take_over().expect("take").len(), 1);
     assert_eq!(store.lease(), None);
+}
+
+#[test]
+fn an_encrypted_database_keeps_no_case_text_or_log_line_in_clear() {
+    let Some(cluster) =
+        cluster("pg_only::an_encrypted_database_keeps_no_case_text_or_log_line_in_clear")
+    else {
+        return;
+    };
+    const NOTE: &str = "Winmgmt disabled on WCC0021Z675842 per Zhang Wei";
+    const LOG_LINE: &str = "Failed execution of queue item Installer: WMI";
+    let key = crate::StoreKey::generate();
+    let url = cluster.database();
+    let name = url.rsplit('/').next().expect("db name");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (id, sha) = {
+        let store = PgStore::open_keyed(&url, dir.path().join("a"), Some(&key)).expect("open");
+        assert!(store.is_encrypted());
+        let id = store.new_case_id().expect("id");
+        let mut case = sample_case(id.clone(), 1, Some(5));
+        case.timeline.push(TimelineEntry {
+            at: 2,
+            author: "alice".into(),
+            kind: "note".into(),
+            text: NOTE.into(),
+        });
+        store.create(case, None).expect("create");
+        let mut job = super::sample_job("job-1", &id, 3);
+        job.bundle_name = "private-bundle.zip".into();
+        store.journal_add(&job).expect("job");
+        let log = format!("{LOG_LINE}\n").repeat(5000);
+        let sha = store
+            .put_bundle(&mut Cursor::new(log))
+            .expect("bundle")
+            .sha256;
+        (id, sha)
+    };
+    // What the server holds: no note, job or log line in clear (and the columns are there).
+    let raw = cluster
+        .psql(
+            name,
+            "SELECT doc::text FROM cases UNION ALL SELECT entry::text FROM jobs \
+             UNION ALL SELECT encode(data, 'escape') FROM bundle_chunks",
+        )
+        .expect("psql");
+    assert!(raw.contains("sealed"), "{raw}");
+    for text in [NOTE, LOG_LINE, "private-bundle.zip", "KB5034441"] {
+        assert!(!raw.contains(text), "{text:?} is in the database in clear");
+    }
+
+    // Another process (its own cache) with the key reads everything back.
+    let other = PgStore::open_keyed(&url, dir.path().join("b"), Some(&key)).expect("open");
+    let case = other.get(&id).expect("get").expect("case");
+    assert_eq!(case.timeline[0].text, NOTE);
+    assert_eq!(
+        other.journal_list().expect("jobs")[0].bundle_name,
+        "private-bundle.zip"
+    );
+    let copy = other.open_bundle(&sha).expect("open").expect("bundle");
+    let text = std::fs::read_to_string(copy.path()).expect("read");
+    assert!(text.starts_with(LOG_LINE));
+    drop(copy);
+    assert!(other.delete_case(&id).expect("delete"));
+    assert!(
+        other.journal_list().expect("jobs").is_empty(),
+        "its jobs went with it"
+    );
+
+    // Without the key, with another, or a key for a plain database that holds records: refused.
+    let err = PgStore::open(&url, dir.path().join("c")).expect_err("no key");
+    assert!(matches!(err, StoreError::KeyRequired { .. }), "{err:?}");
+    let wrong = crate::StoreKey::generate();
+    let err = PgStore::open_keyed(&url, dir.path().join("c"), Some(&wrong)).expect_err("wrong");
+    assert!(matches!(err, StoreError::WrongKey { .. }), "{err:?}");
+    let plain_url = cluster.database();
+    let plain = open(&plain_url, &dir.path().join("d"));
+    let id = plain.new_case_id().expect("id");
+    plain
+        .create(sample_case(id, 1, None), None)
+        .expect("create");
+    let err = PgStore::open_keyed(&plain_url, dir.path().join("e"), Some(&key)).expect_err("plain");
+    assert!(matches!(err, StoreError::NotEncrypted { .. }), "{err:?}");
 }
