@@ -123,7 +123,10 @@ fn listings(store: &dyn CaseStore, rounds: usize) -> (f64, f64) {
         } else {
             store.latest(&mut |c| c.opener == customer, LISTED)
         };
-        assert!(!cases.expect("latest").is_empty(), "every customer has cases");
+        assert!(
+            !cases.expect("latest").is_empty(),
+            "every customer has cases"
+        );
     }
     let listing = started.elapsed().as_secs_f64() / rounds as f64;
     let started = Instant::now();

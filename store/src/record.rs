@@ -155,7 +155,9 @@ impl ListingKey {
 
     /// The case id of an entry.
     pub fn case_of(bytes: &[u8]) -> Result<CaseId, StoreError> {
-        let id = bytes.get(ListingKey::PREFIX.len() + 8..).unwrap_or_default();
+        let id = bytes
+            .get(ListingKey::PREFIX.len() + 8..)
+            .unwrap_or_default();
         CaseId::parse(&String::from_utf8_lossy(id)).map_err(|reason| StoreError::Codec {
             what: "listing index entry".into(),
             reason,

@@ -173,7 +173,10 @@ fn a_store_without_the_listing_index_builds_it_on_open() {
     };
     let store = open(&path);
     let ids = |cases: Vec<crate::Case>| cases.into_iter().map(|c| c.id).collect::<Vec<_>>();
-    assert_eq!(ids(store.latest(&mut |_| true, 10).expect("latest")), [b, a]);
+    assert_eq!(
+        ids(store.latest(&mut |_| true, 10).expect("latest")),
+        [b, a]
+    );
 }
 
 #[test]
