@@ -39,10 +39,16 @@ fn main() -> Result<()> {
     let timings = Timings::default();
     let subscriber = tracing_subscriber::registry().with(timings.clone());
     tracing::subscriber::set_global_default(subscriber)?;
+    // The fake Discord (which also serves the 500 MB of downloads) runs on a runtime of its own,
+    // so that the bot's runtime is the bot's, as in `casebot serve`.
+    let discord = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let fake = discord.block_on(FakeDiscord::start());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(run(cases, mb, &timings))
+    runtime.block_on(run(&fake, cases, mb, &timings))
 }
 
 /// What the bot logged per bundle name: (queued, engine) time of its diagnosis.
@@ -171,12 +177,11 @@ fn engineer(i: usize) -> FakeUser {
     }
 }
 
-async fn run(cases: usize, mb: usize, timings: &Timings) -> Result<()> {
-    let fake = FakeDiscord::start().await;
+async fn run(fake: &FakeDiscord, cases: usize, mb: usize, timings: &Timings) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let bot = tokio::spawn(casebot::serve::serve(
-        config(&fake, dir.path(), cases)?,
+        config(fake, dir.path(), cases)?,
         SecretString::from("fake-token".to_owned()),
         async {
             let _ = stopped.await;
