@@ -73,6 +73,8 @@ pub struct Posted {
     pub id: u64,
     /// Channel or thread it was posted in.
     pub channel: u64,
+    /// When the fake received it.
+    pub at: std::time::Instant,
     /// Text.
     pub content: String,
     /// Attached files: name and bytes.

@@ -98,19 +98,13 @@ pub fn status(req: &Req<'_>) -> Result<(), HandlerError> {
 /// opened (see `Req::may_see`).
 pub fn cases(req: &Req<'_>) -> Result<(), HandlerError> {
     let lang = req.lang();
-    let all = req.ctx.store.list()?;
-    let mine: Vec<&Case> = all
-        .iter()
-        .rev()
-        .filter(|c| req.may_see(c))
-        .take(20)
-        .collect();
+    let mine = req.ctx.store.latest(&mut |c| req.may_see(c), 20)?;
     if mine.is_empty() {
         req.say(msg(lang, "case.no_cases_yet_start"));
         return Ok(());
     }
     let mut out = String::new();
-    for c in mine {
+    for c in &mine {
         let _ = writeln!(out, "- {}", headline(c, lang));
         if let Some(s) = &c.summary {
             for line in summary::summary_head(s)

@@ -93,7 +93,9 @@ fn unreadable(name: &str, e: &DiagnosisError) -> UserError {
 /// in an encrypted store, removed when the engine is done). `problem` is the
 /// case's problem statement (empty outside a case); it names the update when the logs do not.
 /// Past `ctx.progress_after`, the status message of `progress` (if any) is edited with the
-/// engine's progress at most once every `ctx.progress_every`.
+/// engine's progress at most once every `ctx.progress_every`. Logs (debug) how long the
+/// diagnosis waited for its turn (a slot and temp disk) and how long the engine ran, which the bot-path benchmark
+/// subtracts from message-to-reply times.
 #[tracing::instrument(skip(ctx, problem, progress), fields(bundle = %progress.name))]
 pub(crate) async fn run_engine(
     ctx: &Context,
@@ -101,6 +103,7 @@ pub(crate) async fn run_engine(
     sha256: &str,
     progress: &Progress<'_>,
 ) -> Result<Diagnosis, HandlerError> {
+    let waiting = Instant::now();
     let permit = ctx
         .diagnoses
         .clone()
@@ -135,6 +138,8 @@ pub(crate) async fn run_engine(
     let granted = grant.bytes.min(want);
     limits.max_disk_bytes = granted;
     let pool_limited = granted < want;
+    // Waiting for a diagnosis slot and for temp disk is waiting for other diagnoses.
+    let queued = waiting.elapsed();
     let name = progress.name.clone();
     // The engine notes how far it is; this task shows it at its own pace.
     let latest = Arc::new(Mutex::new(None::<diagnosis::Progress>));
@@ -149,7 +154,9 @@ pub(crate) async fn run_engine(
                 *slot = Some(p.clone());
             }
         };
-        engine(plain.path(), &name, &rules, &limits, &observer)
+        let running = Instant::now();
+        let result = engine(plain.path(), &name, &rules, &limits, &observer);
+        (result, running.elapsed())
     });
     let started = Instant::now();
     let mut typing = tokio::time::interval(ctx.typing_every);
@@ -179,8 +186,14 @@ pub(crate) async fn run_engine(
             }
         }
     };
-    let result =
+    let (result, ran) =
         joined.map_err(|e| HandlerError::Internal(format!("diagnosis task failed: {e}")))?;
+    tracing::debug!(
+        bundle = %progress.name,
+        queued_us = u64::try_from(queued.as_micros()).unwrap_or(u64::MAX),
+        engine_us = u64::try_from(ran.as_micros()).unwrap_or(u64::MAX),
+        "diagnosis finished"
+    );
     let total = ctx.disk.total();
     let mut d = result.map_err(|e| {
         let mut user = unreadable(&progress.name, &e);

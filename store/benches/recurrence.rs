@@ -1,13 +1,16 @@
-//! Recurrence benchmark: "seen in N other cases" and case updates as the store grows from 1,000
-//! to 100,000 cases, on the embedded store and in memory.
+//! Recurrence and listing benchmark: "seen in N other cases", the `cases` listing and case
+//! updates as the store grows from 1,000 to 100,000 cases, on the embedded store and in memory.
 //!
 //! `cargo bench -p store --bench recurrence` prints, per store and size: the time to fill the
 //! store, the mean time of a recurrence lookup (the store's index, as the handlers ask it after
-//! every diagnosis), the same lookup done the old way (reading every case) once, and the mean
-//! time of an acknowledged update that re-diagnoses a case (moving it in the index). Cases are
+//! every diagnosis), the same lookup done the old way (reading every case) once, the mean time
+//! of a `cases` listing (the 20 newest cases, for an engineer and for one customer, from the
+//! store's listing index) next to the old way (reading every case) once, and the mean time of
+//! an acknowledged update that re-diagnoses a case (moving it in the index). Cases are
 //! generated deterministically: case `i` concludes one of 37 root causes about one of 5
-//! services, so a lookup at 100,000 cases finds about 540 others. Without `--bench` (as
-//! `cargo test --all-targets` runs it) it does a small smoke run.
+//! services, so a lookup at 100,000 cases finds about 540 others, and is opened by one of 50
+//! customers. Without `--bench` (as `cargo test --all-targets` runs it) it does a small smoke
+//! run.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,6 +24,10 @@ use store::{
 /// Distinct root causes the generated cases spread over (the catalogue has 37; the index
 /// only needs distinct keys).
 const CAUSES: usize = 37;
+/// Customers the generated cases are opened by.
+const OPENERS: usize = 50;
+/// Cases a `cases` listing shows.
+const LISTED: usize = 20;
 const SERVICES: &[&str] = &[
     "Winmgmt",
     "BITS",
@@ -36,7 +43,10 @@ fn main() {
     } else {
         (&[100, 1_000], 50, 10)
     };
-    println!("store      cases    fill        lookup (index)  lookup (read every case)  update");
+    println!(
+        "store      cases    fill        lookup (index)  lookup (read every case)  \
+         cases (index)  cases (read every case)  update"
+    );
     for &n in sizes {
         let mem = MemStore::new();
         run("memory", &mem, n, lookups, updates);
@@ -75,6 +85,7 @@ fn run(name: &str, store: &dyn CaseStore, n: usize, lookups: usize, updates: usi
         .count();
     let scan = started.elapsed().as_secs_f64();
     drop(cases);
+    let (listing, listing_scan) = listings(store, lookups);
     // Re-diagnoses: each moves a case to another conclusion, acknowledged (fsynced).
     let started = Instant::now();
     for i in 0..updates {
@@ -89,12 +100,55 @@ fn run(name: &str, store: &dyn CaseStore, n: usize, lookups: usize, updates: usi
     let update = started.elapsed().as_secs_f64() / updates as f64;
     println!(
         "{name:<10} {n:>7}    {fill:>7.2} s   {:>9.1} µs    {:>9.1} ms ({scanned} found)   \
-         {:>7.3} ms   (mean {} others per lookup)",
+         {:>8.1} µs   {:>9.1} ms               {:>7.3} ms   (mean {} others per lookup)",
         lookup * 1e6,
         scan * 1e3,
+        listing * 1e6,
+        listing_scan * 1e3,
         update * 1e3,
         found / lookups as u64
     );
+}
+
+/// The `cases` listing: the mean time of `rounds` listings from the index (an engineer's, who
+/// sees every case, and a customer's, who sees the cases they opened, alternately), and of one
+/// done the old way (reading every case, as the command did before the index). Checks that
+/// both give the same cases.
+fn listings(store: &dyn CaseStore, rounds: usize) -> (f64, f64) {
+    let started = Instant::now();
+    for i in 0..rounds {
+        let customer = opener(i);
+        let cases = if i % 2 == 0 {
+            store.latest(&mut |_| true, LISTED)
+        } else {
+            store.latest(&mut |c| c.opener == customer, LISTED)
+        };
+        assert!(
+            !cases.expect("latest").is_empty(),
+            "every customer has cases"
+        );
+    }
+    let listing = started.elapsed().as_secs_f64() / rounds as f64;
+    let started = Instant::now();
+    let customer = opener(1);
+    let all = store.list().expect("list");
+    let old: Vec<&Case> = all
+        .iter()
+        .rev()
+        .filter(|c| c.opener == customer)
+        .take(LISTED)
+        .collect();
+    let scan = started.elapsed().as_secs_f64();
+    let new = store
+        .latest(&mut |c| c.opener == customer, LISTED)
+        .expect("latest");
+    assert!(old.iter().map(|c| &c.id).eq(new.iter().map(|c| &c.id)));
+    (listing, scan)
+}
+
+/// Who opened case `i`.
+fn opener(i: usize) -> String {
+    format!("customer-{}", i % OPENERS)
 }
 
 /// Fill `store` with `n` diagnosed cases, 16 writers at once.
@@ -180,7 +234,7 @@ fn diagnosed(id: CaseId, i: usize, at: u64) -> Case {
         title: "KB5034763 rolls back".into(),
         problem: "The February update rolls back after reboot".into(),
         lang: diagnosis::Lang::En,
-        opener: "customer".into(),
+        opener: opener(i),
         opener_id: None,
         guild_id: None,
         channel_id: Some(1),

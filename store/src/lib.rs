@@ -203,6 +203,20 @@ pub trait CaseStore: Send + Sync {
     }
     /// Every case, oldest first.
     fn list(&self) -> Result<Vec<Case>, StoreError>;
+    /// The `limit` most recently created cases for which `keep` is true, newest first (the
+    /// `cases` command, which keeps the cases the asker may see). The embedded store walks its
+    /// listing index from the newest case and reads cases only until it has `limit`, so when
+    /// most recent cases are kept the cost does not grow with the number of cases; the default
+    /// reads every case.
+    fn latest(
+        &self,
+        keep: &mut dyn FnMut(&Case) -> bool,
+        limit: usize,
+    ) -> Result<Vec<Case>, StoreError> {
+        let mut all = self.list()?;
+        all.retain(|c| keep(c));
+        Ok(all.into_iter().rev().take(limit).collect())
+    }
     /// Cases other than `this` whose devices concluded `conclusion` (see [`Case::conclusions`]):
     /// how many, and the `limit` most recently created of them, oldest first. The stores answer
     /// from their recurrence index, at a cost that does not grow with the number of cases; the

@@ -26,6 +26,8 @@ pub(crate) mod tree {
     pub const RECURRENCE: &str = "recurrence";
     /// Conclusion key → case count (`u64` big-endian).
     pub const RECURRENCE_COUNTS: &str = "recurrence_counts";
+    /// `ListingKey` → nothing: every case, in creation order.
+    pub const LISTING: &str = "listing";
 }
 
 /// Current schema version of every record type.
@@ -84,6 +86,8 @@ pub(crate) enum MetaKey {
     RecurrenceIndex,
     /// Present in an encrypted store: the cipher and a value that only its key opens.
     Encryption,
+    /// Written once the listing index is complete (absent in stores from older versions).
+    ListingIndex,
 }
 
 impl MetaKey {
@@ -93,6 +97,7 @@ impl MetaKey {
             MetaKey::Format => b"format",
             MetaKey::RecurrenceIndex => b"recurrence-index",
             MetaKey::Encryption => b"encryption",
+            MetaKey::ListingIndex => b"listing-index",
         }
     }
 }
@@ -127,6 +132,34 @@ impl RecurrenceKey<'_> {
         let id = bytes.get(prefix_len + 8..).unwrap_or_default();
         CaseId::parse(&String::from_utf8_lossy(id)).map_err(|reason| StoreError::Codec {
             what: "recurrence index entry".into(),
+            reason,
+        })
+    }
+}
+
+/// Key of a listing index entry: `a`, the case's creation time big-endian, the case id; so
+/// every case is one prefix, in creation order (as [`crate::CaseStore::list`] orders them).
+pub(crate) struct ListingKey;
+
+impl ListingKey {
+    /// The prefix of every entry.
+    pub const PREFIX: &'static [u8] = b"a";
+
+    /// The entry of `case`.
+    pub fn of(case: &Case) -> Vec<u8> {
+        let mut key = ListingKey::PREFIX.to_vec();
+        key.extend_from_slice(&case.created_at.to_be_bytes());
+        key.extend_from_slice(case.id.as_str().as_bytes());
+        key
+    }
+
+    /// The case id of an entry.
+    pub fn case_of(bytes: &[u8]) -> Result<CaseId, StoreError> {
+        let id = bytes
+            .get(ListingKey::PREFIX.len() + 8..)
+            .unwrap_or_default();
+        CaseId::parse(&String::from_utf8_lossy(id)).map_err(|reason| StoreError::Codec {
+            what: "listing index entry".into(),
             reason,
         })
     }

@@ -1,8 +1,8 @@
 //! `SledStore`: the embedded default, one directory.
 //!
 //! Layout of the store directory:
-//! - `db/`: the sled database (trees `cases`, `processed`, `threads`, `journal`, `meta`, and the
-//!   recurrence index `recurrence` and `recurrence_counts`);
+//! - `db/`: the sled database (trees `cases`, `processed`, `threads`, `journal`, `meta`, the
+//!   recurrence index `recurrence` and `recurrence_counts`, and the listing index `listing`);
 //! - `bundles/`: uploaded bundles by sha256;
 //! - `casebot.lock`: held (advisory lock) while a process has the store open;
 //! - `casebot-store`: marker written once the database is initialised.
@@ -32,7 +32,8 @@ use crate::exchange::{Dump, MergeTarget, merge};
 use crate::group_commit::GroupCommit;
 use crate::record::{
     CURRENT, CaseKey, CounterRecord, EncryptionRecord, FORMAT_NAME, FormatRecord, IndexRecord,
-    JournalKey, JournalRecord, MessageKey, MetaKey, ProcessedRecord, RecurrenceKey, ThreadKey,
+    JournalKey, JournalRecord, ListingKey, MessageKey, MetaKey, ProcessedRecord, RecurrenceKey,
+    ThreadKey,
     ThreadRecord, case_id_from_counter, decode, decode_case, encode, encode_case, now_secs, tree,
 };
 use crate::recurrence::{Conclusion, Recurrence, changes};
@@ -58,6 +59,7 @@ pub struct SledStore {
     meta: Tree,
     recurrence: Tree,
     recurrence_counts: Tree,
+    listing: Tree,
     bundles: BundleDir,
     /// Seals case and journal values in an encrypted store.
     seal: Seal,
@@ -99,6 +101,7 @@ impl SledStore {
             meta: open_tree(tree::META)?,
             recurrence: open_tree(tree::RECURRENCE)?,
             recurrence_counts: open_tree(tree::RECURRENCE_COUNTS)?,
+            listing: open_tree(tree::LISTING)?,
             bundles: BundleDir::open(path.join("bundles"))?,
             db,
             path,
@@ -109,6 +112,7 @@ impl SledStore {
         store.check_format()?;
         store.check_key(key)?;
         store.check_recurrence_index()?;
+        store.check_listing_index()?;
         Ok(store)
     }
 
@@ -244,6 +248,23 @@ impl SledStore {
                 .map_err(db_err)?;
         }
         let record = encode("recurrence index", &IndexRecord { v: CURRENT })?;
+        self.meta.insert(key, record).map_err(db_err)?;
+        self.durable()
+    }
+
+    /// Build the listing index if the store has none (as [`Self::check_recurrence_index`]).
+    fn check_listing_index(&self) -> Result<(), StoreError> {
+        let key = MetaKey::ListingIndex.bytes();
+        if self.meta.get(key).map_err(db_err)?.is_some() {
+            return Ok(());
+        }
+        self.listing.clear().map_err(db_err)?;
+        for item in self.cases.iter() {
+            let (key, bytes) = item.map_err(db_err)?;
+            let entry = ListingKey::of(&open_case(&self.seal, &key, &bytes)?);
+            self.listing.insert(entry, &[] as &[u8]).map_err(db_err)?;
+        }
+        let record = encode("listing index", &IndexRecord { v: CURRENT })?;
         self.meta.insert(key, record).map_err(db_err)?;
         self.durable()
     }
@@ -521,6 +542,26 @@ fn open_journal(seal: &Seal, key: &[u8], bytes: &[u8]) -> Result<JournalRecord, 
     decode(what, &seal.unwrap(what, tree::JOURNAL, key, bytes)?)
 }
 
+/// Keep the listing index in step with a case going from `before` to `after` (`None`: deleted).
+fn tx_listing(
+    listing: &TransactionalTree,
+    before: Option<&Case>,
+    after: Option<&Case>,
+) -> Result<(), TxErr> {
+    let old = before.map(ListingKey::of);
+    let new = after.map(ListingKey::of);
+    if old == new {
+        return Ok(());
+    }
+    if let Some(key) = old {
+        listing.remove(key)?;
+    }
+    if let Some(key) = new {
+        listing.insert(key, &[] as &[u8])?;
+    }
+    Ok(())
+}
+
 /// A processed-id record; `case` names the case a `create` inserted with the id.
 fn processed_value(case: Option<&CaseId>) -> Result<Vec<u8>, StoreError> {
     encode(
@@ -558,6 +599,7 @@ struct TxMerge<'a> {
     meta: &'a TransactionalTree,
     recurrence: &'a TransactionalTree,
     recurrence_counts: &'a TransactionalTree,
+    listing: &'a TransactionalTree,
 }
 
 type TxErr = ConflictableTransactionError<StoreError>;
@@ -592,7 +634,8 @@ impl MergeTarget for TxMerge<'_> {
             self.recurrence_counts,
             before.as_ref(),
             case,
-        )
+        )?;
+        tx_listing(self.listing, before.as_ref(), Some(case))
     }
     fn get_thread(&mut self, thread: u64) -> Result<Option<CaseId>, TxErr> {
         match self.threads.get(ThreadKey(thread).bytes())? {
@@ -685,9 +728,10 @@ impl CaseStore for SledStore {
             &self.threads,
             &self.recurrence,
             &self.recurrence_counts,
+            &self.listing,
         );
         let applied = trees
-            .transaction(|(cases, processed, threads, entries, counts)| {
+            .transaction(|(cases, processed, threads, entries, counts, listing)| {
                 if let Some(mid) = message_id
                     && processed.get(MessageKey(mid).bytes())?.is_some()
                 {
@@ -699,6 +743,7 @@ impl CaseStore for SledStore {
                 cases.insert(key.bytes(), bytes.clone())?;
                 bind_threads(threads, None, &case)?;
                 tx_index(entries, counts, None, &case)?;
+                tx_listing(listing, None, Some(&case))?;
                 if let Some(mid) = message_id {
                     processed.insert(MessageKey(mid).bytes(), processed_bytes.clone())?;
                 }
@@ -748,9 +793,10 @@ impl CaseStore for SledStore {
             &self.threads,
             &self.recurrence,
             &self.recurrence_counts,
+            &self.listing,
         );
         let (applied, wrote) = trees
-            .transaction(|(cases, processed, threads, entries, counts)| {
+            .transaction(|(cases, processed, threads, entries, counts, listing)| {
                 if let Some(mid) = message_id
                     && processed.get(MessageKey(mid).bytes())?.is_some()
                 {
@@ -770,6 +816,7 @@ impl CaseStore for SledStore {
                     cases.insert(key.bytes(), seal_case(&self.seal, &after).or_else(abort)?)?;
                     bind_threads(threads, Some(&before), &after)?;
                     tx_index(entries, counts, Some(&before), &after)?;
+                    tx_listing(listing, Some(&before), Some(&after))?;
                 }
                 if let Some(mid) = message_id {
                     processed.insert(MessageKey(mid).bytes(), processed_bytes.clone())?;
@@ -834,6 +881,28 @@ impl CaseStore for SledStore {
             cases.push(open_case(&self.seal, &key, &bytes)?);
         }
         cases.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(cases)
+    }
+
+    fn latest(
+        &self,
+        keep: &mut dyn FnMut(&Case) -> bool,
+        limit: usize,
+    ) -> Result<Vec<Case>, StoreError> {
+        let mut cases = Vec::new();
+        for item in self.listing.scan_prefix(ListingKey::PREFIX).rev() {
+            if cases.len() >= limit {
+                break;
+            }
+            let (key, _) = item.map_err(db_err)?;
+            // An entry is removed with its case; one left by a crash between the two is passed.
+            let Some(case) = self.get(&ListingKey::case_of(&key)?)? else {
+                continue;
+            };
+            if keep(&case) {
+                cases.push(case);
+            }
+        }
         Ok(cases)
     }
 
@@ -913,12 +982,13 @@ impl CaseStore for SledStore {
             return Ok(false);
         }
         let key = CaseKey(id);
-        let removed = (&self.cases, &self.threads)
-            .transaction(|(cases, threads)| {
+        let removed = (&self.cases, &self.threads, &self.listing)
+            .transaction(|(cases, threads, listing)| {
                 let Some(bytes) = cases.remove(key.bytes())? else {
                     return Ok(false);
                 };
                 let case = open_case(&self.seal, key.bytes(), &bytes).or_else(abort)?;
+                tx_listing(listing, Some(&case), None)?;
                 if let Some(thread) = case.thread_id {
                     let tkey = ThreadKey(thread).bytes();
                     if let Some(bytes) = threads.get(tkey)? {
@@ -1003,9 +1073,19 @@ impl CaseStore for SledStore {
             &self.meta,
             &self.recurrence,
             &self.recurrence_counts,
+            &self.listing,
         )
             .transaction(
-                |(cases, processed, threads, journal, meta, recurrence, recurrence_counts)| {
+                |(
+                    cases,
+                    processed,
+                    threads,
+                    journal,
+                    meta,
+                    recurrence,
+                    recurrence_counts,
+                    listing,
+                )| {
                     let mut target = TxMerge {
                         seal: &self.seal,
                         cases,
@@ -1015,6 +1095,7 @@ impl CaseStore for SledStore {
                         meta,
                         recurrence,
                         recurrence_counts,
+                        listing,
                     };
                     merge(&dump, &mut target)
                 },

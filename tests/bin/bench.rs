@@ -40,6 +40,11 @@ fn main() -> Result<()> {
         let path = args.get(2).context("generate <MB> <path>")?;
         return cbs_log(Path::new(path), mb * MB);
     }
+    if args.first().map(String::as_str) == Some("generate-bundle") {
+        // `generate-bundle <path>`: the 200 MB zip of 50 files, for profiling by hand.
+        let path = args.get(1).context("generate-bundle <path>")?;
+        return bundle_zip(Path::new(path));
+    }
     if args.first().map(String::as_str) == Some("pattern") {
         // `pattern`: the grep -E pattern the benchmark compares with.
         println!("{}", grep_pattern(&RuleSet::builtin()?)?);
@@ -298,10 +303,30 @@ fn versus_grep(dir: &Path, rules: &RuleSet, quick: bool) -> Result<()> {
     Ok(())
 }
 
-/// A 200 MB zip of 50 files: 20 CbsPersist logs, 10 DISM logs, 8 UTF-16LE CBS exports,
-/// 8 WindowsUpdate logs, 4 evtx; the device-1 failure in one CBS.log.
+/// The 200 MB zip bundle, end to end, on one thread and on every core.
 fn bundle(dir: &Path) -> Result<()> {
-    let unit = dir.join("unit.log");
+    let zpath = dir.join("bundle.zip");
+    bundle_zip(&zpath)?;
+    let packed = std::fs::metadata(&zpath)?.len();
+    println!(
+        "\n200 MB zip bundle of 50 files ({} MB packed), end to end",
+        packed / MB
+    );
+    for threads in [1, cores()] {
+        let (secs, peak, causes) = diagnose_median_on(&zpath, threads)?;
+        println!(
+            "  files read on {threads} thread(s): {secs:.3} s, peak RSS {} MB, {causes}",
+            peak / 1024
+        );
+    }
+    std::fs::remove_file(&zpath)?;
+    Ok(())
+}
+
+/// A 200 MB zip of 50 files at `zpath`: 20 CbsPersist logs, 10 DISM logs, 8 UTF-16LE CBS
+/// exports, 8 WindowsUpdate logs, 4 evtx; the device-1 failure in one CBS.log.
+fn bundle_zip(zpath: &Path) -> Result<()> {
+    let unit = zpath.with_extension("unit");
     healthy_log(&unit, MB, b"")?;
     let healthy = std::fs::read(&unit)?;
     std::fs::remove_file(&unit)?;
@@ -319,8 +344,7 @@ fn bundle(dir: &Path) -> Result<()> {
         }
         v
     };
-    let zpath = dir.join("bundle.zip");
-    let mut z = zip::ZipWriter::new(std::fs::File::create(&zpath)?);
+    let mut z = zip::ZipWriter::new(std::fs::File::create(zpath)?);
     let opts = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
         .compression_level(Some(1));
@@ -359,18 +383,5 @@ fn bundle(dir: &Path) -> Result<()> {
         add(format!("PC-0042/winevt/Setup{i}.evtx"), &evtx)?;
     }
     z.finish()?;
-    let packed = std::fs::metadata(&zpath)?.len();
-    println!(
-        "\n200 MB zip bundle of 50 files ({} MB packed), end to end",
-        packed / MB
-    );
-    for threads in [1, cores()] {
-        let (secs, peak, causes) = diagnose_median_on(&zpath, threads)?;
-        println!(
-            "  files read on {threads} thread(s): {secs:.3} s, peak RSS {} MB, {causes}",
-            peak / 1024
-        );
-    }
-    std::fs::remove_file(&zpath)?;
     Ok(())
 }

@@ -89,6 +89,11 @@ async fn a_large_bundle_shows_its_progress_then_the_answer_in_one_message() {
             "{progress:#?}"
         );
         assert_eq!(edits.last().map(|e| &e.content), Some(&answer.content));
+        let first = edits.first().expect("edited");
+        assert!(
+            first.at.duration_since(status.at) >= Duration::from_millis(100),
+            "no progress before progress_after_ms: {edits:#?}"
+        );
         for pair in edits.windows(2) {
             let gap = pair[1].at.duration_since(pair[0].at);
             assert!(

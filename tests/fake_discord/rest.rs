@@ -159,6 +159,7 @@ fn record_post(
     inner.posted.push(Posted {
         id,
         channel,
+        at: std::time::Instant::now(),
         content: content.clone(),
         files,
         followup,

@@ -41,9 +41,9 @@ pub(crate) struct Prefilter {
     /// What a hit of each literal of `all` means.
     roles: Vec<Role>,
     /// Per branch of a rule matcher's pattern: the other literal sets it needs, each present in
-    /// the record before it can match (`reboot\s+required` needs `reboot` and `required`);
-    /// `None` when it can match only a record that is parsed anyway (see [`needs`]).
-    checks: Vec<Option<Vec<AhoCorasick>>>,
+    /// the record before it can match (`reboot\s+required` needs `reboot` and `required`).
+    /// Matchers that can match only a record parsed anyway have none (see [`needs`]).
+    checks: Vec<Vec<AhoCorasick>>,
     /// Records of this kind may join lines with a space (see [`may_join_with_space`]).
     joins: bool,
 }
@@ -136,21 +136,21 @@ impl Prefilter {
             // Code-only matchers are found through the codes (below).
             for m in matchers.filter(|m| m.kinds & bit != 0 && m.pattern.is_some()) {
                 let re = m.pattern.as_ref()?;
-                let needs = needs(m, kind);
+                // A matcher that can match only records parsed anyway (they carry a code or a
+                // failure word, both searched for below) needs no literal of its own: its
+                // anchors would only make the search stop at records it then skips.
+                let Some(extra) = needs(m, kind) else {
+                    continue;
+                };
                 for mut sets in super::literals::branches_of_pattern(re.as_str())? {
                     let anchor = sets.remove(0);
                     let owner = checks.len();
-                    checks.push(match &needs {
-                        Some(extra) => {
-                            sets.extend(extra.iter().cloned());
-                            Some(
-                                sets.iter()
-                                    .map(|s| automaton(s))
-                                    .collect::<Option<Vec<_>>>()?,
-                            )
-                        }
-                        None => None,
-                    });
+                    sets.extend(extra.iter().cloned());
+                    checks.push(
+                        sets.iter()
+                            .map(|s| automaton(s))
+                            .collect::<Option<Vec<_>>>()?,
+                    );
                     for lit in anchor {
                         lits.role(lit).owners.push(owner);
                     }
@@ -189,11 +189,7 @@ impl Prefilter {
         let mut fact = false;
         for m in self.all.find_overlapping_iter(rec) {
             let role = &self.roles[m.pattern().as_usize()];
-            let verified = |&o: &usize| {
-                self.checks[o]
-                    .as_ref()
-                    .is_some_and(|c| c.iter().all(|ac| ac.is_match(rec)))
-            };
+            let verified = |&o: &usize| self.checks[o].iter().all(|ac| ac.is_match(rec));
             if role.always || role.owners.iter().any(verified) {
                 return Verdict::Parse;
             }

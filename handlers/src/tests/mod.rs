@@ -924,6 +924,13 @@ impl CaseStore for CountingStore {
     fn list(&self) -> Result<Vec<store::Case>, store::StoreError> {
         self.inner.list()
     }
+    fn latest(
+        &self,
+        keep: &mut dyn FnMut(&store::Case) -> bool,
+        limit: usize,
+    ) -> Result<Vec<store::Case>, store::StoreError> {
+        self.inner.latest(keep, limit)
+    }
     fn recurrence(
         &self,
         conclusion: &store::Conclusion,

@@ -170,6 +170,7 @@ macro_rules! all_backends {
 all_backends!(
     ids_are_well_formed_and_unique,
     create_get_update_list,
+    latest_cases_come_newest_first_as_kept,
     redelivered_create_is_duplicate,
     a_created_case_is_found_by_its_message_id,
     deleting_a_case_and_a_bundle_leaves_the_rest,

@@ -150,6 +150,36 @@ fn a_store_without_the_recurrence_index_builds_it_on_open() {
 }
 
 #[test]
+fn a_store_without_the_listing_index_builds_it_on_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("store");
+    let (a, b) = {
+        let store = open(&path);
+        let a = diagnosed(&store, 1, "reboot-pending", "x");
+        let b = diagnosed(&store, 2, "reboot-pending", "x");
+        // As a store written before the index existed: no entries, no marker.
+        store
+            .db
+            .open_tree(tree::LISTING)
+            .expect("tree")
+            .clear()
+            .expect("clear");
+        let meta = store.db.open_tree(tree::META).expect("meta");
+        meta.remove(crate::record::MetaKey::ListingIndex.bytes())
+            .expect("remove");
+        store.flush().expect("flush");
+        assert_eq!(store.latest(&mut |_| true, 10).expect("latest"), vec![]);
+        (a, b)
+    };
+    let store = open(&path);
+    let ids = |cases: Vec<crate::Case>| cases.into_iter().map(|c| c.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.latest(&mut |_| true, 10).expect("latest")),
+        [b, a]
+    );
+}
+
+#[test]
 fn tree_names_are_stable() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = open(dir.path());
@@ -169,6 +199,7 @@ fn tree_names_are_stable() {
         tree::THREADS,
         tree::RECURRENCE,
         tree::RECURRENCE_COUNTS,
+        tree::LISTING,
     ];
     want.sort();
     assert_eq!(names, want);

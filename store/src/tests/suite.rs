@@ -46,6 +46,50 @@ pub fn ids_are_well_formed_and_unique(store: &dyn CaseStore) {
     }
 }
 
+pub fn latest_cases_come_newest_first_as_kept(store: &dyn CaseStore) {
+    let opened = |at: u64, opener: &str| {
+        let id = store.new_case_id().expect("id");
+        let mut case = sample_case(id.clone(), at, None);
+        case.opener = opener.into();
+        assert!(matches!(store.create(case, None), Ok(Applied::Done(_))));
+        id
+    };
+    let ids = |cases: Vec<crate::Case>| cases.into_iter().map(|c| c.id).collect::<Vec<_>>();
+    let all = &mut |_: &crate::Case| true;
+    assert_eq!(ids(store.latest(all, 20).expect("latest")), []);
+    let a1 = opened(100, "alice");
+    let b1 = opened(300, "bob");
+    let a2 = opened(200, "alice");
+    let a3 = opened(400, "alice");
+    assert_eq!(
+        ids(store.latest(all, 20).expect("latest")),
+        [a3.clone(), b1.clone(), a2.clone(), a1.clone()]
+    );
+    assert_eq!(
+        ids(store.latest(all, 2).expect("latest")),
+        [a3.clone(), b1.clone()]
+    );
+    let alice = &mut |c: &crate::Case| c.opener == "alice";
+    assert_eq!(
+        ids(store.latest(alice, 2).expect("latest")),
+        [a3.clone(), a2.clone()]
+    );
+    let carol = &mut |c: &crate::Case| c.opener == "carol";
+    assert_eq!(ids(store.latest(carol, 20).expect("latest")), []);
+    // An update shows in what is listed; a deleted case is gone from it.
+    store
+        .update(&a2, None, &mut |c| c.timeline.push(note("listed")))
+        .expect("update");
+    let listed = store.latest(alice, 20).expect("latest");
+    assert_eq!(
+        listed[1].timeline.last().map(|t| t.text.as_str()),
+        Some("listed")
+    );
+    assert!(store.delete_case(&a3).expect("delete"));
+    assert_eq!(ids(store.latest(alice, 20).expect("latest")), [a2, a1]);
+    assert_eq!(ids(store.latest(all, 1).expect("latest")), [b1]);
+}
+
 pub fn create_get_update_list(store: &dyn CaseStore) {
     let later = created(store, 200, None);
     let earlier = created(store, 100, None);
