@@ -33,8 +33,8 @@ use crate::group_commit::GroupCommit;
 use crate::record::{
     CURRENT, CaseKey, CounterRecord, EncryptionRecord, FORMAT_NAME, FormatRecord, IndexRecord,
     JournalKey, JournalRecord, ListingKey, MessageKey, MetaKey, ProcessedRecord, RecurrenceKey,
-    ThreadKey,
-    ThreadRecord, case_id_from_counter, decode, decode_case, encode, encode_case, now_secs, tree,
+    ThreadKey, ThreadRecord, case_id_from_counter, decode, decode_case, encode, encode_case,
+    now_secs, tree,
 };
 use crate::recurrence::{Conclusion, Recurrence, changes};
 use crate::{Applied, Case, CaseId, CaseStore, JournalEntry, StoreError, StoredBundle};
