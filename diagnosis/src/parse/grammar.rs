@@ -223,6 +223,9 @@ const CBS_MESSAGE_STARTS: [&str; 27] = [
 /// message (`Exec:`, `(F)`, a CSI sequence number) rather than carrying notation mid-sentence.
 fn bare(line: &str) -> Option<(LogKind, bool)> {
     let t = line.trim_start();
+    if dism_console(t) {
+        return Some((LogKind::Dism, true));
+    }
     if t.starts_with("DISM ") || t.starts_with("DISM.EXE:") || t.starts_with("DISM Package Manager")
     {
         return Some((LogKind::Dism, true));
@@ -247,6 +250,56 @@ fn bare(line: &str) -> Option<(LogKind, bool)> {
         || t.contains("CBS_E_")
         || t.contains("PSFX_E_");
     (strong || weak).then_some((LogKind::Cbs, strong))
+}
+
+/// The DISM console's banner in the languages of its message tables.
+const DISM_BANNERS: [&str; 6] = [
+    "Deployment Image Servicing and Management tool",
+    "Tool zur Abbildverwaltung für die Bereitstellung",
+    "Outil Gestion et maintenance des images de déploiement",
+    "Herramienta Administración y mantenimiento de imágenes de implementación",
+    "展開イメージのサービスと管理",
+    "部署映像服务和管理",
+];
+
+/// The word the DISM console puts before its result code, per language.
+const DISM_ERROR_WORDS: [&str; 14] = [
+    "Error",
+    "Fehler",
+    "Erreur",
+    "Errore",
+    "Fout",
+    "Błąd",
+    "Ошибка",
+    "Chyba",
+    "Hata",
+    "Erro",
+    "エラー",
+    "错误",
+    "錯誤",
+    "오류",
+];
+
+/// The DISM console's own lines, as people paste a failed `DISM /Online …` run: its banner, and
+/// its result line (`Error: 0x800f081f`, `Error: 3017`, `Fehler: 0x800f0915`, `错误: 87`)
+/// standing alone.
+fn dism_console(t: &str) -> bool {
+    if DISM_BANNERS.iter().any(|b| t.starts_with(b))
+        || t.starts_with("The DISM log file can be found at")
+    {
+        return true;
+    }
+    let Some(rest) = DISM_ERROR_WORDS.iter().find_map(|w| t.strip_prefix(w)) else {
+        return false;
+    };
+    let Some(code) = rest.trim_start().strip_prefix([':', '：']) else {
+        return false;
+    };
+    let code = code.trim();
+    match code.strip_prefix("0x").or_else(|| code.strip_prefix("0X")) {
+        Some(hex) => hex.len() == 8 && hex.bytes().all(|c| c.is_ascii_hexdigit()),
+        None => (1..=5).contains(&code.len()) && code.bytes().all(|c| c.is_ascii_digit()),
+    }
 }
 
 /// A line of a ConfigMgr client log (WUAHandler.log, UpdatesDeployment.log, ScanAgent.log …):

@@ -50,8 +50,10 @@ pub(crate) const CODE_PATTERN: &str = concat!(
     // any 0x-prefixed 8-digit value with the severity bit: 0x80071a91, 0XC01A001D
     // (`@0xff83e97c` is a pointer in a CSI stack trace, not a code)
     r"|(?:^|[^A-Za-z0-9_@])0x(?P<gen>[89a-f][0-9a-f]{7})(?:$|[^A-Za-z0-9_])",
-    // symbolic NTSTATUS names stand alone (STATUS_SXS_COMPONENT_STORE_CORRUPT)
-    r"|(?-i:(?P<sym>\bSTATUS_[A-Z0-9_]{4,}))",
+    // symbolic failure names stand alone (STATUS_SXS_COMPONENT_STORE_CORRUPT,
+    // CBS_E_INSTALLERS_FAILED, WU_E_PT_HTTP_STATUS_NOT_FOUND, PSFX_E_MATCHING_BINARY_MISSING);
+    // a name the code table does not hold is no code
+    r"|(?-i:(?P<sym>\b(?:STATUS|CBS_E|PSFX_E|WU_E|SPAPI_E|TRUST_E|CERT_E)_[A-Z0-9_]{3,}))",
 );
 
 /// [`CODE_PATTERN`], compiled once.
@@ -400,6 +402,21 @@ mod tests {
             vec![0xc015001a]
         );
         assert_eq!(one("Completion status: S_OK"), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn symbolic_servicing_and_update_names() {
+        assert_eq!(one("CBS_E_INSTALLERS_FAILED"), vec![0x800f0922]);
+        assert_eq!(
+            one("the scan ended in WU_E_PT_HTTP_STATUS_NOT_FOUND"),
+            vec![0x80244019]
+        );
+        // The same code written twice is one code; a name the table lacks is none.
+        assert_eq!(
+            one("[HRESULT = 0x800f0922 - CBS_E_INSTALLERS_FAILED]"),
+            vec![0x800f0922]
+        );
+        assert_eq!(one("CBS_E_NO_SUCH_THING_HERE"), Vec::<u32>::new());
     }
 
     #[test]

@@ -203,3 +203,30 @@ YYYY-MM-DD HH:MM:SS, Info CBS Failed to check capability logic [HRESULT = 0x800f
     assert_eq!(records[3].line, 7);
     assert_eq!(records[3].codes, vec![0x800f_0818]);
 }
+
+#[test]
+fn a_pasted_dism_console_run_is_a_dism_record_with_its_result_code() {
+    let text = "```\n> dism /Online /Cleanup-Image /RestoreHealth\n\nDeployment Image Servicing and Management tool\nVersion: 10.0.26100.1150\n\n[=====60.2%==        ]\nError: 3017\n\nThe requested operation failed.\n```\n";
+    let got = kinds(text);
+    let result = got
+        .iter()
+        .find(|r| r.0 == 8)
+        .expect("the result line is a record");
+    assert_eq!(result.1, Some(LogKind::Dism));
+    assert_eq!(
+        result.2,
+        vec![0x80070bc9],
+        "3017 is ERROR_FAIL_REBOOT_REQUIRED"
+    );
+    // Localised result lines, hex or decimal.
+    for line in ["Fehler: 0x800f0915", "错误: 87", "エラー: 0x800f081f"] {
+        let got = kinds(line);
+        assert_eq!(got[0].1, Some(LogKind::Dism), "{line}");
+    }
+    // A sentence about an error is prose, and so is a number that is no Win32 error.
+    assert_eq!(
+        kinds("Error: the update did not install")[0].1,
+        Some(LogKind::Text)
+    );
+    assert_eq!(kinds("Error: 1234567")[0].1, Some(LogKind::Text));
+}
