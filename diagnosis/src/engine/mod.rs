@@ -333,7 +333,7 @@ impl<'r> Scan<'r> {
             }
             let path = self.paths.get(file).map_or("", String::as_str);
             self.failures
-                .add(file, path, record, p.failing, &matched, event);
+                .add(file, path, record, p.failing, &matched, p.kind);
         }
     }
 

@@ -70,8 +70,14 @@ pub(crate) struct Failures {
 pub(crate) fn is_failure(kind: LogKind, record: &Record, failing: &[u32]) -> bool {
     let servicing = match kind {
         LogKind::Cbs | LogKind::Dism | LogKind::Windowsupdate => true,
-        // Setup's own verdict on an upgrade: `ImageExit: Initializing SetupResult: [0x800f0818]`.
-        LogKind::Panther => record.text.contains("SetupResult: [0x"),
+        // Setup's own verdict on an upgrade (`ImageExit: Initializing SetupResult: [0x800f0818]`),
+        // or an error of one of its phases that names a failing code (`Error SP CMountWIM::
+        // DoExecute: Failed to mount WIM file … Error 0xC1420121`); an error with only a
+        // `[gle=…]` stamp is Setup's everyday noise.
+        LogKind::Panther => {
+            record.text.contains("SetupResult: [0x")
+                || (record.level == Level::Error && !failing.is_empty())
+        }
         k if k.is_event() => record
             .component
             .as_deref()
@@ -112,15 +118,20 @@ impl Failures {
         record: &Record,
         failing: Vec<u32>,
         rules: &[usize],
-        event: bool,
+        kind: LogKind,
     ) {
+        let event = kind.is_event();
+        // Setup's phase errors are reported, but only its verdict may carry a code prior: the
+        // priors' causes are servicing causes.
+        let severe = severe(record)
+            && (kind != LogKind::Panther || record.text.contains("SetupResult: [0x"));
         let key = template(&record.text);
         if let Some(&i) = self.by_template.get(&key) {
             let e = &mut self.entries[i];
             e.first.count += 1;
             e.codes.extend(failing);
             e.rules.extend(rules.iter().copied());
-            e.severe |= severe(record);
+            e.severe |= severe;
             return;
         }
         if self.entries.len() >= MAX_TEMPLATES {
@@ -142,7 +153,7 @@ impl Failures {
             file,
             codes: failing.into_iter().collect(),
             rules: rules.iter().copied().collect(),
-            severe: severe(record),
+            severe,
         });
     }
 }

@@ -398,6 +398,18 @@ impl LineParser for CbsParser {
         if cont.trim().is_empty() {
             return;
         }
+        // A DISM console run pasted into a log: its lines are records of their own, and its
+        // result line is the run's failure (as in a fragment).
+        let lead = cont.trim_start();
+        if super::grammar::dism_console(lead) {
+            let level = if super::grammar::dism_result(lead) {
+                Level::Error
+            } else {
+                Level::Info
+            };
+            self.start_bare(line, level, sink);
+            return;
+        }
         match &mut self.cur {
             Some(p) => {
                 if p.text.len() + cont.len() < MAX_RECORD_TEXT {

@@ -189,8 +189,10 @@ fn prefixed(line: &str) -> Option<LogKind> {
 /// How CBS and CSI messages begin once their timestamp, level and component are cut off: the
 /// servicing stack's subsystem tags (`Exec:`, `Shtd:` …) and the wording of its failure and
 /// verdict lines (docs/windows-servicing.md §A.1, §A.2).
-const CBS_MESSAGE_STARTS: [&str; 27] = [
+const CBS_MESSAGE_STARTS: [&str; 29] = [
     "Exec:",
+    "SQM:",
+    "TI:",
     "Startup:",
     "Shtd:",
     "Appl:",
@@ -283,12 +285,14 @@ const DISM_ERROR_WORDS: [&str; 14] = [
 /// The DISM console's own lines, as people paste a failed `DISM /Online …` run: its banner, and
 /// its result line (`Error: 0x800f081f`, `Error: 3017`, `Fehler: 0x800f0915`, `错误: 87`)
 /// standing alone.
-fn dism_console(t: &str) -> bool {
-    if DISM_BANNERS.iter().any(|b| t.starts_with(b))
+pub(crate) fn dism_console(t: &str) -> bool {
+    DISM_BANNERS.iter().any(|b| t.starts_with(b))
         || t.starts_with("The DISM log file can be found at")
-    {
-        return true;
-    }
+        || dism_result(t)
+}
+
+/// The DISM console's result line alone (see [`dism_console`]).
+pub(crate) fn dism_result(t: &str) -> bool {
     let Some(rest) = DISM_ERROR_WORDS.iter().find_map(|w| t.strip_prefix(w)) else {
         return false;
     };

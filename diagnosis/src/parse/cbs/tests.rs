@@ -335,3 +335,24 @@ fn build_and_kb_helpers() {
     );
     assert!(kb_numbers("KB12345 is too short; XKB1234567 is glued").is_empty());
 }
+
+#[test]
+fn a_dism_console_run_in_a_dism_log_is_its_own_failure_record() {
+    let text = "Deployment Image Servicing and Management tool\nVersion: 10.0.17763.1282\n\nError: 14081\n\nThe referenced assembly could not be found.\n2020-09-09 12:35:01, Info                  DISM   DISM Package Manager: PID=1 TID=2 Error in operation: (null) (CBS HRESULT=0x80073701) - CCbsConUIHandler::Error\nError: 14081\n";
+    let recs = parse_str(LogKind::Dism, text);
+    let results: Vec<_> = recs
+        .iter()
+        .filter(|r| r.text.starts_with("Error: 14081"))
+        .collect();
+    assert_eq!(results.len(), 2, "{recs:#?}");
+    for r in results {
+        assert_eq!(r.level, Level::Error);
+        assert_eq!(r.codes, vec![0x80073701]);
+    }
+    // The timestamped record keeps only its own text.
+    let logged = recs
+        .iter()
+        .find(|r| r.time.is_some())
+        .expect("logged record");
+    assert!(!logged.text.contains("Error: 14081"), "{}", logged.text);
+}
