@@ -89,7 +89,7 @@ pub fn run(config: Option<&Path>, args: ConsoleArgs) -> anyhow::Result<ExitCode>
     let store_cfg = crate::config::Config::offline_store(config, args.data)?;
     let data = store_cfg.data_dir.clone();
     let store = store_cfg.open().context("opening the store")?;
-    crate::serve::claim_temp_root();
+    handlers::disk::claim_temp_root_or_warn();
     let rules = RuleSet::builtin().context("loading the built-in rules")?;
     let user = args
         .user

@@ -55,21 +55,6 @@ pub fn run(config: Option<&Path>, args: Option<ServeArgs>) -> anyhow::Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
-/// Give this process its private temp directory for unpacking bundles, removing those that
-/// killed casebot processes left behind (`handlers::disk`). Without one, bundles unpack under
-/// the system temp directory as before.
-pub(crate) fn claim_temp_root() {
-    match handlers::disk::claim_temp_root() {
-        Ok(root) => {
-            for dir in &root.removed {
-                tracing::info!(dir = %dir.display(), "removed a temp directory left by a stopped casebot");
-            }
-            tracing::debug!(root = %root.path.display(), "temp directory for bundles");
-        }
-        Err(e) => tracing::warn!("cannot make a private temp directory, using the system one: {e}"),
-    }
-}
-
 /// Open the store, run the Discord adapter until `shutdown` resolves, then flush and close the
 /// store. Fails fast (before connecting) when the store cannot be opened.
 pub async fn serve(
@@ -92,7 +77,7 @@ pub async fn serve_with_web(
     let store = tokio::task::spawn_blocking(move || store_cfg.open())
         .await
         .context("store open task failed")??;
-    claim_temp_root();
+    handlers::disk::claim_temp_root_or_warn();
     // A scan of the idempotency tree: off the async threads, like every other store call here.
     let pruning = Arc::clone(&store);
     let _ = tokio::task::spawn_blocking(move || prune_old_message_ids(&pruning)).await;

@@ -162,6 +162,21 @@ pub struct TempRoot {
     pub removed: Vec<PathBuf>,
 }
 
+/// [`claim_temp_root`] for a process that starts serving (`casebot serve`, the console): logs
+/// the temp directories it removed and, when no private root can be made, warns and leaves
+/// bundles to unpack under the system temp directory.
+pub fn claim_temp_root_or_warn() {
+    match claim_temp_root() {
+        Ok(root) => {
+            for dir in &root.removed {
+                tracing::info!(dir = %dir.display(), "removed a temp directory left by a stopped casebot");
+            }
+            tracing::debug!(root = %root.path.display(), "temp directory for bundles");
+        }
+        Err(e) => tracing::warn!("cannot make a private temp directory, using the system one: {e}"),
+    }
+}
+
 /// The lock of this process's temp root: held until the process ends, because every temp file
 /// of the process goes below the root from then on (`tempfile`'s default directory is
 /// process-wide too).
