@@ -187,6 +187,12 @@ pub(crate) fn is_header(text: &str) -> bool {
 }
 
 /// `Label: value` with an ASCII or full-width colon.
+/// True when `text` is a field line of an event export, whatever the field (`Task Category: None`
+/// too): such a line is never the wrapped rest of the line above.
+pub(super) fn is_field_line(text: &str) -> bool {
+    label_value(text).is_some()
+}
+
 fn label_value(text: &str) -> Option<(Field, &str)> {
     let (i, sep) = text.char_indices().find(|(_, c)| *c == ':' || *c == '：')?;
     let f = field(&text[..i])?;

@@ -20,6 +20,21 @@ const MESSAGES: &[(&str, u32)] = &[
         1058,
     ),
     ("已被禁用或与其相关联的设备没有启动", 1058),
+    // ERROR_SERVICE_DISABLED as localised Windows builds render it: de as a German Windows prints
+    // it (a public WSL error report), es from the Spanish Microsoft Learn system error codes page,
+    // ru from a public program's copy of the Russian message table; fr and ja by the part their
+    // published renderings share (the French one with either apostrophe).
+    (
+        "deaktiviert oder nicht mit aktivierten Geräten verbunden",
+        1058,
+    ),
+    ("porque está deshabilitado o porque no tiene", 1058),
+    (
+        "поскольку она отключена или все связанные с ней устройства отключены",
+        1058,
+    ),
+    ("il est désactivé", 1058),
+    ("有効なデバイスが関連付けられていない", 1058),
     ("The dependency service or group failed to start", 1068),
     ("服务或组无法启动", 1068),
     (

@@ -230,3 +230,22 @@ fn a_pasted_dism_console_run_is_a_dism_record_with_its_result_code() {
     );
     assert_eq!(kinds("Error: 1234567")[0].1, Some(LogKind::Text));
 }
+
+#[test]
+fn short_field_lines_at_the_start_are_not_taken_for_wrapped_ones() {
+    // `Aufgabenkategorie:` is longer than the lines above it, which once made the id line look
+    // wrapped before it and lose its number.
+    let text = "Event[0]:\n  Quelle: Service Control Manager\n  Ereignis-ID: 7000\n  Aufgabenkategorie: Keine\n  Ebene: Fehler\n  Beschreibung:\nDer Dienst \"Windows Update\" wurde aufgrund folgenden Fehlers nicht gestartet: \nDer angegebene Dienst kann nicht gestartet werden. Er ist deaktiviert oder nicht mit aktivierten Ger\u{e4}ten verbunden.\n";
+    let recs = parse_str(LogKind::Fragment, text);
+    assert_eq!(recs.len(), 1, "{recs:#?}");
+    assert!(
+        recs[0].text.starts_with("Service Control Manager 7000:"),
+        "{}",
+        recs[0].text
+    );
+    assert_eq!(
+        recs[0].codes,
+        vec![0x80070422],
+        "the German 1058 text is the code"
+    );
+}
