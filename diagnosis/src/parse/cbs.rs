@@ -511,7 +511,10 @@ fn plain_level(kind: LogKind, text: &str, codes: &[u32]) -> Level {
         Level::Error
     } else if kind == LogKind::Setupapi && trimmed.starts_with('!') {
         Level::Warning
-    } else if text.contains("FATAL") || (!codes.is_empty() && failure_words(text)) {
+    } else if text.contains("FATAL")
+        || (!codes.is_empty() && failure_words(text))
+        || (kind == LogKind::Windowsupdate && super::grammar::wu_ui_failure(text))
+    {
         Level::Error
     } else if let Some(level) = (kind == LogKind::Windowsupdate)
         .then(|| configmgr_severity(text))

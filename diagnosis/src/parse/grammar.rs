@@ -353,6 +353,33 @@ fn wu_message(line: &str) -> bool {
     let t = line.trim_start();
     WU_MESSAGE_STARTS.iter().any(|s| t.starts_with(s))
         || WU_MESSAGE_PARTS.iter().any(|s| t.contains(s))
+        || wu_ui_failure(t)
+}
+
+/// How the Windows Update page of Settings and its update history show a failed update, the
+/// text people copy most often: `Install error - 0x800f0922`, `Download error - 0x80248007`,
+/// `Failed to install on 1/9/2024 - 0x80070643`, `… (KB5034441) - Error 0x80070643`, and the
+/// page's banners that end in the code (`There were some problems installing updates, but we'll
+/// try again later. … (0x800f0922)`, `Some update files are missing or have problems. … Error
+/// code: (0x80073712)`).
+const WU_UI_STARTS: [&str; 9] = [
+    "Install error - 0x",
+    "Installation error - 0x",
+    "Download error - 0x",
+    "Failed to install on ",
+    "There were some problems installing updates",
+    "There were problems installing some updates",
+    "Some update files are missing or have problems",
+    "We couldn't install this update",
+    "We couldn\u{2019}t install this update",
+];
+
+/// True for a line of the Windows Update page that reports a failure with its code.
+pub(crate) fn wu_ui_failure(line: &str) -> bool {
+    let t = line.trim_start();
+    (t.contains("0x") || t.contains("0X"))
+        && (WU_UI_STARTS.iter().any(|s| t.starts_with(s))
+            || (t.contains(") - Error 0x") && t.contains("(KB")))
 }
 
 /// `2022/05/21 18:46:43.8925713 8976  5116  Handler …`, the tab-separated forms, the same

@@ -249,3 +249,32 @@ fn short_field_lines_at_the_start_are_not_taken_for_wrapped_ones() {
         "the German 1058 text is the code"
     );
 }
+
+#[test]
+fn the_windows_update_page_s_failure_lines_are_windows_update_errors() {
+    let text = "2024-01 Cumulative Update for Windows 11 Version 23H2 for x64-based Systems (KB5034204)\nInstall error - 0x800f0922\nSecurity Update for Windows (KB5034441) - Error 0x80070643\nThere were some problems installing updates, but we'll try again later. If you keep seeing this and want to search the web or contact support for information, this may help: (0x800f081f)\n";
+    let recs = parse_str(LogKind::Fragment, text);
+    let failures: Vec<_> = recs
+        .iter()
+        .filter(|r| r.kind == Some(LogKind::Windowsupdate) && r.level == Level::Error)
+        .map(|r| (r.line, r.codes.clone()))
+        .collect();
+    assert_eq!(
+        failures,
+        vec![
+            (2, vec![0x800f0922]),
+            (3, vec![0x80070643]),
+            (4, vec![0x800f081f])
+        ],
+        "{recs:#?}"
+    );
+    // Prose about an error is not the page's text.
+    let prose = parse_str(
+        LogKind::Fragment,
+        "I got an install error - 0x800f0922 again\n",
+    );
+    assert!(
+        prose.iter().all(|r| r.kind == Some(LogKind::Text)),
+        "{prose:#?}"
+    );
+}
