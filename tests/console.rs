@@ -24,7 +24,28 @@ pub(crate) fn console_with_env(
     args: &[&str],
     script: &str,
 ) -> (std::process::ExitStatus, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_casebot-cli"))
+    console_through(&[], data, env, args, script)
+}
+
+/// [`console_with_env`] started through `wrap` (a command and its arguments ahead of the
+/// binary, e.g. `prlimit`; none when empty).
+pub(crate) fn console_through(
+    wrap: &[&str],
+    data: &Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+    script: &str,
+) -> (std::process::ExitStatus, String) {
+    let bin = env!("CARGO_BIN_EXE_casebot-cli");
+    let mut cmd = match wrap.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
+    let mut child = cmd
         .arg("console")
         .arg("--data")
         .arg(data)

@@ -53,11 +53,7 @@ fn config_text(fake: &FakeDiscord, data_dir: &std::path::Path, extra: &str) -> S
     format!(
         r#"
 lang = "en"
-[discord]
-api_base_url = "{base}"
-allowed_guilds = [{GUILD}]
-allowed_channels = [{SUPPORT}]
-engineer_roles = ["{role}"]
+{discord}
 summary_channel = {SUMMARIES}
 [store]
 data_dir = "{data}"
@@ -67,8 +63,7 @@ max_bytes = 1048576
 timeout_secs = 40
 {extra}
 "#,
-        base = fake.base_url(),
-        role = crate::fake_discord::ENGINEER_ROLE,
+        discord = fake.discord_config(),
         data = data_dir.display(),
     )
 }
@@ -154,8 +149,18 @@ fn device2_zip() -> Vec<u8> {
 
 /// Open a case in the support channel as `user`; the case thread and its id.
 async fn open_case(fake: &FakeDiscord, user: &FakeUser, title: &str) -> (Thread, String) {
+    open_case_in(fake, SUPPORT, user, title).await
+}
+
+/// [`open_case`] in `channel` (the support channel of another server).
+async fn open_case_in(
+    fake: &FakeDiscord,
+    channel: u64,
+    user: &FakeUser,
+    title: &str,
+) -> (Thread, String) {
     let before = fake.threads().len();
-    fake.command(SUPPORT, user, &format!("open {title}"));
+    fake.command(channel, user, &format!("open {title}"));
     let thread = fake.wait_thread(before + 1).await;
     let opened = fake.wait_post_containing(thread.id, "Opened case").await;
     let id = opened

@@ -11,10 +11,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use handlers::{
-    Attachment, AttachmentSource, Author, Context, HandlersConfig, Incoming, Outgoing, Role,
-};
+use handlers::{Context, HandlersConfig, Incoming, Outgoing, Role};
 use store::{CaseId, CaseStore, SledStore};
+
+use crate::util::incoming;
 
 const MIB: u64 = 1 << 20;
 
@@ -53,27 +53,13 @@ fn log_zip(dir: &Path, name: &str, bytes: usize) -> PathBuf {
 }
 
 fn upload(case: &CaseId, n: u32, path: PathBuf) -> Incoming {
-    Incoming {
-        message_id: format!("disk-{n}"),
-        author: Author {
-            id: "li.wei".into(),
-            name: "li.wei".into(),
-            role: Role::Engineer,
-        },
-        channel_id: 7,
-        guild_id: None,
-        case_hint: Some(case.clone()),
-        text: String::new(),
-        command: None,
-        attachments: vec![Attachment {
-            name: path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            size: None,
-            source: AttachmentSource::Path(path),
-        }],
-    }
+    incoming(
+        format!("disk-{n}"),
+        Role::Engineer,
+        Some(case),
+        "",
+        vec![path],
+    )
 }
 
 /// A context over a sled store in `dir` with `config`, and an open case.

@@ -311,6 +311,19 @@ impl FakeDiscord {
         self.shared.base.clone()
     }
 
+    /// The `[discord]` section of a bot config pointed at this fake: its API, the guild, the
+    /// support channel and the engineer role (no newline at the end; more keys may follow).
+    pub fn discord_config(&self) -> String {
+        format!(
+            r#"[discord]
+api_base_url = "{base}"
+allowed_guilds = [{GUILD}]
+allowed_channels = [{SUPPORT}]
+engineer_roles = ["{ENGINEER_ROLE}"]"#,
+            base = self.base_url(),
+        )
+    }
+
     /// Serve `bytes` at `/attachments/<name>` and describe it as an attachment.
     pub fn attachment(&self, name: &str, bytes: Vec<u8>) -> FakeAttachment {
         let size = bytes.len() as u64;

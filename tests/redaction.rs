@@ -12,10 +12,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use handlers::link::{LinkClaims, LinkKey, sign};
-use handlers::{
-    Attachment, AttachmentSource, Author, Context, HandlersConfig, Incoming, Outgoing, Role,
-};
+use handlers::{Context, HandlersConfig, Incoming, Outgoing, Role};
 use store::{CaseId, CaseStore, SledStore};
+
+use crate::util::incoming;
 
 const KEY: &str = "test-redaction-link-key-0123456789abcdef012345";
 
@@ -61,30 +61,7 @@ fn secret_bundle(dir: &Path) -> PathBuf {
 }
 
 fn message(case: Option<&CaseId>, n: u32, text: &str, files: Vec<PathBuf>) -> Incoming {
-    Incoming {
-        message_id: format!("redact-{n}"),
-        author: Author {
-            id: "li.wei".into(),
-            name: "li.wei".into(),
-            role: Role::Engineer,
-        },
-        channel_id: 7,
-        guild_id: None,
-        case_hint: case.cloned(),
-        text: text.into(),
-        command: None,
-        attachments: files
-            .into_iter()
-            .map(|p| Attachment {
-                name: p
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                size: None,
-                source: AttachmentSource::Path(p),
-            })
-            .collect(),
-    }
+    incoming(format!("redact-{n}"), Role::Engineer, case, text, files)
 }
 
 /// Everything the handlers pushed so far: reply texts and the content of attached files.

@@ -13,47 +13,21 @@
 //! Either way the bot says that new work cannot be saved, keeps answering `status`, `cases`,
 //! `explain` and `help`, and every change it acknowledged is still there afterwards.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use store::{CaseStore, SledStore};
+
+use crate::console::{DEVICE1_CBS, console_through};
 
 const CANNOT_SAVE: &str = "I cannot save new work right now";
 
 /// Run `casebot console --as engineer --lang en` on the store `data`, feeding `script`; the
 /// program is started through `wrap` (a command and its arguments ahead of the binary).
 fn console(wrap: &[&str], data: &Path, script: &str) -> (bool, String) {
-    let bin = env!("CARGO_BIN_EXE_casebot-cli");
-    let mut cmd = match wrap.split_first() {
-        Some((first, rest)) => {
-            let mut c = Command::new(first);
-            c.args(rest).arg(bin);
-            c
-        }
-        None => Command::new(bin),
-    };
-    let mut child = cmd
-        .args(["console", "--as", "engineer", "--lang", "en", "--data"])
-        .arg(data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start casebot console");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let script = script.to_string();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(script.as_bytes());
-    });
-    let out = child.wait_with_output().expect("console");
-    writer.join().expect("stdin writer");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    let args = ["--as", "engineer", "--lang", "en"];
+    let (status, out) = console_through(wrap, data, &[], &args, script);
+    (status.success(), out)
 }
 
 /// A store with one open case; its id.
@@ -170,13 +144,7 @@ fn a_read_only_store_directory_is_said_and_nothing_is_lost() {
     let data = dir.path().join("store");
     let case = store_with_a_case(&data);
     let log = dir.path().join("CBS.log");
-    std::fs::write(
-        &log,
-        "2024-02-14 10:20:08, Error                 CBS    Startup: Failed to process advanced \
-         operation queue, startupPhase: 0.  A rollback transaction will be created. \
-         [HRESULT = 0x800f0922 - CBS_E_INSTALLERS_FAILED]\n",
-    )
-    .expect("write log");
+    std::fs::write(&log, DEVICE1_CBS).expect("write log");
     // Uploads are kept beside the database, in `bundles/`: that directory turns read-only.
     let bundles = data.join("bundles");
     let mode = |m| std::fs::set_permissions(&bundles, std::fs::Permissions::from_mode(m));

@@ -12,10 +12,10 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use handlers::link::{LinkClaims, LinkIssuer, LinkKey, sign};
-use handlers::{Attachment, AttachmentSource, Author, Context, HandlersConfig, Incoming, Role};
+use handlers::{Context, HandlersConfig, Incoming, Role};
 use store::{CaseId, CaseStore, SledStore};
 
-use crate::util::fixture;
+use crate::util::{fixture, incoming};
 
 const KEY: &str = "test-web-link-key-0123456789abcdef0123456789";
 const SCRIPT: &str = "<script>document.title='pwned'</script>";
@@ -77,34 +77,7 @@ fn message(case: Option<&CaseId>, n: u32, text: &str, files: Vec<PathBuf>) -> In
 }
 
 fn as_role(role: Role, case: Option<&CaseId>, n: u32, text: &str, files: Vec<PathBuf>) -> Incoming {
-    let name = match role {
-        Role::Engineer => "li.wei",
-        Role::Customer => "bank.ops",
-    };
-    Incoming {
-        message_id: format!("web-{n}"),
-        author: Author {
-            id: name.into(),
-            name: name.into(),
-            role,
-        },
-        channel_id: 7,
-        guild_id: None,
-        case_hint: case.cloned(),
-        text: text.into(),
-        command: None,
-        attachments: files
-            .into_iter()
-            .map(|p| Attachment {
-                name: p
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                size: None,
-                source: AttachmentSource::Path(p),
-            })
-            .collect(),
-    }
+    incoming(format!("web-{n}"), role, case, text, files)
 }
 
 /// A device whose CBS.log holds markup: the 1058 failure line and a neighbour carry `<script>`.

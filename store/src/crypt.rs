@@ -258,15 +258,27 @@ pub(crate) struct SealWriter<W: Write> {
 impl<W: Write> SealWriter<W> {
     /// Seal the last chunk and return the underlying writer.
     pub fn finish(mut self) -> io::Result<W> {
-        let stream = self
-            .stream
-            .take()
-            .ok_or_else(|| io::Error::other("sealed twice"))?;
-        let sealed = stream
-            .encrypt_last(self.buf.as_slice())
-            .map_err(|_| io::Error::other("cannot seal the last chunk"))?;
-        self.out.write_all(&sealed)?;
+        self.seal_buffered(true)?;
         Ok(self.out)
+    }
+
+    /// Seal the buffered bytes as the next chunk, or as the last one (which ends the stream),
+    /// and write them out.
+    fn seal_buffered(&mut self, last: bool) -> io::Result<()> {
+        let chunk = self.buf.as_slice();
+        let (sealed, ended, failed) = if last {
+            let sealed = self.stream.take().map(|s| s.encrypt_last(chunk));
+            (sealed, "sealed twice", "cannot seal the last chunk")
+        } else {
+            let sealed = self.stream.as_mut().map(|s| s.encrypt_next(chunk));
+            (sealed, "sealed", "the bundle is too large to seal")
+        };
+        let sealed = sealed
+            .ok_or_else(|| io::Error::other(ended))?
+            .map_err(|_| io::Error::other(failed))?;
+        self.out.write_all(&sealed)?;
+        self.buf.clear();
+        Ok(())
     }
 }
 
@@ -275,15 +287,7 @@ impl<W: Write> Write for SealWriter<W> {
         let take = data.len().min(CHUNK - self.buf.len());
         self.buf.extend_from_slice(&data[..take]);
         if self.buf.len() == CHUNK {
-            let stream = self
-                .stream
-                .as_mut()
-                .ok_or_else(|| io::Error::other("sealed"))?;
-            let sealed = stream
-                .encrypt_next(self.buf.as_slice())
-                .map_err(|_| io::Error::other("the bundle is too large to seal"))?;
-            self.out.write_all(&sealed)?;
-            self.buf.clear();
+            self.seal_buffered(false)?;
         }
         Ok(take)
     }

@@ -29,7 +29,7 @@ mod shared {
     pub mod fake_discord;
 }
 
-use shared::fake_discord::{ENGINEER_ROLE, FakeDiscord, FakeUser, GUILD, SUPPORT};
+use shared::fake_discord::{ENGINEER_ROLE, FakeDiscord, FakeUser, SUPPORT};
 
 const MB: usize = 1 << 20;
 
@@ -114,11 +114,7 @@ fn config(
     let text = format!(
         r#"
 lang = "en"
-[discord]
-api_base_url = "{base}"
-allowed_guilds = [{GUILD}]
-allowed_channels = [{SUPPORT}]
-engineer_roles = ["{ENGINEER_ROLE}"]
+{discord}
 [store]
 data_dir = "{data}"
 [download]
@@ -129,7 +125,7 @@ diagnoses_per_guild = {cases}
 engineer_messages_per_minute = 1000
 engineer_uploads_per_minute = 1000
 "#,
-        base = fake.base_url(),
+        discord = fake.discord_config(),
         data = data.display(),
     );
     Ok(casebot::config::Config::parse(&text, "bench config")?)

@@ -33,21 +33,6 @@ async fn two_server_bot() -> (FakeDiscord, tempfile::TempDir, RunningBot) {
     (fake, dir, bot)
 }
 
-/// Open a case in `channel` as `user`; its thread and id.
-async fn open_in(fake: &FakeDiscord, channel: u64, user: &FakeUser, title: &str) -> (u64, String) {
-    let before = fake.threads().len();
-    fake.command(channel, user, &format!("open {title}"));
-    let thread = fake.wait_thread(before + 1).await;
-    let opened = fake.wait_post_containing(thread.id, "Opened case").await;
-    let id = opened
-        .content
-        .split("**")
-        .nth(1)
-        .expect("case id in bold")
-        .to_owned();
-    (thread.id, id)
-}
-
 /// Send `text` in `channel` as `user` and return the next post there.
 async fn answer(fake: &FakeDiscord, channel: u64, user: &FakeUser, text: &str) -> Posted {
     let before = fake.posts_in(channel).len();
@@ -60,9 +45,9 @@ async fn cases_and_case_show_only_this_servers_cases_and_a_customers_own() {
     within(async {
         let (fake, _dir, bot) = two_server_bot().await;
         let (eng, bob, carol) = (FakeUser::engineer(), FakeUser::customer(), carol());
-        let (_, bobs) = open_in(&fake, SUPPORT, &bob, "bob KB5034763 rolls back").await;
-        let (_, carols) = open_in(&fake, SUPPORT, &carol, "carol 0x800f0922 on two PCs").await;
-        let (_, other) = open_in(&fake, SUPPORT_B, &eng, "other server KB5034441").await;
+        let (_, bobs) = open_case_in(&fake, SUPPORT, &bob, "bob KB5034763 rolls back").await;
+        let (_, carols) = open_case_in(&fake, SUPPORT, &carol, "carol 0x800f0922 on two PCs").await;
+        let (_, other) = open_case_in(&fake, SUPPORT_B, &eng, "other server KB5034441").await;
 
         let listed = answer(&fake, SUPPORT, &bob, "cases").await.content;
         assert!(listed.contains(&bobs), "{listed}");
@@ -115,8 +100,14 @@ async fn engineer_commands_stay_engineer_only_as_slash_commands_and_buttons_stay
     within(async {
         let (fake, dir, bot) = two_server_bot().await;
         let (eng, bob) = (FakeUser::engineer(), FakeUser::customer());
-        let (thread, id) = open_in(&fake, SUPPORT, &bob, "KB5034763 rolls back").await;
-        let (other_thread, other) = open_in(&fake, SUPPORT_B, &eng, "KB5034441 fails").await;
+        let (Thread { id: thread, .. }, id) =
+            open_case_in(&fake, SUPPORT, &bob, "KB5034763 rolls back").await;
+        let (
+            Thread {
+                id: other_thread, ..
+            },
+            other,
+        ) = open_case_in(&fake, SUPPORT_B, &eng, "KB5034441 fails").await;
 
         for (name, options) in [
             ("close", vec![("reason", "done")]),

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::suite::{conclusion, diagnosed};
 use super::{sample_case, sample_job};
-use crate::record::{CaseKey, tree};
+use crate::record::{CaseKey, MetaKey, tree};
 use crate::{Applied, CaseId, CaseStore, Recurrence, SledStore, StoreError};
 
 fn open(path: &Path) -> SledStore {
@@ -107,27 +107,41 @@ fn newer_record_version_is_refused_not_misread() {
     assert!(err.to_string().contains("schema version 2"), "{err}");
 }
 
+/// A store at `path` holding two cases diagnosed with the same conclusion (oldest first), then
+/// stripped of the index `trees` and of its `marker`, as a store written before that index
+/// existed.
+fn two_cases_without_index(
+    path: &Path,
+    trees: &[&str],
+    marker: MetaKey,
+) -> (SledStore, CaseId, CaseId) {
+    let store = open(path);
+    let a = diagnosed(&store, 1, "reboot-pending", "x");
+    let b = diagnosed(&store, 2, "reboot-pending", "x");
+    for name in trees {
+        store
+            .db
+            .open_tree(name)
+            .expect("tree")
+            .clear()
+            .expect("clear");
+    }
+    let meta = store.db.open_tree(tree::META).expect("meta");
+    meta.remove(marker.bytes()).expect("remove");
+    store.flush().expect("flush");
+    (store, a, b)
+}
+
 #[test]
 fn a_store_without_the_recurrence_index_builds_it_on_open() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("store");
     let (a, b) = {
-        let store = open(&path);
-        let a = diagnosed(&store, 1, "reboot-pending", "x");
-        let b = diagnosed(&store, 2, "reboot-pending", "x");
-        // As a store written before the index existed: no entries, no marker.
-        for name in [tree::RECURRENCE, tree::RECURRENCE_COUNTS] {
-            store
-                .db
-                .open_tree(name)
-                .expect("tree")
-                .clear()
-                .expect("clear");
-        }
-        let meta = store.db.open_tree(tree::META).expect("meta");
-        meta.remove(crate::record::MetaKey::RecurrenceIndex.bytes())
-            .expect("remove");
-        store.flush().expect("flush");
+        let (store, a, b) = two_cases_without_index(
+            &path,
+            &[tree::RECURRENCE, tree::RECURRENCE_COUNTS],
+            MetaKey::RecurrenceIndex,
+        );
         assert_eq!(
             store
                 .recurrence(&conclusion("reboot-pending", "x"), &a, 10)
@@ -154,20 +168,7 @@ fn a_store_without_the_listing_index_builds_it_on_open() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("store");
     let (a, b) = {
-        let store = open(&path);
-        let a = diagnosed(&store, 1, "reboot-pending", "x");
-        let b = diagnosed(&store, 2, "reboot-pending", "x");
-        // As a store written before the index existed: no entries, no marker.
-        store
-            .db
-            .open_tree(tree::LISTING)
-            .expect("tree")
-            .clear()
-            .expect("clear");
-        let meta = store.db.open_tree(tree::META).expect("meta");
-        meta.remove(crate::record::MetaKey::ListingIndex.bytes())
-            .expect("remove");
-        store.flush().expect("flush");
+        let (store, a, b) = two_cases_without_index(&path, &[tree::LISTING], MetaKey::ListingIndex);
         assert_eq!(store.latest(&mut |_| true, 10).expect("latest"), vec![]);
         (a, b)
     };
