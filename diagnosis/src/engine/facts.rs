@@ -1,7 +1,7 @@
 //! Device facts gathered while scanning: computer name, OS build + UBR, KB numbers, service start
 //! types and which event channels the bundle holds.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -42,7 +42,13 @@ pub(crate) struct Facts {
     pub kinds: BTreeSet<&'static str>,
     /// Some CBS/DISM record is a failure.
     pub servicing_failure: bool,
+    /// Messages [`Facts::observe_servicing_text`] has learnt from (a healthy log repeats the
+    /// same package lines with new timestamps; learning from one twice changes nothing).
+    servicing_seen: HashSet<Box<str>>,
 }
+
+/// Most messages remembered in [`Facts::servicing_seen`]; past it, new ones are read each time.
+const MAX_SEEN: usize = 4096;
 
 /// Providers whose events concern servicing (their KB numbers are the update's).
 pub(crate) fn is_servicing_provider(provider: &str) -> bool {
@@ -65,6 +71,20 @@ pub(crate) fn teaches_servicing(text: &str) -> bool {
         || text.contains("_for_KB")
         || text.contains("_for_kb")
         || text.contains("WER:")
+}
+
+/// `text` without a leading `YYYY-MM-DD HH:MM:SS` (the rest keeps its `, ` so that what
+/// follows has the same neighbour as before).
+fn strip_timestamp(text: &str) -> &str {
+    let b = text.as_bytes();
+    let stamped = b.len() >= 19
+        && b[..19].iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b' ',
+            13 | 16 => *c == b':',
+            _ => c.is_ascii_digit(),
+        });
+    if stamped { &text[19..] } else { text }
 }
 
 impl Facts {
@@ -138,6 +158,19 @@ impl Facts {
     /// Learn from the text of a CBS or DISM record: the RollupFix build and KB numbers (see
     /// [`teaches_servicing`]).
     pub(crate) fn observe_servicing_text(&mut self, text: &str) {
+        if !teaches_servicing(text) {
+            return;
+        }
+        // What it learns depends on the message alone, not on its timestamp (no pattern below
+        // can match inside one), and learning it again changes nothing (the newest build, each
+        // KB's first place and best priority stay): read each message once.
+        let message = strip_timestamp(text);
+        if self.servicing_seen.contains(message) {
+            return;
+        }
+        if self.servicing_seen.len() < MAX_SEEN {
+            self.servicing_seen.insert(message.into());
+        }
         if text.contains("RollupFix")
             && let Some(re) = ROLLUP.as_ref()
         {

@@ -249,7 +249,8 @@ fn is_break(b: u8) -> bool {
     b.is_ascii_whitespace() && b != b' '
 }
 
-/// Words on nearly every line of a healthy servicing log: no use as a prefilter.
+/// Words on nearly every line of a healthy servicing log: no use as a prefilter, nor any piece
+/// of them.
 const COMMON: &[&str] = &[
     "package",
     "session",
@@ -261,15 +262,23 @@ const COMMON: &[&str] = &[
     "applicab",
 ];
 
+/// Whole words on many lines of a healthy CBS log (alone or with separators around them): CBS
+/// names `TrustedInstaller` at every start, stop and lock of a session, and `detectParent` in
+/// every applicability check. Their pieces (`installer`) are rarer.
+const COMMON_WORDS: &[&str] = &["trustedinstaller", "detectparent"];
+
 /// How rarely a literal occurs in logs (higher is rarer): frequent letters count less than
 /// other letters, digits and punctuation, and common log words count nothing.
 fn rarity(lit: &[u8]) -> u32 {
     if lit.is_empty() {
         return 0;
     }
+    let word = lit.trim_ascii();
+    let word = word.strip_suffix(b":").unwrap_or(word);
     if COMMON
         .iter()
         .any(|w| w.as_bytes().windows(lit.len()).any(|x| x == lit))
+        || COMMON_WORDS.iter().any(|w| w.as_bytes() == word)
     {
         return 0;
     }

@@ -51,8 +51,10 @@ pub(crate) struct Prefilter {
 /// What a literal's hit means.
 #[derive(Debug, Default, Clone)]
 struct Role {
-    /// The record may carry a code, be a failure or change the parser's state: parse it.
+    /// The record may be a failure or change the parser's state: parse it.
     always: bool,
+    /// The record may carry a code (a notation such as `HRESULT =`): parse it if it does.
+    code: bool,
     /// The record may teach a servicing fact (CBS and DISM).
     fact: bool,
     /// Rule matchers (indices of [`Prefilter::checks`]) whose chosen literal this is.
@@ -157,13 +159,12 @@ impl Prefilter {
                 }
             }
         }
-        let codes = super::literals::of_bytes_pattern(crate::parse::CODE_PATTERN)?;
+        for lit in super::literals::of_bytes_pattern(crate::parse::CODE_PATTERN)? {
+            lits.role(lit).code = true;
+        }
         let words = FAILURE_WORDS.iter().chain(crate::parse::state_words(kind));
-        for lit in codes
-            .into_iter()
-            .chain(words.map(|w| w.as_bytes().to_vec()))
-        {
-            lits.role(lit).always = true;
+        for w in words {
+            lits.role(w.as_bytes().to_vec()).always = true;
         }
         if matches!(kind, LogKind::Cbs | LogKind::Dism) {
             for w in FACT_WORDS {
@@ -184,18 +185,28 @@ impl Prefilter {
         })
     }
 
-    /// What the record `rec` (its raw lines) needs, from every literal in it.
-    fn judge(&self, rec: &[u8]) -> Verdict {
+    /// What the record `rec` (its raw lines) needs, from every literal in it; `first` is the
+    /// literal the search stopped at, when it lies in `rec`. The second value says that a code
+    /// notation was seen: the record needs parsing if it carries a code after all (see
+    /// [`Searcher::carries_code`]).
+    fn judge(&self, rec: &[u8], first: Option<usize>) -> (Verdict, bool) {
+        // A failure or state word needs no look at the other literals.
+        if first.is_some_and(|p| self.roles[p].always) {
+            return (Verdict::Parse, false);
+        }
         let mut fact = false;
+        let mut code = false;
         for m in self.all.find_overlapping_iter(rec) {
             let role = &self.roles[m.pattern().as_usize()];
             let verified = |&o: &usize| self.checks[o].iter().all(|ac| ac.is_match(rec));
             if role.always || role.owners.iter().any(verified) {
-                return Verdict::Parse;
+                return (Verdict::Parse, false);
             }
             fact |= role.fact;
+            code |= role.code;
         }
-        if fact { Verdict::Facts } else { Verdict::Skip }
+        let verdict = if fact { Verdict::Facts } else { Verdict::Skip };
+        (verdict, code)
     }
 }
 
@@ -328,11 +339,8 @@ impl Searcher<'_> {
                 }
                 Mode::Idle => {
                     let input = Input::new(text).span(pos..text.len());
-                    let hit = self
-                        .pf
-                        .all
-                        .find(input)
-                        .map(|m| line_start(text, pos, m.start()));
+                    let found = self.pf.all.find(input);
+                    let hit = found.map(|m| line_start(text, pos, m.start()));
                     // A line that may be joined to its record with a space counts as a hit: a
                     // phrase may span the join.
                     let joining = self.first_joining(text, pos, hit.unwrap_or(text.len()));
@@ -353,12 +361,21 @@ impl Searcher<'_> {
                         return rs;
                     };
                     self.skip(text, pos, rs);
+                    let single = next_line(text, line_end(text, rs)) >= re;
                     let verdict = if self.first_joining(text, rs, re).is_some() {
                         Verdict::Parse
                     } else {
-                        self.pf.judge(&text[rs..re])
+                        let first = found
+                            .filter(|m| m.end() <= re)
+                            .map(|m| m.pattern().as_usize());
+                        let (verdict, code) = self.pf.judge(&text[rs..re], first);
+                        // Only a one-line record is read for codes here.
+                        if code && (!single || self.carries_code(text, rs)) {
+                            Verdict::Parse
+                        } else {
+                            verdict
+                        }
                     };
-                    let single = next_line(text, line_end(text, rs)) >= re;
                     match verdict {
                         Verdict::Skip => self.skip(text, rs, re),
                         Verdict::Facts if single => {
@@ -382,6 +399,21 @@ impl Searcher<'_> {
             }
         }
         pos
+    }
+
+    /// Does the one-line record at `rs` carry a code? Its literals only said it may: most
+    /// `HRESULT = 0x00000000` of a healthy log are no code (S_OK is none). Read from the text
+    /// exactly as the parser would get it; unsure (not UTF-8, longer than the line limit) is yes.
+    fn carries_code(&self, text: &[u8], rs: usize) -> bool {
+        let raw = &text[rs..line_end(text, rs)];
+        if raw.len() > self.max_line {
+            return true;
+        }
+        let Ok(line) = std::str::from_utf8(raw) else {
+            return true;
+        };
+        let line = line.strip_suffix('\r').unwrap_or(line).trim_end();
+        !crate::parse::extract_codes(line).is_empty()
     }
 
     /// Where the record holding the line at `ls` ends (the next record start, or the end of

@@ -551,6 +551,9 @@ static CONFIGMGR_LINE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Time and component of a WindowsUpdate/ReportingEvents line.
 fn wu_prefix(text: &str) -> (Option<String>, Option<String>) {
+    if let Some((time, component)) = wu_columns(text.as_bytes()) {
+        return (Some(time.to_string()), Some(component.to_string()));
+    }
     let Some(c) = WU_LINE.captures(text) else {
         return configmgr_prefix(text);
     };
@@ -559,6 +562,48 @@ fn wu_prefix(text: &str) -> (Option<String>, Option<String>) {
         .or_else(|| Some(format!("{} {}", get("d2")?, get("t2")?)))
         .or_else(|| Some(format!("{} {}", get("d3")?, get("t3")?)));
     (time, get("c").or_else(|| get("c2")))
+}
+
+/// The common layout of [`WU_LINE`] (Get-WindowsUpdateLog: `2022/05/21 18:46:43.8925713 8976
+/// 5116  Handler …`) read by hand: time and component, as its first branch captures them. `None`
+/// when the line does not have that layout in ASCII (the pattern decides then: its `\d`, `\s`
+/// and `\S` are Unicode classes).
+fn wu_columns(b: &[u8]) -> Option<(&str, &str)> {
+    // `\s` of ASCII characters (Unicode White_Space, so with the vertical tab).
+    let space = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r');
+    let time = b.get(..19)?;
+    let fixed = time.iter().enumerate().all(|(i, c)| match i {
+        4 | 7 => *c == b'/',
+        10 => *c == b' ',
+        13 | 16 => *c == b':',
+        _ => c.is_ascii_digit(),
+    });
+    if !fixed {
+        return None;
+    }
+    let mut at = 19;
+    // A run of `class` bytes from `at`; `None` when it is empty or ends at a non-ASCII byte.
+    let run = |at: usize, class: &dyn Fn(u8) -> bool| -> Option<usize> {
+        let n = b[at..].iter().take_while(|c| class(**c)).count();
+        let end = at + n;
+        (n > 0 && b.get(end).is_none_or(u8::is_ascii)).then_some(end)
+    };
+    if b.get(at) == Some(&b'.') {
+        at = run(at + 1, &|c| c.is_ascii_digit())?;
+    }
+    at = run(at, &space)?;
+    at = run(at, &|c| c.is_ascii_digit())?;
+    at = run(at, &space)?;
+    at = run(at, &|c| c.is_ascii_digit())?;
+    at = run(at, &space)?;
+    let comp = at;
+    at = run(at, &|c| c.is_ascii() && !space(c))?;
+    if !b.get(at).copied().is_some_and(space) {
+        return None;
+    }
+    // ASCII throughout: the slices are on character boundaries.
+    let text = std::str::from_utf8(&b[..at]).ok()?;
+    Some((&text[..19], &text[comp..at]))
 }
 
 /// Time and component of a ConfigMgr client log line; the time as `YYYY-MM-DD hh:mm:ss`.

@@ -111,6 +111,13 @@ fn tricky_cbs() -> Vec<u8> {
             }
         }
     }
+    // Code notations without a code (S_OK), next to facts, codes and continuation lines.
+    s.extend_from_slice(b"2024-02-14 10:01:10, Info                  CBS    Session: 31094117_2018832011 finalized. Reboot required: no [HRESULT = 0x00000000 - S_OK]\r\n");
+    s.extend_from_slice(b"2024-02-14 10:01:10, Info                  CBS    Exec: Processing complete.  Session: 31094117_2018832011, Package: Package_for_RollupFix~31bf3856ad364e35~amd64~~19041.4170.1.11 [HRESULT = 0x00000000 - S_OK]\r\n");
+    s.extend_from_slice(b"2024-02-14 10:01:10, Info                  CBS    Appl: Package_for_KB5034765~31bf3856ad364e35~amd64~~19041.4170.1.11, status: 0x00000000\r\n");
+    s.extend_from_slice(b"2024-02-14 10:01:10, Info                  CSI    Failed in StartService for \"winmgmt\" with error code 1058\r\n");
+    s.extend_from_slice(b"2024-02-14 10:01:10, Info                  CBS    Operation result = 0x0, hr=0\r\n    continued: result = 0x800F0922\r\n");
+    s.extend_from_slice(b"2024-02-14 10:01:10, Info                  CBS    hr:0x80070005 in lower case and HRESULT = 0x00000000\n");
     s.extend_from_slice(b"2024-02-14 10:01:11, Info                  CBS    last line without a newline [HRESULT = 0x80071ab1]");
     s
 }

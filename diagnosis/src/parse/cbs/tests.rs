@@ -356,3 +356,64 @@ fn a_dism_console_run_in_a_dism_log_is_its_own_failure_record() {
         .expect("logged record");
     assert!(!logged.text.contains("Error: 14081"), "{}", logged.text);
 }
+
+/// The first branch of `WU_LINE`, as `wu_prefix` reads it, for comparison with `wu_columns`.
+fn wu_columns_by_pattern(text: &str) -> Option<(String, String)> {
+    let c = WU_LINE.captures(text)?;
+    Some((c.name("t")?.as_str().into(), c.name("c")?.as_str().into()))
+}
+
+#[test]
+fn wu_columns_read_as_the_pattern_does() {
+    let lines = [
+        "2022/05/21 18:46:43.8925713 8976  5116  Handler         Request to cancel",
+        "2022/05/21 18:46:43 8976 5116 Agent x",
+        "2022/05/21 18:46:43.8925713 8976  5116  Handler",
+        "2022/05/21 18:46:43.8925713 8976  5116  Handler ",
+        "2022/05/21 18:46:43. 8976  5116  Handler x",
+        "2022/05/21 18:46:43.89x 8976  5116  Handler x",
+        "2022/05/21 18:46:43.8925713\t8976\t5116\tHandler\tx",
+        "2022/05/21 18:46:43.8925713 8976 \u{0B}5116  Handler x",
+        "2022/05/21 18:46:43.8925713 8976\u{a0}5116  Handler x",
+        "2022/05/21 18:46:43.8925713 89\u{664}6 5116  Handler x",
+        "2022/05/21 18:46:43.8925713 8976  5116  Hand\u{e9}ler x",
+        "2022/05/21 18:46:43.8925713 8976  5116  Handler\u{2003}x",
+        "2022/05/21 18:46:43.8925713 8976  5116  \u{1c}Handler x",
+        "2022-05-21 18:46:43.8925713 8976  5116  Handler x",
+        " 2022/05/21 18:46:43.8925713 8976  5116  Handler x",
+        "2022/05/21 18:46:43.8925713 8976  5116",
+        "2022/05/21 18:46:43.8925713 8976  51a6  Handler x",
+        "2022/05/2",
+        "",
+    ];
+    for line in lines {
+        let hand = wu_columns(line.as_bytes()).map(|(t, c)| (t.to_string(), c.to_string()));
+        // By hand it reads the plain ASCII lines; the pattern agrees wherever it does.
+        if hand.is_some() {
+            assert_eq!(hand, wu_columns_by_pattern(line), "{line:?}");
+        }
+    }
+    assert!(wu_columns(lines[0].as_bytes()).is_some());
+    assert!(wu_columns(lines[6].as_bytes()).is_some());
+    assert_eq!(
+        wu_prefix(lines[0]),
+        (
+            Some("2022/05/21 18:46:43".to_string()),
+            Some("Handler".to_string())
+        )
+    );
+}
+
+proptest::proptest! {
+    #[test]
+    fn wu_columns_agree_with_the_pattern(
+        line in r"2022/05/21 18:46:43(\.[0-9x]{0,3})?[ \t\u{0B}\u{a0}]{0,2}[0-9\u{664}]{0,2}[ \t]{1,2}[0-9]{1,2}[ \t\u{2003}]{1,2}[A-Za-z\u{e9}\u{1c}]{0,3}[ \t\u{2003}]?x?"
+    ) {
+        if let Some((t, c)) = wu_columns(line.as_bytes()) {
+            proptest::prop_assert_eq!(
+                Some((t.to_string(), c.to_string())),
+                wu_columns_by_pattern(&line)
+            );
+        }
+    }
+}
