@@ -290,6 +290,23 @@ impl CaseStore for MemStore {
         Ok((count - inner.processed.len()) as u64)
     }
 
+    /// Newest first, cloning only the cases kept.
+    fn latest(
+        &self,
+        keep: &mut dyn FnMut(&Case) -> bool,
+        limit: usize,
+    ) -> Result<Vec<Case>, StoreError> {
+        let inner = self.lock();
+        let mut order: Vec<&Case> = inner.cases.values().collect();
+        order.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        Ok(order
+            .into_iter()
+            .filter(|c| keep(c))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
     fn list(&self) -> Result<Vec<Case>, StoreError> {
         Ok(self
             .lock()

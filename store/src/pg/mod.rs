@@ -781,6 +781,50 @@ impl CaseStore for PgStore {
         Ok(cases)
     }
 
+    /// Newest first through the `(created_at, id)` index, a page at a time, decoding cases only
+    /// until `limit` of them are kept. Ids compare bytewise (`COLLATE "C"`), as the other stores
+    /// order them, whatever the database's collation.
+    fn latest(
+        &self,
+        keep: &mut dyn FnMut(&Case) -> bool,
+        limit: usize,
+    ) -> Result<Vec<Case>, StoreError> {
+        const PAGE: i64 = 100;
+        let client = self.pool.get()?;
+        let mut out = Vec::new();
+        let mut after: Option<(i64, String)> = None;
+        while out.len() < limit {
+            let rows = match &after {
+                None => wait(client.query(
+                    "SELECT id, doc::text, created_at FROM cases \
+                     ORDER BY created_at DESC, id COLLATE \"C\" DESC LIMIT $1",
+                    &[&PAGE],
+                )),
+                Some((at, id)) => wait(client.query(
+                    "SELECT id, doc::text, created_at FROM cases \
+                     WHERE created_at < $1 OR (created_at = $1 AND id COLLATE \"C\" < $2) \
+                     ORDER BY created_at DESC, id COLLATE \"C\" DESC LIMIT $3",
+                    &[at, id, &PAGE],
+                )),
+            }
+            .map_err(pg_err)?;
+            for row in &rows {
+                let case = decode_doc(&self.seal, row.get(0), row.get(1))?;
+                if keep(&case) {
+                    out.push(case);
+                    if out.len() >= limit {
+                        break;
+                    }
+                }
+            }
+            match rows.last() {
+                Some(last) if rows.len() as i64 == PAGE => after = Some((last.get(2), last.get(0))),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
     fn recurrence(
         &self,
         conclusion: &Conclusion,

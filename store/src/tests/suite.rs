@@ -88,6 +88,18 @@ pub fn latest_cases_come_newest_first_as_kept(store: &dyn CaseStore) {
     assert!(store.delete_case(&a3).expect("delete"));
     assert_eq!(ids(store.latest(alice, 20).expect("latest")), [a2, a1]);
     assert_eq!(ids(store.latest(all, 1).expect("latest")), [b1]);
+    // More cases than one page of a store that reads in pages, with the kept ones far apart: the
+    // same cases, in the same order, as sorting the whole list.
+    for i in 0..260u64 {
+        opened(1_000 + i % 37, if i % 11 == 0 { "dora" } else { "erin" });
+    }
+    let dora = &mut |c: &crate::Case| c.opener == "dora";
+    let mut expected: Vec<crate::Case> = store.list().expect("list");
+    expected.retain(|c| c.opener == "dora");
+    expected.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+    expected.truncate(20);
+    assert_eq!(expected.len(), 20);
+    assert_eq!(ids(store.latest(dora, 20).expect("latest")), ids(expected));
 }
 
 pub fn create_get_update_list(store: &dyn CaseStore) {
