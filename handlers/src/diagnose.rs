@@ -319,7 +319,10 @@ fn recurrence_of(ctx: &Context, id: &CaseId, d: &Diagnosis) -> Result<Recurrence
     }
 }
 
-/// Record a finished diagnosis on its device and drop the journal entry. Returns the device.
+/// Record a finished diagnosis on its device. Returns the device. The journal entry stays until
+/// the caller has handed the replies to the outbox: a process killed in between leaves the job
+/// to be taken over, and the taker finds the diagnosis recorded (`Change::Earlier`) and posts
+/// the replies, instead of the reply being lost with the job gone.
 fn finish(
     ctx: &Context,
     seen: Option<&Case>,
@@ -345,8 +348,6 @@ fn finish(
         lifecycle::record_diagnosis(c, &key, d.clone(), stamp)?;
         Ok(key)
     });
-    // Whatever happened, the work is no longer in flight.
-    ctx.store.journal_remove(&entry.id)?;
     Ok(match result? {
         Change::Done(_, key) => key,
         Change::Earlier(case) => lifecycle::find_device(&case, &device).unwrap_or(device),
@@ -446,9 +447,16 @@ pub(crate) async fn stored_bundle(
         }
     };
     let others = recurrence_of(ctx, id, &d)?;
-    let device = finish(ctx, Some(case), &entry, d.clone())?;
+    let device = match finish(ctx, Some(case), &entry, d.clone()) {
+        Ok(device) => device,
+        Err(e) => {
+            ctx.store.journal_remove(&entry.id)?;
+            return Err(e);
+        }
+    };
     let replies = device_replies(&req.ctx.rule_set(), case, &device, &d, req.view, &others);
     req.post(Target::Origin, progress.answer(replies, started));
+    ctx.store.journal_remove(&entry.id)?;
     Ok(())
 }
 
@@ -607,9 +615,14 @@ pub async fn resume(ctx: &Context, out: &Outbox) -> Result<(), HandlerError> {
         let device = match finish(ctx, Some(&case), &entry, d.clone()) {
             Err(HandlerError::User(e)) => {
                 post(out, &target, vec![render::reply(e.message(case.lang))]);
+                ctx.store.journal_remove(&entry.id)?;
                 continue;
             }
-            other => other?,
+            Err(e) => {
+                ctx.store.journal_remove(&entry.id)?;
+                return Err(e);
+            }
+            Ok(device) => device,
         };
         let note = fmt(
             case.lang,
@@ -626,6 +639,7 @@ pub async fn resume(ctx: &Context, out: &Outbox) -> Result<(), HandlerError> {
             &target,
             device_replies(&ctx.rule_set(), &case, &device, &d, view, &others),
         );
+        ctx.store.journal_remove(&entry.id)?;
     }
     Ok(())
 }
