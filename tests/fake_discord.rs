@@ -467,8 +467,6 @@ engineer_roles = ["{ENGINEER_ROLE}"]"#,
         file: Option<&FakeAttachment>,
     ) {
         let id = self.new_id();
-        let token = format!("token-{id}");
-        self.shared.lock().tokens.insert(token.clone(), channel);
         let mut options: Vec<Value> = options
             .iter()
             .map(|(n, v)| json!({"name": n, "type": 3, "value": v}))
@@ -480,16 +478,9 @@ engineer_roles = ["{ENGINEER_ROLE}"]"#,
             resolved = json!({"attachments": {att.clone(): {"id": att, "filename": a.name,
                 "size": a.size, "url": a.url, "proxy_url": a.url}}});
         }
-        let event = json!({
-            "id": id.to_string(), "application_id": APPLICATION.to_string(), "type": 2,
-            "data": {"id": "1", "name": name, "type": 1, "options": options, "resolved": resolved},
-            "guild_id": GUILD.to_string(), "channel_id": channel.to_string(),
-            "member": {"user": user_json(user.id, user.name, false),
-                       "roles": user.roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
-                       "joined_at": "2024-01-01T00:00:00.000000+00:00",
-                       "deaf": false, "mute": false, "flags": 0},
-            "token": token, "version": 1, "locale": "en-US", "entitlements": [],
-            "attachment_size_limit": 10_485_760, "app_permissions": "0"});
+        let data =
+            json!({"id": "1", "name": name, "type": 1, "options": options, "resolved": resolved});
+        let event = self.interaction(id, channel, user, 2, data, None);
         self.dispatch("INTERACTION_CREATE", event);
     }
 
@@ -503,20 +494,9 @@ engineer_roles = ["{ENGINEER_ROLE}"]"#,
         option: &str,
         typed: &str,
     ) -> Value {
-        let id = self.new_id();
-        let token = format!("token-{id}");
-        self.shared.lock().tokens.insert(token.clone(), channel);
         let options = json!([{"name": option, "type": 3, "value": typed, "focused": true}]);
-        let event = json!({
-            "id": id.to_string(), "application_id": APPLICATION.to_string(), "type": 4,
-            "data": {"id": "1", "name": name, "type": 1, "options": options},
-            "guild_id": GUILD.to_string(), "channel_id": channel.to_string(),
-            "member": {"user": user_json(user.id, user.name, false),
-                       "roles": user.roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
-                       "joined_at": "2024-01-01T00:00:00.000000+00:00",
-                       "deaf": false, "mute": false, "flags": 0},
-            "token": token, "version": 1, "locale": "en-US", "entitlements": [],
-            "attachment_size_limit": 10_485_760, "app_permissions": "0"});
+        let data = json!({"id": "1", "name": name, "type": 1, "options": options});
+        let event = self.interaction(self.new_id(), channel, user, 4, data, None);
         self.dispatch("INTERACTION_CREATE", event.clone());
         event
     }
@@ -530,32 +510,46 @@ engineer_roles = ["{ENGINEER_ROLE}"]"#,
         .await
     }
 
-    /// The INTERACTION_CREATE payload of `user` clicking the button `custom_id` under message
-    /// `posted` (not sent), for redelivery tests.
-    pub fn click_event(&self, posted: &Posted, user: &FakeUser, custom_id: &str) -> Value {
-        let id = self.new_id();
+    /// An INTERACTION_CREATE payload (not sent) of `kind` (2 command, 3 component, 4
+    /// autocomplete, 5 modal submit) with `data`, by `user` in `channel`, under the message
+    /// `posted` when it comes from one; its token answers into `channel`.
+    fn interaction(
+        &self,
+        id: u64,
+        channel: u64,
+        user: &FakeUser,
+        kind: u8,
+        data: Value,
+        posted: Option<&Posted>,
+    ) -> Value {
         let token = format!("token-{id}");
-        self.shared
-            .lock()
-            .tokens
-            .insert(token.clone(), posted.channel);
-        let message = message_json(
-            posted.id,
-            posted.channel,
-            user_json(BOT_USER, "casebot", true),
-            &posted.content,
-        );
-        json!({
-            "id": id.to_string(), "application_id": APPLICATION.to_string(), "type": 3,
-            "data": {"custom_id": custom_id, "component_type": 2},
-            "guild_id": GUILD.to_string(), "channel_id": posted.channel.to_string(),
+        self.shared.lock().tokens.insert(token.clone(), channel);
+        let mut event = json!({
+            "id": id.to_string(), "application_id": APPLICATION.to_string(), "type": kind,
+            "data": data,
+            "guild_id": GUILD.to_string(), "channel_id": channel.to_string(),
             "member": {"user": user_json(user.id, user.name, false),
                        "roles": user.roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
                        "joined_at": "2024-01-01T00:00:00.000000+00:00",
                        "deaf": false, "mute": false, "flags": 0},
-            "message": message,
             "token": token, "version": 1, "locale": "en-US", "entitlements": [],
-            "attachment_size_limit": 10_485_760, "app_permissions": "0"})
+            "attachment_size_limit": 10_485_760, "app_permissions": "0"});
+        if let Some(posted) = posted {
+            event["message"] = message_json(
+                posted.id,
+                posted.channel,
+                user_json(BOT_USER, "casebot", true),
+                &posted.content,
+            );
+        }
+        event
+    }
+
+    /// The INTERACTION_CREATE payload of `user` clicking the button `custom_id` under message
+    /// `posted` (not sent), for redelivery tests.
+    pub fn click_event(&self, posted: &Posted, user: &FakeUser, custom_id: &str) -> Value {
+        let data = json!({"custom_id": custom_id, "component_type": 2});
+        self.interaction(self.new_id(), posted.channel, user, 3, data, Some(posted))
     }
 
     /// `user` picks `value` from the first menu under `posted`; returns the event.
@@ -614,12 +608,6 @@ engineer_roles = ["{ENGINEER_ROLE}"]"#,
         modal: &Value,
         values: &[(&str, &str)],
     ) -> Value {
-        let id = self.new_id();
-        let token = format!("token-{id}");
-        self.shared
-            .lock()
-            .tokens
-            .insert(token.clone(), posted.channel);
         // What Discord sends back: each text input's custom id and typed value, row by row.
         let rows: Vec<Value> = modal["components"]
             .as_array()
@@ -642,23 +630,8 @@ engineer_roles = ["{ENGINEER_ROLE}"]"#,
                 json!({"type": 1, "components": inputs})
             })
             .collect();
-        let message = message_json(
-            posted.id,
-            posted.channel,
-            user_json(BOT_USER, "casebot", true),
-            &posted.content,
-        );
-        json!({
-            "id": id.to_string(), "application_id": APPLICATION.to_string(), "type": 5,
-            "data": {"custom_id": modal["custom_id"], "components": rows},
-            "guild_id": GUILD.to_string(), "channel_id": posted.channel.to_string(),
-            "member": {"user": user_json(user.id, user.name, false),
-                       "roles": user.roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
-                       "joined_at": "2024-01-01T00:00:00.000000+00:00",
-                       "deaf": false, "mute": false, "flags": 0},
-            "message": message,
-            "token": token, "version": 1, "locale": "en-US", "entitlements": [],
-            "attachment_size_limit": 10_485_760, "app_permissions": "0"})
+        let data = json!({"custom_id": modal["custom_id"], "components": rows});
+        self.interaction(self.new_id(), posted.channel, user, 5, data, Some(posted))
     }
 
     /// `user` submits `modal` with `values`; returns the event, so a test can deliver it again.

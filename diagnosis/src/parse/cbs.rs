@@ -399,10 +399,10 @@ impl LineParser for CbsParser {
             return;
         }
         // A DISM console run pasted into a log: its lines are records of their own, and its
-        // result line is the run's failure (as in a fragment).
-        let lead = cont.trim_start();
-        if super::grammar::dism_console(lead) {
-            let level = if super::grammar::dism_result(lead) {
+        // result line is the run's failure (as in a fragment). The console does not indent
+        // them; CBS indents its own continuation lines, which are not looked at.
+        if !cont.starts_with(char::is_whitespace) && super::grammar::dism_console(cont) {
+            let level = if super::grammar::dism_result(cont) {
                 Level::Error
             } else {
                 Level::Info
@@ -512,8 +512,10 @@ fn plain_level(kind: LogKind, text: &str, codes: &[u32]) -> Level {
     } else if kind == LogKind::Setupapi && trimmed.starts_with('!') {
         Level::Warning
     } else if text.contains("FATAL")
-        || (!codes.is_empty() && failure_words(text))
-        || (kind == LogKind::Windowsupdate && super::grammar::wu_ui_failure(text))
+        || (!codes.is_empty()
+            && (failure_words(text)
+                // The Windows Update page's banners name no failure word before their code.
+                || (kind == LogKind::Windowsupdate && super::grammar::wu_ui_failure(text))))
     {
         Level::Error
     } else if let Some(level) = (kind == LogKind::Windowsupdate)

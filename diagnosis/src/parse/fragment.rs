@@ -460,13 +460,13 @@ fn is_wrapped(
     let near_width = len >= WRAP_MIN && len * 4 >= width * 3;
     matches!(next_grammar, Grammar::Other | Grammar::Tail(_))
         && prev_grammar != Grammar::Other
-        // An event field of its own (`Aufgabenkategorie: Keine`) is never the rest of a line.
-        && !super::event_text::is_field_line(next)
         // Until a line as long as a wrap width was seen, a short line is just short.
         && width >= WRAP_MIN
         && (near_width || len + 1 + next_word > width)
         && indent(next) <= indent(&prev.text)
         && !next.trim().is_empty()
+        // An event field of its own (`Aufgabenkategorie: Keine`) is never the rest of a line.
+        && !super::event_text::is_field_line(next)
 }
 
 fn indent(s: &str) -> usize {

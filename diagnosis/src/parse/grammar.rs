@@ -265,6 +265,7 @@ const DISM_BANNERS: [&str; 6] = [
 ];
 
 /// The word the DISM console puts before its result code, per language.
+/// `hresult::CODE_PATTERN` reads the same words before a Win32 number.
 const DISM_ERROR_WORDS: [&str; 14] = [
     "Error",
     "Fehler",

@@ -41,8 +41,9 @@ pub(crate) const CODE_PATTERN: &str = concat!(
     // Windows Error Reporting `WindowsUpdateFailure*` buckets: the HRESULT is parameter P2,
     // without `0x` (`P2: 8024402c`)
     r"|(?m:^[ \t]*P2:[ \t]*(?P<wer>[89a-f][0-9a-f]{7})[ \t]*\r?$)",
-    // DISM console: a line `Error: 14098` (Win32 number alone on the line)
-    r"|(?m:^[ \t]*Error:[ \t]*(?P<dism>[0-9]{1,5})[ \t]*\r?$)",
+    // DISM console: a line `Error: 14098` (Win32 number alone on the line), in the console's
+    // languages (the words of `grammar::DISM_ERROR_WORDS`)
+    r"|(?m:^[ \t]*(?:Error|Fehler|Erreur|Errore|Fout|Błąd|Ошибка|Chyba|Hata|Erro|エラー|错误|錯誤|오류)[ \t]*(?::|：)[ \t]*(?P<dism>[0-9]{1,5})[ \t]*\r?$)",
     // CSI failure records: `(F) 80070002 [Warning,Facility=FACILITY_NTWIN32,Code=…]`
     r"|(?:^|[^A-Za-z0-9_])(?P<fx>[0-9a-f]{8})\s*\[(?:Error|Warning),\s*Facility=",
     // WindowsUpdate.log: `Misc *FAILED* [80072F8F] Send request`

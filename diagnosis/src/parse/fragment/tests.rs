@@ -219,9 +219,14 @@ fn a_pasted_dism_console_run_is_a_dism_record_with_its_result_code() {
         "3017 is ERROR_FAIL_REBOOT_REQUIRED"
     );
     // Localised result lines, hex or decimal.
-    for line in ["Fehler: 0x800f0915", "错误: 87", "エラー: 0x800f081f"] {
+    for (line, code) in [
+        ("Fehler: 0x800f0915", 0x800f0915),
+        ("错误: 87", 0x80070057),
+        ("エラー: 0x800f081f", 0x800f081f),
+    ] {
         let got = kinds(line);
         assert_eq!(got[0].1, Some(LogKind::Dism), "{line}");
+        assert_eq!(got[0].2, vec![code], "{line}");
     }
     // A sentence about an error is prose, and so is a number that is no Win32 error.
     assert_eq!(
