@@ -552,6 +552,79 @@ fn diagnose_dash_reads_pasted_lines_from_stdin() {
     );
 }
 
+/// The findings of `casebot diagnose - --json` on `input`: (root cause, rule, confidence).
+fn pasted_findings(input: &str) -> Vec<(String, String, f64)> {
+    let out = diagnose_stdin(&["--json"], input.as_bytes());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let d: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    d["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["root_cause"].as_str().unwrap_or("").to_string(),
+                f["rule"].as_str().unwrap_or("").to_string(),
+                f["confidence"].as_f64().unwrap_or(0.0),
+            )
+        })
+        .collect()
+}
+
+/// Lines a tool printed rather than a log wrote: the line says that something failed and carries
+/// a catalogued code, so the code's default root cause is the finding. Lines written for this
+/// test.
+#[test]
+fn a_pasted_line_that_says_what_failed_gets_its_code_s_default_cause() {
+    let confident = |f: &[(String, String, f64)]| {
+        f.first()
+            .filter(|(_, _, c)| *c >= 0.5)
+            .map(|(cause, rule, _)| (cause.clone(), rule.clone()))
+    };
+    let store = Some((
+        "component-store-corruption".to_string(),
+        "code-prior".to_string(),
+    ));
+    // In German, and with the code cut onto a line of its own by a narrow console.
+    let de = pasted_findings("Das Update konnte nicht installiert werden: Fehler 0x80073712\n");
+    assert_eq!(confident(&de), store, "{de:?}");
+    let cut = pasted_findings(
+        "Add-WindowsPackage : Add-WindowsPackage failed. Error code\n= 0x80073712\n",
+    );
+    assert_eq!(confident(&cut), store, "{cut:?}");
+    // The same code in a line that does not say anything failed is no diagnosis.
+    let listed = pasted_findings("Package state listed with 0x80073712\n");
+    assert_eq!(confident(&listed), None, "{listed:?}");
+
+    // An error event of another provider counts when it concerns servicing ...
+    let event = "Log Name:      Microsoft-Windows-ServerManager/Operational\n\
+Source:        Microsoft-Windows-ServerManager\n\
+Event ID:      1601\n\
+Level:         Error\n\
+Description:\n\
+The component installer could not open the servicing session: COMException (0x800706BE)\n";
+    let f = pasted_findings(event);
+    assert_eq!(
+        confident(&f),
+        Some((
+            "corrupt-package-catalog".to_string(),
+            "code-prior".to_string()
+        )),
+        "{f:?}"
+    );
+    // ... and not when it is about something else.
+    let other = event.replace(
+        "The component installer could not open the servicing session",
+        "The print queue could not reach the printer",
+    );
+    let f = pasted_findings(&other);
+    assert_eq!(confident(&f), None, "{f:?}");
+}
+
 #[test]
 fn diagnose_dash_refuses_input_over_the_download_limit() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -214,7 +214,8 @@ fn prepare(rules: &RuleSet, file_kind: LogKind, record: Record) -> Option<Prepar
     let kind = record.kind.unwrap_or(file_kind);
     let cands = state::candidates(rules, kind, &record);
     let failing = unexplained::failing_codes(&record, &rules.noise.codes);
-    let failure = unexplained::is_failure(kind, &record, &failing);
+    let pasted = matches!(file_kind, LogKind::Fragment | LogKind::Text);
+    let failure = unexplained::is_failure(kind, &record, &failing, pasted);
     if (!cands.is_empty() || failure) && rules.noise.patterns.is_match(&record.text) {
         // Noise never becomes a finding nor an unexplained failure.
         return None;

@@ -67,7 +67,21 @@ pub(crate) struct Failures {
 }
 
 /// Is this record a servicing failure? (`failing` = its failing, non-noise codes.)
-pub(crate) fn is_failure(kind: LogKind, record: &Record, failing: &[u32]) -> bool {
+///
+/// `pasted`: the record comes from lines someone chose to share (a fragment or a plain text
+/// file), not from a whole log. There an error-level event of any provider and a text line that
+/// reports a failure with a failing code count too: the asker picked them for the failure, so
+/// the code may rest a prior. In a whole event log, only servicing providers' events count.
+pub(crate) fn is_failure(kind: LogKind, record: &Record, failing: &[u32], pasted: bool) -> bool {
+    if pasted && !failing.is_empty() && !record.text.contains("Failure will be ignored") {
+        if kind.is_event() && record.level == Level::Error && servicing_context(&record.text) {
+            return true;
+        }
+        // A text line is at Error level when it says that something failed next to its code.
+        if kind == LogKind::Text && record.level == Level::Error {
+            return true;
+        }
+    }
     let servicing = match kind {
         LogKind::Cbs | LogKind::Dism | LogKind::Windowsupdate => true,
         // Setup's own verdict on an upgrade (`ImageExit: Initializing SetupResult: [0x800f0818]`),
@@ -88,6 +102,38 @@ pub(crate) fn is_failure(kind: LogKind, record: &Record, failing: &[u32]) -> boo
     servicing
         && (record.level == Level::Error || record.text.contains("(F)") || !failing.is_empty())
         && !record.text.contains("Failure will be ignored")
+}
+
+/// Words that tie an event of another provider to servicing (an update, a package, an
+/// installer, a role or feature), in the languages of the event exports casebot reads.
+const SERVICING_WORDS: [&str; 21] = [
+    "update",
+    "package",
+    "install",
+    "servicing",
+    "component",
+    "feature",
+    "cbs",
+    "dism",
+    "trustedinstaller",
+    "winsxs",
+    "paket",
+    "aktualisierung",
+    "mise à jour",
+    "actualización",
+    "обновлен",
+    "пакет",
+    "更新",
+    "パッケージ",
+    "程序包",
+    "安装",
+    "インストール",
+];
+
+/// Does an event's text concern servicing?
+fn servicing_context(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    SERVICING_WORDS.iter().any(|w| lower.contains(w))
 }
 
 /// The failing codes of a record: ≥ 0x80000000, not noise, not only a `[gle=…]` stamp.

@@ -495,8 +495,10 @@ impl PlainParser {
 /// `0x800b0004`, `0x800B0004.`, `[800f0922]`, `(hr:0x80073633)`: a line that is one code and
 /// nothing else.
 fn lone_code(text: &str) -> bool {
+    // `= 0x800f0954`: the rest of `… Error code` cut off by a narrow console.
     let t = text
         .trim()
+        .trim_start_matches(['=', ':', ' '])
         .trim_end_matches(['.', ',', ';', ':'])
         .trim_matches(['[', ']', '(', ')']);
     let t = t.strip_prefix("hr:").or(t.strip_prefix("hr=")).unwrap_or(t);
@@ -514,6 +516,7 @@ fn plain_level(kind: LogKind, text: &str, codes: &[u32]) -> Level {
     } else if text.contains("FATAL")
         || (!codes.is_empty()
             && (failure_words(text)
+                || (kind == LogKind::Text && text_failure_words(text))
                 // The Windows Update page's banners name no failure word before their code.
                 || (kind == LogKind::Windowsupdate && super::grammar::wu_ui_failure(text))))
     {
@@ -645,6 +648,37 @@ fn configmgr_severity(text: &str) -> Option<Level> {
 fn failure_words(t: &str) -> bool {
     let l = t.to_ascii_lowercase();
     l.contains("fail") || l.contains("error") || l.contains("fatal")
+}
+
+/// More words that say something failed, for lines of plain text (what a tool printed, a
+/// translated message), in the languages of the event exports casebot reads.
+const TEXT_FAILURE_WORDS: [&str; 21] = [
+    "exception",
+    "unable",
+    "could not",
+    "couldn't",
+    "cannot",
+    "can't",
+    "fehler",
+    "fehlgeschlagen",
+    "erreur",
+    "échec",
+    "échoué",
+    "falló",
+    "fallo",
+    "ошибк",
+    "не удалось",
+    "błąd",
+    "失败",
+    "错误",
+    "失敗",
+    "エラー",
+    "できません",
+];
+
+fn text_failure_words(t: &str) -> bool {
+    let l = t.to_lowercase();
+    TEXT_FAILURE_WORDS.iter().any(|w| l.contains(w))
 }
 
 impl LineParser for PlainParser {

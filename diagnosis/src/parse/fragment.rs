@@ -458,8 +458,23 @@ fn is_wrapped(
         .next()
         .map_or(0, |w| w.chars().count());
     let near_width = len >= WRAP_MIN && len * 4 >= width * 3;
-    matches!(next_grammar, Grammar::Other | Grammar::Tail(_))
-        && prev_grammar != Grammar::Other
+    // No line of text starts with `= 0x…` or `: 0x…`: that is the rest of the line above,
+    // wrapped by a console narrower than anything seen here (PowerShell's `… エラー コード` /
+    // `= 0x800f0954`).
+    if prev_grammar == Grammar::Other
+        && next_grammar == Grammar::Other
+        && next.trim_start().starts_with(['=', ':'])
+        && next.contains("0x")
+    {
+        return true;
+    }
+    // Plain text continues plain text (a pasted line that says what failed, its code wrapped
+    // onto the next line); a log record never continues into plain text's line.
+    let continues = match prev_grammar {
+        Grammar::Other => next_grammar == Grammar::Other,
+        _ => matches!(next_grammar, Grammar::Other | Grammar::Tail(_)),
+    };
+    continues
         // Until a line as long as a wrap width was seen, a short line is just short.
         && width >= WRAP_MIN
         && (near_width || len + 1 + next_word > width)

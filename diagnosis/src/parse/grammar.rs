@@ -452,6 +452,35 @@ pub(crate) fn setupapi(line: &str) -> bool {
     .any(|p| t.starts_with(p))
         || ((t.starts_with("!!!  ") || t.starts_with("dvi: ") || t.starts_with("sto: "))
             && line.starts_with(' '))
+        || setupapi_body(line)
+}
+
+/// setupapi's category tags (`dvi:` device install, `sig:` signature checks, …).
+const SETUPAPI_TAGS: [&str; 18] = [
+    "bak", "cci", "cmi", "cpy", "dev", "dvi", "dvs", "flq", "idb", "inf", "ndv", "pol", "set",
+    "sig", "sto", "sys", "ump", "utl",
+];
+
+/// A setupapi section's body line: its marker column (`!!!` an error, `!` a warning, or blank)
+/// and a category tag (`!    sig:  Verifying file …`, `!!!  dvi:  …`), however a paste
+/// collapsed the spaces between them.
+fn setupapi_body(line: &str) -> bool {
+    let rest = if let Some(rest) = line.strip_prefix("!!!").or_else(|| line.strip_prefix('!')) {
+        rest
+    } else if line.starts_with("     ") {
+        line
+    } else {
+        return false;
+    };
+    let tag = rest.trim_start_matches(' ');
+    if tag.len() == rest.len() {
+        return false;
+    }
+    let b = tag.as_bytes();
+    b.len() > 5
+        && SETUPAPI_TAGS.iter().any(|t| b.starts_with(t.as_bytes()))
+        && b[3] == b':'
+        && b[4] == b' '
 }
 
 fn services(line: &str) -> bool {

@@ -30,8 +30,8 @@ pub(crate) const CODE_PATTERN: &str = concat!(
     r"|(?:^|[^A-Za-z0-9_])(?:HRESULT|hr|error\s?code)\s*[:=]\s*(?:0x(?P<kh>[0-9a-f]{1,8})|(?P<kh8>[0-9a-f]{8}))(?:$|[^A-Za-z0-9_])",
     // status: 0x800f0922, overall result:0x800f0922, Operation result: 0x…
     r"|(?:^|[^A-Za-z0-9_])(?:status|result)\s*[:=]\s*0x(?P<ks>[0-9a-f]{1,8})(?:$|[^A-Za-z0-9_])",
-    // with status -2147023143, Error Value: 2147942402
-    r"|(?:^|[^A-Za-z0-9_])(?:hresult|status|result|error\s+value|error|code)\s*[:=]?\s*(?P<dec>-?[0-9]{9,10})(?:$|[^0-9])",
+    // with status -2147023143, Error Value: 2147942402, USO's `[hr] : -2145124322`
+    r"|(?:^|[^A-Za-z0-9_])(?:hresult|status|result|error\s+value|error|code|\[hr\])\s*[:=]?\s*(?P<dec>-?[0-9]{9,10})(?:$|[^0-9])",
     // Win32 numbers in words: DOQ `INSTALL index: 194, phase: 2, result 13, inf: x.inf`,
     // CSI `Failed in StartService for … with error code 2`
     r"|(?:^|[^A-Za-z0-9_])(?:result (?P<doq>[0-9]{1,5}), inf:|with error code (?P<wec>[0-9]{1,5})(?:$|[^0-9x]))",
@@ -373,6 +373,10 @@ mod tests {
             vec![0x800706d9]
         );
         assert_eq!(one("Error Value: 2147942402"), vec![0x80070002]);
+        assert_eq!(
+            one("*Error Originate:Handler* -> [hr] : -2145124322"),
+            vec![0x8024001e]
+        );
         assert_eq!(one("status 1234567890"), Vec::<u32>::new());
     }
 

@@ -283,3 +283,36 @@ fn the_windows_update_page_s_failure_lines_are_windows_update_errors() {
         "{prose:#?}"
     );
 }
+
+#[test]
+fn setupapi_body_lines_are_setupapi_whatever_their_marker() {
+    // Lines written for this test in setupapi.dev.log's layout.
+    for line in [
+        "!    sig:           Verifying file against specific catalog failed! (0x800b0109)",
+        "!!!  dvi:           Device not started: Device has problem: 0x1c (CM_PROB_FAILED_INSTALL).",
+        "     sto:           {Setup Import Driver Package: C:\\x.inf}",
+        "! sig: Verifying file against specific catalog failed! (0x800b0109)",
+    ] {
+        assert_eq!(classify(line), Grammar::Setupapi, "{line}");
+    }
+    for line in [
+        "! not a tag here",
+        "!!! wow: great",
+        "Note: 0x80070005 failed",
+    ] {
+        assert_ne!(classify(line), Grammar::Setupapi, "{line}");
+    }
+}
+
+#[test]
+fn a_code_cut_after_its_equals_sign_joins_the_line_above() {
+    // Written for this test: PowerShell wraps its error record at the console width.
+    let text = "Add-WindowsCapability : Add-WindowsCapability failed. Error code\n= 0x800f0954\n";
+    let recs = parse_str(LogKind::Fragment, text);
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert_eq!(recs[0].codes, vec![0x800f0954]);
+    assert_eq!(recs[0].level, Level::Error);
+    let recs = parse_str(LogKind::Text, text);
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert_eq!(recs[0].codes, vec![0x800f0954]);
+}
