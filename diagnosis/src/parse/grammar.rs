@@ -189,7 +189,7 @@ fn prefixed(line: &str) -> Option<LogKind> {
 /// How CBS and CSI messages begin once their timestamp, level and component are cut off: the
 /// servicing stack's subsystem tags (`Exec:`, `Shtd:` …) and the wording of its failure and
 /// verdict lines (docs/windows-servicing.md §A.1, §A.2).
-const CBS_MESSAGE_STARTS: [&str; 29] = [
+const CBS_MESSAGE_STARTS: [&str; 30] = [
     "Exec:",
     "SQM:",
     "TI:",
@@ -219,6 +219,8 @@ const CBS_MESSAGE_STARTS: [&str; 29] = [
     "Finished running all AIs",
     "==Error Summary",
     "Progress: UI message",
+    // SFC's own lines in CBS.log
+    "[SR] ",
 ];
 
 /// A CBS/CSI/DISM message without its prefix: the grammar, and whether the line starts like a
