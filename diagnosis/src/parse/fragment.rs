@@ -19,7 +19,7 @@ use super::cbs::{CbsParser, PlainParser};
 use super::event_table::TextParser;
 use super::event_text::EventTextParser;
 use super::event_xml::{EventInfo, EventXmlParser, decode_entities, event_record};
-use super::grammar::{Grammar, classify, event_message};
+use super::grammar::{Grammar, classify, event_message, level_cut};
 use super::services::ServicesParser;
 use super::{Level, LineParser, LogKind, Record};
 
@@ -372,8 +372,14 @@ impl FragmentParser {
             r.kind.get_or_insert(kind);
             sink(r);
         };
+        let level_cut = matches!(grammar, Grammar::Prefixed(_)) && level_cut(&line.text);
         match grammar {
             Grammar::Bare(_) | Grammar::Tail(_) => {
+                let level = bare_level(&line.text);
+                sub.parser.start_bare(line, level, emit);
+            }
+            // The level went with the timestamp: the wording decides, as for a bare message.
+            Grammar::Prefixed(_) if level_cut => {
                 let level = bare_level(&line.text);
                 sub.parser.start_bare(line, level, emit);
             }

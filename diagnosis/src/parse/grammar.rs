@@ -152,6 +152,14 @@ pub(crate) fn partial_time(line: &str) -> Option<&str> {
     (cut || placeholder || pattern).then_some(rest.trim_start())
 }
 
+/// A prefixed line whose level column was cut off with its timestamp (`CBS    Failed …`).
+pub(crate) fn level_cut(line: &str) -> bool {
+    let t = line.trim_start();
+    !is_timestamp(t.as_bytes())
+        && partial_time(t).is_none()
+        && t.split_whitespace().next().is_some_and(|w| !level_word(w))
+}
+
 /// `[time,] Level [tag] Component …` → the component's kind.
 fn prefixed(line: &str) -> Option<LogKind> {
     let line = line.trim_start();

@@ -316,3 +316,16 @@ fn a_code_cut_after_its_equals_sign_joins_the_line_above() {
     assert_eq!(recs.len(), 1, "{recs:?}");
     assert_eq!(recs[0].codes, vec![0x800f0954]);
 }
+
+#[test]
+fn a_line_cut_after_its_level_column_keeps_its_failure_level() {
+    // Written for this test: a DISM.log line pasted from its component column on.
+    let recs = parse_str(
+        LogKind::Fragment,
+        "DISM   DISM Package Manager: PID=1234 TID=5678 Failed to add package (hr:0x800706be)\nCBS    Exec: Processing started.\n",
+    );
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    assert_eq!(recs[0].kind, Some(LogKind::Dism));
+    assert_eq!(recs[0].level, Level::Error);
+    assert_eq!(recs[1].level, Level::Info);
+}
