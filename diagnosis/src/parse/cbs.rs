@@ -516,6 +516,8 @@ fn plain_level(kind: LogKind, text: &str, codes: &[u32]) -> Level {
     } else if text.contains("FATAL")
         || (!codes.is_empty()
             && (failure_words(text)
+                // The agent's install history names a failed install by its mapped result.
+                || text.contains("resultMapped=")
                 || (kind == LogKind::Text && text_failure_words(text))
                 // The Windows Update page's banners name no failure word before their code.
                 || (kind == LogKind::Windowsupdate && super::grammar::wu_ui_failure(text))))

@@ -357,7 +357,21 @@ const WU_MESSAGE_PARTS: [&str; 3] = [" when verifying trust for ", "CopyUpdateTo
 
 /// True when a line starts a Windows Update record by its wording or layout alone.
 pub(crate) fn wu_record_start(line: &str) -> bool {
-    configmgr(line) || wu_message(line)
+    configmgr(line) || wu_message(line) || wu_ids_component(line)
+}
+
+/// `4744 4120 Misc *FAILED* …`: a WindowsUpdate.log line whose timestamp was cut off, still led
+/// by its process and thread ids (decimal in the ETW-era log, hex in the older one) and its
+/// component.
+fn wu_ids_component(line: &str) -> bool {
+    let numeric =
+        |w: &str| !w.is_empty() && w.len() <= 8 && w.bytes().all(|c| c.is_ascii_hexdigit());
+    let mut words = line.split_whitespace();
+    words.next().is_some_and(numeric)
+        && words.next().is_some_and(numeric)
+        && words
+            .next()
+            .is_some_and(|c| WU_COMPONENTS.contains(&c) || matches!(c, "WS" | "WIL" | "Reporter"))
 }
 
 fn wu_message(line: &str) -> bool {
@@ -427,13 +441,8 @@ fn windowsupdate(line: &str) -> bool {
     let numeric =
         |w: &str| !w.is_empty() && w.len() <= 8 && w.bytes().all(|c| c.is_ascii_hexdigit());
     if words.peek().is_some_and(|w| numeric(w)) {
-        words.next();
-        if !words.next().is_some_and(numeric) {
-            return false;
-        }
-        return words
-            .next()
-            .is_some_and(|c| WU_COMPONENTS.contains(&c) || matches!(c, "WS" | "WIL" | "Reporter"));
+        let rest: Vec<&str> = words.take(3).collect();
+        return wu_ids_component(&rest.join(" "));
     }
     let Some(first) = words.next() else {
         return false;

@@ -27,7 +27,8 @@ pub(crate) const CODE_PATTERN: &str = concat!(
     // HRESULT_FROM_WIN32(1058) / NTSTATUS_FROM_WIN32(ERROR_INVALID_DATA)
     r"(?:HRESULT|NTSTATUS)_FROM_WIN32\(\s*(?P<w32>[A-Za-z0-9_]+)\s*\)",
     // HRESULT = 0x800f0922, HRESULT=800F0922, hr:0x…, HR=0x…, ErrorCode: 800706d9
-    r"|(?:^|[^A-Za-z0-9_])(?:HRESULT|hr|error\s?code)\s*[:=]\s*(?:0x(?P<kh>[0-9a-f]{1,8})|(?P<kh8>[0-9a-f]{8}))(?:$|[^A-Za-z0-9_])",
+    // and the agent's install history `LogHistory called. … resultMapped=80070643`
+    r"|(?:^|[^A-Za-z0-9_])(?:HRESULT|hr|error\s?code|resultMapped)\s*[:=]\s*(?:0x(?P<kh>[0-9a-f]{1,8})|(?P<kh8>[0-9a-f]{8}))(?:$|[^A-Za-z0-9_])",
     // status: 0x800f0922, overall result:0x800f0922, Operation result: 0x…
     r"|(?:^|[^A-Za-z0-9_])(?:status|result)\s*[:=]\s*0x(?P<ks>[0-9a-f]{1,8})(?:$|[^A-Za-z0-9_])",
     // with status -2147023143, Error Value: 2147942402, USO's `[hr] : -2145124322`
@@ -373,6 +374,12 @@ mod tests {
             vec![0x800706d9]
         );
         assert_eq!(one("Error Value: 2147942402"), vec![0x80070002]);
+        assert_eq!(
+            one(
+                "LogHistory called. idUpdate={E0F87EBF}.1, resultMapped=80070643, resultUnMapped=FFFE"
+            ),
+            vec![0x80070643]
+        );
         assert_eq!(
             one("*Error Originate:Handler* -> [hr] : -2145124322"),
             vec![0x8024001e]

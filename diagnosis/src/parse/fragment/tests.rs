@@ -329,3 +329,17 @@ fn a_line_cut_after_its_level_column_keeps_its_failure_level() {
     assert_eq!(recs[0].level, Level::Error);
     assert_eq!(recs[1].level, Level::Info);
 }
+
+#[test]
+fn windows_update_lines_without_their_time_stay_apart() {
+    // Written for this test in Get-WindowsUpdateLog's layout, the timestamps cut off.
+    let text = "21136   9740  Agent           LogHistory called.   idUpdate={E0F87EBF-B414-4AC7-A225-8FE802CF8618}.1, resultMapped=80070643\n\
+17784 19152   ComApi          Reboot required = False |\n\
+17784 19152   ComApi          Exit code = 0x00000000;   Call error code = 0x80240022 |\n";
+    let recs = parse_str(LogKind::Fragment, text);
+    assert_eq!(recs.len(), 3, "{recs:?}");
+    assert_eq!(recs[0].codes, vec![0x80070643]);
+    assert_eq!(recs[0].level, Level::Error);
+    assert_eq!(recs[1].level, Level::Info);
+    assert_eq!(recs[2].codes, vec![0x80240022]);
+}
