@@ -625,6 +625,41 @@ The component installer could not open the servicing session: COMException (0x80
     assert_eq!(confident(&f), None, "{f:?}");
 }
 
+/// `Get-WinEvent … | Format-List` and its table form, pasted: the events are read as events, so
+/// the event rules see them. Lines written for this test.
+#[test]
+fn pasted_get_winevent_output_is_diagnosed_as_events() {
+    let list = "TimeCreated  : 2/14/2024 10:20:31 AM\n\
+ProviderName : Microsoft-Windows-WindowsUpdateClient\n\
+Id           : 20\n\
+Message      : Installation Failure: Windows failed to install the following update with error 0x80073712: 2024-02 Cumulative Update for Windows 10 Version 22H2 for x64-based Systems (KB5034763).\n";
+    let f = pasted_findings(list);
+    assert_eq!(
+        f.first().map(|(c, r, _)| (c.as_str(), r.as_str())),
+        Some(("component-store-corruption", "component-store-corrupt")),
+        "{f:?}"
+    );
+    let table = "   ProviderName: Microsoft-Windows-WindowsUpdateClient\n\n\
+TimeCreated                      Id LevelDisplayName Message\n\
+-----------                      -- ---------------- -------\n\
+2/14/2024 10:20:31 AM            20 Error            Installation Failure: Windows failed to install the following update with error 0x80070422: 2024-02 Cumulative Update for Windows 10 (KB5034763).\n";
+    let f = pasted_findings(table);
+    assert_eq!(
+        f.first().map(|(c, _, _)| c.as_str()),
+        Some("update-service-disabled"),
+        "{f:?}"
+    );
+    // A successful install in the same form is no failure.
+    let ok = list
+        .replace("Id           : 20", "Id           : 19")
+        .replace(
+            "Installation Failure: Windows failed to install the following update with error 0x80073712:",
+            "Installation Successful: Windows successfully installed the following update:",
+        );
+    let f = pasted_findings(&ok);
+    assert!(f.iter().all(|(_, _, c)| *c < 0.5), "{f:?}");
+}
+
 #[test]
 fn diagnose_dash_refuses_input_over_the_download_limit() {
     let dir = tempfile::tempdir().expect("tempdir");

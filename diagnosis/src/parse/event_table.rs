@@ -111,7 +111,10 @@ impl TextParser {
         if !m.is_empty() {
             c.ev.message = Some(m);
         }
-        sink(event_record(c.line, c.ev));
+        // An event read out of a table or list is an event, whatever the file around it.
+        let mut rec = event_record(c.line, c.ev);
+        rec.kind = Some(LogKind::EventText);
+        sink(rec);
     }
 
     fn push_message(&mut self, text: &str) {
