@@ -4,6 +4,7 @@
 
 use std::io::Write as _;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use store::{CaseStore, StoredBundle};
 
@@ -48,7 +49,8 @@ pub fn client(cfg: &DownloadConfig) -> reqwest::Client {
         .unwrap_or_default()
 }
 
-/// Fetch `att` and store it with `store.put_bundle`.
+/// Fetch `att` and store it with `store.put_bundle`. Logs (debug, "bundle stored") how long
+/// the download and the storing took, which the bot-path benchmark reports per stage.
 #[tracing::instrument(skip(http, cfg, store, att), fields(name = %att.name))]
 pub async fn fetch(
     http: &reqwest::Client,
@@ -59,6 +61,7 @@ pub async fn fetch(
     if att.size.is_some_and(|s| s > cfg.max_bytes) {
         return Err(too_large(cfg));
     }
+    let started = Instant::now();
     let temp = match &att.source {
         AttachmentSource::Path(p) => return store_path(store, p.clone(), cfg.max_bytes).await,
         AttachmentSource::Url(url) => {
@@ -69,14 +72,27 @@ pub async fn fetch(
                 .map_err(|_| dl(DownloadError::Timeout { secs }))??
         }
     };
-    tokio::task::spawn_blocking(move || {
+    let downloaded = started.elapsed();
+    let stored = tokio::task::spawn_blocking(move || {
         let mut f = temp
             .reopen()
             .map_err(|e| HandlerError::Internal(e.to_string()))?;
-        Ok(store.put_bundle(&mut f)?)
+        Ok::<_, HandlerError>(store.put_bundle(&mut f)?)
     })
     .await
-    .map_err(|e| HandlerError::Internal(format!("bundle store task: {e}")))?
+    .map_err(|e| HandlerError::Internal(format!("bundle store task: {e}")))??;
+    tracing::debug!(
+        bundle = %att.name,
+        download_us = micros(downloaded),
+        store_us = micros(started.elapsed() - downloaded),
+        "bundle stored"
+    );
+    Ok(stored)
+}
+
+/// A duration in whole microseconds, for log fields.
+pub(crate) fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 /// The timeout in whole seconds for messages (at least 1).
