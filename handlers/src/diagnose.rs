@@ -427,7 +427,10 @@ pub(crate) async fn stored_bundle(
         accepted_at: now(),
     };
     let journaling = Instant::now();
-    ctx.store.journal_add(&entry)?;
+    {
+        let (store, entry) = (ctx.store.clone(), entry.clone());
+        blocking(move || Ok(store.journal_add(&entry)?)).await?;
+    }
     let journaled = journaling.elapsed();
     acknowledge(req, name, stored.bytes, stored.duplicate, how, &entry.id);
     let progress = Progress {
@@ -438,7 +441,7 @@ pub(crate) async fn stored_bundle(
     let d = match run_engine(ctx, &case.problem, &stored.sha256, &progress).await {
         Ok(d) => d,
         Err(e) => {
-            ctx.store.journal_remove(&entry.id)?;
+            journal_remove(ctx, &entry.id).await?;
             if matches!(e, HandlerError::User(UserError::Unreadable { .. })) && !stored.duplicate {
                 // Nothing refers to a bundle this message just stored and the engine cannot
                 // read: drop it, so a bad upload leaves nothing behind. (`bundle_path` checks
@@ -451,11 +454,18 @@ pub(crate) async fn stored_bundle(
         }
     };
     let recording = Instant::now();
-    let others = recurrence_of(ctx, id, &d)?;
-    let device = match finish(ctx, Some(case), &entry, d.clone()) {
-        Ok(device) => device,
-        Err(e) => {
-            ctx.store.journal_remove(&entry.id)?;
+    let recorded = {
+        let (ctx, case, entry, d) = (ctx.clone(), case.clone(), entry.clone(), d.clone());
+        blocking(move || {
+            let others = recurrence_of(&ctx, &case.id, &d)?;
+            Ok((others, finish(&ctx, Some(&case), &entry, d)))
+        })
+        .await?
+    };
+    let (others, device) = match recorded {
+        (others, Ok(device)) => (others, device),
+        (_, Err(e)) => {
+            journal_remove(ctx, &entry.id).await?;
             return Err(e);
         }
     };
@@ -471,8 +481,23 @@ pub(crate) async fn stored_bundle(
         "diagnosis replied"
     );
     req.post(Target::Origin, replies);
-    ctx.store.journal_remove(&entry.id)?;
-    Ok(())
+    journal_remove(ctx, &entry.id).await
+}
+
+/// Run blocking store work (a write waits for its fsync) off the async threads, which would
+/// otherwise stall every other case's download and replies meanwhile.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, HandlerError> + Send + 'static,
+) -> Result<T, HandlerError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| HandlerError::Internal(format!("store task failed: {e}")))?
+}
+
+/// Remove a finished job from the journal, off the async threads.
+async fn journal_remove(ctx: &Context, id: &str) -> Result<(), HandlerError> {
+    let (store, id) = (ctx.store.clone(), id.to_string());
+    blocking(move || Ok(store.journal_remove(&id)?)).await
 }
 
 /// Diagnose every attachment of the message in the current case. A failing attachment gets

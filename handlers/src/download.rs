@@ -2,11 +2,10 @@
 //! the host allowlist (also on redirects), the announced size and the streamed size are capped,
 //! and the whole download has a timeout. Nothing is stored when any check fails.
 
-use std::io::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use store::{CaseStore, StoredBundle};
+use store::{BundleWriter, CaseStore, StoredBundle};
 
 use crate::error::{DownloadError, HandlerError};
 use crate::{Attachment, AttachmentSource, DownloadConfig};
@@ -49,8 +48,11 @@ pub fn client(cfg: &DownloadConfig) -> reqwest::Client {
         .unwrap_or_default()
 }
 
-/// Fetch `att` and store it with `store.put_bundle`. Logs (debug, "bundle stored") how long
-/// the download and the storing took, which the bot-path benchmark reports per stage.
+/// Fetch `att` into the store: the download streams into the store's own bundle writer (hashed
+/// as it arrives, beside the stored bundles), which `adopt_bundle` then stores by a rename, so
+/// the bundle is written once and read by nobody before the engine. A file path is copied in
+/// with `put_bundle`. Logs (debug, "bundle stored") how long the download and the storing took,
+/// which the bot-path benchmark reports per stage.
 #[tracing::instrument(skip(http, cfg, store, att), fields(name = %att.name))]
 pub async fn fetch(
     http: &reqwest::Client,
@@ -62,25 +64,22 @@ pub async fn fetch(
         return Err(too_large(cfg));
     }
     let started = Instant::now();
-    let temp = match &att.source {
+    let received = match &att.source {
         AttachmentSource::Path(p) => return store_path(store, p.clone(), cfg.max_bytes).await,
         AttachmentSource::Url(url) => {
             let url = check_url(url, cfg).map_err(dl)?;
             let secs = timeout_secs(cfg);
-            tokio::time::timeout(cfg.timeout, download(http, url, cfg))
+            let writer = store.bundle_writer()?;
+            tokio::time::timeout(cfg.timeout, download(http, url, cfg, writer))
                 .await
                 .map_err(|_| dl(DownloadError::Timeout { secs }))??
         }
     };
     let downloaded = started.elapsed();
-    let stored = tokio::task::spawn_blocking(move || {
-        let mut f = temp
-            .reopen()
-            .map_err(|e| HandlerError::Internal(e.to_string()))?;
-        Ok::<_, HandlerError>(store.put_bundle(&mut f)?)
-    })
-    .await
-    .map_err(|e| HandlerError::Internal(format!("bundle store task: {e}")))??;
+    // fsync, rename, fsync the directory: blocking.
+    let stored = tokio::task::spawn_blocking(move || store.adopt_bundle(received))
+        .await
+        .map_err(|e| HandlerError::Internal(format!("bundle store task: {e}")))??;
     tracing::debug!(
         bundle = %att.name,
         download_us = micros(downloaded),
@@ -110,12 +109,14 @@ fn too_large(cfg: &DownloadConfig) -> HandlerError {
     })
 }
 
-/// Stream the body into a temp file, stopping as soon as it passes `max`.
+/// Stream the body into `writer`, stopping as soon as it passes `max`. On any failure the
+/// writer is dropped, which removes what it received: nothing is stored.
 async fn download(
     http: &reqwest::Client,
     url: reqwest::Url,
     cfg: &DownloadConfig,
-) -> Result<tempfile::NamedTempFile, HandlerError> {
+    mut writer: BundleWriter,
+) -> Result<BundleWriter, HandlerError> {
     let max = cfg.max_bytes;
     // The client's own timeout may fire before the outer one; both mean the same to the user.
     let net = |e: reqwest::Error| {
@@ -139,20 +140,13 @@ async fn download(
     if resp.content_length().is_some_and(|n| n > max) {
         return Err(dl(DownloadError::TooLarge { limit: max }));
     }
-    let mut temp =
-        tempfile::NamedTempFile::new().map_err(|e| HandlerError::Internal(e.to_string()))?;
-    let mut total = 0u64;
     while let Some(chunk) = resp.chunk().await.map_err(net)? {
-        total += chunk.len() as u64;
-        if total > max {
+        if writer.bytes() + chunk.len() as u64 > max {
             return Err(dl(DownloadError::TooLarge { limit: max }));
         }
-        temp.write_all(&chunk)
-            .map_err(|e| HandlerError::Internal(e.to_string()))?;
+        writer.append(&chunk)?;
     }
-    temp.flush()
-        .map_err(|e| HandlerError::Internal(e.to_string()))?;
-    Ok(temp)
+    Ok(writer)
 }
 
 // Attachment URLs carry signed query strings: describe the failure without repeating the URL.
