@@ -147,7 +147,7 @@ pub(crate) async fn run_engine(
     let noted = Arc::clone(&latest);
     // The bundle is stored under its hash; the engine reads it under the name it was posted
     // with, so kind detection and evidence paths (`CBS.log:14`) use the name people know.
-    let mut task = tokio::task::spawn_blocking(move || {
+    let task = spawn_background(move || {
         let _permit = permit;
         let _grant = grant;
         let observer = |p: &diagnosis::Progress| {
@@ -159,6 +159,7 @@ pub(crate) async fn run_engine(
         let result = engine(plain.path(), &name, &rules, &limits, &observer);
         (result, running.elapsed())
     });
+    let mut task = task?;
     let started = Instant::now();
     let mut typing = tokio::time::interval(ctx.typing_every);
     let mut edits = tokio::time::interval_at(
@@ -213,6 +214,45 @@ pub(crate) async fn run_engine(
     // unmasked (docs/ARCHITECTURE.md, "Where each concern lives": secrets redaction).
     crate::redact::redact_diagnosis(&mut d);
     Ok(d)
+}
+
+/// How much lower than the bot's own threads a diagnosis runs (a nice increment, Linux).
+#[cfg(target_os = "linux")]
+const ENGINE_NICE: i32 = 10;
+
+/// Run `work` (a diagnosis) on a thread of its own, at a lower CPU priority than the bot's
+/// async threads where the platform allows it (the engine's reader threads inherit it). A
+/// diagnosis is batch work that keeps every core busy; downloads, store writes and replies are
+/// short and someone is waiting for them, so they go first instead of queueing behind the
+/// engines for CPU. Once they are done the engines have the whole machine again. A thread of
+/// its own, because a thread's priority cannot be raised back without privileges: a pooled
+/// thread would stay lowered for the next, unrelated, job.
+fn spawn_background<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<tokio::sync::oneshot::Receiver<T>, HandlerError> {
+    let (done, result) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("diagnosis".into())
+        .spawn(move || {
+            lower_priority();
+            // The receiver is gone only when the handler was cancelled: nobody wants it.
+            let _ = done.send(work());
+        })
+        .map_err(|e| HandlerError::Internal(format!("cannot start a diagnosis thread: {e}")))?;
+    Ok(result)
+}
+
+/// Lower the calling thread's CPU priority by [`ENGINE_NICE`] (on Linux the nice value is per
+/// thread). Best effort: a diagnosis at the normal priority is still correct.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::process::{getpriority_process, setpriority_process};
+        let now = getpriority_process(None).unwrap_or(0);
+        if let Err(e) = setpriority_process(None, (now + ENGINE_NICE).min(19)) {
+            tracing::debug!("cannot lower the diagnosis thread's priority: {e}");
+        }
+    }
 }
 
 /// The status line of a running diagnosis: unpacking, or reading with the bytes scanned.
