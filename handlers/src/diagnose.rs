@@ -97,13 +97,24 @@ fn unreadable(name: &str, e: &DiagnosisError) -> UserError {
 /// engine's progress at most once every `ctx.progress_every`. Logs (debug) how long the
 /// diagnosis waited for its turn (a slot and temp disk) and how long the engine ran, which the bot-path benchmark
 /// subtracts from message-to-reply times.
-#[tracing::instrument(skip(ctx, problem, progress), fields(bundle = %progress.name))]
 pub(crate) async fn run_engine(
     ctx: &Context,
     problem: &str,
     sha256: &str,
     progress: &Progress<'_>,
 ) -> Result<Diagnosis, HandlerError> {
+    let slot = take_slot(ctx).await?;
+    run_engine_in(ctx, slot, problem, sha256, progress).await
+}
+
+/// A diagnosis slot (a permit of `ctx.diagnoses`) and how long it took to get.
+pub(crate) struct Slot {
+    permit: tokio::sync::OwnedSemaphorePermit,
+    waited: Duration,
+}
+
+/// Wait for a diagnosis slot.
+pub(crate) async fn take_slot(ctx: &Context) -> Result<Slot, HandlerError> {
     let waiting = Instant::now();
     let permit = ctx
         .diagnoses
@@ -111,6 +122,24 @@ pub(crate) async fn run_engine(
         .acquire_owned()
         .await
         .map_err(|e| HandlerError::Internal(format!("diagnosis pool closed: {e}")))?;
+    Ok(Slot {
+        permit,
+        waited: waiting.elapsed(),
+    })
+}
+
+/// [`run_engine`] in a slot already taken. Time the slot sat taken before this call (its
+/// bundle was still being stored) is not counted as waiting for it.
+#[tracing::instrument(skip(ctx, slot, problem, progress), fields(bundle = %progress.name))]
+pub(crate) async fn run_engine_in(
+    ctx: &Context,
+    slot: Slot,
+    problem: &str,
+    sha256: &str,
+    progress: &Progress<'_>,
+) -> Result<Diagnosis, HandlerError> {
+    let waiting = Instant::now();
+    let permit = slot.permit;
     let (engine, rules, mut limits) = (
         ctx.engine.clone(),
         ctx.rule_set(),
@@ -140,7 +169,7 @@ pub(crate) async fn run_engine(
     limits.max_disk_bytes = granted;
     let pool_limited = granted < want;
     // Waiting for a diagnosis slot and for temp disk is waiting for other diagnoses.
-    let queued = waiting.elapsed();
+    let queued = slot.waited + waiting.elapsed();
     let name = progress.name.clone();
     // The engine notes how far it is; this task shows it at its own pace.
     let latest = Arc::new(Mutex::new(None::<diagnosis::Progress>));
@@ -437,9 +466,10 @@ async fn attachment(
     let ctx = req.ctx;
     tracing::debug!(bundle = %att.name, "attachment received");
     req.send(Outgoing::Typing);
-    let stored =
-        crate::download::fetch(&ctx.http, &ctx.config.download, ctx.store.clone(), att).await?;
-    stored_bundle(req, case, &stored, &att.name, device, Received::Upload).await
+    let fetched =
+        crate::download::receive(&ctx.http, &ctx.config.download, ctx.store.clone(), att).await?;
+    let stored = crate::download::keep(ctx.store.clone(), fetched);
+    diagnose_bundle(req, case, stored, &att.name, device, Received::Upload).await
 }
 
 /// Diagnose a bundle already in the bundle store (an upload, or pasted lines) for `device` of
@@ -452,33 +482,43 @@ pub(crate) async fn stored_bundle(
     device: Option<&str>,
     how: Received,
 ) -> Result<(), HandlerError> {
-    let (ctx, id) = (req.ctx, &case.id);
-    let entry = JournalEntry {
-        id: format!(
-            "{}-{}",
-            req.msg.message_id,
-            stored.sha256.get(..16).unwrap_or(&stored.sha256)
-        ),
-        case_id: id.clone(),
-        device: device.unwrap_or_default().to_string(),
-        bundle_sha256: stored.sha256.clone(),
-        bundle_name: name.to_string(),
-        author: req.msg.author.name.clone(),
-        accepted_at: now(),
+    let stored = std::future::ready(Ok(stored.clone()));
+    diagnose_bundle(req, case, stored, name, device, how).await
+}
+
+/// Diagnose the bundle `stored` stores (the store writes it, or it is stored already) for
+/// `device` of `case`: journal it, acknowledge it, run the engine, record the result and post
+/// it. The diagnosis slot is waited for while the bundle and its journal entry are written
+/// (each waits for an fsync): the engine starts only once both are durable and it has a slot,
+/// but neither wait adds to the other.
+async fn diagnose_bundle(
+    req: &Req<'_>,
+    case: &Case,
+    stored: impl Future<Output = Result<StoredBundle, HandlerError>>,
+    name: &str,
+    device: Option<&str>,
+    how: Received,
+) -> Result<(), HandlerError> {
+    let storing = Instant::now();
+    let durable = async {
+        let stored = stored.await?;
+        let journaling = Instant::now();
+        let entry = journal(req, case, &stored, name, device).await?;
+        let journaled = journaling.elapsed();
+        acknowledge(req, name, stored.bytes, stored.duplicate, how, &entry.id);
+        Ok::<_, HandlerError>((stored, entry, journaled, storing.elapsed()))
     };
-    let journaling = Instant::now();
-    {
-        let (store, entry) = (ctx.store.clone(), entry.clone());
-        blocking(move || Ok(store.journal_add(&entry)?)).await?;
-    }
-    let journaled = journaling.elapsed();
-    acknowledge(req, name, stored.bytes, stored.duplicate, how, &entry.id);
+    let (slot, (stored, entry, journaled, durable)) =
+        tokio::try_join!(take_slot(req.ctx), durable)?;
+    // The part of storing and journaling that the wait for a slot did not cover.
+    let after_slot = durable.saturating_sub(slot.waited);
+    let ctx = req.ctx;
     let progress = Progress {
         status: Some(entry.id.clone()),
         ..Progress::quiet(req.out, req.lang(), name)
     };
     let started = Instant::now();
-    let d = match run_engine(ctx, &case.problem, &stored.sha256, &progress).await {
+    let d = match run_engine_in(ctx, slot, &case.problem, &stored.sha256, &progress).await {
         Ok(d) => d,
         Err(e) => {
             journal_remove(ctx, &entry.id).await?;
@@ -516,12 +556,40 @@ pub(crate) async fn stored_bundle(
     tracing::debug!(
         bundle = %name,
         journal_us = micros(journaled),
+        after_slot_us = micros(after_slot),
         record_us = micros(rendering - recording),
         render_us = micros(rendering.elapsed()),
         "diagnosis replied"
     );
     req.post(Target::Origin, replies);
     journal_remove(ctx, &entry.id).await
+}
+
+/// Record the job of diagnosing `stored` (durable when this returns), before it is
+/// acknowledged.
+async fn journal(
+    req: &Req<'_>,
+    case: &Case,
+    stored: &StoredBundle,
+    name: &str,
+    device: Option<&str>,
+) -> Result<JournalEntry, HandlerError> {
+    let entry = JournalEntry {
+        id: format!(
+            "{}-{}",
+            req.msg.message_id,
+            stored.sha256.get(..16).unwrap_or(&stored.sha256)
+        ),
+        case_id: case.id.clone(),
+        device: device.unwrap_or_default().to_string(),
+        bundle_sha256: stored.sha256.clone(),
+        bundle_name: name.to_string(),
+        author: req.msg.author.name.clone(),
+        accepted_at: now(),
+    };
+    let (store, job) = (req.ctx.store.clone(), entry.clone());
+    blocking(move || Ok(store.journal_add(&job)?)).await?;
+    Ok(entry)
 }
 
 /// Run blocking store work (a write waits for its fsync) off the async threads, which would

@@ -48,42 +48,87 @@ pub fn client(cfg: &DownloadConfig) -> reqwest::Client {
         .unwrap_or_default()
 }
 
-/// Fetch `att` into the store: the download streams into the store's own bundle writer (hashed
-/// as it arrives, beside the stored bundles), which `adopt_bundle` then stores by a rename, so
-/// the bundle is written once and read by nobody before the engine. A file path is copied in
-/// with `put_bundle`. Logs (debug, "bundle stored") how long the download and the storing took,
-/// which the bot-path benchmark reports per stage.
-#[tracing::instrument(skip(http, cfg, store, att), fields(name = %att.name))]
+/// Fetch `att` into the store: [`receive`] it, then [`keep`] it.
 pub async fn fetch(
     http: &reqwest::Client,
     cfg: &DownloadConfig,
     store: Arc<dyn CaseStore>,
     att: &Attachment,
 ) -> Result<StoredBundle, HandlerError> {
+    let fetched = receive(http, cfg, store.clone(), att).await?;
+    keep(store, fetched).await
+}
+
+/// An attachment received and not yet stored.
+#[derive(Debug)]
+pub enum Fetched {
+    /// A file path, already copied into the store with `put_bundle`.
+    Stored(StoredBundle),
+    /// A download in the store's bundle writer, for [`keep`].
+    Downloaded {
+        /// The bundle as received (hashed; sealed in an encrypted store).
+        writer: Box<BundleWriter>,
+        /// The attachment's name, for the log.
+        name: String,
+        /// How long the download took.
+        took: Duration,
+    },
+}
+
+/// Receive `att`: the download streams into the store's own bundle writer (hashed as it
+/// arrives, beside the stored bundles), which [`keep`] then stores by a rename, so the bundle
+/// is written once and read by nobody before the engine. A file path is copied in with
+/// `put_bundle`.
+#[tracing::instrument(skip(http, cfg, store, att), fields(name = %att.name))]
+pub async fn receive(
+    http: &reqwest::Client,
+    cfg: &DownloadConfig,
+    store: Arc<dyn CaseStore>,
+    att: &Attachment,
+) -> Result<Fetched, HandlerError> {
     if att.size.is_some_and(|s| s > cfg.max_bytes) {
         return Err(too_large(cfg));
     }
     let started = Instant::now();
-    let received = match &att.source {
-        AttachmentSource::Path(p) => return store_path(store, p.clone(), cfg.max_bytes).await,
+    match &att.source {
+        AttachmentSource::Path(p) => Ok(Fetched::Stored(
+            store_path(store, p.clone(), cfg.max_bytes).await?,
+        )),
         AttachmentSource::Url(url) => {
             let url = check_url(url, cfg).map_err(dl)?;
             let secs = timeout_secs(cfg);
             let writer = store.bundle_writer()?;
-            tokio::time::timeout(cfg.timeout, download(http, url, cfg, writer))
+            let writer = tokio::time::timeout(cfg.timeout, download(http, url, cfg, writer))
                 .await
-                .map_err(|_| dl(DownloadError::Timeout { secs }))??
+                .map_err(|_| dl(DownloadError::Timeout { secs }))??;
+            Ok(Fetched::Downloaded {
+                writer: Box::new(writer),
+                name: att.name.clone(),
+                took: started.elapsed(),
+            })
         }
+    }
+}
+
+/// Store what [`receive`] fetched: the store adopts a download (fsync, rename, fsync of the
+/// directory, off the async threads). Logs (debug, "bundle stored") how long the download and
+/// the storing took, which the bot-path benchmark reports per stage.
+pub async fn keep(
+    store: Arc<dyn CaseStore>,
+    fetched: Fetched,
+) -> Result<StoredBundle, HandlerError> {
+    let (writer, name, took) = match fetched {
+        Fetched::Stored(stored) => return Ok(stored),
+        Fetched::Downloaded { writer, name, took } => (writer, name, took),
     };
-    let downloaded = started.elapsed();
-    // fsync, rename, fsync the directory: blocking.
-    let stored = tokio::task::spawn_blocking(move || store.adopt_bundle(received))
+    let storing = Instant::now();
+    let stored = tokio::task::spawn_blocking(move || store.adopt_bundle(*writer))
         .await
         .map_err(|e| HandlerError::Internal(format!("bundle store task: {e}")))??;
     tracing::debug!(
-        bundle = %att.name,
-        download_us = micros(downloaded),
-        store_us = micros(started.elapsed() - downloaded),
+        bundle = %name,
+        download_us = micros(took),
+        store_us = micros(storing.elapsed()),
         "bundle stored"
     );
     Ok(stored)
