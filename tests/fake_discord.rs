@@ -175,7 +175,8 @@ struct Inner {
     suggestions: HashMap<u64, Vec<String>>,
     /// Interaction token → channel, for follow-ups.
     tokens: HashMap<String, u64>,
-    files: HashMap<String, Vec<u8>>,
+    /// Served without a copy per download, as a CDN serves them to the bot at no cost to it.
+    files: HashMap<String, axum::body::Bytes>,
     slow: HashMap<String, (Vec<u8>, Duration)>,
     /// Channel id → (name, parent).
     channels: HashMap<u64, (String, Option<u64>)>,
@@ -327,7 +328,10 @@ engineer_roles = ["{ENGINEER_ROLE}"]"#,
     /// Serve `bytes` at `/attachments/<name>` and describe it as an attachment.
     pub fn attachment(&self, name: &str, bytes: Vec<u8>) -> FakeAttachment {
         let size = bytes.len() as u64;
-        self.shared.lock().files.insert(name.to_owned(), bytes);
+        self.shared
+            .lock()
+            .files
+            .insert(name.to_owned(), bytes.into());
         FakeAttachment {
             name: name.to_owned(),
             size,

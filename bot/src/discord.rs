@@ -626,10 +626,15 @@ impl Bot {
             let _ = drain.await;
             // Only now is the message answered: a redelivery before this point (casebot was
             // stopped mid-way) is handled again, without applying its changes twice.
-            if handled.is_ok()
-                && let Err(e) = handlers::delivered(&bot.ctx, &message_id)
-            {
-                tracing::error!(%message_id, "cannot record the message as answered: {e:#}");
+            // Recording it waits for an fsync: off the async threads.
+            if handled.is_ok() {
+                let (ctx, id) = (bot.ctx.clone(), message_id.clone());
+                let recorded = tokio::task::spawn_blocking(move || handlers::delivered(&ctx, &id))
+                    .await
+                    .unwrap_or_else(|e| Err(anyhow::anyhow!("task failed: {e}")));
+                if let Err(e) = recorded {
+                    tracing::error!(%message_id, "cannot record the message as answered: {e:#}");
+                }
             }
             drop(done);
         });

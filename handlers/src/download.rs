@@ -2,10 +2,10 @@
 //! the host allowlist (also on redirects), the announced size and the streamed size are capped,
 //! and the whole download has a timeout. Nothing is stored when any check fails.
 
-use std::io::Write as _;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use store::{CaseStore, StoredBundle};
+use store::{BundleWriter, CaseStore, StoredBundle};
 
 use crate::error::{DownloadError, HandlerError};
 use crate::{Attachment, AttachmentSource, DownloadConfig};
@@ -48,35 +48,95 @@ pub fn client(cfg: &DownloadConfig) -> reqwest::Client {
         .unwrap_or_default()
 }
 
-/// Fetch `att` and store it with `store.put_bundle`.
-#[tracing::instrument(skip(http, cfg, store, att), fields(name = %att.name))]
+/// Fetch `att` into the store: [`receive`] it, then [`keep`] it.
 pub async fn fetch(
     http: &reqwest::Client,
     cfg: &DownloadConfig,
     store: Arc<dyn CaseStore>,
     att: &Attachment,
 ) -> Result<StoredBundle, HandlerError> {
+    let fetched = receive(http, cfg, store.clone(), att).await?;
+    keep(store, fetched).await
+}
+
+/// An attachment received and not yet stored.
+#[derive(Debug)]
+pub enum Fetched {
+    /// A file path, already copied into the store with `put_bundle`.
+    Stored(StoredBundle),
+    /// A download in the store's bundle writer, for [`keep`].
+    Downloaded {
+        /// The bundle as received (hashed; sealed in an encrypted store).
+        writer: Box<BundleWriter>,
+        /// The attachment's name, for the log.
+        name: String,
+        /// How long the download took.
+        took: Duration,
+    },
+}
+
+/// Receive `att`: the download streams into the store's own bundle writer (hashed as it
+/// arrives, beside the stored bundles), which [`keep`] then stores by a rename, so the bundle
+/// is written once and read by nobody before the engine. A file path is copied in with
+/// `put_bundle`.
+#[tracing::instrument(skip(http, cfg, store, att), fields(name = %att.name))]
+pub async fn receive(
+    http: &reqwest::Client,
+    cfg: &DownloadConfig,
+    store: Arc<dyn CaseStore>,
+    att: &Attachment,
+) -> Result<Fetched, HandlerError> {
     if att.size.is_some_and(|s| s > cfg.max_bytes) {
         return Err(too_large(cfg));
     }
-    let temp = match &att.source {
-        AttachmentSource::Path(p) => return store_path(store, p.clone(), cfg.max_bytes).await,
+    let started = Instant::now();
+    match &att.source {
+        AttachmentSource::Path(p) => Ok(Fetched::Stored(
+            store_path(store, p.clone(), cfg.max_bytes).await?,
+        )),
         AttachmentSource::Url(url) => {
             let url = check_url(url, cfg).map_err(dl)?;
             let secs = timeout_secs(cfg);
-            tokio::time::timeout(cfg.timeout, download(http, url, cfg))
+            let writer = store.bundle_writer()?;
+            let writer = tokio::time::timeout(cfg.timeout, download(http, url, cfg, writer))
                 .await
-                .map_err(|_| dl(DownloadError::Timeout { secs }))??
+                .map_err(|_| dl(DownloadError::Timeout { secs }))??;
+            Ok(Fetched::Downloaded {
+                writer: Box::new(writer),
+                name: att.name.clone(),
+                took: started.elapsed(),
+            })
         }
+    }
+}
+
+/// Store what [`receive`] fetched: the store adopts a download (fsync, rename, fsync of the
+/// directory, off the async threads). Logs (debug, "bundle stored") how long the download and
+/// the storing took, which the bot-path benchmark reports per stage.
+pub async fn keep(
+    store: Arc<dyn CaseStore>,
+    fetched: Fetched,
+) -> Result<StoredBundle, HandlerError> {
+    let (writer, name, took) = match fetched {
+        Fetched::Stored(stored) => return Ok(stored),
+        Fetched::Downloaded { writer, name, took } => (writer, name, took),
     };
-    tokio::task::spawn_blocking(move || {
-        let mut f = temp
-            .reopen()
-            .map_err(|e| HandlerError::Internal(e.to_string()))?;
-        Ok(store.put_bundle(&mut f)?)
-    })
-    .await
-    .map_err(|e| HandlerError::Internal(format!("bundle store task: {e}")))?
+    let storing = Instant::now();
+    let stored = tokio::task::spawn_blocking(move || store.adopt_bundle(*writer))
+        .await
+        .map_err(|e| HandlerError::Internal(format!("bundle store task: {e}")))??;
+    tracing::debug!(
+        bundle = %name,
+        download_us = micros(took),
+        store_us = micros(storing.elapsed()),
+        "bundle stored"
+    );
+    Ok(stored)
+}
+
+/// A duration in whole microseconds, for log fields.
+pub(crate) fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 /// The timeout in whole seconds for messages (at least 1).
@@ -94,12 +154,14 @@ fn too_large(cfg: &DownloadConfig) -> HandlerError {
     })
 }
 
-/// Stream the body into a temp file, stopping as soon as it passes `max`.
+/// Stream the body into `writer`, stopping as soon as it passes `max`. On any failure the
+/// writer is dropped, which removes what it received: nothing is stored.
 async fn download(
     http: &reqwest::Client,
     url: reqwest::Url,
     cfg: &DownloadConfig,
-) -> Result<tempfile::NamedTempFile, HandlerError> {
+    mut writer: BundleWriter,
+) -> Result<BundleWriter, HandlerError> {
     let max = cfg.max_bytes;
     // The client's own timeout may fire before the outer one; both mean the same to the user.
     let net = |e: reqwest::Error| {
@@ -123,20 +185,13 @@ async fn download(
     if resp.content_length().is_some_and(|n| n > max) {
         return Err(dl(DownloadError::TooLarge { limit: max }));
     }
-    let mut temp =
-        tempfile::NamedTempFile::new().map_err(|e| HandlerError::Internal(e.to_string()))?;
-    let mut total = 0u64;
     while let Some(chunk) = resp.chunk().await.map_err(net)? {
-        total += chunk.len() as u64;
-        if total > max {
+        if writer.bytes() + chunk.len() as u64 > max {
             return Err(dl(DownloadError::TooLarge { limit: max }));
         }
-        temp.write_all(&chunk)
-            .map_err(|e| HandlerError::Internal(e.to_string()))?;
+        writer.append(&chunk)?;
     }
-    temp.flush()
-        .map_err(|e| HandlerError::Internal(e.to_string()))?;
-    Ok(temp)
+    Ok(writer)
 }
 
 // Attachment URLs carry signed query strings: describe the failure without repeating the URL.

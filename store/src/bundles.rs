@@ -1,7 +1,7 @@
 //! Content-addressed bundle files beside the store: `<dir>/<sha256>`.
 //!
-//! A bundle is streamed to a temporary file in the same directory while it is hashed, fsynced,
-//! then renamed to its hash; the directory is fsynced so the rename survives a crash. Same-directory
+//! A bundle is streamed to a temporary file in the same directory while it is hashed (by a
+//! [`BundleWriter`], which a download writes into directly), fsynced, then renamed to its hash; the directory is fsynced so the rename survives a crash. Same-directory
 //! rename is atomic, so a reader never sees a half-written bundle under its final name.
 //!
 //! In an encrypted store the file holds the bundle sealed (see `crypt`), still named by the
@@ -10,12 +10,12 @@
 //! (removed when the returned [`PlainBundle`] is dropped, and on the next open after a crash).
 
 use std::fs::{self, File};
-use std::io::{Read, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::crypt::{Cipher, plain_len};
+use crate::crypt::{Cipher, SealWriter, plain_len};
 use crate::{PlainBundle, StoreError, StoredBundle};
 
 /// Prefix of in-progress files; left-overs from a crash are removed on open.
@@ -61,54 +61,61 @@ impl BundleDir {
 
     /// Store `data`; recognise content already stored.
     pub fn put(&self, data: &mut dyn Read) -> Result<StoredBundle, StoreError> {
+        let mut writer = self.writer()?;
+        copy_into(data, &mut writer)?;
+        self.adopt(writer)
+    }
+
+    /// A writer receiving a bundle into a temporary file in this directory (sealed as it is
+    /// written, in an encrypted store), hashing it as the bytes arrive: [`BundleDir::adopt`]
+    /// then stores it by a rename, with no second copy and no second read.
+    pub fn writer(&self) -> Result<BundleWriter, StoreError> {
         fs::create_dir_all(&self.dir).map_err(|e| io(&self.dir, e))?;
-        let temp = self.dir.join(format!(
-            "{TEMP_PREFIX}{}-{}",
-            std::process::id(),
-            rand::random::<u64>()
-        ));
-        let result = self.write_temp(&temp, data).and_then(|(sha256, bytes)| {
-            let path = self.dir.join(&sha256);
-            if path.is_file() {
-                let _ = fs::remove_file(&temp);
-                return Ok(StoredBundle {
-                    sha256,
-                    bytes,
-                    path,
-                    duplicate: true,
-                });
-            }
-            fs::rename(&temp, &path).map_err(|e| io(&path, e))?;
-            sync_dir(&self.dir)?;
-            Ok(StoredBundle {
+        let temp = tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .tempfile_in(&self.dir)
+            .map_err(|e| io(&self.dir, e))?;
+        let (file, temp) = temp.into_parts();
+        let sink = match &self.cipher {
+            Some(cipher) => Sink::Sealed(cipher.seal_writer(file).map_err(|e| io(&temp, e))?),
+            None => Sink::Plain(BufWriter::with_capacity(WRITE_BUFFER, file)),
+        };
+        Ok(BundleWriter {
+            sink: Some(sink),
+            temp,
+            hasher: Sha256::new(),
+            bytes: 0,
+            home: Some(self.dir.clone()),
+        })
+    }
+
+    /// Store what `writer` received: fsync the file, name it by its sha256 (a rename within
+    /// the directory) and fsync the directory. When that content is already stored the new
+    /// copy is dropped and the stored one reported as a duplicate. A writer made elsewhere (by
+    /// [`BundleWriter::staging`]) is copied in instead.
+    pub fn adopt(&self, writer: BundleWriter) -> Result<StoredBundle, StoreError> {
+        if writer.home.as_deref() != Some(self.dir.as_path()) {
+            return writer.copy_into(|data| self.put(data));
+        }
+        let (sha256, bytes, temp) = writer.finish()?;
+        let path = self.dir.join(&sha256);
+        if path.is_file() {
+            // Dropping `temp` removes the new copy.
+            return Ok(StoredBundle {
                 sha256,
                 bytes,
                 path,
-                duplicate: false,
-            })
-        });
-        if result.is_err() {
-            let _ = fs::remove_file(&temp);
+                duplicate: true,
+            });
         }
-        result
-    }
-
-    fn write_temp(&self, temp: &Path, data: &mut dyn Read) -> Result<(String, u64), StoreError> {
-        let file = File::create(temp).map_err(|e| io(temp, e))?;
-        let (sha256, bytes, file) = match &self.cipher {
-            Some(cipher) => {
-                let mut sealed = cipher.seal_writer(file).map_err(|e| io(temp, e))?;
-                let (sha256, bytes) = copy_hashed(data, &mut sealed, temp)?;
-                (sha256, bytes, sealed.finish().map_err(|e| io(temp, e))?)
-            }
-            None => {
-                let mut file = file;
-                let (sha256, bytes) = copy_hashed(data, &mut file, temp)?;
-                (sha256, bytes, file)
-            }
-        };
-        file.sync_all().map_err(|e| io(temp, e))?;
-        Ok((sha256, bytes))
+        temp.persist(&path).map_err(|e| io(&path, e.error))?;
+        sync_dir(&self.dir)?;
+        Ok(StoredBundle {
+            sha256,
+            bytes,
+            path,
+            duplicate: false,
+        })
     }
 
     /// Delete a stored bundle; false if it was not there.
@@ -252,6 +259,136 @@ impl BundleDir {
                 cipher: self.cipher.clone(),
             })
             .collect())
+    }
+}
+
+/// Where a [`BundleWriter`] puts the bytes.
+enum Sink {
+    /// Buffered: a download arrives in pieces of a few KiB, written in fewer, larger calls.
+    Plain(BufWriter<File>),
+    Sealed(SealWriter<File>),
+}
+
+/// Write buffer of a plain [`BundleWriter`].
+const WRITE_BUFFER: usize = 256 * 1024;
+
+/// A bundle being received into the store, from [`crate::CaseStore::bundle_writer`]: what is
+/// written lands in a temporary file (sealed, in an encrypted store) and is hashed on the way,
+/// so that [`crate::CaseStore::adopt_bundle`] stores it by renaming that file to its sha256
+/// instead of copying and hashing it again. Dropped without being adopted (a failed download),
+/// it removes its file: nothing is stored.
+pub struct BundleWriter {
+    /// `None` once finished.
+    sink: Option<Sink>,
+    /// The temporary file, removed on drop unless persisted.
+    temp: tempfile::TempPath,
+    hasher: Sha256,
+    bytes: u64,
+    /// The bundle directory the file is in; `None` for a staging file outside any store.
+    home: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for BundleWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BundleWriter")
+            .field("temp", &self.temp)
+            .field("bytes", &self.bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BundleWriter {
+    /// A writer into a plain temporary file in the system's temp directory, for stores that
+    /// cannot adopt a file: their `adopt_bundle` copies it in with `put_bundle`.
+    pub fn staging() -> Result<BundleWriter, StoreError> {
+        let temp = tempfile::NamedTempFile::new().map_err(|e| StoreError::Io(e.to_string()))?;
+        let (file, temp) = temp.into_parts();
+        Ok(BundleWriter {
+            sink: Some(Sink::Plain(BufWriter::with_capacity(WRITE_BUFFER, file))),
+            temp,
+            hasher: Sha256::new(),
+            bytes: 0,
+            home: None,
+        })
+    }
+
+    /// Append `data` (the next piece of the bundle); a write the file system refuses (a full
+    /// disk) is reported as the store reports it.
+    pub fn append(&mut self, data: &[u8]) -> Result<(), StoreError> {
+        self.write_all(data).map_err(|e| io(&self.temp, e))
+    }
+
+    /// Bytes received so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// The temporary file (sealed, in an encrypted store).
+    pub fn path(&self) -> &Path {
+        &self.temp
+    }
+
+    /// End the file (sealing its last chunk) and fsync it: the hex sha256 and length of the
+    /// plain content, and the file.
+    fn finish(mut self) -> Result<(String, u64, tempfile::TempPath), StoreError> {
+        let file = match self.sink.take() {
+            Some(Sink::Plain(file)) => file
+                .into_inner()
+                .map_err(|e| io(&self.temp, e.into_error()))?,
+            Some(Sink::Sealed(sealed)) => sealed.finish().map_err(|e| io(&self.temp, e))?,
+            None => return Err(StoreError::Io("bundle writer finished twice".into())),
+        };
+        file.sync_all().map_err(|e| io(&self.temp, e))?;
+        let sha256 = hex::encode(std::mem::take(&mut self.hasher).finalize());
+        Ok((sha256, self.bytes, self.temp))
+    }
+
+    /// Copy what this writer received into `store` with `put_bundle`: the default
+    /// `adopt_bundle`, for stores that cannot take the file over.
+    pub fn copy_into(
+        self,
+        put: impl FnOnce(&mut dyn Read) -> Result<StoredBundle, StoreError>,
+    ) -> Result<StoredBundle, StoreError> {
+        let (_, _, temp) = self.finish()?;
+        let mut file = File::open(&temp).map_err(|e| io(&temp, e))?;
+        put(&mut file)
+    }
+}
+
+impl Write for BundleWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let n = match &mut self.sink {
+            Some(Sink::Plain(file)) => file.write(data)?,
+            Some(Sink::Sealed(sealed)) => sealed.write(data)?,
+            None => return Err(std::io::Error::other("bundle writer already finished")),
+        };
+        self.hasher.update(&data[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.sink {
+            Some(Sink::Plain(file)) => file.flush(),
+            Some(Sink::Sealed(sealed)) => sealed.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Copy `data` into `writer`; read errors name the input.
+fn copy_into(data: &mut dyn Read, writer: &mut BundleWriter) -> Result<(), StoreError> {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match data.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(StoreError::Io(format!("reading bundle: {e}"))),
+        };
+        writer
+            .write_all(&buf[..n])
+            .map_err(|e| io(&writer.temp, e))?;
     }
 }
 

@@ -73,6 +73,7 @@ mod sled_store;
 #[cfg(test)]
 mod tests;
 
+pub use bundles::BundleWriter;
 pub use case::*;
 pub use crypt::StoreKey;
 pub use error::StoreError;
@@ -233,6 +234,21 @@ pub trait CaseStore: Send + Sync {
     fn case_by_thread(&self, thread_id: u64) -> Result<Option<CaseId>, StoreError>;
     /// Store a bundle's bytes content-addressed (write to temp, fsync, rename).
     fn put_bundle(&self, data: &mut dyn Read) -> Result<StoredBundle, StoreError>;
+    /// Start receiving a bundle as it arrives (a download): the bytes written to the returned
+    /// writer are hashed on the way and land in a temporary file beside the stored bundles
+    /// (sealed, in an encrypted store), so that [`CaseStore::adopt_bundle`] stores them by a
+    /// rename, without a second copy or a second hash. Dropping the writer stores nothing.
+    /// The default stages the bytes in the system's temp directory for `adopt_bundle` to copy.
+    fn bundle_writer(&self) -> Result<BundleWriter, StoreError> {
+        BundleWriter::staging()
+    }
+    /// Store what `writer` (from [`CaseStore::bundle_writer`]) received, as `put_bundle` does:
+    /// content-addressed, the file and its directory fsynced before `Ok`, and content already
+    /// stored recognised (`duplicate`, the new copy dropped). The default copies it in with
+    /// `put_bundle`.
+    fn adopt_bundle(&self, writer: BundleWriter) -> Result<StoredBundle, StoreError> {
+        writer.copy_into(|data| self.put_bundle(data))
+    }
     /// Path of a stored bundle, if present. In an encrypted store the file there is sealed:
     /// read a bundle's content through [`CaseStore::open_bundle`].
     fn bundle_path(&self, sha256: &str) -> Result<Option<PathBuf>, StoreError>;

@@ -353,6 +353,14 @@ impl CaseStore for MemStore {
         self.bundles.put(data)
     }
 
+    fn bundle_writer(&self) -> Result<crate::BundleWriter, StoreError> {
+        self.bundles.writer()
+    }
+
+    fn adopt_bundle(&self, writer: crate::BundleWriter) -> Result<StoredBundle, StoreError> {
+        self.bundles.adopt(writer)
+    }
+
     fn bundle_path(&self, sha256: &str) -> Result<Option<PathBuf>, StoreError> {
         self.bundles.path(sha256)
     }

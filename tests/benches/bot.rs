@@ -6,11 +6,16 @@
 //! itself: the time the bundle waited for a diagnosis slot (`[diagnoses] max_concurrent`) while
 //! other bundles were diagnosed, and the engine's own time, both as the bot logs them
 //! ("diagnosis finished"). What is left is the bot's overhead: gateway event, download, storing
-//! the bundle and journal entry (fsynced), recording the diagnosis, rendering and posting.
+//! the bundle and journal entry (fsynced), recording the diagnosis, rendering and posting. The
+//! bot logs each of these stages per bundle (debug events the benchmark collects), and the
+//! benchmark prints them too, with what no stage accounts for ("the rest"). Storing the bundle
+//! and its journal entry overlap the wait for a diagnosis slot: only the part after a slot was
+//! free ("¹ both, after a slot was free") adds to the overhead.
 //!
 //! `cargo bench -p casebot-tests --bench bot` prints p50, p99 and the largest of each, and
 //! fails if any case got no reply or more than one. Without `--bench` (as
 //! `cargo test --all-targets` runs it) it does a small smoke run: 4 cases, 1 MB bundles.
+//! `BOT_BENCH_CASES` and `BOT_BENCH_MB` override the number of cases and the bundle size.
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -36,70 +41,117 @@ const MB: usize = 1 << 20;
 fn main() -> Result<()> {
     let full = std::env::args().any(|a| a == "--bench");
     let (cases, mb) = if full { (100, 5) } else { (4, 1) };
+    // For looking closer: `BOT_BENCH_CASES=1 cargo bench … --bench bot` times one case alone.
+    let var = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (cases, mb) = (var("BOT_BENCH_CASES", cases), var("BOT_BENCH_MB", mb));
     let timings = Timings::default();
     let subscriber = tracing_subscriber::registry().with(timings.clone());
     tracing::subscriber::set_global_default(subscriber)?;
     // The fake Discord (which also serves the 500 MB of downloads) runs on a runtime of its own,
     // so that the bot's runtime is the bot's, as in `casebot serve`.
     let discord = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("fake-discord")
         .enable_all()
         .build()?;
     let fake = discord.block_on(FakeDiscord::start());
+    // Named threads, so that a profile (`perf report --sort comm`) tells the two apart.
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("casebot")
         .enable_all()
         .build()?;
     runtime.block_on(run(&fake, cases, mb, &timings))
 }
 
-/// What the bot logged per bundle name: (queued, engine) time of its diagnosis.
+/// What the bot logged per bundle name: the stages of its path, as [`Stages`].
 #[derive(Clone, Default)]
-struct Timings(Arc<Mutex<HashMap<String, (Duration, Duration)>>>);
+struct Timings(Arc<Mutex<HashMap<String, Stages>>>);
 
 impl Timings {
-    fn get(&self, bundle: &str) -> Option<(Duration, Duration)> {
+    fn get(&self, bundle: &str) -> Option<Stages> {
         let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        map.get(bundle).copied()
+        map.get(bundle).cloned()
     }
 }
 
-/// The fields of one "diagnosis finished" event.
-#[derive(Default)]
-struct Finished {
-    message: bool,
-    bundle: String,
-    queued_us: u64,
-    engine_us: u64,
+/// One bundle's way through the bot, from its debug events: when the handler saw the
+/// attachment ("attachment received"), how long the download and storing it took ("bundle
+/// stored"), waiting for a diagnosis slot and the engine ("diagnosis finished"), journaling,
+/// recording and rendering, and when the reply was handed to the outbox ("diagnosis replied").
+#[derive(Clone, Default)]
+struct Stages {
+    received: Option<Instant>,
+    download: Duration,
+    store: Duration,
+    queued: Option<Duration>,
+    engine: Duration,
+    journal: Duration,
+    after_slot: Duration,
+    record: Duration,
+    render: Duration,
+    handed: Option<Instant>,
 }
 
-impl Visit for Finished {
+/// The fields of one event.
+#[derive(Default)]
+struct Fields {
+    message: String,
+    bundle: String,
+    us: HashMap<&'static str, u64>,
+}
+
+impl Visit for Fields {
     fn record_u64(&mut self, field: &Field, value: u64) {
-        match field.name() {
-            "queued_us" => self.queued_us = value,
-            "engine_us" => self.engine_us = value,
-            _ => {}
-        }
+        self.us.insert(field.name(), value);
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
         match field.name() {
-            "message" => self.message = format!("{value:?}") == "diagnosis finished",
+            "message" => self.message = format!("{value:?}"),
             "bundle" => self.bundle = format!("{value:?}"),
             _ => {}
         }
     }
 }
 
+impl Fields {
+    fn time(&self, name: &str) -> Duration {
+        Duration::from_micros(self.us.get(name).copied().unwrap_or_default())
+    }
+}
+
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Timings {
     fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-        let mut f = Finished::default();
+        let now = Instant::now();
+        let mut f = Fields::default();
         event.record(&mut f);
-        if f.message {
-            let times = (
-                Duration::from_micros(f.queued_us),
-                Duration::from_micros(f.engine_us),
-            );
-            let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-            map.insert(f.bundle, times);
+        if f.bundle.is_empty() {
+            return;
+        }
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let stages = map.entry(f.bundle.clone()).or_default();
+        match f.message.as_str() {
+            "attachment received" => stages.received = Some(now),
+            "bundle stored" => {
+                stages.download = f.time("download_us");
+                stages.store = f.time("store_us");
+            }
+            "diagnosis finished" => {
+                stages.queued = Some(f.time("queued_us"));
+                stages.engine = f.time("engine_us");
+            }
+            "diagnosis replied" => {
+                stages.journal = f.time("journal_us");
+                stages.after_slot = f.time("after_slot_us");
+                stages.record = f.time("record_us");
+                stages.render = f.time("render_us");
+                stages.handed = Some(now);
+            }
+            _ => {}
         }
     }
 }
@@ -229,9 +281,25 @@ async fn run(fake: &FakeDiscord, cases: usize, mb: usize, timings: &Timings) -> 
     }
 
     // The replies: the post with the device's buttons, at its last edit if it was edited.
-    let mut latency = Vec::new();
-    let mut diagnosis = Vec::new();
-    let mut overhead = Vec::new();
+    let mut rows: Vec<(&str, Vec<Duration>)> = [
+        "message → reply",
+        "diagnosis (waiting for a slot + engine)",
+        "overhead (the difference), of which:",
+        "  gateway → handler",
+        "  download (stream + write + hash)",
+        "  store the bundle (fsync, rename) ¹",
+        "  journal entry (fsync) ¹",
+        "  ¹ both, after a slot was free",
+        "  record diagnosis + recurrence",
+        "  render",
+        "  outbox → Discord (post or edit)",
+        "  the rest",
+        "waiting for a slot (in diagnosis)",
+        "engine (in diagnosis)",
+    ]
+    .into_iter()
+    .map(|name| (name, Vec::new()))
+    .collect();
     for (i, (thread, at)) in threads.iter().zip(&sent).enumerate() {
         let device = format!("pc-{i:03}");
         let answer = fake.wait_buttons(*thread, &format!(":{device}:")).await;
@@ -263,24 +331,43 @@ async fn run(fake: &FakeDiscord, cases: usize, mb: usize, timings: &Timings) -> 
             .rev()
             .find(|e| e.content == answer.content)
             .map_or(answer.at, |e| e.at);
-        let (queued, engine) = timings
+        let s = timings
             .get(&format!("{device}.zip"))
-            .context("the bot logged the diagnosis")?;
+            .context("the bot logged the bundle's stages")?;
+        let (Some(received), Some(queued), Some(handed)) = (s.received, s.queued, s.handed) else {
+            bail!("case {i}: the bot did not log every stage of its bundle");
+        };
         let total = replied.duration_since(*at);
-        latency.push(total);
-        diagnosis.push(queued + engine);
-        overhead.push(total.saturating_sub(queued + engine));
+        let overhead = total.saturating_sub(queued + s.engine);
+        let gateway = received.saturating_duration_since(*at);
+        let post = replied.saturating_duration_since(handed);
+        let known = gateway + s.download + s.after_slot + s.record + s.render + post;
+        let times = [
+            total,
+            queued + s.engine,
+            overhead,
+            gateway,
+            s.download,
+            s.store,
+            s.journal,
+            s.after_slot,
+            s.record,
+            s.render,
+            post,
+            overhead.saturating_sub(known),
+            queued,
+            s.engine,
+        ];
+        for ((_, v), t) in rows.iter_mut().zip(times) {
+            v.push(t);
+        }
     }
     let wall = started.elapsed();
     println!("  replies: {cases} of {cases}, one each; all {cases} in {wall:.2?}");
-    for (what, v) in [
-        ("message → reply", &mut latency),
-        ("diagnosis (waiting for a slot + engine)", &mut diagnosis),
-        ("overhead (the difference)", &mut overhead),
-    ] {
+    for (what, v) in &mut rows {
         v.sort();
         println!(
-            "  {what:<40} p50 {:>9.1} ms   p99 {:>9.1} ms   max {:>9.1} ms",
+            "  {what:<44} p50 {:>9.1} ms   p99 {:>9.1} ms   max {:>9.1} ms",
             ms(percentile(v, 50)),
             ms(percentile(v, 99)),
             ms(v.last().copied().unwrap_or_default()),

@@ -88,6 +88,7 @@ impl Delivery {
                         let status = Status {
                             channel,
                             message,
+                            posted: Instant::now(),
                             edited: None,
                         };
                         statuses.insert(key, status);
@@ -97,9 +98,15 @@ impl Delivery {
                     // Only a status message posted in a channel is edited (an interaction's
                     // answer shows no progress), and at most once every `progress_every`: a
                     // progress line that comes sooner is dropped, a newer one follows.
+                    // The first edit also waits until the status message has been shown for
+                    // `progress_after`: the handler counts from when it queued the message,
+                    // and a busy Discord may have shown it later.
                     if let Some(status) = statuses.get_mut(&key)
                         && status.wait(every).is_none()
                     {
+                        if let Some(wait) = status.first_wait(self.ctx.progress_after) {
+                            tokio::time::sleep(wait).await;
+                        }
                         let reply = Reply {
                             text,
                             ..Reply::default()
@@ -263,10 +270,21 @@ async fn post(ctx: &Context, channel: ChannelId, reply: Reply) -> Option<Message
 struct Status {
     channel: ChannelId,
     message: MessageId,
+    /// When posting it finished.
+    posted: Instant,
     edited: Option<Instant>,
 }
 
 impl Status {
+    /// Before its first edit: how long to wait so that it has been shown for `after`; `None`
+    /// when it may be edited now.
+    fn first_wait(&self, after: Duration) -> Option<Duration> {
+        if self.edited.is_some() {
+            return None;
+        }
+        after.checked_sub(self.posted.elapsed())
+    }
+
     /// How long to wait before the next edit so that edits are `every` apart, counted from
     /// the end of the last one; `None` when it may be edited now.
     fn wait(&self, every: Duration) -> Option<Duration> {

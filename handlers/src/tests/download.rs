@@ -91,3 +91,43 @@ async fn downloads_are_checked_and_failures_store_nothing() {
     let path = chat.ctx.store.bundle_path(&bundle.sha256).unwrap().unwrap();
     assert_eq!(std::fs::read_to_string(path).unwrap(), DEVICE1);
 }
+
+/// The names in `dir` (none when it does not exist yet).
+fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn a_download_is_adopted_into_the_store_once_and_a_failed_one_leaves_no_file() {
+    use sha2::{Digest, Sha256};
+    let base = server().await;
+    let chat = chat();
+    let bundles = chat.dir.path().join("bundles");
+    let id = switched(&chat.send(Role::Engineer, None, "open adopt", vec![]).await);
+
+    // Failing downloads, one of them after part of the body was received: no file at all.
+    for path in ["/stream.zip", "/missing.zip", "/slow.zip"] {
+        attach(&chat, &id, url(&base, path, None)).await;
+        assert_eq!(names_in(&bundles), Vec::<String>::new(), "{path}");
+    }
+
+    // A download is stored under its sha256, with no temporary file left anywhere.
+    let sha256 = format!("{:x}", Sha256::digest(DEVICE1.as_bytes()));
+    let t = attach(&chat, &id, url(&base, "/ok.zip", None)).await;
+    assert!(t.contains("needs a service that is disabled"), "{t}");
+    let stored = chat.ctx.store.bundle_path(&sha256).unwrap().unwrap();
+    assert_eq!(std::fs::read_to_string(&stored).unwrap(), DEVICE1);
+    assert_eq!(names_in(&bundles), vec![sha256.clone()]);
+
+    // The same bundle again is recognised; the store keeps one copy.
+    let t = attach(&chat, &id, url(&base, "/ok.zip", None)).await;
+    assert!(t.contains("again"), "{t}");
+    assert_eq!(names_in(&bundles), vec![sha256]);
+}

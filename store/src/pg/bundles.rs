@@ -1,6 +1,7 @@
 //! Bundles of a [`PgStore`]: content-addressed rows of 1 MiB `bytea` chunks, with a local cache.
 //!
-//! `put_bundle` streams the upload into the local cache (hashing it), then, unless the database
+//! `put_bundle` (or `adopt_bundle`, for a download received into the cache by a
+//! `BundleWriter`) streams the upload into the local cache (hashing it), then, unless the database
 //! already holds that sha256, inserts the bundle row and its chunks in one transaction: readers
 //! see a bundle whole or not at all. When two processes store the same bundle at once, the
 //! primary key makes the second one wait and then recognise it as a duplicate.
@@ -22,6 +23,12 @@ impl PgStore {
         data: &mut dyn Read,
     ) -> Result<StoredBundle, StoreError> {
         let local = self.cache.put(data)?;
+        self.share_bundle(local)
+    }
+
+    /// Insert a bundle just stored in the local cache into the database, unless it holds that
+    /// sha256 already (then the result is a duplicate).
+    pub(super) fn share_bundle(&self, local: StoredBundle) -> Result<StoredBundle, StoreError> {
         let mut client = self.pool.get()?;
         // The chunks hold the file as the cache keeps it: sealed, in an encrypted store.
         let file_bytes = std::fs::metadata(&local.path)

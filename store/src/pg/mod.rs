@@ -843,6 +843,15 @@ impl CaseStore for PgStore {
         self.put_bundle_shared(data)
     }
 
+    fn bundle_writer(&self) -> Result<crate::BundleWriter, StoreError> {
+        self.cache.writer()
+    }
+
+    fn adopt_bundle(&self, writer: crate::BundleWriter) -> Result<StoredBundle, StoreError> {
+        let local = self.cache.adopt(writer)?;
+        self.share_bundle(local)
+    }
+
     fn bundle_path(&self, sha256: &str) -> Result<Option<PathBuf>, StoreError> {
         self.fetch_bundle(sha256)
     }

@@ -216,3 +216,25 @@ fn keys_rotate_by_export_and_import() {
     assert!(matches!(err, StoreError::WrongKey { .. }), "{err:?}");
     SledStore::open_keyed(&new_path, Some(&new_key)).expect("the new key opens it");
 }
+
+#[test]
+fn a_downloaded_bundle_is_sealed_as_it_arrives_and_at_rest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SledStore::open_keyed(dir.path().join("store"), Some(&key(3))).expect("open");
+    let log = format!("{LOG_LINE}\r\n").repeat(2000);
+    let mut writer = store.bundle_writer().expect("writer");
+    for piece in log.as_bytes().chunks(5_000) {
+        writer.append(piece).expect("append");
+    }
+    let received = std::fs::read(writer.path()).expect("the file being received");
+    assert!(received.len() > 64 * 1024, "sealed chunks reach the file");
+    assert!(!contains(&received, "Mof compile failed"));
+    let stored = store.adopt_bundle(writer).expect("adopt");
+    let at_rest = std::fs::read(&stored.path).expect("stored file");
+    assert!(!contains(&at_rest, "Mof compile failed"));
+    let plain = store
+        .open_bundle(&stored.sha256)
+        .expect("open")
+        .expect("stored");
+    assert_eq!(std::fs::read_to_string(plain.path()).expect("read"), log);
+}

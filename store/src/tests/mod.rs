@@ -181,6 +181,7 @@ all_backends!(
     mark_processed_once,
     thread_bindings_follow_the_case,
     bundles_are_content_addressed,
+    downloaded_bundles_are_adopted,
     journal_add_list_remove,
     export_import_round_trip,
     import_merges_into_non_empty_store,

@@ -279,6 +279,67 @@ pub fn thread_bindings_follow_the_case(store: &dyn CaseStore) {
     assert_eq!(store.case_by_thread(556).expect("thread"), Some(id));
 }
 
+/// The names in the directory holding `path`.
+fn names_beside(path: &std::path::Path) -> Vec<String> {
+    let dir = path.parent().expect("a bundle lives in a directory");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("bundle directory")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A download streamed into `bundle_writer` is adopted: stored under the sha256 of its plain
+/// content (the received file renamed, not copied), a second copy of the same bundle is
+/// recognised and dropped, and a writer dropped half-way (a failed download) stores nothing.
+pub fn downloaded_bundles_are_adopted(store: &dyn CaseStore) {
+    use sha2::{Digest, Sha256};
+    let data = b"2024-02-01 CBS line of a bundle as it arrives\r\n".repeat(20_000);
+    let sha256 = hex::encode(Sha256::digest(&data));
+    let receive = || {
+        let mut writer = store.bundle_writer().expect("writer");
+        for piece in data.chunks(7_000) {
+            writer.append(piece).expect("append");
+        }
+        assert_eq!(writer.bytes(), data.len() as u64);
+        let temp = writer.path().to_path_buf();
+        assert!(temp.is_file(), "the download is received into a file");
+        (writer, temp)
+    };
+    let (writer, temp) = receive();
+    let first = store.adopt_bundle(writer).expect("adopt");
+    assert_eq!(first.sha256, sha256);
+    assert_eq!(first.bytes, data.len() as u64);
+    assert!(!first.duplicate);
+    assert!(first.path.is_file());
+    assert!(!temp.exists(), "the received file is the stored one");
+    assert_eq!(bundle_content(store, &sha256), data);
+    assert_eq!(
+        store.bundle_path(&sha256).expect("path"),
+        Some(first.path.clone())
+    );
+
+    let (writer, temp) = receive();
+    let second = store.adopt_bundle(writer).expect("adopt again");
+    assert!(second.duplicate, "the same bundle is recognised");
+    assert_eq!(
+        (second.sha256.as_str(), &second.path),
+        (sha256.as_str(), &first.path)
+    );
+    assert!(!temp.exists(), "the second copy is dropped");
+    assert_eq!(names_beside(&first.path), vec![sha256.clone()], "one copy");
+
+    let mut writer = store.bundle_writer().expect("writer");
+    writer.append(b"half a bundle").expect("append");
+    let temp = writer.path().to_path_buf();
+    drop(writer);
+    assert!(!temp.exists(), "a failed download leaves no file");
+    let half = hex::encode(Sha256::digest(b"half a bundle"));
+    assert_eq!(store.bundle_path(&half).expect("path"), None);
+    assert_eq!(names_beside(&first.path), vec![sha256]);
+}
+
 pub fn bundles_are_content_addressed(store: &dyn CaseStore) {
     let data = b"hello".to_vec();
     let first = store
