@@ -516,8 +516,10 @@ fn plain_level(kind: LogKind, text: &str, codes: &[u32]) -> Level {
     } else if text.contains("FATAL")
         || (!codes.is_empty()
             && (failure_words(text)
-                // The agent's install history names a failed install by its mapped result.
+                // The agent's install history names a failed install by its mapped result, and
+                // its handlers end an install with `result: 0x80070643`.
                 || text.contains("resultMapped=")
+                || (codes.iter().any(|&c| c >= 0x8000_0000) && result_field(text))
                 || (kind == LogKind::Text && text_failure_words(text))
                 // The Windows Update page's banners name no failure word before their code.
                 || (kind == LogKind::Windowsupdate && super::grammar::wu_ui_failure(text))))
@@ -650,6 +652,16 @@ fn configmgr_severity(text: &str) -> Option<Level> {
 fn failure_words(t: &str) -> bool {
     let l = t.to_ascii_lowercase();
     l.contains("fail") || l.contains("error") || l.contains("fatal")
+}
+
+/// `result: 0x…` / `result = 0x…`: an operation's outcome field.
+fn result_field(t: &str) -> bool {
+    t.match_indices("result").any(|(i, _)| {
+        t[i + "result".len()..]
+            .trim_start()
+            .strip_prefix([':', '='])
+            .is_some_and(|r| r.trim_start().starts_with("0x"))
+    })
 }
 
 /// More words that say something failed, for lines of plain text (what a tool printed, a

@@ -343,3 +343,14 @@ fn windows_update_lines_without_their_time_stay_apart() {
     assert_eq!(recs[1].level, Level::Info);
     assert_eq!(recs[2].codes, vec![0x80240022]);
 }
+
+#[test]
+fn an_install_that_completes_with_a_failing_result_is_an_error() {
+    // Written for this test in the Windows Update handler's wording, its columns cut off.
+    let text = "Handler         Install complete for update ID: {E0F87EBF-B414-4AC7-A225-8FE802CF8618}.200, result: 0x80070643\n\
+Handler         Install complete for update ID: {11111111-B414-4AC7-A225-8FE802CF8618}.1, result: 0x00000000\n";
+    let recs = parse_str(LogKind::Text, text);
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    assert_eq!(recs[0].level, Level::Error);
+    assert_eq!(recs[1].level, Level::Info);
+}
