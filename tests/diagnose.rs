@@ -596,6 +596,10 @@ fn a_pasted_line_that_says_what_failed_gets_its_code_s_default_cause() {
         "Add-WindowsPackage : Add-WindowsPackage failed. Error code\n= 0x80073712\n",
     );
     assert_eq!(confident(&cut), store, "{cut:?}");
+    // A localised Servicing message copied alone (Chinese: "cannot change package … to the
+    // Installed state").
+    let zh = pasted_findings("无法将程序包 KB5034763 更改为 Installed 状态。状态: 0x80073712。\n");
+    assert_eq!(confident(&zh), store, "{zh:?}");
     // The same code in a line that does not say anything failed is no diagnosis.
     let listed = pasted_findings("Package state listed with 0x80073712\n");
     assert_eq!(confident(&listed), None, "{listed:?}");

@@ -666,7 +666,7 @@ fn result_field(t: &str) -> bool {
 
 /// More words that say something failed, for lines of plain text (what a tool printed, a
 /// translated message), in the languages of the event exports casebot reads.
-const TEXT_FAILURE_WORDS: [&str; 21] = [
+const TEXT_FAILURE_WORDS: [&str; 28] = [
     "exception",
     "unable",
     "could not",
@@ -675,16 +675,23 @@ const TEXT_FAILURE_WORDS: [&str; 21] = [
     "can't",
     "fehler",
     "fehlgeschlagen",
+    "konnte nicht",
     "erreur",
     "échec",
     "échoué",
+    "n'a pas pu",
     "falló",
     "fallo",
+    "no se pudo",
+    "no pudo",
     "ошибк",
     "не удалось",
+    "не удается",
     "błąd",
     "失败",
     "错误",
+    "无法",
+    "無法",
     "失敗",
     "エラー",
     "できません",
