@@ -260,6 +260,23 @@ fn bad_arguments_and_unknown_commands() {
     assert!(String::from_utf8_lossy(&status.stderr).contains("--as"));
 }
 
+#[test]
+fn a_question_naming_an_error_code_gets_its_meaning_and_what_to_send() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = console(
+        &tmp.path().join("d"),
+        &["--lang", "en"],
+        "the update fails with 0x800f0922, any idea?\nhow are you today?\n",
+    );
+    assert!(out.contains("CBS_E_INSTALLERS_FAILED"), "{out}");
+    assert!(out.contains("Paste the log lines around it"), "{out}");
+    assert_eq!(
+        out.matches("I didn't find a command").count(),
+        1,
+        "the chat line without a code still gets the usage reply: {out}"
+    );
+}
+
 /// Founding case device 1 as pasted from CBS.log: timestamps cut off, with a continuation line.
 const PASTED_LINES: &str = "\
 Error      [0x01806a] CSI    00000007 (F) Failed execution of queue item Installer: WMI ({6bb8cf6d-16a1-4f08-a1d5-3fe1b6d0f6d5}) with HRESULT HRESULT_FROM_WIN32(1058).  Failure will not be ignored: A rollback will be initiated after all the operations in the installer queue are completed; installer is reliable[gle=0x80004005]

@@ -180,9 +180,39 @@ async fn run(req: &Req<'_>, cmd: Command) -> Result<(), HandlerError> {
             crate::diagnose::attachments(req, command::device_token(&req.msg.text)).await
         }
         Command::Text { device } if is_paste => crate::paste::handle(req, device).await,
-        Command::Text { .. } => unknown(req, None, None),
+        Command::Text { .. } => match chat_codes(&req.msg.text) {
+            Some(codes) => code_in_chat(req, &codes),
+            None => unknown(req, None, None),
+        },
         Command::Unknown { word, usage } => unknown(req, Some(&word), usage.as_deref()),
     }
+}
+
+/// The catalogued failure codes a chat message names (`the update fails with 0x800f0922`), when
+/// it is no paste: what `explain` would say about them.
+fn chat_codes(text: &str) -> Option<Vec<diagnosis::report::CodeInfo>> {
+    let infos: Vec<_> = diagnosis::parse::extract_codes(text)
+        .into_iter()
+        .filter(|&c| c >= 0x8000_0000)
+        .map(diagnosis::codes::lookup)
+        .filter(|i| !i.name.is_empty())
+        .take(3)
+        .collect();
+    (!infos.is_empty()).then_some(infos)
+}
+
+/// A question naming an error code: what the code means, and what would tell why it failed.
+fn code_in_chat(req: &Req<'_>, infos: &[diagnosis::report::CodeInfo]) -> Result<(), HandlerError> {
+    let lang = req.lang();
+    let mut out = String::new();
+    for i in infos {
+        let meaning =
+            diagnosis::codes::meaning_texts(&i.code).map_or(i.meaning.as_str(), |t| t.get(lang));
+        out.push_str(&format!("`{}` **{}** — {meaning}\n", i.code, i.name));
+    }
+    out.push_str(msg(lang, "dispatch.code_in_chat"));
+    req.say(&out);
+    Ok(())
 }
 
 fn unknown(req: &Req<'_>, word: Option<&str>, usage: Option<&str>) -> Result<(), HandlerError> {

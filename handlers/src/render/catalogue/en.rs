@@ -47,6 +47,7 @@ pub(super) static MESSAGES: &[(&str, &str)] = &[
     ("dispatch.cannot_save", "⚠️ I cannot save new work right now{case}: {reason}. Nothing of this message was saved, and what was saved before is intact. `status`, `cases`, `explain` and `help` still answer; please tell the operator."),
     ("dispatch.internal_error", "Something went wrong on my side{case}. It has been logged."),
     ("dispatch.message_contained_password_token", "⚠️ Your message contained a password, token or key. I removed it and did not store it. Please change that secret: it was posted in chat."),
+    ("dispatch.code_in_chat", "That names an error code, not why it failed. Paste the log lines around it (CBS.log, DISM.log, WindowsUpdate.log or the event), plain or in a code block, or attach a log bundle, and I will diagnose them."),
     ("dispatch.nothing_understood", "I didn't find a command or an attachment in that. Send `help` for the list of commands."),
     ("dispatch.unknown_command", "I don't know the command `{word}`. Send `help` for the list of commands."),
     ("dispatch.usage", "Usage: `{usage}`"),

@@ -47,6 +47,7 @@ pub(super) static MESSAGES: &[(&str, &str)] = &[
     ("dispatch.cannot_save", "⚠️ 目前无法保存新的操作{case}：{reason}。本条消息的内容未保存，之前保存的数据完好无损。`status`、`cases`、`explain` 和 `help` 仍可使用；请通知运维人员。"),
     ("dispatch.internal_error", "处理时出现内部错误{case}，已记录日志。"),
     ("dispatch.message_contained_password_token", "⚠️ 您的消息中包含密码、令牌或密钥。我已将其删除，不会保存或复述。该信息已在聊天中公开，请尽快更改。"),
+    ("dispatch.code_in_chat", "这只说明了错误代码，没有说明失败原因。请粘贴它前后的日志行（CBS.log、DISM.log、WindowsUpdate.log 或事件，普通文本或代码块均可），或上传日志包，我会进行诊断。"),
     ("dispatch.nothing_understood", "没有识别到命令或附件。发送 `help` 查看命令列表。"),
     ("dispatch.unknown_command", "无法识别命令 `{word}`。发送 `help` 查看命令列表。"),
     ("dispatch.usage", "用法：`{usage}`"),
