@@ -533,15 +533,20 @@ Error      [0x01806a] CSI    00000007 (F) Failed execution of queue item Install
 Error                 CBS    Startup: Failed to process advanced operation queue, startupPhase: 0.  A rollback transaction will be created. [HRESULT = 0x800f0922 - CBS_E_INSTALLERS_FAILED]
 ";
 
-#[test]
-fn diagnose_dash_reads_pasted_lines_from_stdin() {
-    let out = diagnose_stdin(&["--json"], PASTED_LINES.as_bytes());
+/// The JSON document of a successful `casebot diagnose - --json` on `input`.
+fn stdin_json(input: &str) -> Value {
+    let out = diagnose_stdin(&["--json"], input.as_bytes());
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let d: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    serde_json::from_slice(&out.stdout).expect("one JSON document")
+}
+
+#[test]
+fn diagnose_dash_reads_pasted_lines_from_stdin() {
+    let d = stdin_json(PASTED_LINES);
     assert_eq!(top(&d)["root_cause"], "service-disabled-advanced-installer");
     assert_eq!(d["bundle"]["name"], "stdin.txt", "{d:#}");
     let text = diagnose_stdin(&[], format!("```\n{PASTED_LINES}```\n").as_bytes());
@@ -554,14 +559,7 @@ fn diagnose_dash_reads_pasted_lines_from_stdin() {
 
 /// The findings of `casebot diagnose - --json` on `input`: (root cause, rule, confidence).
 fn pasted_findings(input: &str) -> Vec<(String, String, f64)> {
-    let out = diagnose_stdin(&["--json"], input.as_bytes());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let d: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
-    d["findings"]
+    stdin_json(input)["findings"]
         .as_array()
         .expect("findings")
         .iter()

@@ -207,12 +207,17 @@ pub fn explain(req: &Req<'_>, code: &str) -> Result<(), HandlerError> {
     if infos.is_empty() {
         return Err(UserError::UnknownCode(code.to_string()).into());
     }
+    req.say(&code_lines(&infos, lang));
+    Ok(())
+}
+
+/// One line per code: its name and meaning in `lang` (what `explain` answers).
+pub(crate) fn code_lines(infos: &[diagnosis::report::CodeInfo], lang: Lang) -> String {
     let mut out = String::new();
     for i in infos {
         let meaning =
             diagnosis::codes::meaning_texts(&i.code).map_or(i.meaning.as_str(), |t| t.get(lang));
         let _ = writeln!(out, "`{}` **{}** — {meaning}", i.code, i.name);
     }
-    req.say(&out);
-    Ok(())
+    out
 }

@@ -204,12 +204,7 @@ fn chat_codes(text: &str) -> Option<Vec<diagnosis::report::CodeInfo>> {
 /// A question naming an error code: what the code means, and what would tell why it failed.
 fn code_in_chat(req: &Req<'_>, infos: &[diagnosis::report::CodeInfo]) -> Result<(), HandlerError> {
     let lang = req.lang();
-    let mut out = String::new();
-    for i in infos {
-        let meaning =
-            diagnosis::codes::meaning_texts(&i.code).map_or(i.meaning.as_str(), |t| t.get(lang));
-        out.push_str(&format!("`{}` **{}** — {meaning}\n", i.code, i.name));
-    }
+    let mut out = crate::case::code_lines(infos, lang);
     out.push_str(msg(lang, "dispatch.code_in_chat"));
     req.say(&out);
     Ok(())

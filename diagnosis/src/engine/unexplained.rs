@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::parse::{Level, LogKind, Record};
+use crate::parse::{Level, LogKind, Record, mentions_any};
 use crate::report::Unexplained;
 
 /// Templates kept per bundle (bounds memory on pathological logs).
@@ -73,15 +73,8 @@ pub(crate) struct Failures {
 /// reports a failure with a failing code count too: the asker picked them for the failure, so
 /// the code may rest a prior. In a whole event log, only servicing providers' events count.
 pub(crate) fn is_failure(kind: LogKind, record: &Record, failing: &[u32], pasted: bool) -> bool {
-    if pasted && !failing.is_empty() && !record.text.contains("Failure will be ignored") {
-        if kind.is_event() && record.level == Level::Error && servicing_context(&record.text) {
-            return true;
-        }
-        // A text line is at Error level when it says that something failed next to its code.
-        if kind == LogKind::Text && record.level == Level::Error {
-            return true;
-        }
-    }
+    // What a paste may add: an Error-level line with a failing code whose text says so.
+    let pasted_error = pasted && record.level == Level::Error && !failing.is_empty();
     let servicing = match kind {
         LogKind::Cbs | LogKind::Dism | LogKind::Windowsupdate => true,
         // Setup's own verdict on an upgrade (`ImageExit: Initializing SetupResult: [0x800f0818]`),
@@ -92,10 +85,15 @@ pub(crate) fn is_failure(kind: LogKind, record: &Record, failing: &[u32], pasted
             record.text.contains("SetupResult: [0x")
                 || (record.level == Level::Error && !failing.is_empty())
         }
-        k if k.is_event() => record
-            .component
-            .as_deref()
-            .is_some_and(super::facts::is_servicing_provider),
+        k if k.is_event() => {
+            record
+                .component
+                .as_deref()
+                .is_some_and(super::facts::is_servicing_provider)
+                || (pasted_error && mentions_any(&record.text, &SERVICING_WORDS))
+        }
+        // A text line is at Error level when it says that something failed next to its code.
+        LogKind::Text => pasted_error,
         _ => false,
     };
     // `Failure will be ignored`: CBS carries on past this installer; it is not why an update failed.
@@ -129,12 +127,6 @@ const SERVICING_WORDS: [&str; 21] = [
     "安装",
     "インストール",
 ];
-
-/// Does an event's text concern servicing?
-fn servicing_context(text: &str) -> bool {
-    let lower = text.to_lowercase();
-    SERVICING_WORDS.iter().any(|w| lower.contains(w))
-}
 
 /// The failing codes of a record: ≥ 0x80000000, not noise, not only a `[gle=…]` stamp.
 pub(crate) fn failing_codes(record: &Record, noise: &[u32]) -> Vec<u32> {

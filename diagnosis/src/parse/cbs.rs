@@ -520,7 +520,7 @@ fn plain_level(kind: LogKind, text: &str, codes: &[u32]) -> Level {
                 // its handlers end an install with `result: 0x80070643`.
                 || text.contains("resultMapped=")
                 || (codes.iter().any(|&c| c >= 0x8000_0000) && result_field(text))
-                || (kind == LogKind::Text && text_failure_words(text))
+                || (kind == LogKind::Text && super::mentions_any(text, &TEXT_FAILURE_WORDS))
                 // The Windows Update page's banners name no failure word before their code.
                 || (kind == LogKind::Windowsupdate && super::grammar::wu_ui_failure(text))))
     {
@@ -696,11 +696,6 @@ const TEXT_FAILURE_WORDS: [&str; 28] = [
     "エラー",
     "できません",
 ];
-
-fn text_failure_words(t: &str) -> bool {
-    let l = t.to_lowercase();
-    TEXT_FAILURE_WORDS.iter().any(|w| l.contains(w))
-}
 
 impl LineParser for PlainParser {
     fn line(&mut self, line: Line, sink: &mut dyn FnMut(Record)) {

@@ -372,18 +372,17 @@ impl FragmentParser {
             r.kind.get_or_insert(kind);
             sink(r);
         };
-        let level_cut = matches!(grammar, Grammar::Prefixed(_)) && level_cut(&line.text);
-        match grammar {
-            Grammar::Bare(_) | Grammar::Tail(_) => {
-                let level = bare_level(&line.text);
-                sub.parser.start_bare(line, level, emit);
-            }
+        let bare = match grammar {
+            Grammar::Bare(_) | Grammar::Tail(_) => true,
             // The level went with the timestamp: the wording decides, as for a bare message.
-            Grammar::Prefixed(_) if level_cut => {
-                let level = bare_level(&line.text);
-                sub.parser.start_bare(line, level, emit);
-            }
-            _ => sub.parser.line(line, emit),
+            Grammar::Prefixed(_) => level_cut(&line.text),
+            _ => false,
+        };
+        if bare {
+            let level = bare_level(&line.text);
+            sub.parser.start_bare(line, level, emit);
+        } else {
+            sub.parser.line(line, emit);
         }
         if let Grammar::Prefixed(k) | Grammar::Bare(k) | Grammar::Tail(k) = grammar {
             sub.kind = k;

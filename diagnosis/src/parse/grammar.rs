@@ -364,14 +364,21 @@ pub(crate) fn wu_record_start(line: &str) -> bool {
 /// by its process and thread ids (decimal in the ETW-era log, hex in the older one) and its
 /// component.
 fn wu_ids_component(line: &str) -> bool {
-    let numeric =
-        |w: &str| !w.is_empty() && w.len() <= 8 && w.bytes().all(|c| c.is_ascii_hexdigit());
-    let mut words = line.split_whitespace();
-    words.next().is_some_and(numeric)
-        && words.next().is_some_and(numeric)
+    ids_then_component(line.split_whitespace())
+}
+
+/// A process id, a thread id, then a WindowsUpdate component.
+fn ids_then_component<'a>(mut words: impl Iterator<Item = &'a str>) -> bool {
+    words.next().is_some_and(wu_id)
+        && words.next().is_some_and(wu_id)
         && words
             .next()
             .is_some_and(|c| WU_COMPONENTS.contains(&c) || matches!(c, "WS" | "WIL" | "Reporter"))
+}
+
+/// A process or thread id: decimal in the ETW-era log, hex in the older one (`1676 117c`).
+fn wu_id(w: &str) -> bool {
+    !w.is_empty() && w.len() <= 8 && w.bytes().all(|c| c.is_ascii_hexdigit())
 }
 
 fn wu_message(line: &str) -> bool {
@@ -437,12 +444,8 @@ fn windowsupdate(line: &str) -> bool {
         words.next();
         words.next();
     }
-    // Process and thread ids: decimal in the ETW-era log, hex in the older one (`1676 117c`).
-    let numeric =
-        |w: &str| !w.is_empty() && w.len() <= 8 && w.bytes().all(|c| c.is_ascii_hexdigit());
-    if words.peek().is_some_and(|w| numeric(w)) {
-        let rest: Vec<&str> = words.take(3).collect();
-        return wu_ids_component(&rest.join(" "));
+    if words.peek().is_some_and(|w| wu_id(w)) {
+        return ids_then_component(words);
     }
     let Some(first) = words.next() else {
         return false;

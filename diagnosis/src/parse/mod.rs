@@ -31,6 +31,12 @@ pub(crate) use hresult::signed_decimal;
 pub use hresult::{extract_codes, hresult_from_win32};
 pub use services::start_type;
 
+/// Does `text` contain one of `words` (lower-case), whatever its case?
+pub(crate) fn mentions_any(text: &str, words: &[&str]) -> bool {
+    let lower = text.to_lowercase();
+    words.iter().any(|w| lower.contains(w))
+}
+
 /// One decoded line of a text file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
