@@ -662,6 +662,44 @@ TimeCreated                      Id LevelDisplayName Message\n\
     assert!(f.iter().all(|(_, _, c)| *c < 0.5), "{f:?}");
 }
 
+/// Dialogs and console verdicts people copy without a log, in the languages Windows prints them
+/// in: each names its cause (or, for "not applicable", a hint at it). Lines written for this test.
+#[test]
+fn pasted_dialog_and_console_verdicts_are_read() {
+    let top = |f: &[(String, String, f64)]| f.first().map(|(c, _, conf)| (c.clone(), *conf));
+    // The Windows 7 update dialog's code has no `0x`.
+    let f = pasted_findings(
+        "Windows could not search for new updates\n\
+An error occurred while checking for new updates for your computer.\n\
+Error(s) found:\n\
+Code 80072EFE Windows Update encountered an unknown error.\n",
+    );
+    assert_eq!(
+        top(&f).map(|(c, _)| c),
+        Some("update-server-connectivity".to_string()),
+        "{f:?}"
+    );
+    // The standalone installer's "not applicable", in English and German: a hint, not a finding.
+    for dialog in [
+        "Windows Update Standalone Installer\n\nThe update is not applicable to your computer.\n",
+        "Eigenständiges Windows Update-Installationsprogramm\n\nDas Update ist nicht auf Ihren Computer anwendbar.\n",
+    ] {
+        let f = pasted_findings(dialog);
+        let (cause, conf) = top(&f).expect("a hint");
+        assert_eq!(cause, "missing-prerequisite-ssu", "{f:?}");
+        assert!(conf < 0.5, "{f:?}");
+    }
+    // SFC's verdict in Chinese; its "repaired" verdict is no failure.
+    let f = pasted_findings("Windows 资源保护找到了损坏文件，但无法修复其中某些文件。\n");
+    assert_eq!(
+        top(&f),
+        Some(("component-store-corruption".to_string(), 0.6)),
+        "{f:?}"
+    );
+    let f = pasted_findings("Windows 资源保护找到了损坏文件并成功修复了它们。\n");
+    assert!(f.iter().all(|(_, _, c)| *c < 0.5), "{f:?}");
+}
+
 #[test]
 fn diagnose_dash_refuses_input_over_the_download_limit() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -411,8 +411,22 @@ impl<'r> Scan<'r> {
 
     /// Failure templates no finding explains: not matched by a signal of a rule that produced
     /// a finding, and not carrying only codes a confident finding already explains.
+    ///
+    /// A hint weaker than the fallback explains nothing: a bare 0x800f0922 that the advanced
+    /// installer rules read as a 0.25 hint is still a failure no rule explains, so the code's
+    /// prior or the fallback is the finding and the hints stay below it.
     fn unexplained_entries(&self, built: &[(usize, Built)]) -> Vec<&unexplained::Entry> {
-        let fired: BTreeSet<usize> = built.iter().map(|(i, _)| *i).collect();
+        let weakest = self
+            .rules
+            .rules
+            .iter()
+            .find(|r| r.fallback)
+            .map_or(0.0, |r| findings::round2(r.confidence));
+        let fired: BTreeSet<usize> = built
+            .iter()
+            .filter(|(_, b)| b.finding.confidence >= weakest)
+            .map(|(i, _)| *i)
+            .collect();
         let confident: Vec<&Built> = built
             .iter()
             .map(|(_, b)| b)

@@ -49,6 +49,9 @@ pub(crate) const CODE_PATTERN: &str = concat!(
     r"|(?:^|[^A-Za-z0-9_])(?P<fx>[0-9a-f]{8})\s*\[(?:Error|Warning),\s*Facility=",
     // WindowsUpdate.log: `Misc *FAILED* [80072F8F] Send request`
     r"|\*FAILED\*\s*\[(?P<wuf>[89a-f][0-9a-f]{7})\]",
+    // the Windows 7 update dialog and its copies: `Code 80072EFE Windows Update encountered an
+    // unknown error.`, `Windows Update error 80070103` (an HRESULT without `0x` after the word)
+    r"|(?:^|[^A-Za-z0-9_])(?:code|error)\s+(?P<ui>(?:80|c0|c1)[0-9a-f]{6})(?:$|[^A-Za-z0-9_])",
     // any 0x-prefixed 8-digit value with the severity bit: 0x80071a91, 0XC01A001D
     // (`@0xff83e97c` is a pointer in a CSI stack trace, not a code)
     r"|(?:^|[^A-Za-z0-9_@])0x(?P<gen>[89a-f][0-9a-f]{7})(?:$|[^A-Za-z0-9_])",
@@ -128,6 +131,7 @@ fn decode_captures(caps: &Captures<'_>) -> Option<u32> {
     }
     if let Some(m) = group(caps, "gen")
         .or_else(|| group(caps, "wuf"))
+        .or_else(|| group(caps, "ui"))
         .or_else(|| group(caps, "wer"))
     {
         return u32::from_str_radix(m, 16).ok();
@@ -290,6 +294,18 @@ mod tests {
             one("Error in operation: (null) (CBS HRESULT=0x800f081e) - CCbsConUIHandler::Error"),
             vec![0x800f081e]
         );
+    }
+
+    #[test]
+    fn update_dialog_codes_without_0x() {
+        assert_eq!(
+            one("Code 80072EFE Windows Update encountered an unknown error."),
+            vec![0x80072efe]
+        );
+        assert_eq!(one("Windows Update error 80070103"), vec![0x80070103]);
+        // a decimal count or a build after the word is no code
+        assert!(one("error 10019045 times").is_empty());
+        assert!(one("Code 2 lines").is_empty());
     }
 
     #[test]
