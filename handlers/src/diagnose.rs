@@ -562,7 +562,10 @@ async fn diagnose_bundle(
         "diagnosis replied"
     );
     req.post(Target::Origin, replies);
-    journal_remove(ctx, &entry.id).await
+    // The reply is in the outbox: the job's journal entry goes when the message is done, after
+    // its guild slot is released, so the next upload is not refused while it is removed.
+    req.done.push(&entry.id);
+    Ok(())
 }
 
 /// Record the job of diagnosing `stored` (durable when this returns), before it is
@@ -603,7 +606,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// Remove a finished job from the journal, off the async threads.
-async fn journal_remove(ctx: &Context, id: &str) -> Result<(), HandlerError> {
+pub(crate) async fn journal_remove(ctx: &Context, id: &str) -> Result<(), HandlerError> {
     let (store, id) = (ctx.store.clone(), id.to_string());
     blocking(move || Ok(store.journal_remove(&id)?)).await
 }

@@ -7,7 +7,7 @@ use store::{CaseId, StoreError};
 use crate::command::{self, Command};
 use crate::error::{HandlerError, UserError};
 use crate::render::{View, fmt, msg};
-use crate::request::Req;
+use crate::request::{JobsDone, Req};
 use crate::{Context, Incoming, Outbox, Role};
 
 fn resolve_case(ctx: &Context, msg: &Incoming) -> Result<Option<CaseId>, HandlerError> {
@@ -52,6 +52,7 @@ pub(crate) async fn handle(ctx: &Context, mut msg: Incoming, out: &Outbox) -> an
         .user_lang(&msg.author.id)
         .or(case.as_ref().map(|c| c.lang))
         .unwrap_or(ctx.config.default_lang);
+    let done = JobsDone::default();
     let req = Req {
         ctx,
         view: View {
@@ -62,12 +63,13 @@ pub(crate) async fn handle(ctx: &Context, mut msg: Incoming, out: &Outbox) -> an
         case,
         msg: &msg,
         out,
+        done: &done,
     };
     if secrets > 0 {
         warn_secret(&req);
     }
     // Over a limit: a polite reply, and nothing from the message is handled or stored.
-    let _slot = match crate::rate::admit(&req, &cmd) {
+    let slot = match crate::rate::admit(&req, &cmd) {
         Ok(slot) => slot,
         Err(limited) => {
             req.say_private(&limited.message(lang));
@@ -117,6 +119,15 @@ pub(crate) async fn handle(ctx: &Context, mut msg: Incoming, out: &Outbox) -> an
                 &[("case", &for_case(&case))],
             );
             req.say(&line);
+        }
+    }
+    // The message's diagnoses have replied: free the guild's slot first, then remove their
+    // journal entries (each an fsync), which no longer hold back the guild's next upload.
+    drop(slot);
+    for id in done.take() {
+        if let Err(e) = crate::diagnose::journal_remove(ctx, &id).await {
+            // The reply went out; a restart would diagnose this job again.
+            tracing::error!(job = %id, "removing a finished job from the journal: {e:#}");
         }
     }
     Ok(())

@@ -109,6 +109,7 @@ pub async fn handle(req: &Req<'_>, title: &str) -> Result<(), HandlerError> {
             role: req.view.role,
         },
         out: req.out,
+        done: req.done,
     };
     // Log lines the author pasted outside any case just before, offered for this case.
     crate::paste::open_with_offer(&inner).await?;

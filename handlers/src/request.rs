@@ -2,6 +2,7 @@
 //! ([`Req`]) and the case load / read-modify-write helpers. It sits below the feature modules
 //! and imports none of them.
 
+use std::sync::{Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use diagnosis::Lang;
@@ -23,6 +24,28 @@ pub(crate) struct Req<'a> {
     /// Language and audience of the replies.
     pub view: View,
     pub out: &'a Outbox,
+    /// Journal entries of the diagnoses this message finished and replied to, removed once the
+    /// message's work is over and its guild's diagnosis slot is free again.
+    pub done: &'a JobsDone,
+}
+
+/// Journal ids of finished diagnoses (see [`Req::done`]).
+#[derive(Debug, Default)]
+pub(crate) struct JobsDone(Mutex<Vec<String>>);
+
+impl JobsDone {
+    /// The diagnosis journalled as `id` has replied: remove its entry when the message is done.
+    pub fn push(&self, id: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(id.to_string());
+    }
+
+    /// The ids pushed so far, emptied.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
 }
 
 /// Unix seconds now.
