@@ -595,9 +595,16 @@ fn a_pasted_line_that_says_what_failed_gets_its_code_s_default_cause() {
     );
     assert_eq!(confident(&cut), store, "{cut:?}");
     // A localised Servicing message copied alone (Chinese: "cannot change package … to the
-    // Installed state").
+    // Installed state") is read as Servicing event 3, so the rule itself names the cause.
     let zh = pasted_findings("无法将程序包 KB5034763 更改为 Installed 状态。状态: 0x80073712。\n");
-    assert_eq!(confident(&zh), store, "{zh:?}");
+    assert_eq!(
+        confident(&zh),
+        Some((
+            "component-store-corruption".to_string(),
+            "component-store-corrupt".to_string()
+        )),
+        "{zh:?}"
+    );
     // The same code in a line that does not say anything failed is no diagnosis.
     let listed = pasted_findings("Package state listed with 0x80073712\n");
     assert_eq!(confident(&listed), None, "{listed:?}");
@@ -698,6 +705,46 @@ Code 80072EFE Windows Update encountered an unknown error.\n",
     );
     let f = pasted_findings("Windows 资源保护找到了损坏文件并成功修复了它们。\n");
     assert!(f.iter().all(|(_, _, c)| *c < 0.5), "{f:?}");
+}
+
+/// An event's message copied alone from the Event Viewer, without its header, is read as that
+/// event by its shape: Service Control Manager's two-line failure, Servicing event 3 and the
+/// standalone installer's event 3 in other languages. Lines written for this test.
+#[test]
+fn event_messages_pasted_alone_are_read_as_their_events() {
+    let top = |f: &[(String, String, f64)]| f.first().map(|(c, _, conf)| (c.clone(), *conf));
+    let scm = "The Windows Modules Installer service failed to start due to the following error: \n\
+The service cannot be started, either because it is disabled or because it has no enabled devices associated with it.\n";
+    let f = pasted_findings(scm);
+    assert_eq!(
+        top(&f).map(|(c, _)| c),
+        Some("update-service-disabled".to_string()),
+        "{f:?}"
+    );
+    // Another service's failure is not the update services'.
+    let f = pasted_findings(&scm.replace("Windows Modules Installer", "Print Spooler"));
+    assert!(f.iter().all(|(_, _, c)| *c < 0.5), "{f:?}");
+    // Servicing event 3 for the WinRE update, in French and Spanish.
+    for line in [
+        "Le package KB5034441 n’a pas pu passer à l’état Installé. État : 0x80070643.\n",
+        "No se pudo cambiar el paquete KB5034441 al estado Instalado. Estado: 0x80070643.\n",
+    ] {
+        let f = pasted_findings(line);
+        assert_eq!(
+            top(&f).map(|(c, _)| c),
+            Some("winre-partition-too-small".to_string()),
+            "{f:?}"
+        );
+    }
+    // The standalone installer's event 3 in French: its decimal code after "erreur".
+    let f = pasted_findings(
+        "Impossible d’installer la mise à jour Windows « Mise à jour de sécurité pour Windows (KB5034441) » en raison de l’erreur 2149842967 « » (ligne de commande : « \"C:\\Windows\\system32\\wusa.exe\" \"C:\\x\\windows10.0-kb5034441-x64.msu\" »)\n",
+    );
+    assert_eq!(
+        top(&f).map(|(c, _)| c),
+        Some("missing-prerequisite-ssu".to_string()),
+        "{f:?}"
+    );
 }
 
 #[test]

@@ -391,12 +391,12 @@ impl FragmentParser {
 
     /// A localised event message standing alone: an event of its provider and id.
     fn event_message(&mut self, line: Line, sink: &mut dyn FnMut(Record)) {
-        let Some(m) = event_message(&line.text) else {
+        let Some((provider, id)) = event_message(&line.text) else {
             return;
         };
         let ev = EventInfo {
-            provider: m.provider.to_string(),
-            id: m.id,
+            provider: provider.to_string(),
+            id,
             level: Level::Error,
             message: Some(line.text.trim().to_string()),
             ..EventInfo::default()
@@ -470,6 +470,13 @@ fn is_wrapped(
         && next_grammar == Grammar::Other
         && next.trim_start().starts_with(['=', ':'])
         && next.contains("0x")
+    {
+        return true;
+    }
+    // A Service Control Manager message goes on, after its colon, with the error's text.
+    if prev_grammar == Grammar::EventMessage
+        && next_grammar == Grammar::Other
+        && super::grammar::scm_opens(&prev.text)
     {
         return true;
     }

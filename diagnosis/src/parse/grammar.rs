@@ -4,6 +4,10 @@
 //! `sc` output, localised event messages standing alone). The fragment reader routes lines by
 //! it, and kind detection shares its component and setupapi grammar.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 use super::LogKind;
 use super::event_text::event_label;
 
@@ -564,12 +568,90 @@ const MESSAGES: [MessageTemplate; 3] = [
     },
 ];
 
-pub(super) fn event_message(line: &str) -> Option<&'static MessageTemplate> {
+/// The provider and id of an event message standing alone: one of [`MESSAGES`], or a message
+/// recognised by its shape in any language (see [`shaped_message`]).
+pub(super) fn event_message(line: &str) -> Option<(&'static str, u32)> {
     let t = line.trim_start();
-    MESSAGES.iter().find(|m| {
-        (m.starts.iter().any(|s| t.starts_with(s)) || table_row(t, m))
-            && (m.id == 20 || t.contains("0x") || t.contains("failed") || t.contains("fehl"))
-    })
+    MESSAGES
+        .iter()
+        .find(|m| {
+            (m.starts.iter().any(|s| t.starts_with(s)) || table_row(t, m))
+                && (m.id == 20 || t.contains("0x") || t.contains("failed") || t.contains("fehl"))
+        })
+        .map(|m| (m.provider, m.id))
+        .or_else(|| shaped_message(t))
+}
+
+const SCM: &str = "Service Control Manager";
+
+/// Service Control Manager's failure messages as the Event Viewer shows them (en, de, zh): the
+/// first line names the service and ends in a colon; the Win32 error's text follows on the
+/// next line ([`scm_opens`]).
+static SCM_MESSAGE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^(?:The .+? service (?:(?P<s7000>failed to start due to the following error)",
+        r"|(?P<s7023>terminated with the following error)",
+        r"|(?P<s7001>depends on the .+? service which failed to start because of the following error))",
+        r#"|Der Dienst ".+?" (?:(?P<d7000>wurde aufgrund folgenden Fehlers nicht gestartet)"#,
+        r"|(?P<d7023>wurde mit folgendem Fehler beendet)",
+        r"|(?P<d7001>ist vom Dienst .+? abhängig, der aufgrund folgenden Fehlers nicht gestartet wurde))",
+        r"|(?:由于下列错误，.+? 服务(?P<z7000>启动失败))",
+        r"|.+? 服务(?:(?P<z7023>因下列错误而停止)|(?P<z7001>依赖于 .+? 服务，而后者因下列错误而无法启动)))",
+    ))
+    .expect("built-in regex is valid")
+});
+
+/// An event message known by its shape rather than its first words:
+/// - Service Control Manager 7000/7001/7023 ([`SCM_MESSAGE`]);
+/// - Servicing 3: a package word right before a KB number, and a failing status
+///   (`Paquete KB5034441 … Estado: 0x80070643`), in any language;
+/// - WUSA 3: the standalone installer's command line (`wusa.exe`) with a failing code, which
+///   every language's message quotes.
+fn shaped_message(t: &str) -> Option<(&'static str, u32)> {
+    if let Some(c) = SCM_MESSAGE.captures(t) {
+        let id = if c
+            .name("s7023")
+            .or(c.name("d7023"))
+            .or(c.name("z7023"))
+            .is_some()
+        {
+            7023
+        } else if c
+            .name("s7001")
+            .or(c.name("d7001"))
+            .or(c.name("z7001"))
+            .is_some()
+        {
+            7001
+        } else {
+            7000
+        };
+        return Some((SCM, id));
+    }
+    let failing = || !super::extract_codes(t).is_empty();
+    if PACKAGE_KB.is_match(t) && failing() {
+        return Some(("Microsoft-Windows-Servicing", 3));
+    }
+    if t.contains("wusa.exe") && failing() {
+        return Some(("Microsoft-Windows-WUSA", 3));
+    }
+    None
+}
+
+/// A package word (en, de, fr, es, it, pt, nl, pl, ru, ja, zh) right before a KB number, as
+/// Servicing event 3 names its package.
+static PACKAGE_KB: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?i)(?:package|paket|paquete|pacote|pacchetto|pakket|pakiet|пакет[а-я]*|パッケージ|程序包|套件)\s*["«„“「]?\s*KB\d{6,7}\b"#,
+    )
+    .expect("built-in regex is valid")
+});
+
+/// True when `line` is a Service Control Manager message whose error text follows on the next
+/// line (it ends in a colon).
+pub(super) fn scm_opens(line: &str) -> bool {
+    let t = line.trim();
+    (t.ends_with(':') || t.ends_with('：')) && SCM_MESSAGE.is_match(t)
 }
 
 /// One row of an event list printed as a table (`Get-WinEvent | Format-Table`, a viewer's

@@ -31,8 +31,9 @@ pub(crate) const CODE_PATTERN: &str = concat!(
     r"|(?:^|[^A-Za-z0-9_])(?:HRESULT|hr|error\s?code|resultMapped)\s*[:=]\s*(?:0x(?P<kh>[0-9a-f]{1,8})|(?P<kh8>[0-9a-f]{8}))(?:$|[^A-Za-z0-9_])",
     // status: 0x800f0922, overall result:0x800f0922, Operation result: 0x…
     r"|(?:^|[^A-Za-z0-9_])(?:status|result)\s*[:=]\s*0x(?P<ks>[0-9a-f]{1,8})(?:$|[^A-Za-z0-9_])",
-    // with status -2147023143, Error Value: 2147942402, USO's `[hr] : -2145124322`
-    r"|(?:^|[^A-Za-z0-9_])(?:hresult|status|result|error\s+value|error|code|\[hr\])\s*[:=]?\s*(?P<dec>-?[0-9]{9,10})(?:$|[^0-9])",
+    // with status -2147023143, Error Value: 2147942402, USO's `[hr] : -2145124322`, and the
+    // word "error" of a localised message (WUSA's `en raison de l’erreur 2149842967`)
+    r"|(?:^|[^A-Za-z0-9_])(?:hresult|status|result|error\s+value|error|code|\[hr\]|erreur|fehlers?|errore|erro|fout|błąd|ошибк\S*|错误|エラー)\s*[:=]?\s*(?P<dec>-?[0-9]{9,10})(?:$|[^0-9])",
     // Win32 numbers in words: DOQ `INSTALL index: 194, phase: 2, result 13, inf: x.inf`,
     // CSI `Failed in StartService for … with error code 2`
     r"|(?:^|[^A-Za-z0-9_])(?:result (?P<doq>[0-9]{1,5}), inf:|with error code (?P<wec>[0-9]{1,5})(?:$|[^0-9x]))",
@@ -294,6 +295,16 @@ mod tests {
             one("Error in operation: (null) (CBS HRESULT=0x800f081e) - CCbsConUIHandler::Error"),
             vec![0x800f081e]
         );
+    }
+
+    #[test]
+    fn decimal_codes_after_a_localised_error_word() {
+        assert_eq!(
+            one("en raison de l’erreur 2149842967 « »"),
+            vec![0x80240017]
+        );
+        assert_eq!(one("aufgrund des Fehlers -2146498530"), vec![0x800f081e]);
+        assert!(one("erreur 12345").is_empty());
     }
 
     #[test]
