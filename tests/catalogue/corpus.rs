@@ -139,13 +139,17 @@ fn right(case: &Case, d: &Diagnosis) -> bool {
 }
 
 /// The forms people paste an excerpt in.
-pub(crate) const MUTATIONS: [&str; 6] = [
+pub(crate) const MUTATIONS: [&str; 10] = [
     "no-timestamps",
     "collapsed-whitespace",
     "crlf",
     "wrapped-80",
     "code-fence",
     "quoted",
+    "line-numbers",
+    "html-entities",
+    "smart-quotes",
+    "tabs",
 ];
 
 /// `2024-02-14 10:01:02, ` (CBS family) and `2022/05/21 18:46:43.8925713 ` (WindowsUpdate) at
@@ -213,6 +217,54 @@ pub(crate) fn mutate(text: &str, mutation: &str) -> String {
         "code-fence" => format!("```\n{}\n```\n", lines.collect::<Vec<_>>().join("\n")),
         "quoted" => lines
             .map(|l| format!("> {l}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        // An editor's or a code viewer's gutter copied with the lines.
+        "line-numbers" => lines
+            .enumerate()
+            .map(|(i, l)| format!("{:>4}: {l}", i + 1))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        // The page source of a forum post: markup characters escaped.
+        "html-entities" => text
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;"),
+        // A word processor's or a chat client's typographic quotes.
+        "smart-quotes" => {
+            let mut open = true;
+            text.chars()
+                .map(|c| match c {
+                    '\'' => '\u{2019}',
+                    '"' => {
+                        open = !open;
+                        if open { '\u{201d}' } else { '\u{201c}' }
+                    }
+                    c => c,
+                })
+                .collect()
+        }
+        // Runs of column padding turned into tabs.
+        "tabs" => lines
+            .map(|l| {
+                let mut out = String::new();
+                let mut spaces = 0;
+                for c in l.chars() {
+                    if c == ' ' {
+                        spaces += 1;
+                        continue;
+                    }
+                    match spaces {
+                        0 => {}
+                        1 => out.push(' '),
+                        _ => out.push('\t'),
+                    }
+                    spaces = 0;
+                    out.push(c);
+                }
+                out
+            })
             .collect::<Vec<_>>()
             .join("\n"),
         other => panic!("unknown mutation {other}"),
@@ -488,6 +540,13 @@ fn mutations_do_what_they_say() {
             .lines()
             .all(|l| l.chars().count() <= 80)
     );
+    assert!(mutate(text, "line-numbers").starts_with("   1: 2024-02-14"));
+    assert!(mutate("<a> & \"b\"", "html-entities") == "&lt;a&gt; &amp; &quot;b&quot;");
+    assert_eq!(
+        mutate("'a' \"b\"", "smart-quotes"),
+        "\u{2019}a\u{2019} \u{201c}b\u{201d}"
+    );
+    assert_eq!(mutate("a    b c", "tabs"), "a\tb c");
     let wu = "2022/05/21 18:46:43.8925713 8976  5116  Handler         FATAL: x";
     assert_eq!(
         mutate(wu, "no-timestamps"),

@@ -119,7 +119,8 @@ fn map_char(c: char) -> Option<char> {
     }
 }
 
-/// Leading `>` quote markers (any depth) and line-number gutters (`12: `, `12 | `, `12\t`).
+/// Leading `>` quote markers (any depth) and line-number gutters (`12: `, `12 | `, `12\t`), in
+/// either order (a quoted numbered copy, or a numbered copy of a quote).
 /// setupapi's own `>>>  [` section markers are log text, not quoting.
 fn strip_quote_and_numbers(t: &str) -> &str {
     let mut s = t;
@@ -128,12 +129,16 @@ fn strip_quote_and_numbers(t: &str) -> &str {
         if lead.starts_with(">>>  [") || lead.starts_with(">>> [") {
             return s;
         }
-        match lead.strip_prefix('>') {
-            Some(rest) => s = rest.strip_prefix(' ').unwrap_or(rest),
-            None => break,
+        if let Some(rest) = lead.strip_prefix('>') {
+            s = rest.strip_prefix(' ').unwrap_or(rest);
+            continue;
         }
+        let unnumbered = strip_line_number(s);
+        if unnumbered.len() == s.len() || !unnumbered.trim_start().starts_with('>') {
+            return unnumbered;
+        }
+        s = unnumbered;
     }
-    strip_line_number(s)
 }
 
 fn strip_line_number(s: &str) -> &str {

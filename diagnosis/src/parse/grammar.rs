@@ -489,16 +489,17 @@ const SETUPAPI_TAGS: [&str; 18] = [
 
 /// A setupapi section's body line: its marker column (`!!!` an error, `!` a warning, or blank)
 /// and a category tag (`!    sig:  Verifying file …`, `!!!  dvi:  …`), however a paste
-/// collapsed the spaces between them.
+/// collapsed the spaces between them or turned them into tabs.
 fn setupapi_body(line: &str) -> bool {
+    let pad = |c: char| c == ' ' || c == '\t';
     let rest = if let Some(rest) = line.strip_prefix("!!!").or_else(|| line.strip_prefix('!')) {
         rest
-    } else if line.starts_with("     ") {
+    } else if line.starts_with("     ") || line.starts_with('\t') {
         line
     } else {
         return false;
     };
-    let tag = rest.trim_start_matches(' ');
+    let tag = rest.trim_start_matches(pad);
     if tag.len() == rest.len() {
         return false;
     }
@@ -506,7 +507,7 @@ fn setupapi_body(line: &str) -> bool {
     b.len() > 5
         && SETUPAPI_TAGS.iter().any(|t| b.starts_with(t.as_bytes()))
         && b[3] == b':'
-        && b[4] == b' '
+        && matches!(b[4], b' ' | b'\t')
 }
 
 fn services(line: &str) -> bool {

@@ -292,6 +292,8 @@ fn setupapi_body_lines_are_setupapi_whatever_their_marker() {
         "!!!  dvi:           Device not started: Device has problem: 0x1c (CM_PROB_FAILED_INSTALL).",
         "     sto:           {Setup Import Driver Package: C:\\x.inf}",
         "! sig: Verifying file against specific catalog failed! (0x800b0109)",
+        "!\tsig:\tVerifying file against specific catalog failed! (0x800b0109)",
+        "\tsto:\t{Setup Import Driver Package: C:\\x.inf}",
     ] {
         assert_eq!(classify(line), Grammar::Setupapi, "{line}");
     }
@@ -301,6 +303,18 @@ fn setupapi_body_lines_are_setupapi_whatever_their_marker() {
         "Note: 0x80070005 failed",
     ] {
         assert_ne!(classify(line), Grammar::Setupapi, "{line}");
+    }
+}
+
+#[test]
+fn numbered_quotes_and_quoted_numbers_are_both_stripped() {
+    // Written for this test: a numbered copy of a quoted paste, and a quote of a numbered copy.
+    let line = "2024-02-14 10:01:02, Error                 CBS    Failed to resolve package [HRESULT = 0x800f0831 - CBS_E_STORE_CORRUPTION]";
+    for text in [format!("  12: > {line}\n"), format!("> 12: {line}\n")] {
+        let recs = parse_str(LogKind::Fragment, &text);
+        assert_eq!(recs.len(), 1, "{recs:?}");
+        assert_eq!(recs[0].kind, Some(LogKind::Cbs), "{text}");
+        assert_eq!(recs[0].codes, vec![0x800f0831]);
     }
 }
 
