@@ -705,6 +705,19 @@ Code 80072EFE Windows Update encountered an unknown error.\n",
     );
     let f = pasted_findings("Windows 资源保护找到了损坏文件并成功修复了它们。\n");
     assert!(f.iter().all(|(_, _, c)| *c < 0.5), "{f:?}");
+    // The restart screen of a rollback names no code: a servicing failure no rule explains,
+    // with what to send, instead of "no problem found".
+    for screen in [
+        "We couldn't complete the updates. Undoing changes. Don't turn off your computer.\n",
+        "Die Updates konnten nicht abgeschlossen werden. Änderungen werden rückgängig gemacht.\n",
+    ] {
+        let f = pasted_findings(screen);
+        assert_eq!(
+            top(&f),
+            Some(("unknown-servicing-failure".to_string(), 0.4)),
+            "{f:?}"
+        );
+    }
 }
 
 /// An event's message copied alone from the Event Viewer, without its header, is read as that
