@@ -261,6 +261,19 @@ fn bad_arguments_and_unknown_commands() {
 }
 
 #[test]
+fn the_rollback_screen_in_chat_gets_what_it_means_and_what_to_send() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = console(
+        &tmp.path().join("d"),
+        &["--lang", "en"],
+        "my pc says We couldn't complete the updates, undoing changes, every time\n",
+    );
+    assert!(out.contains("rolled it back"), "{out}");
+    assert!(out.contains("CbsPersist_*.log"), "{out}");
+    assert!(!out.contains("I didn't find a command"), "{out}");
+}
+
+#[test]
 fn a_question_naming_an_error_code_gets_its_meaning_and_what_to_send() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = console(

@@ -193,6 +193,11 @@ async fn run(req: &Req<'_>, cmd: Command) -> Result<(), HandlerError> {
         Command::Text { device } if is_paste => crate::paste::handle(req, device).await,
         Command::Text { .. } => match chat_codes(&req.msg.text) {
             Some(codes) => code_in_chat(req, &codes),
+            // "It says Undoing changes": what that screen means, and what to send.
+            None if diagnosis::parse::rollback_screen(&req.msg.text) => {
+                req.say(msg(req.lang(), "dispatch.rollback_in_chat"));
+                Ok(())
+            }
             None => unknown(req, None, None),
         },
         Command::Unknown { word, usage } => unknown(req, Some(&word), usage.as_deref()),

@@ -98,7 +98,7 @@ pub(crate) fn is_failure(kind: LogKind, record: &Record, failing: &[u32], pasted
     };
     // The screen Windows shows while it rolls an update back at restart names no code, but it
     // is a servicing failure all the same: the fallback says what to send.
-    if pasted && kind == LogKind::Text && mentions_any(&record.text, &ROLLBACK_SCREEN) {
+    if pasted && kind == LogKind::Text && crate::parse::rollback_screen(&record.text) {
         return true;
     }
     // `Failure will be ignored`: CBS carries on past this installer; it is not why an update failed.
@@ -106,24 +106,6 @@ pub(crate) fn is_failure(kind: LogKind, record: &Record, failing: &[u32], pasted
         && (record.level == Level::Error || record.text.contains("(F)") || !failing.is_empty())
         && !record.text.contains("Failure will be ignored")
 }
-
-/// What the restart screen says while Windows rolls a failed update back ("We couldn't complete
-/// the updates. Undoing changes.", Windows 7's "Failure configuring Windows updates. Reverting
-/// changes."), in the languages of Windows' own texts.
-const ROLLBACK_SCREEN: [&str; 12] = [
-    "undoing changes",
-    "reverting changes",
-    "änderungen werden rückgängig gemacht",
-    "annulation des modifications",
-    "deshaciendo cambios",
-    "desfazendo alterações",
-    "annullamento delle modifiche",
-    "отмена изменений",
-    "正在撤消更改",
-    "正在撤销更改",
-    "正在還原變更",
-    "変更を元に戻しています",
-];
 
 /// Words that tie an event of another provider to servicing (an update, a package, an
 /// installer, a role or feature), in the languages of the event exports casebot reads.

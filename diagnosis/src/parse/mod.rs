@@ -37,6 +37,29 @@ pub(crate) fn mentions_any(text: &str, words: &[&str]) -> bool {
     words.iter().any(|w| lower.contains(w))
 }
 
+/// What the restart screen says while Windows rolls a failed update back ("We couldn't complete
+/// the updates. Undoing changes.", Windows 7's "Failure configuring Windows updates. Reverting
+/// changes."), in the languages of Windows' own texts.
+const ROLLBACK_SCREEN: [&str; 12] = [
+    "undoing changes",
+    "reverting changes",
+    "änderungen werden rückgängig gemacht",
+    "annulation des modifications",
+    "deshaciendo cambios",
+    "desfazendo alterações",
+    "annullamento delle modifiche",
+    "отмена изменений",
+    "正在撤消更改",
+    "正在撤销更改",
+    "正在還原變更",
+    "変更を元に戻しています",
+];
+
+/// Does `text` carry the restart screen of a rollback ([`ROLLBACK_SCREEN`])?
+pub fn rollback_screen(text: &str) -> bool {
+    mentions_any(text, &ROLLBACK_SCREEN)
+}
+
 /// One decoded line of a text file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {

@@ -48,6 +48,7 @@ pub(super) static MESSAGES: &[(&str, &str)] = &[
     ("dispatch.internal_error", "Something went wrong on my side{case}. It has been logged."),
     ("dispatch.message_contained_password_token", "⚠️ Your message contained a password, token or key. I removed it and did not store it. Please change that secret: it was posted in chat."),
     ("dispatch.code_in_chat", "That names an error code, not why it failed. Paste the log lines around it (CBS.log, DISM.log, WindowsUpdate.log or the event), plain or in a code block, or attach a log bundle, and I will diagnose them."),
+    ("dispatch.rollback_in_chat", "That screen means the update failed while Windows applied it at restart, and Windows rolled it back. Why is written in the servicing log: attach the CBS folder (`C:\\Windows\\Logs\\CBS\\*`, CBS.log and every CbsPersist_*.log) with the Setup and System event logs, or paste the lines around the failure, and I will diagnose them."),
     ("dispatch.nothing_understood", "I didn't find a command or an attachment in that. Send `help` for the list of commands."),
     ("dispatch.unknown_command", "I don't know the command `{word}`. Send `help` for the list of commands."),
     ("dispatch.usage", "Usage: `{usage}`"),

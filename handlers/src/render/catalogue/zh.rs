@@ -48,6 +48,7 @@ pub(super) static MESSAGES: &[(&str, &str)] = &[
     ("dispatch.internal_error", "处理时出现内部错误{case}，已记录日志。"),
     ("dispatch.message_contained_password_token", "⚠️ 您的消息中包含密码、令牌或密钥。我已将其删除，不会保存或复述。该信息已在聊天中公开，请尽快更改。"),
     ("dispatch.code_in_chat", "这只说明了错误代码，没有说明失败原因。请粘贴它前后的日志行（CBS.log、DISM.log、WindowsUpdate.log 或事件，普通文本或代码块均可），或上传日志包，我会进行诊断。"),
+    ("dispatch.rollback_in_chat", "这个画面表示更新在重启时应用失败，Windows 已将其回滚。原因记录在服务日志中：请上传 CBS 文件夹（`C:\\Windows\\Logs\\CBS\\*`，包括 CBS.log 和所有 CbsPersist_*.log）以及 Setup 和 System 事件日志，或粘贴失败前后的日志行，我会进行诊断。"),
     ("dispatch.nothing_understood", "没有识别到命令或附件。发送 `help` 查看命令列表。"),
     ("dispatch.unknown_command", "无法识别命令 `{word}`。发送 `help` 查看命令列表。"),
     ("dispatch.usage", "用法：`{usage}`"),
