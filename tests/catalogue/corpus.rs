@@ -139,7 +139,7 @@ fn right(case: &Case, d: &Diagnosis) -> bool {
 }
 
 /// The forms people paste an excerpt in.
-pub(crate) const MUTATIONS: [&str; 10] = [
+pub(crate) const MUTATIONS: [&str; 11] = [
     "no-timestamps",
     "collapsed-whitespace",
     "crlf",
@@ -150,6 +150,7 @@ pub(crate) const MUTATIONS: [&str; 10] = [
     "html-entities",
     "smart-quotes",
     "tabs",
+    "utf16le",
 ];
 
 /// `2024-02-14 10:01:02, ` (CBS family) and `2022/05/21 18:46:43.8925713 ` (WindowsUpdate) at
@@ -197,6 +198,19 @@ fn wrap(line: &str, width: usize) -> Vec<String> {
         }
     }
     out.push(rest.into_iter().collect());
+    out
+}
+
+/// The file a user attaches in the form `mutation` names: `utf16le` is the text as PowerShell 5's
+/// `>` and Notepad's "Unicode" save it (UTF-16LE with a byte-order mark, CRLF); the others are
+/// UTF-8.
+pub(crate) fn mutated_bytes(text: &str, mutation: &str) -> Vec<u8> {
+    if mutation != "utf16le" {
+        return mutate(text, mutation).into_bytes();
+    }
+    let crlf = mutate(text, "crlf");
+    let mut out = vec![0xff, 0xfe];
+    out.extend(crlf.encode_utf16().flat_map(u16::to_le_bytes));
     out
 }
 
@@ -498,7 +512,7 @@ fn corpus_mutations_keep_the_top_finding() {
             std::fs::create_dir_all(&dir).expect("mutation dir");
             let name = case.file.file_name().expect("file name");
             let path = dir.join(name);
-            std::fs::write(&path, mutate(&text, m)).expect("write mutation");
+            std::fs::write(&path, mutated_bytes(&text, m)).expect("write mutation");
             let d = diagnose(&rules, &path);
             let got = top(&d).map(|(c, conf)| (c.to_string(), conf >= CONFIDENT));
             if got != want {
@@ -547,6 +561,10 @@ fn mutations_do_what_they_say() {
         "\u{2019}a\u{2019} \u{201c}b\u{201d}"
     );
     assert_eq!(mutate("a    b c", "tabs"), "a\tb c");
+    assert_eq!(
+        mutated_bytes("a\n", "utf16le"),
+        vec![0xff, 0xfe, b'a', 0, b'\r', 0, b'\n', 0]
+    );
     let wu = "2022/05/21 18:46:43.8925713 8976  5116  Handler         FATAL: x";
     assert_eq!(
         mutate(wu, "no-timestamps"),
