@@ -55,7 +55,7 @@ const ROLLBACK_SCREEN: [&str; 12] = [
     "変更を元に戻しています",
 ];
 
-/// Does `text` carry the restart screen of a rollback ([`ROLLBACK_SCREEN`])?
+/// Does `text` carry the restart screen of a rollback ("Undoing changes", in Windows' languages)?
 pub fn rollback_screen(text: &str) -> bool {
     mentions_any(text, &ROLLBACK_SCREEN)
 }
