@@ -605,6 +605,11 @@ fn a_pasted_line_that_says_what_failed_gets_its_code_s_default_cause() {
         )),
         "{zh:?}"
     );
+    // CBS's verdict on a package, logged at Info level, rests its code's prior too.
+    let wer = pasted_findings(
+        "2024-02-14 10:05:15, Info                  CBS    WER: Generating failure report for package: Package_for_RollupFix~31bf3856ad364e35~amd64~~19041.4046.1.14, status: 0x80073712, failure source: Resolve, start state: Installed, target state: Installed, client id: WindowsUpdateAgent\n",
+    );
+    assert_eq!(confident(&wer), store, "{wer:?}");
     // The same code in a line that does not say anything failed is no diagnosis.
     let listed = pasted_findings("Package state listed with 0x80073712\n");
     assert_eq!(confident(&listed), None, "{listed:?}");

@@ -201,9 +201,25 @@ impl Failures {
     }
 }
 
+/// May this failure rest a code prior? Error level, a CSI `(F)` record, or a servicing verdict
+/// that CBS and DISM log at Info level.
 fn severe(record: &Record) -> bool {
-    record.level == Level::Error || record.text.contains("(F)")
+    record.level == Level::Error
+        || record.text.contains("(F)")
+        || VERDICTS.iter().any(|v| record.text.contains(v))
 }
+
+/// Lines that state how a servicing operation ended, which CBS and DISM log at Info level
+/// (docs/windows-servicing.md §A.2, "verdict lines"): a package's failure report and its change's
+/// completion, DISM's last word, a package that could not be resolved, and a store marked corrupt.
+const VERDICTS: [&str; 6] = [
+    "WER: Generating failure report for package",
+    "Reporting package change completion for package",
+    "processed the command line but failed",
+    "Failed to resolve package",
+    "Failed to resolve execution package",
+    "Mark store corruption flag",
+];
 
 #[cfg(test)]
 mod tests {
