@@ -57,6 +57,22 @@ fn field(label: &str) -> Option<Field> {
         | "nome do log" => Field::Channel,
         "source" | "来源" | "ソース" | "quelle" | "origen" | "источник" | "źródło" | "bron"
         | "origine" | "fonte" => Field::Provider,
+        // The older viewer's "copy to clipboard" layout (Windows Server 2003, still how some
+        // server products' events are shared): `Event Type`, `Event Source`, `Event Category`.
+        "event source"
+        | "イベント ソース"
+        | "事件来源"
+        | "ereignisquelle"
+        | "source de l'événement"
+        | "source de l’événement"
+        | "origen del evento" => Field::Provider,
+        "event type"
+        | "イベントの種類"
+        | "事件类型"
+        | "ereignistyp"
+        | "type de l'événement"
+        | "type de l’événement"
+        | "tipo de evento" => Field::Level,
         "date" | "日期" | "日付" | "datum" | "fecha" | "дата" | "data" => Field::Date,
         "event id"
         | "事件 id"
@@ -123,7 +139,15 @@ fn field(label: &str) -> Option<Field> {
         | "usuario"
         | "пользователь"
         | "user name"
-        | "用户名" => Field::Other,
+        | "用户名"
+        | "event category"
+        | "イベント カテゴリ"
+        | "事件种类"
+        | "ereigniskategorie"
+        | "time"
+        | "時刻"
+        | "时间"
+        | "zeit" => Field::Other,
         _ => return None,
     })
 }
@@ -243,16 +267,19 @@ impl EventTextParser {
     }
 
     /// Event Viewer's "Copy details as text" has no `Event[N]:` header: a `Log Name:` line
-    /// starts an event, and so does `Source:` when no event is open or the open one has a
-    /// source already.
+    /// starts an event, and so do `Source:` and a level (`Event Type:` opens the older layout)
+    /// when no event is open or the open one has a source already.
     fn starts_event(&self, text: &str) -> bool {
         let Some((f, _)) = label_value(text) else {
             return false;
         };
         match (&self.cur, f) {
-            (None, Field::Channel | Field::Provider) => true,
+            // The older viewer's layout opens with `Event Type:`, before its source.
+            (None, Field::Channel | Field::Provider | Field::Level) => true,
             (Some(b), Field::Channel) => b.ev.channel.is_some() || !b.ev.provider.is_empty(),
-            (Some(b), Field::Provider) => b.in_description && !b.ev.provider.is_empty(),
+            (Some(b), Field::Provider | Field::Level) => {
+                b.in_description && !b.ev.provider.is_empty()
+            }
             _ => false,
         }
     }
@@ -415,6 +442,25 @@ Event[1]:
         assert_eq!(recs[1].line, 16);
         assert_eq!(recs[1].level, Level::Info);
         assert!(recs[1].text.contains("changed from auto start to disabled"));
+    }
+
+    #[test]
+    fn the_older_viewers_clipboard_layout_is_an_event() {
+        // Written for this test in the layout of Windows Server 2003's event viewer.
+        let text = "Event Type:\tError\nEvent Source:\tWindows Server Update Services\nEvent Category:\tSynchronization\nEvent ID:\t364\nDate:\t1/12/2024\nTime:\t3:00:11 AM\nUser:\tN/A\nComputer:\tWSUS01\nDescription:\nContent file download failed. Reason: The operation timed out.\n";
+        let recs = parse_fragment(text);
+        assert_eq!(recs.len(), 1, "{recs:?}");
+        let (p, id, _, comp, _) = event(&recs[0]);
+        assert_eq!(
+            (p, id, comp),
+            ("Windows Server Update Services", 364, Some("WSUS01"))
+        );
+        assert_eq!(recs[0].level, Level::Error);
+        assert!(recs[0].text.contains("Content file download failed"));
+    }
+
+    fn parse_fragment(text: &str) -> Vec<Record> {
+        parse_str(LogKind::Fragment, text)
     }
 
     #[test]
