@@ -21,6 +21,7 @@
 
 mod archive;
 mod encoding;
+pub(crate) use encoding::TextBlocks;
 mod kind;
 mod open;
 mod scan;
