@@ -58,7 +58,8 @@ pub(crate) fn run_with(
 ) -> Diagnosis {
     let mut scan = Scan::new(rules);
     // `summary.files` is `bundle.files` in the same order: fill in line counts as files are read.
-    let mut summary = bundle.summary();
+    // The input's hash is waited for at the end: it is computed meanwhile on another thread.
+    let mut summary = bundle.summary_unhashed();
     let mut progress = Reading::new(bundle, observer);
     // A single file cannot be shared out by files: its text is, if it is large (see `split`).
     let split = if bundle.files.len() == 1 { threads } else { 1 };
@@ -87,6 +88,7 @@ pub(crate) fn run_with(
         });
     }
     progress.done();
+    summary.sha256 = bundle.sha256().to_string();
     scan.finish(summary)
 }
 
