@@ -20,7 +20,9 @@
 //! limit. Kind and encoding rules are in the `kind` and `encoding` modules.
 
 mod archive;
+mod digest;
 mod encoding;
+pub(crate) use encoding::TextBlocks;
 mod kind;
 mod open;
 mod scan;
@@ -206,8 +208,8 @@ impl BundleFile {
 pub struct Bundle {
     /// Input file or directory name.
     pub name: String,
-    /// sha256 of the input, lowercase hex.
-    pub sha256: String,
+    /// sha256 of the input (see [`Bundle::sha256`]).
+    sha256: digest::Digest,
     /// Input size in bytes.
     pub bytes: u64,
     /// Files that can be read, in a stable order (sorted by path).
@@ -282,7 +284,8 @@ impl Bundle {
         }
         let mut opener = open::Opener::new(limits, observer);
         let (sha256, bytes) = if meta.is_dir() {
-            opener.open_dir(path)?
+            let (sha256, bytes) = opener.open_dir(path)?;
+            (digest::Digest::done(sha256), bytes)
         } else {
             opener.open_file(path, &name)?
         };
@@ -304,11 +307,24 @@ impl Bundle {
         })
     }
 
+    /// sha256 of the input, lowercase hex. A single log file is hashed on a thread of its own
+    /// while the engine reads it: this waits for the hash if it is still being computed.
+    pub fn sha256(&self) -> &str {
+        self.sha256.get()
+    }
+
     /// The `bundle` part of the JSON output (without `missing`, which the engine adds).
     pub fn summary(&self) -> BundleSummary {
+        let mut summary = self.summary_unhashed();
+        summary.sha256 = self.sha256().to_string();
+        summary
+    }
+
+    /// [`Bundle::summary`] without waiting for the hash (`sha256` is left empty).
+    pub(crate) fn summary_unhashed(&self) -> BundleSummary {
         BundleSummary {
             name: self.name.clone(),
-            sha256: self.sha256.clone(),
+            sha256: String::new(),
             bytes: self.bytes,
             files: self
                 .files

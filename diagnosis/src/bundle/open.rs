@@ -5,9 +5,10 @@ use std::fs::File;
 use std::io::{self, BufReader};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 use tempfile::TempDir;
 
+use super::digest::{Digest, Hashing};
 use super::encoding::LineReader;
 use super::kind::detect_kind;
 use super::scan::{PumpError, Scan, evtx_records, pump};
@@ -404,26 +405,21 @@ impl<'a> Opener<'a> {
         }
     }
 
-    /// Open a single input file: hash it, then expand or add it. Returns (sha256, bytes).
-    pub fn open_file(&mut self, path: &Path, name: &str) -> Result<(String, u64), DiagnosisError> {
+    /// Open a single input file: expand or add it. Returns (sha256, bytes). The file is hashed
+    /// on a thread of its own from the start: an archive's hash is waited for once it is
+    /// unpacked, a log's only when the hash is asked for (see [`Digest`]).
+    pub fn open_file(&mut self, path: &Path, name: &str) -> Result<(Digest, u64), DiagnosisError> {
         let io_err = |source| DiagnosisError::Io {
             path: path.to_path_buf(),
             source,
         };
         let file = File::open(path).map_err(io_err)?;
-        let mut hash = Sha256::new();
+        let hashing = Hashing::start(path).map_err(io_err)?;
         let max_line = self.limits.max_line_bytes;
-        let scan = match pump(
-            BufReader::new(file),
-            None,
-            Some(&mut hash),
-            u64::MAX,
-            max_line,
-        ) {
+        let scan = match pump(BufReader::new(file), None, None, u64::MAX, max_line) {
             Ok(scan) => scan,
             Err(e) => return Err(io_err(e.into_io())),
         };
-        let sha = hex::encode(hash.finalize());
         let bytes = scan.bytes;
         let name = name.to_string();
         self.top.clone_from(&name);
@@ -433,11 +429,15 @@ impl<'a> Opener<'a> {
                     .map_err(|reason| DiagnosisError::Unreadable {
                         path: path.to_path_buf(),
                         reason,
-                    })?
+                    })?;
+                let sha = hashing.wait().map_err(io_err)?;
+                Ok((Digest::done(sha), bytes))
             }
-            None => self.add(name, path.to_path_buf(), scan, 0, false),
+            None => {
+                self.add(name, path.to_path_buf(), scan, 0, false);
+                Ok((Digest::pending(hashing), bytes))
+            }
         }
-        Ok((sha, bytes))
     }
 
     /// Open a directory recursively. Symbolic links are not followed (no loops, no escapes).

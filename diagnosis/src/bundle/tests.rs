@@ -158,9 +158,9 @@ fn gbk_event_text_in_a_directory_and_renamed_cbs() {
     assert_eq!(texts(events)[1], "  日志名称: System");
     assert_eq!(file(&bundle, "dev/log.txt").kind, LogKind::Cbs);
     // The directory hash is stable and depends on names and contents.
-    assert_eq!(open(dir.path()).sha256, bundle.sha256);
+    assert_eq!(open(dir.path()).sha256(), bundle.sha256());
     write(&dir, "dev/log.txt", b"changed\n");
-    assert_ne!(open(dir.path()).sha256, bundle.sha256);
+    assert_ne!(open(dir.path()).sha256(), bundle.sha256());
 }
 
 #[test]

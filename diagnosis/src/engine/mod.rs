@@ -58,14 +58,18 @@ pub(crate) fn run_with(
 ) -> Diagnosis {
     let mut scan = Scan::new(rules);
     // `summary.files` is `bundle.files` in the same order: fill in line counts as files are read.
-    let mut summary = bundle.summary();
+    // The input's hash is waited for at the end: it is computed meanwhile on another thread.
+    let mut summary = bundle.summary_unhashed();
     let mut progress = Reading::new(bundle, observer);
+    // A single file cannot be shared out by files: its text is, if it is large (see `split`).
+    let split = if bundle.files.len() == 1 { threads } else { 1 };
     let threads = threads.clamp(1, bundle.files.len().max(1));
     if threads == 1 {
         for (i, file) in bundle.files.iter().enumerate() {
             progress.begin(i);
             scan.begin_file(&file.path, file.kind);
-            let result = read_file(rules, file, search, &mut |found| scan.take(found));
+            let sink = &mut |found| scan.take(found);
+            let result = read_file_on(rules, file, search, split, sink);
             note_read(&mut summary, i, result);
             progress.end(i);
         }
@@ -84,6 +88,7 @@ pub(crate) fn run_with(
         });
     }
     progress.done();
+    summary.sha256 = bundle.sha256().to_string();
     scan.finish(summary)
 }
 
@@ -143,16 +148,31 @@ fn read_file(
     search: bool,
     sink: &mut dyn FnMut(Found),
 ) -> std::io::Result<crate::parse::Parsed> {
+    read_file_on(rules, file, search, 1, sink)
+}
+
+/// [`read_file`], the buffer search of a large file shared by `threads` threads.
+fn read_file_on(
+    rules: &RuleSet,
+    file: &crate::bundle::BundleFile,
+    search: bool,
+    threads: usize,
+    sink: &mut dyn FnMut(Found),
+) -> std::io::Result<crate::parse::Parsed> {
     let kind = file.kind;
-    match prefilter(rules, file).filter(|_| search) {
-        Some(pf) => search::search_file(file, pf, &mut |item| match item {
-            search::Item::Record(r) => {
-                if let Some(p) = prepare(rules, kind, r) {
-                    sink(Found::Record(Box::new(p)));
-                }
+    let items = &mut |item| match item {
+        search::Item::Record(r) => {
+            if let Some(p) = prepare(rules, kind, r) {
+                sink(Found::Record(Box::new(p)));
             }
-            search::Item::Servicing(text) => sink(Found::Servicing(text)),
-        }),
+        }
+        search::Item::Servicing(text) => sink(Found::Servicing(text)),
+    };
+    match prefilter(rules, file).filter(|_| search) {
+        Some(pf) if threads > 1 && file.bytes >= search::SPLIT_MIN_BYTES => {
+            search::search_file_split(file, pf, threads, items)
+        }
+        Some(pf) => search::search_file(file, pf, items),
         None => file.parse(&mut |r: Record| {
             if let Some(p) = prepare(rules, kind, r) {
                 sink(Found::Record(Box::new(p)));

@@ -225,6 +225,27 @@ pub(crate) enum Item {
     Servicing(String),
 }
 
+/// What the search asks of the parser and the scan, in file order. The search decides which
+/// lines matter; a parser of the file's kind turns them into records (see [`drive`]), so the
+/// search of one file can be cut into pieces whose steps are replayed in order (see `split`).
+pub(crate) enum Step {
+    /// Hand this line to the parser.
+    Line(Line),
+    /// Let the parser finish the record it holds.
+    Finish,
+    /// The text of a one-line CBS/DISM record that only teaches servicing facts.
+    Servicing(String),
+}
+
+/// Carry out `step` with `parser`, handing what comes of it to `sink`.
+fn drive(parser: &mut dyn LineParser, step: Step, sink: &mut dyn FnMut(Item)) {
+    match step {
+        Step::Line(line) => parser.line(line, &mut |r| sink(Item::Record(r))),
+        Step::Finish => parser.finish(&mut |r| sink(Item::Record(r))),
+        Step::Servicing(text) => sink(Item::Servicing(text)),
+    }
+}
+
 /// Where the search stands between lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -253,76 +274,110 @@ fn search_blocks(
     block: usize,
     sink: &mut dyn FnMut(Item),
 ) -> io::Result<Parsed> {
-    let Some(mut blocks) = file.text_blocks()? else {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{} is a binary file", file.path),
-        ));
-    };
-    let mut s = Searcher {
-        pf,
-        parser: line_parser(pf.kind),
-        max_line: file.max_line_bytes(),
-        line_no: 1,
-        mode: Mode::Head,
-    };
-    let mut buf: Vec<u8> = Vec::with_capacity(block + (64 << 10));
-    let mut more = true;
-    // Inside a line longer than the limit: its bytes past the limit are dropped as they come.
-    let mut discarding = false;
-    let keep = s.max_line + 8;
-    while more {
-        let before = buf.len();
-        more = blocks.fill(&mut buf, block)?;
-        if discarding {
-            match memchr::memchr(b'\n', &buf[before..]) {
-                Some(i) => {
-                    buf.drain(before..before + i);
-                    discarding = false;
-                }
-                None => buf.truncate(before),
-            }
-        }
-        let tail = memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1);
-        if more && buf.len() - tail > keep {
-            buf.truncate(tail + keep);
-            discarding = true;
-        }
-        // Complete lines only, unless the input has ended.
-        let end = if more {
-            memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1)
-        } else {
-            buf.len()
-        };
-        let pos = s.block(&buf[..end], !more, sink);
-        buf.drain(..pos);
-        if more && buf.len() > MAX_HELD {
+    let mut text = TextBuf::open(file, block)?;
+    let mut s = Searcher::new(pf, file.max_line_bytes(), Mode::Head);
+    let mut parser = line_parser(pf.kind);
+    let out = &mut |step| drive(&mut *parser, step, sink);
+    while text.more {
+        let end = text.fill()?;
+        let pos = s.block(&text.buf[..end], !text.more, out);
+        text.buf.drain(..pos);
+        if text.more && text.buf.len() > MAX_HELD {
             // A held record grew too long without a hit: parse it as it goes.
-            let pos = s.feed_held(&buf, sink);
-            buf.drain(..pos);
+            let pos = s.feed_held(&text.buf, out);
+            text.buf.drain(..pos);
         }
     }
-    s.parser.finish(&mut |r| sink(Item::Record(r)));
-    let tail = u64::from(!buf.is_empty());
+    out(Step::Finish);
+    let tail = u64::from(!text.buf.is_empty());
     Ok(Parsed {
         read: s.line_no - 1 + tail,
         damage: None,
     })
 }
 
+/// A file's text read block by block into `buf`, lines longer than the limit cut as they come.
+struct TextBuf {
+    blocks: crate::bundle::TextBlocks<std::fs::File>,
+    /// Text read and not yet taken by the caller.
+    buf: Vec<u8>,
+    block: usize,
+    /// The file has more text.
+    more: bool,
+    /// Inside a line longer than the limit: its bytes past the limit are dropped as they come.
+    discarding: bool,
+    /// Bytes of an unfinished line kept (a little more than the line limit).
+    keep: usize,
+}
+
+impl TextBuf {
+    fn open(file: &BundleFile, block: usize) -> io::Result<TextBuf> {
+        let Some(blocks) = file.text_blocks()? else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is a binary file", file.path),
+            ));
+        };
+        Ok(TextBuf {
+            blocks,
+            buf: Vec::with_capacity(block + (64 << 10)),
+            block,
+            more: true,
+            discarding: false,
+            keep: file.max_line_bytes() + 8,
+        })
+    }
+
+    /// Append the next block to `buf`; returns where its complete lines end (all of it once
+    /// the input has ended).
+    fn fill(&mut self) -> io::Result<usize> {
+        let buf = &mut self.buf;
+        let before = buf.len();
+        self.more = self.blocks.fill(buf, self.block)?;
+        if self.discarding {
+            match memchr::memchr(b'\n', &buf[before..]) {
+                Some(i) => {
+                    buf.drain(before..before + i);
+                    self.discarding = false;
+                }
+                None => buf.truncate(before),
+            }
+        }
+        let tail = memchr::memrchr(b'\n', buf).map_or(0, |i| i + 1);
+        if self.more && buf.len() - tail > self.keep {
+            buf.truncate(tail + self.keep);
+            self.discarding = true;
+        }
+        // Complete lines only, unless the input has ended.
+        Ok(if self.more {
+            memchr::memrchr(b'\n', buf).map_or(0, |i| i + 1)
+        } else {
+            buf.len()
+        })
+    }
+}
+
 struct Searcher<'p> {
     pf: &'p Prefilter,
-    parser: Box<dyn LineParser>,
     max_line: usize,
     /// Number of the line at the current position.
     line_no: u64,
     mode: Mode,
 }
 
-impl Searcher<'_> {
+impl<'p> Searcher<'p> {
+    fn new(pf: &'p Prefilter, max_line: usize, mode: Mode) -> Searcher<'p> {
+        Searcher {
+            pf,
+            max_line,
+            line_no: 1,
+            mode,
+        }
+    }
+
     /// Search the complete lines `text` (all of the rest of the file when `last`); returns how
     /// far it got: the rest (a record held back) is searched again with the next block.
-    fn block(&mut self, text: &[u8], last: bool, items: &mut dyn FnMut(Item)) -> usize {
+    fn block(&mut self, text: &[u8], last: bool, items: &mut dyn FnMut(Step)) -> usize {
         let mut pos = 0;
         while pos < text.len() {
             match self.mode {
@@ -380,10 +435,10 @@ impl Searcher<'_> {
                         Verdict::Skip => self.skip(text, rs, re),
                         Verdict::Facts if single => {
                             // The record held by the parser comes first.
-                            self.parser.finish(&mut |r| items(Item::Record(r)));
+                            items(Step::Finish);
                             let line = self.line(text, rs);
                             self.skip(text, rs, re);
-                            items(Item::Servicing(line.text.trim_end().to_string()));
+                            items(Step::Servicing(line.text.trim_end().to_string()));
                         }
                         Verdict::Facts | Verdict::Parse => {
                             let mut at = rs;
@@ -446,7 +501,7 @@ impl Searcher<'_> {
     }
 
     /// Parse the held record from its start and go on reading it line by line.
-    fn feed_held(&mut self, text: &[u8], items: &mut dyn FnMut(Item)) -> usize {
+    fn feed_held(&mut self, text: &[u8], items: &mut dyn FnMut(Step)) -> usize {
         let end = memchr::memrchr(b'\n', text).map_or(0, |i| i + 1);
         let mut pos = 0;
         while pos < end {
@@ -461,10 +516,10 @@ impl Searcher<'_> {
     }
 
     /// Hand the line at `pos` to the parser.
-    fn feed(&mut self, text: &[u8], pos: usize, items: &mut dyn FnMut(Item)) {
+    fn feed(&mut self, text: &[u8], pos: usize, items: &mut dyn FnMut(Step)) {
         let line = self.line(text, pos);
         self.line_no += 1;
-        self.parser.line(line, &mut |r| items(Item::Record(r)));
+        items(Step::Line(line));
     }
 
     /// The line at `pos` as the line reader yields it: decoded (bad bytes as U+FFFD), cut at
@@ -537,6 +592,9 @@ fn next_line(text: &[u8], end: usize) -> usize {
 fn line_is_blank(line: &[u8]) -> bool {
     line.iter().all(u8::is_ascii_whitespace)
 }
+
+mod split;
+pub(crate) use split::{SPLIT_MIN_BYTES, search_file_split};
 
 #[cfg(test)]
 pub(crate) mod tests;

@@ -9,14 +9,18 @@ fn json(d: &Diagnosis) -> String {
     serde_json::to_string_pretty(d).expect("serialise")
 }
 
-/// The diagnosis with the buffer search in blocks of `block` bytes.
-fn searched(bundle: &Bundle, rules: &RuleSet, block: usize) -> Diagnosis {
+/// The diagnosis with the buffer search in blocks of `block` bytes, each file's text shared by
+/// `threads` threads (1: the serial search).
+fn searched_on(bundle: &Bundle, rules: &RuleSet, block: usize, threads: usize) -> Diagnosis {
     let mut scan = Scan::new(rules);
     let mut summary = bundle.summary();
     for (file, row) in bundle.files.iter().zip(&mut summary.files) {
         scan.begin_file(&file.path, file.kind);
         let pf = super::super::prefilter(rules, file);
         let parsed = match pf {
+            Some(pf) if threads > 1 => {
+                split::search_split(file, pf, block, threads, &mut |i| scan.item(i))
+            }
             Some(pf) => search_blocks(file, pf, block, &mut |i| scan.item(i)),
             None => file.parse(&mut |r| scan.record(&r)),
         }
@@ -26,6 +30,10 @@ fn searched(bundle: &Bundle, rules: &RuleSet, block: usize) -> Diagnosis {
         }
     }
     scan.finish(summary)
+}
+
+fn searched(bundle: &Bundle, rules: &RuleSet, block: usize) -> Diagnosis {
+    searched_on(bundle, rules, block, 1)
 }
 
 /// Both paths agree on `path`, whole and in tiny blocks (every record crosses a boundary).
@@ -48,6 +56,15 @@ fn assert_agree(path: &Path, rules: &RuleSet) -> usize {
             "{} in blocks of {block}",
             path.display()
         );
+        // The text cut into pieces searched on several threads, one parser replaying them.
+        for threads in [2, 3] {
+            assert_eq!(
+                json(&searched_on(&bundle, rules, block, threads)),
+                lines,
+                "{} in blocks of {block} on {threads} threads",
+                path.display()
+            );
+        }
     }
     bundle
         .files
@@ -214,4 +231,33 @@ text_zh = "x"
     assert!(Prefilter::build(&rules, LogKind::Cbs).is_some());
     let d = crate::diagnose_path(&p, &rules, &Limits::default()).expect("diagnose");
     assert_eq!(d.findings[0].evidence[0].line, 2);
+}
+
+/// A record longer than `MAX_HELD` without a hit is parsed as it goes, in pieces too; text
+/// before the first record is read line by line.
+#[test]
+fn split_search_agrees_on_a_record_longer_than_max_held() {
+    let rules = RuleSet::builtin().expect("builtin rules");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = Vec::new();
+    text.extend_from_slice(b"collected by tool v2\r\nerror 0x80070005 before any record\r\n");
+    text.extend_from_slice(
+        b"2024-02-14 10:01:02, Info                  CBS    Starting a long record\r\n",
+    );
+    let filler = "    continuation line of a very long record, nothing to see here at all\r\n";
+    while text.len() < MAX_HELD + (2 << 20) {
+        text.extend_from_slice(filler.as_bytes());
+    }
+    text.extend_from_slice(&tricky_cbs());
+    let p = write(dir.path(), "CBS.log", &text);
+    let bundle = Bundle::open(&p, &Limits::default()).expect("open");
+    let serial = json(&searched(&bundle, &rules, 1 << 20));
+    assert!(serial.contains("0x80071ab1"), "{serial}");
+    for threads in [2, 3] {
+        assert_eq!(
+            json(&searched_on(&bundle, &rules, 1 << 20, threads)),
+            serial,
+            "{threads} threads"
+        );
+    }
 }
