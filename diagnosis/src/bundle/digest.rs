@@ -6,7 +6,7 @@
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread::JoinHandle;
@@ -29,6 +29,8 @@ pub(super) struct Hashing {
     handle: Option<JoinHandle<io::Result<String>>>,
     /// Set when the hash is no longer wanted (the bundle went away first).
     stop: Arc<AtomicBool>,
+    /// The file, to hash again here if its thread could not.
+    path: PathBuf,
 }
 
 impl Hashing {
@@ -43,16 +45,18 @@ impl Hashing {
         Ok(Hashing {
             handle: Some(handle),
             stop,
+            path: path.to_path_buf(),
         })
     }
 
-    /// Wait for the hash.
+    /// Wait for the hash; if its thread could not read the file, read it once more here.
     pub(super) fn wait(mut self) -> io::Result<String> {
-        match self.handle.take().map(JoinHandle::join) {
+        let threaded = match self.handle.take().map(JoinHandle::join) {
             Some(Ok(result)) => result,
             Some(Err(panic)) => std::panic::resume_unwind(panic),
             None => Err(io::Error::other("hash already taken")),
-        }
+        };
+        threaded.or_else(|_| hash(&mut File::open(&self.path)?, &AtomicBool::new(false)))
     }
 }
 
@@ -100,8 +104,9 @@ impl Digest {
         }
     }
 
-    /// The hash, lowercase hex, waiting for it if it is still being computed. Empty when the
-    /// file could not be read again to hash it (it was read whole while opening).
+    /// The hash, lowercase hex, waiting for it if it is still being computed. Empty only when
+    /// the file could be read neither on the hash's thread nor again here (it was read whole
+    /// while opening, so that takes the file changing under the bundle).
     pub(super) fn get(&self) -> &str {
         self.hex.get_or_init(|| {
             let pending = self
