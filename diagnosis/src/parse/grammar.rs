@@ -585,22 +585,39 @@ pub(super) fn event_message(line: &str) -> Option<(&'static str, u32)> {
 
 const SCM: &str = "Service Control Manager";
 
-/// Service Control Manager's failure messages as the Event Viewer shows them (en, de, zh): the
-/// first line names the service and ends in a colon; the Win32 error's text follows on the
-/// next line ([`scm_opens`]).
+/// Service Control Manager's failure messages as the Event Viewer shows them (en, de, fr, es, zh,
+/// ja): the first line names the service and ends in a colon; the Win32 error's text follows on
+/// the next line ([`scm_opens`]). Each group's name ends in the event id it stands for.
 static SCM_MESSAGE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"^(?:The .+? service (?:(?P<s7000>failed to start due to the following error)",
-        r"|(?P<s7023>terminated with the following error)",
-        r"|(?P<s7001>depends on the .+? service which failed to start because of the following error))",
-        r#"|Der Dienst ".+?" (?:(?P<d7000>wurde aufgrund folgenden Fehlers nicht gestartet)"#,
-        r"|(?P<d7023>wurde mit folgendem Fehler beendet)",
-        r"|(?P<d7001>ist vom Dienst .+? abhängig, der aufgrund folgenden Fehlers nicht gestartet wurde))",
-        r"|(?:由于下列错误，.+? 服务(?P<z7000>启动失败))",
-        r"|.+? 服务(?:(?P<z7023>因下列错误而停止)|(?P<z7001>依赖于 .+? 服务，而后者因下列错误而无法启动)))",
+        r"^(?:The .+? service (?:(?P<en7000>failed to start due to the following error)",
+        r"|(?P<en7023>terminated with the following error)",
+        r"|(?P<en7001>depends on the .+? service which failed to start because of the following error))",
+        r#"|Der Dienst ".+?" (?:(?P<de7000>wurde aufgrund folgenden Fehlers nicht gestartet)"#,
+        r"|(?P<de7023>wurde mit folgendem Fehler beendet)",
+        r"|(?P<de7001>ist vom Dienst .+? abhängig, der aufgrund folgenden Fehlers nicht gestartet wurde))",
+        r"|Le service .+? (?:(?P<fr7000>n.a pas pu démarrer en raison de l.erreur suivante)",
+        r"|(?P<fr7023>s.est arrêté avec l.erreur suivante))",
+        r"|El servicio .+? (?:(?P<es7000>no pudo iniciarse debido al siguiente error)",
+        r"|(?P<es7023>(?:finalizó|terminó) con el siguiente error))",
+        r"|(?:由于下列错误，.+? 服务(?P<zh7000>启动失败))",
+        r"|.+? 服务(?:(?P<zh7023>因下列错误而停止)|(?P<zh7001>依赖于 .+? 服务，而后者因下列错误而无法启动))",
+        r"|.+? サービスは、?次のエラーの(?:ため|ために)(?P<ja7000>開始できませんでした)",
+        r"|.+? サービスは、?次のエラーで(?P<ja7023>終了しました)",
+        r")",
     ))
     .expect("built-in regex is valid")
 });
+
+/// The event id of an [`SCM_MESSAGE`] match: its matched group's name ends in it.
+fn scm_id(c: &regex::Captures<'_>) -> u32 {
+    SCM_MESSAGE
+        .capture_names()
+        .flatten()
+        .find(|name| c.name(name).is_some())
+        .and_then(|name| name.get(2..)?.parse().ok())
+        .unwrap_or(7000)
+}
 
 /// An event message known by its shape rather than its first words:
 /// - Service Control Manager 7000/7001/7023 ([`SCM_MESSAGE`]);
@@ -610,24 +627,7 @@ static SCM_MESSAGE: LazyLock<Regex> = LazyLock::new(|| {
 ///   every language's message quotes.
 fn shaped_message(t: &str) -> Option<(&'static str, u32)> {
     if let Some(c) = SCM_MESSAGE.captures(t) {
-        let id = if c
-            .name("s7023")
-            .or(c.name("d7023"))
-            .or(c.name("z7023"))
-            .is_some()
-        {
-            7023
-        } else if c
-            .name("s7001")
-            .or(c.name("d7001"))
-            .or(c.name("z7001"))
-            .is_some()
-        {
-            7001
-        } else {
-            7000
-        };
-        return Some((SCM, id));
+        return Some((SCM, scm_id(&c)));
     }
     let failing = || !super::extract_codes(t).is_empty();
     if PACKAGE_KB.is_match(t) && failing() {
@@ -705,5 +705,45 @@ pub(crate) fn classify(line: &str) -> Grammar {
         Some((kind, true)) => Grammar::Bare(kind),
         Some((kind, false)) => Grammar::Tail(kind),
         None => Grammar::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::event_message;
+
+    #[test]
+    fn service_control_manager_messages_are_known_by_their_shape() {
+        // Lines written for this test in the wording of each language's message table.
+        for (line, id) in [
+            (
+                "The Windows Update service terminated with the following error: ",
+                7023,
+            ),
+            (
+                "The HTTP Service service depends on the MsQuic service which failed to start because of the following error: ",
+                7001,
+            ),
+            (
+                "Le service Windows Update n’a pas pu démarrer en raison de l’erreur suivante : ",
+                7000,
+            ),
+            (
+                "El servicio Windows Update terminó con el siguiente error: ",
+                7023,
+            ),
+            (
+                "Windows Update サービスは、次のエラーのため開始できませんでした: ",
+                7000,
+            ),
+            ("Windows Update 服务因下列错误而停止: ", 7023),
+        ] {
+            assert_eq!(
+                event_message(line),
+                Some(("Service Control Manager", id)),
+                "{line}"
+            );
+        }
+        assert_eq!(event_message("The service is running."), None);
     }
 }
