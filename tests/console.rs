@@ -260,14 +260,15 @@ fn bad_arguments_and_unknown_commands() {
     assert!(String::from_utf8_lossy(&status.stderr).contains("--as"));
 }
 
+/// What the English console answers to chat `lines`, on a store of its own.
+fn chat_en(lines: &str) -> String {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    console(&tmp.path().join("d"), &["--lang", "en"], lines)
+}
+
 #[test]
 fn the_rollback_screen_in_chat_gets_what_it_means_and_what_to_send() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let out = console(
-        &tmp.path().join("d"),
-        &["--lang", "en"],
-        "my pc says We couldn't complete the updates, undoing changes, every time\n",
-    );
+    let out = chat_en("my pc says We couldn't complete the updates, undoing changes, every time\n");
     assert!(out.contains("rolled it back"), "{out}");
     assert!(out.contains("CbsPersist_*.log"), "{out}");
     assert!(!out.contains("I didn't find a command"), "{out}");
@@ -275,12 +276,7 @@ fn the_rollback_screen_in_chat_gets_what_it_means_and_what_to_send() {
 
 #[test]
 fn a_question_naming_an_error_code_gets_its_meaning_and_what_to_send() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let out = console(
-        &tmp.path().join("d"),
-        &["--lang", "en"],
-        "the update fails with 0x800f0922, any idea?\nhow are you today?\n",
-    );
+    let out = chat_en("the update fails with 0x800f0922, any idea?\nhow are you today?\n");
     assert!(out.contains("CBS_E_INSTALLERS_FAILED"), "{out}");
     assert!(out.contains("Paste the log lines around it"), "{out}");
     assert_eq!(

@@ -573,6 +573,11 @@ fn pasted_findings(input: &str) -> Vec<(String, String, f64)> {
         .collect()
 }
 
+/// The top finding of [`pasted_findings`]: (root cause, confidence).
+fn top_of(f: &[(String, String, f64)]) -> Option<(String, f64)> {
+    f.first().map(|(c, _, conf)| (c.clone(), *conf))
+}
+
 /// Lines a tool printed rather than a log wrote: the line says that something failed and carries
 /// a catalogued code, so the code's default root cause is the finding. Lines written for this
 /// test.
@@ -678,7 +683,6 @@ TimeCreated                      Id LevelDisplayName Message\n\
 /// in: each names its cause (or, for "not applicable", a hint at it). Lines written for this test.
 #[test]
 fn pasted_dialog_and_console_verdicts_are_read() {
-    let top = |f: &[(String, String, f64)]| f.first().map(|(c, _, conf)| (c.clone(), *conf));
     // The Windows 7 update dialog's code has no `0x`.
     let f = pasted_findings(
         "Windows could not search for new updates\n\
@@ -687,7 +691,7 @@ Error(s) found:\n\
 Code 80072EFE Windows Update encountered an unknown error.\n",
     );
     assert_eq!(
-        top(&f).map(|(c, _)| c),
+        top_of(&f).map(|(c, _)| c),
         Some("update-server-connectivity".to_string()),
         "{f:?}"
     );
@@ -697,14 +701,14 @@ Code 80072EFE Windows Update encountered an unknown error.\n",
         "Eigenständiges Windows Update-Installationsprogramm\n\nDas Update ist nicht auf Ihren Computer anwendbar.\n",
     ] {
         let f = pasted_findings(dialog);
-        let (cause, conf) = top(&f).expect("a hint");
+        let (cause, conf) = top_of(&f).expect("a hint");
         assert_eq!(cause, "missing-prerequisite-ssu", "{f:?}");
         assert!(conf < 0.5, "{f:?}");
     }
     // SFC's verdict in Chinese; its "repaired" verdict is no failure.
     let f = pasted_findings("Windows 资源保护找到了损坏文件，但无法修复其中某些文件。\n");
     assert_eq!(
-        top(&f),
+        top_of(&f),
         Some(("component-store-corruption".to_string(), 0.6)),
         "{f:?}"
     );
@@ -718,7 +722,7 @@ Code 80072EFE Windows Update encountered an unknown error.\n",
     ] {
         let f = pasted_findings(screen);
         assert_eq!(
-            top(&f),
+            top_of(&f),
             Some(("unknown-servicing-failure".to_string(), 0.4)),
             "{f:?}"
         );
@@ -730,12 +734,11 @@ Code 80072EFE Windows Update encountered an unknown error.\n",
 /// standalone installer's event 3 in other languages. Lines written for this test.
 #[test]
 fn event_messages_pasted_alone_are_read_as_their_events() {
-    let top = |f: &[(String, String, f64)]| f.first().map(|(c, _, conf)| (c.clone(), *conf));
     let scm = "The Windows Modules Installer service failed to start due to the following error: \n\
 The service cannot be started, either because it is disabled or because it has no enabled devices associated with it.\n";
     let f = pasted_findings(scm);
     assert_eq!(
-        top(&f).map(|(c, _)| c),
+        top_of(&f).map(|(c, _)| c),
         Some("update-service-disabled".to_string()),
         "{f:?}"
     );
@@ -749,7 +752,7 @@ The service cannot be started, either because it is disabled or because it has n
     ] {
         let f = pasted_findings(line);
         assert_eq!(
-            top(&f).map(|(c, _)| c),
+            top_of(&f).map(|(c, _)| c),
             Some("winre-partition-too-small".to_string()),
             "{f:?}"
         );
@@ -759,7 +762,7 @@ The service cannot be started, either because it is disabled or because it has n
         "Impossible d’installer la mise à jour Windows « Mise à jour de sécurité pour Windows (KB5034441) » en raison de l’erreur 2149842967 « » (ligne de commande : « \"C:\\Windows\\system32\\wusa.exe\" \"C:\\x\\windows10.0-kb5034441-x64.msu\" »)\n",
     );
     assert_eq!(
-        top(&f).map(|(c, _)| c),
+        top_of(&f).map(|(c, _)| c),
         Some("missing-prerequisite-ssu".to_string()),
         "{f:?}"
     );

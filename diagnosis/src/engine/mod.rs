@@ -392,12 +392,7 @@ impl<'r> Scan<'r> {
         let top = confidence_of(&built);
         if top < crate::report::CONFIDENT
             && !unexplained.is_empty()
-            && let Some((i, rule)) = self
-                .rules
-                .rules
-                .iter()
-                .enumerate()
-                .find(|(_, r)| r.fallback)
+            && let Some((i, rule)) = self.rules.fallback()
         {
             built.push((i, fallback(rule, &unexplained, &ctx.vars)));
         }
@@ -438,10 +433,8 @@ impl<'r> Scan<'r> {
     fn unexplained_entries(&self, built: &[(usize, Built)]) -> Vec<&unexplained::Entry> {
         let weakest = self
             .rules
-            .rules
-            .iter()
-            .find(|r| r.fallback)
-            .map_or(0.0, |r| findings::round2(r.confidence));
+            .fallback()
+            .map_or(0.0, |(_, r)| findings::round2(r.confidence));
         let fired: BTreeSet<usize> = built
             .iter()
             .filter(|(_, b)| b.finding.confidence >= weakest)

@@ -535,7 +535,7 @@ pub(super) struct MessageTemplate {
     starts: &'static [&'static str],
 }
 
-const MESSAGES: [MessageTemplate; 3] = [
+const MESSAGES: [MessageTemplate; 2] = [
     MessageTemplate {
         provider: "Microsoft-Windows-WindowsUpdateClient",
         id: 20,
@@ -552,11 +552,6 @@ const MESSAGES: [MessageTemplate; 3] = [
             "Сбой установки: Windows не удалось установить",
             "Ошибка установки: Windows не удалось установить",
         ],
-    },
-    MessageTemplate {
-        provider: "Microsoft-Windows-Servicing",
-        id: 3,
-        starts: &["Package KB", "Paket KB", "パッケージ KB", "程序包 KB"],
     },
     MessageTemplate {
         provider: "Microsoft-Windows-WUSA",
@@ -577,10 +572,19 @@ pub(super) fn event_message(line: &str) -> Option<(&'static str, u32)> {
         .iter()
         .find(|m| {
             (m.starts.iter().any(|s| t.starts_with(s)) || table_row(t, m))
-                && (m.id == 20 || t.contains("0x") || t.contains("failed") || t.contains("fehl"))
+                && (m.id == 20 || says_failed(t))
         })
         .map(|m| (m.provider, m.id))
         .or_else(|| shaped_message(t))
+}
+
+/// Does the message of a Servicing or WUSA event say that it failed (the same events also
+/// report success): a code, or the failure word of its English and German wording.
+fn says_failed(t: &str) -> bool {
+    t.contains("0x")
+        || t.contains("failed")
+        || t.contains("fehl")
+        || !super::extract_codes(t).is_empty()
 }
 
 const SCM: &str = "Service Control Manager";
@@ -621,19 +625,18 @@ fn scm_id(c: &regex::Captures<'_>) -> u32 {
 
 /// An event message known by its shape rather than its first words:
 /// - Service Control Manager 7000/7001/7023 ([`SCM_MESSAGE`]);
-/// - Servicing 3: a package word right before a KB number, and a failing status
-///   (`Paquete KB5034441 … Estado: 0x80070643`), in any language;
-/// - WUSA 3: the standalone installer's command line (`wusa.exe`) with a failing code, which
-///   every language's message quotes.
+/// - Servicing 3: a package word right before a KB number (`Package KB…`, `Paquete KB5034441 …
+///   Estado: 0x80070643`), in any language, when it says it failed;
+/// - WUSA 3: the standalone installer's command line (`wusa.exe`), which every language's
+///   message quotes, when it says it failed.
 fn shaped_message(t: &str) -> Option<(&'static str, u32)> {
     if let Some(c) = SCM_MESSAGE.captures(t) {
         return Some((SCM, scm_id(&c)));
     }
-    let failing = || !super::extract_codes(t).is_empty();
-    if PACKAGE_KB.is_match(t) && failing() {
+    if PACKAGE_KB.is_match(t) && says_failed(t) {
         return Some(("Microsoft-Windows-Servicing", 3));
     }
-    if t.contains("wusa.exe") && failing() {
+    if t.contains("wusa.exe") && says_failed(t) {
         return Some(("Microsoft-Windows-WUSA", 3));
     }
     None

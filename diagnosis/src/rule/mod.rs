@@ -320,6 +320,11 @@ impl RuleSet {
         &self.rules
     }
 
+    /// The fallback rule (`unknown-servicing-failure`) and its index, if the set has one.
+    pub(crate) fn fallback(&self) -> Option<(usize, &Rule)> {
+        self.rules.iter().enumerate().find(|(_, r)| r.fallback)
+    }
+
     /// The distinct values of lookup table `table` (`rules/tables/<table>.toml`), sorted; empty
     /// when there is no such table. `installer-services` gives the services the rules check.
     pub fn table_values(&self, table: &str) -> Vec<String> {

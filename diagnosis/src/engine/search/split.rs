@@ -168,26 +168,28 @@ fn cut(
     let probe = Searcher::new(pf, max_line, Mode::Head);
     let mut mode = Mode::Head;
     let mut n = 0usize;
-    let mut send = |piece: Piece| {
-        let ok = inputs[n % inputs.len()].send(piece).is_ok();
+    // Hand `buf[..at]` to the next worker; false once the results are no longer wanted.
+    let mut send = |buf: &mut Vec<u8>, at: usize, mode: Mode, feed_all: bool| {
+        let text = take(buf, at, spare);
+        let ok = inputs[n % inputs.len()]
+            .send(Piece {
+                text,
+                mode,
+                feed_all,
+            })
+            .is_ok();
         n += 1;
         ok
     };
     while text.more {
         let end = text.fill()?;
-        let at = if text.more {
+        let (cut, next) = if text.more {
             probe.piece_end(&text.buf[..end], mode)
         } else {
             (text.buf.len(), mode)
         };
-        let (cut, next) = at;
         if cut > 0 {
-            let piece = take(&mut text.buf, cut, spare);
-            if !send(Piece {
-                text: piece,
-                mode,
-                feed_all: false,
-            }) {
+            if !send(&mut text.buf, cut, mode, false) {
                 return Ok(());
             }
             mode = next;
@@ -196,12 +198,7 @@ fn cut(
             // As the serial search: the held record is parsed as it goes.
             let end = memchr::memrchr(b'\n', &text.buf).map_or(0, |i| i + 1);
             if end > 0 {
-                let piece = take(&mut text.buf, end, spare);
-                if !send(Piece {
-                    text: piece,
-                    mode,
-                    feed_all: true,
-                }) {
+                if !send(&mut text.buf, end, mode, true) {
                     return Ok(());
                 }
                 mode = Mode::Feeding;
